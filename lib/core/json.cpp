@@ -1,0 +1,62 @@
+#include "core/json.hpp"
+
+#include "core/fs.hpp"
+
+namespace ctk {
+
+Json parse_json(std::string_view text, std::string_view what) {
+    try {
+        return Json::parse(text.begin(), text.end());
+    } catch (const Json::parse_error& e) {
+        std::string msg = e.what();
+        // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> from "parse error"
+        auto pos = msg.find("] ");
+        if (pos != std::string::npos) msg = msg.substr(pos + 2);
+        throw_invalid(std::string(what) + ": malformed JSON: " + msg);
+    }
+}
+
+Json read_json_file(const std::string& path, size_t max_size) {
+    return parse_json(read_file(path, max_size), path);
+}
+
+void write_json_file(const std::string& path, const Json& value, int indent) {
+    std::string text = value.dump(indent);
+    text += '\n';
+    write_file_atomic(path, text);
+}
+
+std::string dump_compact(const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+ObjectReader::ObjectReader(const Json& j, std::string_view what) : j_(j), what_(what) {
+    if (!j.is_object())
+        throw_invalid(what_ + ": expected a JSON object, got " + std::string(j.type_name()));
+}
+
+const Json* ObjectReader::find(const char* key) {
+    seen_.insert(key);
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+}
+
+Json ObjectReader::rest() const {
+    Json out = Json::object();
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+        if (!seen_.count(it.key())) out[it.key()] = it.value();
+    return out;
+}
+
+void ObjectReader::fail_missing(const char* key) const {
+    throw_invalid(what_ + ": missing field " + quote(key));
+}
+
+void ObjectReader::fail_type(const char* key, const std::exception& e) const {
+    std::string msg = e.what();
+    auto pos = msg.find("] ");
+    if (pos != std::string::npos) msg = msg.substr(pos + 2);
+    throw_invalid(what_ + ": field " + quote(key) + ": " + msg);
+}
+
+} // namespace ctk

@@ -1,0 +1,90 @@
+// JSON for ctk: nlohmann::json, plus the pieces every format type needs:
+// parsing with an error that names the object, and typed fields that keep the
+// fields ctk does not know, so a read-modify-write loses nothing.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace ctk {
+
+using Json = nlohmann::json;
+
+// Parses `text`; a syntax error becomes ErrorKind::invalid "<what>: malformed JSON: ...".
+Json parse_json(std::string_view text, std::string_view what);
+// Reads and parses a file (at most max_size bytes).
+Json read_json_file(const std::string& path, size_t max_size = 64u << 20);
+// Serialises and replaces the file atomically (write_file_atomic).
+void write_json_file(const std::string& path, const Json& value, int indent = 2);
+// Compact form, as tools print on stdout (one object a line).
+std::string dump_compact(const Json& value);
+
+// Reads the fields of one JSON object into a typed struct and collects the
+// rest. Type errors name the object and the field:
+//     manifest: field "layers": expected array, got string
+class ObjectReader {
+public:
+    ObjectReader(const Json& j, std::string_view what);
+
+    template <typename T> void required(const char* key, T& out) {
+        const Json* v = find(key);
+        if (!v || v->is_null()) fail_missing(key);
+        convert(key, *v, out);
+    }
+    template <typename T> void optional(const char* key, T& out) {
+        const Json* v = find(key);
+        if (v && !v->is_null()) convert(key, *v, out);
+    }
+    template <typename T> void optional(const char* key, std::optional<T>& out) {
+        const Json* v = find(key);
+        if (v && !v->is_null()) {
+            T t{};
+            convert(key, *v, t);
+            out = std::move(t);
+        }
+    }
+    // Everything not read through this reader: the struct's `extra`.
+    Json rest() const;
+    const std::string& what() const noexcept { return what_; }
+
+private:
+    const Json* find(const char* key);
+    [[noreturn]] void fail_missing(const char* key) const;
+    [[noreturn]] void fail_type(const char* key, const std::exception& e) const;
+
+    template <typename T> void convert(const char* key, const Json& v, T& out) {
+        try {
+            v.get_to(out);
+        } catch (const Error& e) {
+            throw e.wrap(what_ + ": field " + quote(key));
+        } catch (const Json::exception& e) {
+            fail_type(key, e);
+        }
+    }
+
+    const Json& j_;
+    std::string what_;
+    std::set<std::string> seen_;
+};
+
+// Writes `value` under `key` unless it is empty (an empty string, map, vector
+// or a disengaged optional): the OCI formats omit absent optional fields.
+template <typename T> void put_if(Json& j, const char* key, const T& value) {
+    if constexpr (requires { value.has_value(); }) {
+        if (value.has_value()) j[key] = *value;
+    } else if constexpr (requires { value.empty(); }) {
+        if (!value.empty()) j[key] = value;
+    } else {
+        j[key] = value;
+    }
+}
+
+} // namespace ctk

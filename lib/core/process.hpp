@@ -1,0 +1,46 @@
+// Running other programs: the tools compose by exec (ctl runs reg-fetch,
+// img-unpack, ns-run ...), ns-run runs OCI hooks, tests run the built tools.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ctk {
+
+struct RunOptions {
+    std::string input;                                 // written to the child's stdin
+    std::optional<std::vector<std::string>> env;       // replaces the environment ("K=V")
+    std::vector<std::string> extra_env;                // added to (or overriding) the environment
+    std::string cwd;                                   // "" = inherit
+    bool capture_stdout = true;                        // else inherited
+    bool capture_stderr = true;                        // else inherited
+    bool stdin_inherit = false;                        // pass our stdin instead of `input`
+    int timeout_ms = -1;                               // SIGKILL after this long; -1 = none
+};
+
+struct ProcessResult {
+    int status = 0;         // exit code, or 128 + signal number as a shell reports it
+    bool timed_out = false;
+    std::string out;
+    std::string err;
+    bool ok() const noexcept { return status == 0 && !timed_out; }
+};
+
+// Runs argv[0] (looked up in PATH when it has no '/') and waits for it.
+// Throws when it cannot be started (ENOENT: not_found).
+ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// Exit code or 128+signal from a wait status.
+int exit_status(int wstatus) noexcept;
+
+// Directory of the running executable (from /proc/self/exe): tools find their
+// siblings here before PATH.
+std::string self_exe_dir();
+
+// The environment as "K=V" strings, with `overrides` replacing or adding entries.
+std::vector<std::string> environment_with(const std::vector<std::string>& overrides);
+
+} // namespace ctk

@@ -1,0 +1,244 @@
+#include "oci/layout.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/lock.hpp"
+#include "oci/media_types.hpp"
+
+namespace ctk::oci {
+
+// The largest manifest, index or config ctk reads (distribution-spec suggests
+// registries refuse manifests over 4 MiB).
+static constexpr size_t max_document = 4u << 20;
+
+BlobWriter::BlobWriter(std::string root, std::string tmp_path, UniqueFd fd)
+    : root_(std::move(root)), tmp_path_(std::move(tmp_path)), fd_(std::move(fd)) {}
+
+BlobWriter::BlobWriter(BlobWriter&& o) noexcept
+    : root_(std::move(o.root_)), tmp_path_(std::exchange(o.tmp_path_, {})), fd_(std::move(o.fd_)),
+      hasher_(std::move(o.hasher_)) {}
+
+BlobWriter::~BlobWriter() {
+    if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+}
+
+void BlobWriter::write(const void* data, size_t size) {
+    hasher_.update(data, size);
+    write_all(fd_.get(), std::string_view(static_cast<const char*>(data), size), tmp_path_);
+}
+
+Digest BlobWriter::commit(const std::optional<Digest>& expected, int64_t expected_size) {
+    uint64_t size = hasher_.size();
+    Digest got = hasher_.digest();
+    std::string what = "blob " + (expected ? expected->str() : got.str());
+    if (expected_size >= 0) verify_size(what, expected_size, size);
+    if (expected) verify_digest(what, *expected, got);
+    if (::fsync(fd_.get()) < 0) throw_errno("fsync", tmp_path_);
+    fd_.reset();
+    std::string final_path = root_ + "/blobs/" + got.algorithm() + "/" + got.encoded();
+    make_dirs(root_ + "/blobs/" + got.algorithm());
+    if (::rename(tmp_path_.c_str(), final_path.c_str()) < 0) throw_errno("rename to", final_path);
+    tmp_path_.clear();
+    sync_parent_dir(final_path);
+    return got;
+}
+
+bool Layout::exists(const std::string& dir) {
+    struct stat st;
+    return ::stat((dir + "/oci-layout").c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+Layout Layout::open(const std::string& dir) {
+    auto text = read_file_if_exists(dir + "/oci-layout", 4096);
+    if (!text) throw_not_found("image layout " + quote(dir) + ": no oci-layout file");
+    Json j = parse_json(*text, dir + "/oci-layout");
+    if (!j.is_object() || !j.contains("imageLayoutVersion") ||
+        !j["imageLayoutVersion"].is_string())
+        throw_invalid("image layout " + quote(dir) + ": oci-layout lacks imageLayoutVersion");
+    std::string v = j["imageLayoutVersion"];
+    if (v.rfind("1.", 0) != 0)
+        throw_invalid("image layout " + quote(dir) + ": unsupported imageLayoutVersion " +
+                      quote(v));
+    return Layout(dir);
+}
+
+Layout Layout::create(const std::string& dir) {
+    make_dirs(dir + "/blobs/sha256");
+    Layout layout(dir);
+    FileLock lock(layout.lock_path());
+    if (!exists(dir))
+        write_file_atomic(dir + "/oci-layout",
+                          R"({"imageLayoutVersion":")" + std::string(media::oci_layout_version) +
+                              "\"}");
+    struct stat st;
+    if (::stat((dir + "/index.json").c_str(), &st) < 0) {
+        Index empty;
+        empty.media_type = media::oci_index;
+        write_json_file(dir + "/index.json", empty, -1);
+    }
+    return layout;
+}
+
+std::string Layout::blob_path(const Digest& d) const {
+    return dir_ + "/blobs/" + d.algorithm() + "/" + d.encoded();
+}
+
+bool Layout::has_blob(const Digest& d) const {
+    struct stat st;
+    return ::stat(blob_path(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+UniqueFd Layout::open_blob(const Digest& d) const {
+    int fd = ::open(blob_path(d).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT) throw_not_found("blob " + d.str() + " not in layout " + quote(dir_));
+        throw_errno("open blob", blob_path(d));
+    }
+    return UniqueFd(fd);
+}
+
+std::string Layout::read_blob(const Descriptor& d, size_t max_size) const {
+    std::string what = "blob " + d.digest.str();
+    if (d.size < 0 || static_cast<uint64_t>(d.size) > max_size)
+        throw_invalid(what + ": size " + std::to_string(d.size) + " over the limit of " +
+                      std::to_string(max_size) + " bytes");
+    UniqueFd fd = open_blob(d.digest);
+    std::string data;
+    try {
+        data = read_fd(fd.get(), max_size);
+    } catch (const Error& e) {
+        throw e.wrap(what);
+    }
+    verify_size(what, d.size, data.size());
+    Hasher h(d.digest.algorithm());
+    h.update(data);
+    verify_digest(what, d.digest, h.digest());
+    return data;
+}
+
+BlobWriter Layout::begin_blob() const {
+    std::string tmp = dir_ + "/.tmp-blob-" + random_hex(8);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno("create", tmp);
+    return BlobWriter(dir_, tmp, UniqueFd(fd));
+}
+
+Descriptor Layout::write_blob(std::string_view data, std::string media_type) const {
+    Descriptor d;
+    d.media_type = std::move(media_type);
+    d.size = static_cast<int64_t>(data.size());
+    d.digest = Digest::sha256_of(data);
+    if (has_blob(d.digest)) return d;
+    BlobWriter w = begin_blob();
+    w.write(data);
+    w.commit(d.digest, d.size);
+    return d;
+}
+
+Index Layout::read_index() const {
+    std::string path = dir_ + "/index.json";
+    auto text = read_file_if_exists(path, max_document);
+    if (!text) throw_not_found("image layout " + quote(dir_) + ": no index.json");
+    return Index::parse(*text, path);
+}
+
+void Layout::write_index(const Index& index) const {
+    write_json_file(dir_ + "/index.json", index, -1);
+}
+
+void Layout::update_index(const std::function<void(Index&)>& change) const {
+    FileLock lock(lock_path());
+    Index index = read_index();
+    change(index);
+    write_index(index);
+}
+
+std::optional<Descriptor> Layout::find(std::string_view ref_name) const {
+    Index index = read_index();
+    for (const auto& d : index.manifests)
+        if (d.ref_name() == ref_name) return d;
+    return std::nullopt;
+}
+
+void Layout::tag(std::string_view ref_name, Descriptor d) const {
+    d.annotations[annotation_ref_name] = std::string(ref_name);
+    update_index([&](Index& index) {
+        std::erase_if(index.manifests,
+                      [&](const Descriptor& old) { return old.ref_name() == ref_name; });
+        index.manifests.push_back(d);
+    });
+}
+
+bool Layout::untag(std::string_view ref_name) const {
+    bool removed = false;
+    update_index([&](Index& index) {
+        removed = std::erase_if(index.manifests, [&](const Descriptor& old) {
+                      return old.ref_name() == ref_name;
+                  }) > 0;
+    });
+    return removed;
+}
+
+std::pair<std::string, std::string> split_layout_ref(std::string_view s) {
+    for (size_t pos = s.find(':'); pos != std::string_view::npos; pos = s.find(':', pos + 1)) {
+        std::string dir(s.substr(0, pos));
+        if (Layout::exists(dir)) return {dir, std::string(s.substr(pos + 1))};
+    }
+    size_t pos = s.find(':');
+    if (pos == std::string_view::npos) return {std::string(s), ""};
+    return {std::string(s.substr(0, pos)), std::string(s.substr(pos + 1))};
+}
+
+ResolvedImage resolve_image(const Layout& layout, const Descriptor& d,
+                            const std::optional<Platform>& platform) {
+    ResolvedImage out;
+    Descriptor manifest_desc = d;
+    if (is_index_type(d.media_type)) {
+        std::string bytes = layout.read_blob(d, max_document);
+        Index index = Index::parse(bytes, "index " + d.digest.str());
+        Platform want = platform ? *platform : Platform::host();
+        const Descriptor* pick = index.select(want);
+        if (!pick)
+            throw_not_found("index " + d.digest.str() + ": no image for platform " + want.str());
+        out.index_descriptor = d;
+        manifest_desc = *pick;
+    } else if (!is_manifest_type(d.media_type)) {
+        throw_invalid("descriptor " + d.digest.str() + ": unsupported media type " +
+                      quote(d.media_type));
+    }
+    std::string what = "manifest " + manifest_desc.digest.str();
+    out.manifest_bytes = layout.read_blob(manifest_desc, max_document);
+    out.manifest = Manifest::parse(out.manifest_bytes, what);
+    out.manifest_descriptor = manifest_desc;
+    out.config_bytes = layout.read_blob(out.manifest.config, max_document);
+    out.config = ImageConfig::parse(out.config_bytes, "config " + out.manifest.config.digest.str());
+    if (out.config.diff_ids.size() != out.manifest.layers.size())
+        throw_invalid(what + ": " + std::to_string(out.manifest.layers.size()) +
+                      " layers but the config lists " + std::to_string(out.config.diff_ids.size()) +
+                      " diff_ids");
+    if (platform && !out.index_descriptor && !out.config.os.empty() &&
+        !out.config.platform().satisfies(*platform))
+        throw_not_found(what + ": image is for " + out.config.platform().str() + ", not " +
+                        platform->str());
+    return out;
+}
+
+ResolvedImage resolve_image(const Layout& layout, std::string_view ref_name,
+                            const std::optional<Platform>& platform) {
+    if (Digest::valid(ref_name)) {
+        Digest want = Digest::parse(ref_name);
+        for (const auto& d : layout.read_index().manifests)
+            if (d.digest == want) return resolve_image(layout, d, platform);
+        throw_not_found("image " + std::string(ref_name) + " not in layout " +
+                        quote(layout.path()));
+    }
+    auto d = layout.find(ref_name);
+    if (!d) throw_not_found("image " + quote(ref_name) + " not in layout " + quote(layout.path()));
+    return resolve_image(layout, *d, platform);
+}
+
+} // namespace ctk::oci
