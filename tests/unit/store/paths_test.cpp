@@ -27,3 +27,22 @@ TEST(StorePaths, DefaultsAndOverrides) {
     ::unsetenv("CTK_ROOT");
     ::unsetenv("CTK_RUN");
 }
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "store/config.hpp"
+
+TEST(StoreConfig, MissingFileIsEmptyAndSectionsAreRead) {
+    ctk::TempDir dir("config");
+    std::string p = dir.path() + "/ctk.json";
+    ::setenv("CTK_CONFIG", p.c_str(), 1);
+    EXPECT_EQ(load_config(), ctk::Json::object());
+    ctk::write_file_atomic(p, R"({"network":{"default_subnet":"10.1.0.0/16"},"registry":[]})");
+    ctk::Json c = load_config();
+    EXPECT_EQ(config_section(c, "network")["default_subnet"], "10.1.0.0/16");
+    EXPECT_EQ(config_section(c, "volume"), ctk::Json::object());
+    EXPECT_THROW(config_section(c, "registry"), ctk::Error);
+    ctk::write_file_atomic(p, "{broken");
+    EXPECT_THROW(load_config(), ctk::Error);
+    ::unsetenv("CTK_CONFIG");
+}
