@@ -59,8 +59,7 @@ std::vector<MountInfo> read_mountinfo(const std::string& path) {
         MountInfo m;
         std::string major_minor, field;
         f >> m.id >> m.parent >> major_minor >> m.root >> m.mount_point >> m.options;
-        while (f >> field && field != "-") {
-        }
+        while (f >> field && field != "-") m.optional += (m.optional.empty() ? "" : " ") + field;
         f >> m.fstype >> m.source >> m.super_options;
         m.root = unescape(m.root);
         m.mount_point = unescape(m.mount_point);

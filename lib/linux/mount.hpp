@@ -24,6 +24,7 @@ struct MountInfo {
     std::string root;        // the mount's root within its filesystem
     std::string mount_point; // unescaped
     std::string options;
+    std::string optional;    // optional fields, space-separated: "shared:12 master:1"
     std::string fstype;
     std::string source;
     std::string super_options;

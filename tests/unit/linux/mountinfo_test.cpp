@@ -19,6 +19,9 @@ TEST(MountInfo, ParsesAndUnescapes) {
     EXPECT_EQ(m[1].mount_point, "/tmp/with space");
     EXPECT_EQ(m[1].source, "tmp fs");
     EXPECT_EQ(m[1].parent, 22);
+    EXPECT_EQ(m[0].optional, "shared:12");
+    EXPECT_EQ(m[1].optional, "master:1");
+    EXPECT_EQ(m[2].optional, "");
     EXPECT_EQ(m[2].root, "/sub");
     EXPECT_EQ(m[2].super_options, "rw,lowerdir=/a:/b");
 }
