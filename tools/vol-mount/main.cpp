@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
     std::string create_name;
     std::vector<std::string> labels, opts;
     create->add_option("NAME", create_name, "volume name, [a-zA-Z0-9][a-zA-Z0-9_.-]+");
-    create->add_option("--label,-l", labels, "label KEY=VALUE (repeatable)");
-    create->add_option("--opt,-o", opts, "driver option: type=tmpfs|none, device=..., o=... (repeatable)");
+    create->add_option("--label,-l", labels, "label KEY=VALUE (repeatable)")->allow_extra_args(false);
+    create->add_option("--opt,-o", opts, "driver option: type=tmpfs|none, device=..., o=... (repeatable)")->allow_extra_args(false);
 
     auto* ls = app.add_subcommand("ls", "list volumes");
     bool ls_json = false, ls_quiet = false;
