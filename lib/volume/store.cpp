@@ -53,6 +53,14 @@ Json Volume::record_json() const {
     return j;
 }
 
+Json VolumeListing::to_json() const {
+    Json j = volume.docker_json();
+    Json u = Json::array();
+    for (const auto& user : users) u.push_back({{"Id", user.id}, {"Bundle", user.bundle}});
+    j["Users"] = u;
+    return j;
+}
+
 Json PruneResult::docker_json() const {
     return Json{{"VolumesDeleted", deleted}, {"SpaceReclaimed", space_reclaimed}};
 }
@@ -203,6 +211,21 @@ std::vector<Volume> VolumeStore::list() const {
     for (const auto& n : names)
         if (auto v = find(n)) out.push_back(std::move(*v));
     return out;
+}
+
+std::vector<VolumeListing> VolumeStore::list_with_users() const {
+    std::vector<VolumeListing> out;
+    for (auto& v : list()) {
+        auto users = live_users(v);
+        out.push_back({std::move(v), std::move(users)});
+    }
+    return out;
+}
+
+Json VolumeStore::docker_list_json() const {
+    Json vols = Json::array();
+    for (const auto& v : list()) vols.push_back(v.docker_json());
+    return Json{{"Volumes", vols}, {"Warnings", Json::array()}};
 }
 
 static bool bundle_mounts(const std::string& bundle, const std::string& source) {

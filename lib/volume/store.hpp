@@ -46,6 +46,14 @@ struct Volume {
     Json record_json() const;
 };
 
+// A volume with the containers that use it now (ls, ctl's `volume ls`).
+struct VolumeListing {
+    Volume volume;
+    std::vector<VolumeUser> users;
+    // docker_json() plus "Users": [{"Id","Bundle"}]
+    Json to_json() const;
+};
+
 struct CreateOptions {
     std::map<std::string, std::string> labels;
     std::map<std::string, std::string> options; // type, device, o
@@ -83,6 +91,9 @@ public:
     std::optional<Volume> find(const std::string& name) const;
     Volume get(const std::string& name) const; // ErrorKind::not_found
     std::vector<Volume> list() const;          // sorted by name
+    std::vector<VolumeListing> list_with_users() const;
+    // GET /volumes of the Docker Engine API: {"Volumes": [...], "Warnings": []}
+    Json docker_list_json() const;
     // Users whose bundle still mounts the volume.
     std::vector<VolumeUser> live_users(const Volume& v) const;
     bool in_use(const Volume& v) const { return !live_users(v).empty(); }

@@ -96,24 +96,17 @@ int main(int argc, char** argv) {
             CreateOptions o{parse_label_args(labels), parse_opt_args(opts)};
             print_json(store.create(create_name, o).docker_json());
         } else if (*ls) {
-            auto volumes = store.list();
+            auto volumes = store.list_with_users();
             if (ls_json) {
-                for (const auto& v : volumes) {
-                    Json j = v.docker_json();
-                    Json users = Json::array();
-                    for (const auto& u : store.live_users(v)) users.push_back({{"Id", u.id}, {"Bundle", u.bundle}});
-                    j["Users"] = users;
-                    std::string line = dump_compact(j) + "\n";
-                    std::fputs(line.c_str(), stdout);
-                }
+                for (const auto& v : volumes) std::fputs((dump_compact(v.to_json()) + "\n").c_str(), stdout);
             } else if (ls_quiet) {
-                for (const auto& v : volumes) std::printf("%s\n", v.name.c_str());
+                for (const auto& v : volumes) std::printf("%s\n", v.volume.name.c_str());
             } else {
                 std::printf("%-8s  %-64s  %s\n", "DRIVER", "VOLUME NAME", "USED BY");
                 for (const auto& v : volumes) {
                     std::vector<std::string> ids;
-                    for (const auto& u : store.live_users(v)) ids.push_back(u.id);
-                    std::printf("%-8s  %-64s  %s\n", "local", v.name.c_str(), join(ids, ",").c_str());
+                    for (const auto& u : v.users) ids.push_back(u.id);
+                    std::printf("%-8s  %-64s  %s\n", "local", v.volume.name.c_str(), join(ids, ",").c_str());
                 }
             }
         } else if (*inspect) {

@@ -3,6 +3,8 @@
 // copy-up, read-only, tmpfs limits, in-use refusal, bad input.
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -145,6 +147,67 @@ TEST_F(VolMountTest, CopyUpOfEtc) {
     ASSERT_EQ(a2.status, 0) << a2;
     EXPECT_EQ(a2.json()["volumes"][0]["CopiedUp"], false);
     EXPECT_NE(read_file(data_of("etc") + "/passwd").find("added"), std::string::npos);
+}
+
+TEST_F(VolMountTest, CopyUpKeepsOwnersModesLinksAndXattrs) {
+    std::string b = make_bundle("c1");
+    std::string d = b + "/rootfs/srv/app";
+    make_dirs(d + "/sub");
+    write_file_atomic(d + "/tool", "#!/bin/sh\n", 0755);
+    ASSERT_EQ(::chown((d + "/tool").c_str(), 1234, 5678), 0);
+    ASSERT_EQ(::chmod((d + "/tool").c_str(), 04755), 0);
+    ASSERT_EQ(::chown(d.c_str(), 1000, 1000), 0);
+    ASSERT_EQ(::chmod(d.c_str(), 0750), 0);
+    ASSERT_EQ(::chown((d + "/sub").c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::link((d + "/tool").c_str(), (d + "/sub/tool-hardlink").c_str()), 0);
+    ASSERT_EQ(::symlink("/srv/app/tool", (d + "/abs-link").c_str()), 0);
+    ASSERT_EQ(::lchown((d + "/abs-link").c_str(), 42, 43), 0);
+    ASSERT_EQ(::mknod((d + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+    ASSERT_EQ(::setxattr((d + "/tool").c_str(), "trusted.ctk", "t1", 2, 0), 0);
+    ASSERT_EQ(::setxattr((d + "/tool").c_str(), "security.capability",
+                         "\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20, 0),
+              0);
+
+    auto a = vol({"apply", b, "-v", "app:/srv/app"});
+    ASSERT_EQ(a.status, 0) << a;
+    std::string v = data_of("app");
+    struct stat st;
+    ASSERT_EQ(::lstat(v.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1000u);
+    EXPECT_EQ(st.st_mode & 07777, 0750u) << "the volume root takes the image directory's owner and mode";
+    ASSERT_EQ(::lstat((v + "/tool").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1234u);
+    EXPECT_EQ(st.st_gid, 5678u);
+    EXPECT_EQ(st.st_mode & 07777, 04755u) << "set-id bits survive the chown";
+    EXPECT_EQ(st.st_nlink, 2u);
+    struct stat hl;
+    ASSERT_EQ(::lstat((v + "/sub/tool-hardlink").c_str(), &hl), 0);
+    EXPECT_EQ(hl.st_ino, st.st_ino);
+    ASSERT_EQ(::lstat((v + "/sub").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 65534u);
+    ASSERT_EQ(::lstat((v + "/abs-link").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode));
+    EXPECT_EQ(st.st_uid, 42u);
+    ASSERT_EQ(::lstat((v + "/null").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISCHR(st.st_mode));
+    EXPECT_EQ(st.st_rdev, makedev(1, 3));
+    char buf[64] = {};
+    EXPECT_EQ(::getxattr((v + "/tool").c_str(), "trusted.ctk", buf, sizeof buf), 2);
+    EXPECT_STREQ(buf, "t1");
+    EXPECT_EQ(::getxattr((v + "/tool").c_str(), "security.capability", buf, sizeof buf), 20) << "file capabilities";
+}
+
+TEST_F(VolMountTest, ConcurrentAppliesShareOneVolume) {
+    std::string b1 = make_bundle("c1"), b2 = make_bundle("c2");
+    auto r = run_command({"sh", "-c", "\"$0\" apply \"$1\" -v race:/r >/dev/null & a=$!; "
+                                      "\"$0\" apply \"$2\" -v race:/r >/dev/null & b=$!; "
+                                      "wait $a; ea=$?; wait $b; eb=$?; echo $ea $eb",
+                          tool_path("vol-mount"), b1, b2});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_EQ(r.out, "0 0\n") << r;
+    auto ls = vol({"ls", "--json"}).json_lines();
+    ASSERT_EQ(ls.size(), 1u);
+    EXPECT_EQ(ls[0]["Users"].size(), 2u);
 }
 
 TEST_F(VolMountTest, CopyUpNeverReadsTheHost) {

@@ -218,6 +218,22 @@ TEST_F(BundleTest, UsersReleaseAndRemove) {
     EXPECT_EQ(store.remove({"shared"}, false).removed, std::vector<std::string>{"shared"});
 }
 
+TEST_F(BundleTest, ListingsWithUsers) {
+    apply_to_bundle(store, bundle, specs({"-v", "used:/u"}), "box");
+    store.create("idle", {});
+    auto all = store.list_with_users();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].volume.name, "idle");
+    EXPECT_TRUE(all[0].users.empty());
+    ASSERT_EQ(all[1].users.size(), 1u);
+    Json j = all[1].to_json();
+    EXPECT_EQ(j["Users"][0]["Id"], "box");
+    EXPECT_EQ(j["Name"], "used");
+    Json d = store.docker_list_json();
+    EXPECT_EQ(d["Volumes"].size(), 2u);
+    EXPECT_EQ(d["Warnings"], Json::array());
+}
+
 TEST_F(BundleTest, ForceRemoveWhileUsed) {
     apply_to_bundle(store, bundle, specs({"-v", "busy:/b"}));
     EXPECT_EQ(store.remove({"busy"}, true).removed, std::vector<std::string>{"busy"});
