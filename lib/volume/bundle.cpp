@@ -85,7 +85,21 @@ Json Resolution::to_json() const {
     for (const auto& v : volumes)
         vols.push_back({{"Name", v.name}, {"Mountpoint", v.mountpoint}, {"Created", v.created},
                         {"CopiedUp", v.copied_up}});
-    return Json{{"mounts", mounts}, {"volumes", vols}};
+    return Json{{"mounts", mounts}, {"volumes", vols}, {"mount_points", mount_points}};
+}
+
+Json docker_mount_point(const MountRequest& r, const oci::Mount& entry, const std::string& volume_name) {
+    Json j{{"Type", to_string(r.type)},
+           {"Source", r.type == MountType::tmpfs ? std::string() : entry.source},
+           {"Destination", r.target},
+           {"Mode", r.mode},
+           {"RW", !r.readonly},
+           {"Propagation", r.type == MountType::bind ? (r.propagation.empty() ? "rprivate" : r.propagation) : ""}};
+    if (r.type == MountType::volume) {
+        j["Name"] = volume_name;
+        j["Driver"] = "local";
+    }
+    return j;
 }
 
 Json ApplyResult::to_json() const {
@@ -263,6 +277,8 @@ struct Resolver {
         for (const auto& r : requests) {
             try {
                 res.mounts.push_back(resolve(r, res.volumes));
+                std::string name = r.type == MountType::volume ? res.volumes.back().name : "";
+                res.mount_points.push_back(docker_mount_point(r, res.mounts.back(), name));
             } catch (const Error& e) {
                 throw e.wrap(r.raw.empty() ? r.target : r.describe());
             }

@@ -42,8 +42,14 @@ struct UsedVolume {
 struct Resolution {
     std::vector<oci::Mount> mounts;
     std::vector<UsedVolume> volumes;
-    Json to_json() const; // {"mounts": [...], "volumes": [...]}
+    // One a mount, as `docker inspect` shows a container's "Mounts":
+    // {"Type","Name"?,"Source","Destination","Driver"?,"Mode","RW","Propagation"}
+    std::vector<Json> mount_points;
+    Json to_json() const; // {"mounts": [...], "volumes": [...], "mount_points": [...]}
 };
+
+// Docker's MountPoint for one request and the entry it became.
+Json docker_mount_point(const MountRequest& r, const oci::Mount& entry, const std::string& volume_name);
 
 // `vol-mount spec`: makes what the requests need (missing named and anonymous volumes,
 // missing -v host directories, mounts of volumes with driver options) and returns the

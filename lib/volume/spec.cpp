@@ -229,6 +229,7 @@ MountRequest parse_volume_flag(std::string_view raw) {
             mode = arr[2];
         }
         if (!valid_mode(mode)) throw_invalid(prefix + ": invalid mode: " + mode);
+        m.mode = mode;
 
         // The docker CLI (23+) turns a relative host path ("./data", "../x") into an absolute one.
         if (!m.source.empty() && m.source.front() == '.') m.source = cwd_absolute(m.source);
@@ -366,6 +367,76 @@ MountRequest parse_mount_flag(std::string_view raw) {
         m.target = clean_path(m.target);
         if (m.type == MountType::bind) m.source = clean_path(m.source);
         m.readonly_nonrecursive = ro_nonrecursive && m.readonly;
+        return m;
+    } catch (const Error& e) {
+        throw e.wrap(prefix);
+    }
+}
+
+MountRequest parse_api_mount(const Json& j) {
+    MountRequest m;
+    m.flag = "Mounts";
+    m.raw = j.dump();
+    std::string prefix = "mount " + m.raw;
+    try {
+        if (!j.is_object()) throw_invalid("expected an object");
+        std::string type;
+        bool has_bind = false, has_volume = false, has_tmpfs = false;
+        try {
+            type = j.value("Type", std::string());
+            m.source = j.value("Source", std::string());
+            m.target = j.value("Target", std::string());
+            m.readonly = j.value("ReadOnly", false);
+            if (auto b = j.find("BindOptions"); b != j.end() && !b->is_null()) {
+                has_bind = true;
+                m.propagation = b->value("Propagation", std::string());
+                m.nonrecursive = b->value("NonRecursive", false);
+                m.create_source = b->value("CreateMountpoint", false);
+                m.readonly_nonrecursive = m.readonly && b->value("ReadOnlyNonRecursive", false);
+            }
+            if (auto v = j.find("VolumeOptions"); v != j.end() && !v->is_null()) {
+                has_volume = true;
+                m.nocopy = v->value("NoCopy", false);
+                if (auto l = v->find("Labels"); l != v->end() && !l->is_null())
+                    m.volume_labels = l->get<std::map<std::string, std::string>>();
+                if (auto d = v->find("DriverConfig"); d != v->end() && !d->is_null()) {
+                    std::string driver = d->value("Name", std::string());
+                    if (!driver.empty() && driver != "local")
+                        throw_invalid("volume driver " + quote(driver) + " is not supported (only \"local\")");
+                    if (auto o = d->find("Options"); o != d->end() && !o->is_null())
+                        m.volume_options = o->get<std::map<std::string, std::string>>();
+                }
+                if (!v->value("Subpath", std::string()).empty()) throw_invalid("VolumeOptions.Subpath is not supported");
+            }
+            if (auto t = j.find("TmpfsOptions"); t != j.end() && !t->is_null()) {
+                has_tmpfs = true;
+                int64_t size = t->value("SizeBytes", int64_t{0});
+                uint32_t mode = t->value("Mode", uint32_t{0});
+                if (size < 0) throw_invalid("invalid tmpfs size " + std::to_string(size));
+                if (m.readonly) m.tmpfs_options.push_back("ro");
+                if (mode) {
+                    char buf[32];
+                    std::snprintf(buf, sizeof buf, "mode=%o", mode & 07777);
+                    m.tmpfs_options.push_back(buf);
+                }
+                if (size) m.tmpfs_options.push_back(tmpfs_size_option(static_cast<uint64_t>(size)));
+            } else if (type == "tmpfs" && m.readonly) {
+                m.tmpfs_options.push_back("ro");
+            }
+        } catch (const Json::exception& e) {
+            throw_invalid(e.what());
+        }
+        if (type == "volume") m.type = MountType::volume;
+        else if (type == "bind") m.type = MountType::bind;
+        else if (type == "tmpfs") m.type = MountType::tmpfs;
+        else throw_invalid("invalid mount config for type \"" + type + "\": mount type unknown");
+        if (!m.propagation.empty()) {
+            static const std::set<std::string> modes = {"private", "rprivate", "shared", "rshared", "slave", "rslave"};
+            if (!modes.count(m.propagation)) throw_invalid("invalid propagation mode: " + m.propagation);
+        }
+        validate(m, has_bind, has_volume, has_tmpfs);
+        m.target = clean_path(m.target);
+        if (m.type == MountType::bind) m.source = clean_path(m.source);
         return m;
     } catch (const Error& e) {
         throw e.wrap(prefix);

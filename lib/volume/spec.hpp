@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.hpp"
+
 namespace ctk::volume {
 
 enum class MountType { volume, bind, tmpfs };
@@ -45,6 +47,7 @@ struct MountRequest {
     std::vector<std::string> tmpfs_options;            // as given, merged with Docker's defaults later
     std::string raw;                                   // the spec as the user wrote it
     std::string flag;                                  // "-v", "--mount" or "--tmpfs"
+    std::string mode;                                  // -v: the MODE as written ("ro,z")
 
     // For messages: -v 'data:/x'
     std::string describe() const { return flag + " '" + raw + "'"; }
@@ -54,6 +57,14 @@ struct MountRequest {
 MountRequest parse_volume_flag(std::string_view raw);
 MountRequest parse_mount_flag(std::string_view raw);
 MountRequest parse_tmpfs_flag(std::string_view raw);
+
+// The Docker Engine API's forms (ctld): one HostConfig.Mounts entry
+// {"Type","Source","Target","ReadOnly","BindOptions":{"Propagation","NonRecursive",
+// "CreateMountpoint","ReadOnlyNonRecursive"},"VolumeOptions":{"NoCopy","Labels",
+// "DriverConfig":{"Name","Options"}},"TmpfsOptions":{"SizeBytes","Mode"}}, checked as the
+// daemon checks it. HostConfig.Binds entries are -v specs, HostConfig.Tmpfs entries
+// ("/run": "size=64m") are --tmpfs specs ("/run:size=64m").
+MountRequest parse_api_mount(const Json& mount);
 
 // A command line's worth of specs: "-v X", "--volume X", "--volume=X", "-vX", "--mount X",
 // "--mount=X", "--tmpfs X", "--tmpfs=X"; a bare word is a -v spec. Rejects two requests for

@@ -119,6 +119,20 @@ TEST_F(BundleTest, ReadOnlyBindAndTmpfsEntries) {
     EXPECT_EQ(anon.name.size(), 64u);
 }
 
+TEST_F(BundleTest, DockerMountPoints) {
+    std::string host = tmp.path() + "/h";
+    ApplyResult r = apply_to_bundle(store, bundle, specs({"-v", "mp:/m:ro,z", "-v", host + ":/h", "--tmpfs", "/t"}));
+    const auto& p = r.resolution.mount_points;
+    ASSERT_EQ(p.size(), 3u);
+    EXPECT_EQ(p[0], (Json{{"Type", "volume"}, {"Name", "mp"}, {"Source", store.get("mp").mountpoint()},
+                          {"Destination", "/m"}, {"Driver", "local"}, {"Mode", "ro,z"}, {"RW", false},
+                          {"Propagation", ""}}));
+    EXPECT_EQ(p[1], (Json{{"Type", "bind"}, {"Source", host}, {"Destination", "/h"}, {"Mode", ""}, {"RW", true},
+                          {"Propagation", "rprivate"}}));
+    EXPECT_EQ(p[2]["Type"], "tmpfs");
+    EXPECT_EQ(p[2]["Source"], "");
+}
+
 TEST_F(BundleTest, BindSourceIsCanonical) {
     make_dirs(tmp.path() + "/real");
     ASSERT_EQ(::symlink((tmp.path() + "/real").c_str(), (tmp.path() + "/link").c_str()), 0);

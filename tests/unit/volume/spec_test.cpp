@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "volume/spec.hpp"
 
 using namespace ctk;
@@ -315,4 +316,46 @@ TEST(CleanPath, LikeGo) {
     EXPECT_EQ(clean_path("a/../../b"), "../b");
     EXPECT_EQ(clean_path(""), ".");
     EXPECT_EQ(clean_path("//a//./b/.."), "/a");
+}
+
+TEST(ApiMount, Forms) {
+    auto v = parse_api_mount(Json::parse(R"({"Type":"volume","Source":"data","Target":"/d","ReadOnly":true,
+        "VolumeOptions":{"NoCopy":true,"Labels":{"a":"b"},"DriverConfig":{"Name":"local","Options":{"type":"tmpfs","device":"tmpfs"}}}})"));
+    EXPECT_EQ(v.type, MountType::volume);
+    EXPECT_EQ(v.source, "data");
+    EXPECT_TRUE(v.readonly);
+    EXPECT_TRUE(v.nocopy);
+    EXPECT_EQ(v.volume_labels.at("a"), "b");
+    EXPECT_EQ(v.volume_options.at("type"), "tmpfs");
+    auto b = parse_api_mount(Json::parse(R"({"Type":"bind","Source":"/srv/x/","Target":"/x",
+        "BindOptions":{"Propagation":"rslave","NonRecursive":true,"CreateMountpoint":true}})"));
+    EXPECT_EQ(b.type, MountType::bind);
+    EXPECT_EQ(b.source, "/srv/x");
+    EXPECT_EQ(b.propagation, "rslave");
+    EXPECT_TRUE(b.nonrecursive);
+    EXPECT_TRUE(b.create_source);
+    EXPECT_FALSE(parse_api_mount(Json::parse(R"({"Type":"bind","Source":"/a","Target":"/x"})")).create_source)
+        << "the API refuses a missing bind source unless CreateMountpoint";
+    auto t = parse_api_mount(Json::parse(R"({"Type":"tmpfs","Target":"/run","TmpfsOptions":{"SizeBytes":67108864,"Mode":1023}})"));
+    EXPECT_EQ(t.type, MountType::tmpfs);
+    EXPECT_EQ(t.tmpfs_options, (std::vector<std::string>{"mode=1777", "size=64m"}));
+}
+
+TEST(ApiMount, Rejects) {
+    auto rejecta = [](const char* text) { return reject([&] { parse_api_mount(Json::parse(text)); }); };
+    EXPECT_NE(rejecta(R"({"Type":"npipe","Target":"/x"})").find("mount type unknown"), std::string::npos);
+    EXPECT_NE(rejecta(R"({"Type":"volume","Target":"/x","BindOptions":{}})").find("field BindOptions must not be specified"),
+              std::string::npos);
+    EXPECT_NE(rejecta(R"({"Type":"bind","Source":"/a","Target":"/x","VolumeOptions":{}})").find("VolumeOptions"),
+              std::string::npos);
+    EXPECT_NE(rejecta(R"({"Type":"tmpfs","Source":"x","Target":"/x"})").find("Source must not be specified"),
+              std::string::npos);
+    EXPECT_NE(rejecta(R"({"Type":"volume","Target":"x"})").find("must be absolute"), std::string::npos);
+    EXPECT_NE(rejecta(R"({"Type":"volume","Target":"/x","ReadOnly":true})").find("anonymous"), std::string::npos);
+    EXPECT_NE(rejecta(R"({"Type":"volume","Target":"/x","VolumeOptions":{"DriverConfig":{"Name":"nfs"}}})").find("not supported"),
+              std::string::npos);
+    EXPECT_NE(rejecta(R"({"Type":"bind","Source":"/a","Target":"/x","BindOptions":{"Propagation":"up"}})").find("propagation"),
+              std::string::npos);
+    EXPECT_NE(rejecta(R"({"Type":"volume","Target":5})").find("type_error"), std::string::npos);
+    EXPECT_NE(rejecta(R"([1])").find("expected an object"), std::string::npos);
 }
