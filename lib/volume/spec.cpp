@@ -89,11 +89,6 @@ bool valid_mode(std::string_view mode) {
     return n_rw <= 1 && n_label <= 1 && n_copy <= 1 && n_cons <= 1 && n_prop <= 1;
 }
 
-struct MountConfigError {
-    MountType type;
-    std::string cause;
-};
-
 // moby validateMountConfig, for both -v and --mount.
 void validate(const MountRequest& m, bool has_bind_options, bool has_volume_options,
               bool has_tmpfs_options) {
