@@ -243,6 +243,31 @@ TEST_F(VolMountTest, ReadOnlyVolumeAndRecursiveReadOnlyBind) {
     EXPECT_NE(::access((host + "/sub/x").c_str(), F_OK), 0);
 }
 
+TEST_F(VolMountTest, CrunRunsTheSameBundle) {
+    if (!have_program("crun")) GTEST_FAIL() << "crun is not installed (scripts/install-deps.sh)";
+    std::string b = make_bundle("c1");
+    std::string host = tmp() + "/hostdir";
+    make_dirs(host + "/sub");
+    ASSERT_EQ(::mount("tmpfs", (host + "/sub").c_str(), "tmpfs", 0, "size=1m"), 0);
+    defer([host] { ::umount2((host + "/sub").c_str(), MNT_DETACH); });
+    auto a = vol({"apply", b, "-v", "cv:/v", "-v", "cv:/ro:ro", "-v", host + ":/h:ro", "--tmpfs", "/t:size=1m"});
+    ASSERT_EQ(a.status, 0) << a;
+    set_args(b, {"sh", "-c", "echo via-crun > /v/f; cat /ro/f; touch /ro/x 2>/dev/null || echo ro-refused;"
+                             " touch /h/sub/x 2>/dev/null || echo sub-refused;"
+                             " head -c 2097152 /dev/zero > /t/f 2>/dev/null; wc -c < /t/f"});
+    std::string id = "vm-" + random_hex(4), root = tmp() + "/crun";
+    // crun 1.8 refuses hybrid cgroups: it runs in a private mount namespace without the
+    // cgroup2 mount (the host keeps it), as bench/anchors.sh does.
+    std::string wrap = "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun --root \"$0\" run -b \"$1\" \"$2\"";
+    defer([this, root, id] {
+        run_command({"unshare", "-m", "--propagation", "private", "sh", "-c",
+                     "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun --root \"$0\" delete -f \"$1\"", root, id});
+    });
+    auto r = run_command({"unshare", "-m", "--propagation", "private", "sh", "-c", wrap, root, b, id});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_EQ(r.out, "via-crun\nro-refused\nsub-refused\n1048576\n");
+}
+
 TEST_F(VolMountTest, RemoveRefusedWhileUsed) {
     std::string b = make_bundle("c1");
     ASSERT_EQ(vol({"apply", "--id", "box1", b, "-v", "busy:/b"}).status, 0);
