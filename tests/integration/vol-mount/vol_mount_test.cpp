@@ -1,6 +1,7 @@
-// vol-mount as a user runs it, with runc as the runtime on bundles of the tiny fixture
-// image (umoci unpack): data outlives containers, is shared by running containers,
-// copy-up, read-only, tmpfs limits, in-use refusal, bad input.
+// vol-mount as a user runs it, on bundles of the tiny fixture image (umoci unpack), with
+// each OCI runtime the flows run under (VolMountRuntimeTest: runc, and ns-run once it is
+// built): data outlives containers, is shared by running containers, copy-up, read-only,
+// tmpfs limits; and the runtime-free parts: in-use refusal, bad input, propagation.
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -26,8 +27,16 @@ protected:
         if (::geteuid() != 0) GTEST_SKIP() << "needs root";
         for (const char* p : {"runc", "umoci"})
             if (!have_program(p)) GTEST_FAIL() << p << " is not installed (scripts/install-deps.sh)";
-        runc_root_ = tmp() + "/runc";
+        runc_root_ = tmp() + "/runtime";
         make_dirs(runc_root_);
+    }
+
+    // The runtime the containers run under: "runc" or "ns-run" (the built tool).
+    virtual std::string runtime() const { return "runc"; }
+    std::vector<std::string> runtime_argv(const std::vector<std::string>& args) {
+        std::vector<std::string> argv = {runtime() == "ns-run" ? tool_path("ns-run") : runtime(), "--root", runc_root_};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
     }
 
     // A bundle of the tiny image (busybox), ready for runc.
@@ -47,21 +56,22 @@ protected:
 
     ToolResult vol(const std::vector<std::string>& args) { return run("vol-mount", args); }
 
-    // Runs the container in the foreground; runc deletes it when it exits.
+    // Runs the container in the foreground; `run` deletes it when it exits.
     ToolResult runc_run(const std::string& bundle, const std::string& script) {
         set_args(bundle, {"sh", "-c", script});
         std::string id = "vm-" + random_hex(4);
-        defer([this, id] { run_command({"runc", "--root", runc_root_, "delete", "-f", id}); });
-        return run_command({"runc", "--root", runc_root_, "run", "-b", bundle, id});
+        defer([this, id] { run_command(runtime_argv({"delete", "-f", id})); });
+        return run_command(runtime_argv({"run", "-b", bundle, id}));
     }
 
     // Starts the container detached (its stdio on /dev/null); returns its id.
     std::string runc_start(const std::string& bundle, const std::string& script) {
         set_args(bundle, {"sh", "-c", script});
         std::string id = "vm-" + random_hex(4);
-        defer([this, id] { run_command({"runc", "--root", runc_root_, "delete", "-f", id}); });
-        auto r = run_command({"sh", "-c", "exec runc --root \"$0\" run -d -b \"$1\" \"$2\" </dev/null >/dev/null 2>&1",
-                              runc_root_, bundle, id});
+        defer([this, id] { run_command(runtime_argv({"delete", "-f", id})); });
+        std::vector<std::string> argv = {"sh", "-c", "exec \"$@\" </dev/null >/dev/null 2>&1", "sh"};
+        for (auto& a : runtime_argv({"run", "-d", "-b", bundle, id})) argv.push_back(a);
+        auto r = run_command(argv);
         EXPECT_EQ(r.status, 0) << r;
         return id;
     }
@@ -80,9 +90,14 @@ protected:
     std::string runc_root_;
 };
 
+class VolMountRuntimeTest : public VolMountTest, public ::testing::WithParamInterface<std::string> {
+protected:
+    std::string runtime() const override { return GetParam(); }
+};
+
 } // namespace
 
-TEST_F(VolMountTest, DataOutlivesTheContainer) {
+TEST_P(VolMountRuntimeTest, DataOutlivesTheContainer) {
     std::string b1 = make_bundle("c1");
     auto a = vol({"apply", b1, "-v", "data:/data"});
     ASSERT_EQ(a.status, 0) << a;
@@ -106,7 +121,7 @@ TEST_F(VolMountTest, DataOutlivesTheContainer) {
     EXPECT_EQ(lines[0]["Users"][0]["Id"], "c2");
 }
 
-TEST_F(VolMountTest, TwoContainersShareAVolumeAtOnce) {
+TEST_P(VolMountRuntimeTest, TwoContainersShareAVolumeAtOnce) {
     std::string b1 = make_bundle("c1"), b2 = make_bundle("c2");
     ASSERT_EQ(vol({"apply", b1, "-v", "shared:/s"}).status, 0);
     ASSERT_EQ(vol({"apply", b2, "--mount", "type=volume,src=shared,dst=/s"}).status, 0);
@@ -121,7 +136,7 @@ TEST_F(VolMountTest, TwoContainersShareAVolumeAtOnce) {
     EXPECT_EQ(ls.json_lines().at(0)["Users"].size(), 2u);
 }
 
-TEST_F(VolMountTest, CopyUpOfEtc) {
+TEST_P(VolMountRuntimeTest, CopyUpOfEtc) {
     std::string b = make_bundle("c1");
     auto a = vol({"apply", b, "-v", "etc:/etc"});
     ASSERT_EQ(a.status, 0) << a;
@@ -227,7 +242,7 @@ TEST_F(VolMountTest, CopyUpNeverReadsTheHost) {
     EXPECT_EQ(read_file(data_of("v3") + "/passwd"), read_file(b + "/rootfs/etc/passwd"));
 }
 
-TEST_F(VolMountTest, ReadOnlyVolumeAndRecursiveReadOnlyBind) {
+TEST_P(VolMountRuntimeTest, ReadOnlyVolumeAndRecursiveReadOnlyBind) {
     std::string b = make_bundle("c1");
     std::string host = tmp() + "/hostdir";
     make_dirs(host + "/sub");
@@ -286,7 +301,7 @@ TEST_F(VolMountTest, RemoveRefusedWhileUsed) {
     EXPECT_EQ(vol({"inspect", "busy"}).status, 4);
 }
 
-TEST_F(VolMountTest, TmpfsSizeLimit) {
+TEST_P(VolMountRuntimeTest, TmpfsSizeLimit) {
     std::string b = make_bundle("c1");
     auto a = vol({"apply", b, "--tmpfs", "/t1:size=1m", "--mount", "type=tmpfs,dst=/t2,tmpfs-size=1m,tmpfs-mode=1770"});
     ASSERT_EQ(a.status, 0) << a;
@@ -297,7 +312,7 @@ TEST_F(VolMountTest, TmpfsSizeLimit) {
     EXPECT_EQ(r.out, "1048576\n1048576\n1770\n");
 }
 
-TEST_F(VolMountTest, TmpfsVolumeIsSharedAndLimited) {
+TEST_P(VolMountRuntimeTest, TmpfsVolumeIsSharedAndLimited) {
     auto c = vol({"create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m", "tv"});
     ASSERT_EQ(c.status, 0) << c;
     EXPECT_EQ(c.json()["Options"]["o"], "size=1m");
@@ -313,7 +328,7 @@ TEST_F(VolMountTest, TmpfsVolumeIsSharedAndLimited) {
     EXPECT_NE(::access((data_of("tv") + "/f").c_str(), F_OK), 0) << "unmounted with its last user";
 }
 
-TEST_F(VolMountTest, BindDeviceVolumeKeepsHostData) {
+TEST_P(VolMountRuntimeTest, BindDeviceVolumeKeepsHostData) {
     std::string host = tmp() + "/device";
     make_dirs(host);
     write_file_atomic(host + "/keep", "precious");
@@ -405,3 +420,11 @@ TEST_F(VolMountTest, SpecInspectAndPropagation) {
     auto bad = vol({"apply", b, "-v", priv + ":/p:rslave"});
     EXPECT_EQ(bad.status, 3) << bad;
 }
+
+// ns-run joins the list when it is on main (tools/ns-run); until then runc carries the flows.
+INSTANTIATE_TEST_SUITE_P(Runtimes, VolMountRuntimeTest, ::testing::Values(std::string("runc")),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                             std::string n = i.param;
+                             std::erase(n, '-');
+                             return n;
+                         });
