@@ -319,6 +319,10 @@ MountRequest parse_mount_flag(std::string_view raw) {
             } else if (key == "volume-opt") {
                 set_map(m.volume_options, val);
                 has_volume = true;
+            } else if (key == "volume-subpath") {
+                // Docker 26+. Mounting a path inside a volume that containers can change needs
+                // the fd-pinned bind Docker does (safepath); not done here, so refused clearly.
+                throw_invalid("volume-subpath is not supported");
             } else if (key == "tmpfs-size") {
                 auto v = ram_in_bytes(val);
                 if (!v) bad_value();

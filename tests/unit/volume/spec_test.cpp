@@ -240,6 +240,8 @@ TEST(MountFlag, Rejects) {
     EXPECT_NE(rejectm("type=volume,src=/abs,dst=/x").find("invalid characters for a local volume name"),
               std::string::npos);
     EXPECT_NE(rejectm("type=volume,src=v1,dst=/x,volume-driver=nfs").find("not supported"), std::string::npos);
+    EXPECT_NE(rejectm("type=volume,src=v1,dst=/x,volume-subpath=a").find("volume-subpath is not supported"),
+              std::string::npos);
     EXPECT_NE(rejectm("type=tmpfs,dst=/x,tmpfs-size=lots").find("invalid value for tmpfs-size"), std::string::npos);
     EXPECT_NE(rejectm("type=tmpfs,dst=/x,tmpfs-mode=999").find("invalid value for tmpfs-mode"), std::string::npos);
     EXPECT_NE(rejectm("type=bind,\"src=/a,dst=/x").find("quoted-field"), std::string::npos);
