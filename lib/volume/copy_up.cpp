@@ -148,7 +148,12 @@ struct Copier {
             if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
                 auto it = links.find({st.st_dev, st.st_ino});
                 if (it != links.end()) {
-                    if (::linkat(dst_root, it->second.c_str(), dst, name.c_str(), 0) < 0)
+                    // The first copy is found again in-root: whatever changed in the volume
+                    // meanwhile, the link's source cannot be outside it.
+                    UniqueFd first = try_open_in_root(dst_root, it->second, O_PATH | O_NOFOLLOW);
+                    if (!first) throw_errno("open", it->second);
+                    std::string via = "/proc/self/fd/" + std::to_string(first.get());
+                    if (::linkat(AT_FDCWD, via.c_str(), dst, name.c_str(), AT_SYMLINK_FOLLOW) < 0)
                         throw_errno("link", child);
                     stats.hardlinks++;
                     continue;
@@ -217,8 +222,14 @@ struct Copier {
         if (::fchownat(dst, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
             !(errno == EPERM && ::geteuid() != 0))
             throw_errno("chown", child);
-        // A device node or FIFO is never a symlink, so fchmodat (which follows) is safe here.
-        if (::fchmodat(dst, name.c_str(), st.st_mode & 07777, 0) < 0) throw_errno("chmod", child);
+        // chmod through an O_PATH fd of the node just made: fchmodat would follow a symlink
+        // put in its place.
+        UniqueFd node(::openat(dst, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        struct stat made;
+        if (!node || ::fstat(node.get(), &made) < 0) throw_errno("open", child);
+        if ((made.st_mode & S_IFMT) != (st.st_mode & S_IFMT)) throw_invalid(child + ": changed during copy-up");
+        std::string via = "/proc/self/fd/" + std::to_string(node.get());
+        if (::chmod(via.c_str(), st.st_mode & 07777) < 0) throw_errno("chmod", child);
         copy_xattrs(at_entry(src, name), at_entry(dst, name), child);
         struct timespec times[2] = {st.st_atim, st.st_mtim};
         if (::utimensat(dst, name.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("utimens", child);
