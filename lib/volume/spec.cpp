@@ -52,10 +52,12 @@ bool valid_volume_name(std::string_view name) {
 }
 
 void check_volume_name(std::string_view name) {
+    if (name.size() == 1)
+        throw_invalid("volume name is too short, names should be at least two alphanumeric characters");
     if (!valid_volume_name(name))
         throw_invalid(quote(name) +
                       " includes invalid characters for a local volume name, only "
-                      "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed (at least two characters). "
+                      "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. "
                       "If you intended to pass a host directory, use absolute path");
 }
 

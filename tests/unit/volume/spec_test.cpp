@@ -135,7 +135,9 @@ TEST(VolumeFlag, Rejects) {
 }
 
 TEST(VolumeFlag, RejectsBadVolumeNames) {
-    for (const char* bad : {"a:/x", "-a:/x", "_a:/x", "a b:/x", "a/b:/x", "~/x:/y", "na$me:/x", "ä1:/x"}) {
+    EXPECT_EQ(rejectv("a:/x"), "invalid volume specification: 'a:/x': volume name is too short, names should be at "
+                               "least two alphanumeric characters");
+    for (const char* bad : {"-a:/x", "_a:/x", "a b:/x", "a/b:/x", "~/x:/y", "na$me:/x", "ä1:/x"}) {
         std::string msg = rejectv(bad);
         EXPECT_NE(msg.find("includes invalid characters for a local volume name"), std::string::npos) << bad;
     }
