@@ -1,0 +1,135 @@
+// rtnetlink over libmnl: links (bridges, veth pairs), IPv4 addresses and
+// routes, in this network namespace or in another one. This is what `ip link`,
+// `ip addr` and `ip route` do, without their processes.
+//
+// A netlink socket belongs to the network namespace it was created in, so
+// RouteSocket::in_netns() enters the target namespace only for the socket(2)
+// call and returns: every later request works there without setns.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/fd.hpp"
+
+struct mnl_socket;
+struct nlmsghdr;
+
+namespace ctk::linux {
+
+// An open network namespace: /var/run/netns/NAME, /proc/PID/ns/net, ...
+class Netns {
+public:
+    static Netns open(const std::string& path);
+    static Netns of_pid(int pid);
+    static Netns current();
+
+    int fd() const noexcept { return fd_.get(); }
+    const std::string& path() const noexcept { return path_; }
+    // The namespace's identity: "<dev>:<inode>" of its nsfs file.
+    std::string inode_key() const;
+
+private:
+    UniqueFd fd_;
+    std::string path_;
+};
+
+// The thread enters `ns` and goes back to where it was when the guard ends.
+class NetnsGuard {
+public:
+    explicit NetnsGuard(const Netns& ns);
+    ~NetnsGuard();
+    NetnsGuard(const NetnsGuard&) = delete;
+    NetnsGuard& operator=(const NetnsGuard&) = delete;
+
+private:
+    Netns saved_;
+};
+
+struct Ipv4Prefix {
+    in_addr_t addr = 0; // network byte order
+    int length = 0;
+};
+
+struct LinkInfo {
+    int index = 0;
+    std::string name;
+    std::string kind; // "bridge", "veth", "" when the kernel does not say
+    unsigned mtu = 0;
+    unsigned flags = 0; // IFF_*
+    int master = 0;
+    std::string mac; // "aa:bb:cc:dd:ee:ff"
+};
+
+struct AddressInfo {
+    int index = 0;
+    Ipv4Prefix prefix;
+};
+
+struct RouteInfo {
+    Ipv4Prefix dst;
+    in_addr_t gateway = 0;
+    int oif = 0;
+};
+
+class RouteSocket {
+public:
+    // A socket in the caller's namespace.
+    RouteSocket();
+    // A socket in `ns`.
+    static RouteSocket in_netns(const Netns& ns);
+    RouteSocket(RouteSocket&& other) noexcept;
+    RouteSocket& operator=(RouteSocket&&) = delete;
+    RouteSocket(const RouteSocket&) = delete;
+    ~RouteSocket();
+
+    std::optional<LinkInfo> link(const std::string& name);
+    std::optional<LinkInfo> link(int index);
+    std::vector<LinkInfo> links();
+    std::vector<AddressInfo> addresses();
+    std::vector<RouteInfo> routes();
+
+    // ip link add NAME type bridge [mtu MTU]; returns the index.
+    int add_bridge(const std::string& name, unsigned mtu);
+    // ip link add HOST [mtu] type veth peer name PEER netns PEER_NS [address MAC];
+    // returns the host side's index. EEXIST names which side clashed only by errno.
+    int add_veth(const std::string& host_name, const std::string& peer_name, const Netns& peer_ns,
+                 unsigned mtu, const std::optional<std::string>& peer_mac);
+    void delete_link(int index);
+    // Returns false when no such link exists.
+    bool delete_link(const std::string& name);
+    void set_up(int index);
+    void set_master(int index, int master);
+    // Bridge port flag: frames may leave by the port they came in (a container
+    // reaching its own published port through the host).
+    void set_hairpin(int index, bool on);
+    void add_address(int index, const Ipv4Prefix& prefix);
+    // Returns false when the route already exists (EEXIST).
+    bool add_route(const Ipv4Prefix& dst, in_addr_t gateway, int oif);
+
+private:
+    explicit RouteSocket(mnl_socket* sock);
+    void request(nlmsghdr* nlh, const std::string& what);
+    template <typename F> void dump(nlmsghdr* nlh, const std::string& what, F&& each);
+
+    mnl_socket* sock_ = nullptr;
+    unsigned port_ = 0;
+    unsigned seq_ = 0;
+};
+
+// "10.1.2.3" <-> network byte order; parse throws ErrorKind::invalid.
+in_addr_t parse_ipv4(const std::string& text);
+std::string format_ipv4(in_addr_t addr);
+std::string format_mac(const unsigned char* bytes);
+// "aa:bb:cc:dd:ee:ff" (or with '-'); throws ErrorKind::invalid.
+std::vector<unsigned char> parse_mac(const std::string& text);
+
+// /proc/sys/net/... written directly; `key` as "ipv4/ip_forward".
+void write_sysctl(const std::string& key, const std::string& value);
+std::string read_sysctl(const std::string& key);
+
+} // namespace ctk::linux
