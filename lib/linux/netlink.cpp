@@ -18,6 +18,9 @@
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 
+// libmnl 1.0.4 has no MNL_SOCKET_DUMP_SIZE; a dump reply fits in 32 KiB.
+static constexpr size_t dump_buffer_size = 32768;
+
 namespace ctk::linux {
 
 Netns Netns::open(const std::string& path) {
@@ -187,7 +190,7 @@ template <typename F> void RouteSocket::dump(nlmsghdr* nlh, const std::string& w
     nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_DUMP;
     nlh->nlmsg_seq = ++seq_;
     if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) throw_errno(what);
-    std::vector<char> buf(MNL_SOCKET_DUMP_SIZE);
+    std::vector<char> buf(dump_buffer_size);
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
         if (n < 0) {
@@ -210,6 +213,27 @@ template <typename F> void RouteSocket::dump(nlmsghdr* nlh, const std::string& w
 }
 
 namespace {
+
+// Calls f(attr) for each attribute after `offset` bytes of payload.
+template <typename F> void each_attr(const nlmsghdr* nlh, size_t offset, F f) {
+    mnl_attr_parse(
+        nlh, static_cast<unsigned>(offset),
+        [](const nlattr* attr, void* data) {
+            (*static_cast<F*>(data))(attr);
+            return MNL_CB_OK;
+        },
+        &f);
+}
+
+template <typename F> void each_nested(const nlattr* nest, F f) {
+    mnl_attr_parse_nested(
+        nest,
+        [](const nlattr* attr, void* data) {
+            (*static_cast<F*>(data))(attr);
+            return MNL_CB_OK;
+        },
+        &f);
+}
 
 struct LinkAttrs {
     const nlattr* tb[IFLA_MAX + 1] = {};
@@ -235,10 +259,9 @@ LinkInfo parse_link(const nlmsghdr* nlh) {
     if (a.tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(a.tb[IFLA_ADDRESS]) == 6)
         info.mac = format_mac(static_cast<const unsigned char*>(mnl_attr_get_payload(a.tb[IFLA_ADDRESS])));
     if (a.tb[IFLA_LINKINFO]) {
-        const nlattr* nested;
-        mnl_attr_for_each_nested(nested, a.tb[IFLA_LINKINFO]) {
+        each_nested(a.tb[IFLA_LINKINFO], [&](const nlattr* nested) {
             if (mnl_attr_get_type(nested) == IFLA_INFO_KIND) info.kind = mnl_attr_get_str(nested);
-        }
+        });
     }
     return info;
 }
@@ -263,7 +286,7 @@ std::optional<LinkInfo> RouteSocket::link(const std::string& name) {
     mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     nlh->nlmsg_seq = ++seq_;
     if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) throw_errno("get link", name);
-    std::vector<char> rbuf(MNL_SOCKET_DUMP_SIZE);
+    std::vector<char> rbuf(dump_buffer_size);
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(sock_, rbuf.data(), rbuf.size());
         if (n < 0) {
@@ -315,11 +338,10 @@ std::vector<AddressInfo> RouteSocket::addresses() {
         AddressInfo a;
         a.index = static_cast<int>(msg->ifa_index);
         a.prefix.length = msg->ifa_prefixlen;
-        const nlattr* attr;
-        mnl_attr_for_each(attr, m, sizeof(*msg)) {
+        each_attr(m, sizeof(*msg), [&](const nlattr* attr) {
             if (mnl_attr_get_type(attr) == IFA_LOCAL && mnl_attr_get_payload_len(attr) == 4)
                 a.prefix.addr = mnl_attr_get_u32(attr);
-        }
+        });
         out.push_back(a);
     });
     return out;
@@ -338,15 +360,14 @@ std::vector<RouteInfo> RouteSocket::routes() {
         if (msg->rtm_table != RT_TABLE_MAIN) return;
         RouteInfo r;
         r.dst.length = msg->rtm_dst_len;
-        const nlattr* attr;
-        mnl_attr_for_each(attr, m, sizeof(*msg)) {
+        each_attr(m, sizeof(*msg), [&](const nlattr* attr) {
             switch (mnl_attr_get_type(attr)) {
             case RTA_DST: r.dst.addr = mnl_attr_get_u32(attr); break;
             case RTA_GATEWAY: r.gateway = mnl_attr_get_u32(attr); break;
             case RTA_OIF: r.oif = static_cast<int>(mnl_attr_get_u32(attr)); break;
             default: break;
             }
-        }
+        });
         out.push_back(r);
     });
     return out;
@@ -367,17 +388,21 @@ int RouteSocket::add_bridge(const std::string& name, unsigned mtu) {
 }
 
 int RouteSocket::add_veth(const std::string& host_name, const std::string& peer_name, const Netns& peer_ns,
-                          unsigned mtu, const std::optional<std::string>& peer_mac) {
+                          unsigned mtu, const std::optional<std::string>& peer_mac, int master) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = link_message(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    ifm->ifi_flags = IFF_UP;
+    ifm->ifi_change = IFF_UP;
     mnl_attr_put_strz(nlh, IFLA_IFNAME, host_name.c_str());
     if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+    if (master) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
     nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
     nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
     nlattr* peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
     auto* pifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    pifm->ifi_family = AF_UNSPEC;
+    pifm->ifi_family = AF_UNSPEC; // not IFF_UP: veth_open() fails with ENOTCONN before the pair is linked
     mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name.c_str());
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_ns.fd()));
     if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);

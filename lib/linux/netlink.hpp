@@ -95,10 +95,11 @@ public:
 
     // ip link add NAME type bridge [mtu MTU]; returns the index.
     int add_bridge(const std::string& name, unsigned mtu);
-    // ip link add HOST [mtu] type veth peer name PEER netns PEER_NS [address MAC];
-    // returns the host side's index. EEXIST names which side clashed only by errno.
+    // ip link add HOST [mtu] [master MASTER] up type veth peer name PEER netns PEER_NS
+    // [address MAC]: one request, the host end up (the peer is set up by the
+    // caller: veth_open() fails with ENOTCONN before the pair is linked).
     int add_veth(const std::string& host_name, const std::string& peer_name, const Netns& peer_ns,
-                 unsigned mtu, const std::optional<std::string>& peer_mac);
+                 unsigned mtu, const std::optional<std::string>& peer_mac, int master);
     void delete_link(int index);
     // Returns false when no such link exists.
     bool delete_link(const std::string& name);

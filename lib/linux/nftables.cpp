@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <cstring>
+#include <utility>
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/batch.h>
@@ -22,6 +23,9 @@
 
 #include "core/error.hpp"
 
+// libmnl 1.0.4 has no MNL_SOCKET_DUMP_SIZE; a dump reply fits in 32 KiB.
+static constexpr size_t dump_buffer_size = 32768;
+
 namespace ctk::linux::nft {
 
 namespace {
@@ -29,6 +33,7 @@ namespace {
 // nftables' datatype number for interface names (nft's TYPE_IFNAME), so that
 // `nft list` prints the set's elements as names.
 constexpr uint32_t nft_type_ifname = 41;
+constexpr uint32_t nft_byteorder_host = 1; // nft's BYTEORDER_HOST_ENDIAN
 
 nftnl_expr* expr(const char* name) {
     nftnl_expr* e = nftnl_expr_alloc(name);
@@ -356,6 +361,11 @@ void Batch::add_ifname_set(const std::string& name) {
     nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, IFNAMSIZ);
     nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, nft_type_ifname);
     nftnl_set_set_u32(s, NFTNL_SET_ID, 1);
+    // nft reads the key's byte order from the set's user data to print names.
+    nftnl_udata_buf* ud = nftnl_udata_buf_alloc(64);
+    nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, nft_byteorder_host);
+    nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
+    nftnl_udata_buf_free(ud);
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf_.data() + used_, NFT_MSG_NEWSET, NFPROTO_IPV4,
                                           NLM_F_CREATE | NLM_F_ACK, seq_base_ + ++count_);
     nftnl_set_nlmsg_build_payload(nlh, s);
@@ -429,7 +439,7 @@ void Batch::commit() {
     if (mnl_socket_sendto(sock.get(), buf_.data(), total) < 0) throw_errno("send nftables batch");
     // The kernel handles a netlink batch inside sendmsg(): every ACK is queued
     // by now, so read without blocking until the socket is empty.
-    std::vector<char> rbuf(MNL_SOCKET_DUMP_SIZE);
+    std::vector<char> rbuf(dump_buffer_size);
     int first_error = 0;
     uint32_t error_seq = 0;
     for (;;) {
@@ -469,7 +479,7 @@ int dump(uint16_t type, nftnl_rule* filter, mnl_cb_t cb, void* data) {
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_DUMP, seq);
     if (filter) nftnl_rule_nlmsg_build_payload(nlh, filter);
     if (mnl_socket_sendto(sock.get(), nlh, nlh->nlmsg_len) < 0) throw_errno("send nftables dump");
-    std::vector<char> rbuf(MNL_SOCKET_DUMP_SIZE);
+    std::vector<char> rbuf(dump_buffer_size);
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(sock.get(), rbuf.data(), rbuf.size());
         if (n < 0) {
