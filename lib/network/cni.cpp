@@ -163,10 +163,16 @@ CniOutcome run_cni(const std::map<std::string, std::string>& env, const std::str
     try {
         std::string command = need_env(env, "CNI_COMMAND");
         if (command == "VERSION") return {0, version_result()};
+        // Errors carry the configuration's version when it has one (CNI spec "Error").
+        try {
+            Json j = Json::parse(stdin_config);
+            if (j.is_object() && j.value("cniVersion", Json()).is_string()) version = j["cniVersion"];
+        } catch (const std::exception&) {
+        }
+        std::string container = need_env(env, "CNI_CONTAINERID");
         CniConfig c = parse_config(stdin_config);
         version = c.version;
         NetworkStore store(store::Paths::from_env());
-        std::string container = need_env(env, "CNI_CONTAINERID");
         std::string ifname = command == "DEL" ? get_env(env, "CNI_IFNAME") : need_env(env, "CNI_IFNAME");
 
         if (command == "ADD") {

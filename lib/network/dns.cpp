@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -275,7 +276,16 @@ void start_dns_responder(const NetworkStore& store, const Network& n, const Netw
 }
 
 void stop_dns_responder(const NetworkStore& store, const Network& n) {
-    if (int pid = dns_responder_pid(store, n)) ::kill(pid, SIGTERM);
+    if (int pid = dns_responder_pid(store, n)) {
+        // A pidfd pins the process: the check above cannot go stale between
+        // the signal and the wait (the pid is not ours to reap).
+        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+        if (pidfd && dns_responder_pid(store, n) == pid) {
+            ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0);
+            pollfd pfd{pidfd.get(), POLLIN, 0};
+            if (::poll(&pfd, 1, 2000) == 0) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+        }
+    }
     ::unlink(pid_file(store, n).c_str());
 }
 
