@@ -7,7 +7,10 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <vector>
@@ -278,20 +281,20 @@ nlmsghdr* link_message(char* buf, uint16_t type, uint16_t flags, int index) {
 
 } // namespace
 
-std::optional<LinkInfo> RouteSocket::link(const std::string& name) {
-    if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
+std::optional<LinkInfo> RouteSocket::get_link(const std::string& name, int index) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* nlh = link_message(buf, RTM_GETLINK, NLM_F_REQUEST, 0);
-    mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+    nlmsghdr* nlh = link_message(buf, RTM_GETLINK, NLM_F_REQUEST, index);
+    if (!name.empty()) mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
     mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     nlh->nlmsg_seq = ++seq_;
-    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) throw_errno("get link", name);
+    std::string what = name.empty() ? std::to_string(index) : name;
+    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) throw_errno("get link", what);
     std::vector<char> rbuf(dump_buffer_size);
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(sock_, rbuf.data(), rbuf.size());
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw_errno("get link", name);
+            throw_errno("get link", what);
         }
         auto* msg = reinterpret_cast<nlmsghdr*>(rbuf.data());
         int len = static_cast<int>(n);
@@ -300,17 +303,21 @@ std::optional<LinkInfo> RouteSocket::link(const std::string& name) {
             if (msg->nlmsg_type == NLMSG_ERROR) {
                 const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
                 if (err->error == -ENODEV || err->error == -ENOENT) return std::nullopt;
-                throw_errno("get link", name, -err->error);
+                throw_errno("get link", what, -err->error);
             }
             if (msg->nlmsg_type == RTM_NEWLINK) return parse_link(msg);
         }
     }
 }
 
+std::optional<LinkInfo> RouteSocket::link(const std::string& name) {
+    if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
+    return get_link(name, 0);
+}
+
 std::optional<LinkInfo> RouteSocket::link(int index) {
-    for (auto& l : links())
-        if (l.index == index) return l;
-    return std::nullopt;
+    if (index <= 0) return std::nullopt;
+    return get_link("", index);
 }
 
 std::vector<LinkInfo> RouteSocket::links() {
@@ -423,6 +430,77 @@ void RouteSocket::delete_link(int index) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = link_message(buf, RTM_DELLINK, 0, index);
     request(nlh, "delete link " + std::to_string(index));
+}
+
+bool delete_link_unlisted(const std::string& name) {
+    // Subscribe before the deletion, so the notification cannot be missed.
+    RouteSocket events;
+    int group = RTNLGRP_LINK;
+    if (mnl_socket_setsockopt(events.sock_, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)
+        throw_errno("subscribe to link events");
+    auto link = events.link(name);
+    if (!link) return false;
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) < 0) throw_errno("pipe");
+    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        // Nothing of the parent's stays open here: not the store's lock, not
+        // the stdout a caller reads to its end.
+        ::signal(SIGPIPE, SIG_IGN); // the parent does not wait for the answer
+        if (wr.get() != 3) ::dup2(wr.get(), 3);
+        ::close_range(4, ~0u, 0);
+        int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd < 3; ++fd) ::dup3(devnull, fd, 0);
+        int err = 0;
+        try {
+            RouteSocket rt;
+            rt.delete_link(link->index);
+        } catch (const Error& e) {
+            err = e.error_number() ? e.error_number() : EIO;
+        }
+        (void)!::write(3, &err, sizeof err);
+        ::_exit(0);
+    }
+    wr.reset();
+    std::vector<char> buf(dump_buffer_size);
+    pollfd fds[2] = {{mnl_socket_get_fd(events.sock_), POLLIN, 0}, {rd.get(), POLLIN, 0}};
+    for (;;) {
+        int r = ::poll(fds, 2, 10000);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("wait for link deletion", name);
+        }
+        if (r == 0) throw_errno("wait for link deletion", name, ETIMEDOUT);
+        if (fds[1].revents) {
+            int err = 0;
+            ssize_t n = ::read(rd.get(), &err, sizeof err);
+            if (n == sizeof err && err != 0) {
+                if (err == ENODEV) return false;
+                throw_errno("delete link", name, err);
+            }
+            if (n == sizeof err) return true; // deleted, and the kernel is done too
+            fds[1].fd = -1;                    // the child died: rely on the notification
+        }
+        if (fds[0].revents) {
+            ssize_t n = ::recv(fds[0].fd, buf.data(), buf.size(), MSG_DONTWAIT);
+            if (n < 0) {
+                if (errno == EINTR || errno == EAGAIN) continue;
+                if (errno == ENOBUFS) continue; // missed events: the pipe still reports
+                throw_errno("receive link events");
+            }
+            auto* msg = reinterpret_cast<nlmsghdr*>(buf.data());
+            int len = static_cast<int>(n);
+            for (; mnl_nlmsg_ok(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
+                if (msg->nlmsg_type != RTM_DELLINK) continue;
+                const auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(msg));
+                // AF_BRIDGE notifications tell of the port leaving the bridge; the
+                // link itself is gone with the AF_UNSPEC one.
+                if (ifm->ifi_family == AF_UNSPEC && ifm->ifi_index == link->index) return true;
+            }
+        }
+    }
 }
 
 bool RouteSocket::delete_link(const std::string& name) {

@@ -113,7 +113,9 @@ public:
     bool add_route(const Ipv4Prefix& dst, in_addr_t gateway, int oif);
 
 private:
+    friend bool delete_link_unlisted(const std::string& name);
     explicit RouteSocket(mnl_socket* sock);
+    std::optional<LinkInfo> get_link(const std::string& name, int index);
     void request(nlmsghdr* nlh, const std::string& what);
     template <typename F> void dump(nlmsghdr* nlh, const std::string& what, F&& each);
 
@@ -121,6 +123,14 @@ private:
     unsigned port_ = 0;
     unsigned seq_ = 0;
 };
+
+// Deletes a link in the caller's namespace and returns as soon as the kernel
+// has unlisted it (the RTM_DELLINK notification: it has no address, route or
+// traffic any more, and a veth's peer is gone too). The deleting request itself
+// runs in a short-lived child process, because the kernel answers it only after
+// an rcu_barrier() that frees the device (10-20 ms here) and nobody needs to
+// wait for that. Returns false when no such link exists.
+bool delete_link_unlisted(const std::string& name);
 
 // "10.1.2.3" <-> network byte order; parse throws ErrorKind::invalid.
 in_addr_t parse_ipv4(const std::string& text);

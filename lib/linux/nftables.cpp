@@ -260,6 +260,11 @@ Rule& Rule::masquerade() {
     return *this;
 }
 
+Rule& Rule::notrack() {
+    nftnl_rule_add_expr(rule_, expr("notrack"));
+    return *this;
+}
+
 Rule& Rule::dnat(in_addr_t addr, uint16_t port) {
     nftnl_expr* a = expr("immediate");
     nftnl_expr_set_u32(a, NFTNL_EXPR_IMM_DREG, NFT_REG_1);

@@ -56,6 +56,7 @@ public:
     Rule& accept();
     Rule& drop();
     Rule& masquerade();
+    Rule& notrack();
     Rule& dnat(in_addr_t addr, uint16_t port);
     Rule& comment(const std::string& text);
 

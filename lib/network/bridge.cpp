@@ -134,8 +134,7 @@ Network create_network(const NetworkStore& store, const CreateRequest& req) {
 static void teardown(const NetworkStore& store, const Network& n) {
     stop_dns_responder(store, n);
     delete_network_rules(n);
-    RouteSocket rt;
-    rt.delete_link(n.bridge);
+    linux::delete_link_unlisted(n.bridge);
     remove_tree(store.run_dir(n.name));
 }
 
@@ -270,12 +269,12 @@ AttachResult attach(const NetworkStore& store, const NetworkConfig& config, cons
         make_dirs(dir, 0755);
         e.resolv_conf = dir + "/resolv.conf";
         e.hosts = dir + "/hosts";
-        write_file_atomic(e.resolv_conf, dns.text(), 0644);
-        write_file_atomic(e.hosts, hosts_file_for(n, e), 0644);
+        replace_file(e.resolv_conf, dns.text());
+        replace_file(e.hosts, hosts_file_for(n, e));
     }
     n.endpoints.push_back(e);
     if (n.has_names()) start_dns_responder(store, n, config);
-    store.save(n);
+    store.save(n, false);
     undo.dismiss();
 
     auto bridge = rt.link(bridge_index);
@@ -320,14 +319,14 @@ Endpoint detach(const NetworkStore& store, const DetachRequest& req) {
     }
     Endpoint e = *found;
     if (!e.ports.empty()) delete_rules(endpoint_rule_comment(e));
-    RouteSocket rt;
-    rt.delete_link(e.host_ifname); // the namespace's end and its address and routes go with it
+    // The namespace's end and its address and routes go with it.
+    linux::delete_link_unlisted(e.host_ifname);
     remove_endpoint_files(e);
     n.endpoints.erase(std::remove_if(n.endpoints.begin(), n.endpoints.end(),
                                      [&](const Endpoint& x) { return x.id == e.id; }),
                       n.endpoints.end());
     if (n.has_names() && n.endpoints.empty()) stop_dns_responder(store, n);
-    store.save(n);
+    store.save(n, false);
     return e;
 }
 

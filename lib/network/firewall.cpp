@@ -44,6 +44,17 @@ void add_network_rules(const Network& n) {
     // ports on 127.0.0.1); nothing on the bridge may send *to* 127.0.0.0/8
     // through it (CVE-2020-8558: route_localnet exposed localhost services).
     b.add_rule(nft::Rule("guard").iifname(br).daddr(loopback, 8).drop().comment(tag));
+    // Container to container on one bridge needs no connection tracking (no
+    // NAT, no stateful rule applies), and with br_netfilter loaded every
+    // bridged packet would otherwise go through conntrack. Traffic to the
+    // gateway stays tracked: published ports reached through it (hairpin).
+    b.add_rule(nft::Rule("guard")
+                   .iifname(br)
+                   .saddr(be(n.subnet.network), n.subnet.length)
+                   .daddr(be(n.subnet.network), n.subnet.length)
+                   .daddr(be(n.gateway), 32, false)
+                   .notrack()
+                   .comment(tag));
     b.add_rule(nft::Rule("isolate").iifname(br).oifname(br, false).oifname_in(bridges_set).drop().comment(tag));
     if (n.internal) {
         b.add_rule(nft::Rule("forward").iifname(br).oifname(br, false).drop().comment(tag));

@@ -1,6 +1,7 @@
 // ctk's packet filter and NAT rules, all in one nftables table `ip ctk`:
 //
-//   chain guard       prerouting filter -300  drop 127.0.0.0/8 arriving on a ctk bridge
+//   chain guard       prerouting filter -300  drop 127.0.0.0/8 arriving on a ctk bridge;
+//                                             no conntrack between containers of one network
 //   chain isolate     forward filter -1       drop bridge A -> bridge B (set @bridges)
 //   chain forward     forward filter 0        return traffic, published ports, internal networks
 //   chain prerouting  prerouting nat -100     DNAT of published ports (other hosts, containers)

@@ -1,6 +1,7 @@
 #include "network/network.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -273,9 +274,22 @@ std::vector<Network> NetworkStore::list() const {
     return out;
 }
 
-void NetworkStore::save(const Network& n) const {
+void NetworkStore::save(const Network& n, bool durable) const {
     make_dirs(paths_.networks(), 0700);
-    write_json_file(paths_.network(n.name), to_json(n));
+    std::string path = paths_.network(n.name);
+    if (durable) return write_json_file(path, to_json(n));
+    replace_file(path, to_json(n).dump(2) + "\n");
+}
+
+void replace_file(const std::string& path, const std::string& data, mode_t mode) {
+    std::string tmp = path + ".tmp-" + random_hex(6);
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (!fd) throw_errno("create", tmp);
+    ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
+    write_all(fd.get(), data, tmp);
+    if (::fchmod(fd.get(), mode) < 0) throw_errno("chmod", tmp);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename to", path);
+    drop.dismiss();
 }
 
 void NetworkStore::remove(const std::string& name) const {

@@ -5,6 +5,8 @@
 // other database.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -101,7 +103,11 @@ public:
     bool exists(const std::string& name) const;
     Network load(const std::string& name) const; // not_found when absent
     std::vector<Network> list() const;
-    void save(const Network& n) const;
+    // Atomic replace (temporary name, rename). `durable` adds the fsyncs: for
+    // network definitions (create). Endpoint changes skip them: the links,
+    // addresses and rules they describe do not survive a crash either, and
+    // host-local (the CNI reference IPAM) does not sync its files at all.
+    void save(const Network& n, bool durable = true) const;
     void remove(const std::string& name) const;
 
     // A new network record, checked against the others (name, subnet overlap,
@@ -124,5 +130,8 @@ private:
 uint32_t allocate_address(const Network& n, std::optional<uint32_t> requested);
 
 std::string now_rfc3339();
+
+// Atomic replace without fsync (temporary name in the same directory, rename).
+void replace_file(const std::string& path, const std::string& data, mode_t mode = 0644);
 
 } // namespace ctk::network

@@ -127,6 +127,24 @@ TEST_F(Cni, TwoContainersOnOnePluginNetworkTalk) {
     EXPECT_EQ(nb({"rm", "ctk-test-cni" + unique_}).status, 0);
 }
 
+TEST_F(Cni, PortMappingsFromRuntimeConfig) {
+    Json conf = Json::parse(config("10.201.3.0/24"));
+    conf["runtimeConfig"] = {{"portMappings", Json::array({Json{{"hostPort", 18777}, {"containerPort", 80},
+                                                                   {"protocol", "tcp"}, {"hostIP", "127.0.0.1"}}})}};
+    auto a = netns("a");
+    auto r = plugin("net-bridge", "ADD", "pm-a", a, conf.dump());
+    ASSERT_EQ(r.status, 0) << r;
+    std::string dir = tmp() + "/www";
+    make_dirs(dir);
+    write_file_atomic(dir + "/index.html", "mapped\n");
+    ASSERT_EQ(run_command({"ip", "netns", "exec", a, "busybox", "httpd", "-p", "80", "-h", dir}).status, 0);
+    auto w = run_command({"timeout", "3", "busybox", "wget", "-q", "-O-", "http://127.0.0.1:18777/"});
+    EXPECT_EQ(w.out, "mapped\n") << w;
+    EXPECT_EQ(plugin("net-bridge", "DEL", "pm-a", a, conf.dump()).status, 0);
+    EXPECT_EQ(count_rules("ctk endpoint"), 0);
+    EXPECT_EQ(nb({"rm", "ctk-test-cni" + unique_}).status, 0);
+}
+
 TEST_F(Cni, VersionAndErrorsInTheSpecShape) {
     auto v = nb({}, "", {"CNI_COMMAND=VERSION"});
     ASSERT_EQ(v.status, 0) << v;

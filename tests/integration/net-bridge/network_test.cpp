@@ -126,9 +126,16 @@ TEST_F(Network, PublishedPortAnswersOnLoopback) {
     serve_http(a, "published\n");
     EXPECT_EQ(wget("", "http://127.0.0.1:" + std::to_string(port) + "/"), "published\n");
     EXPECT_EQ(wget("", "http://127.0.0.1:" + std::to_string(port + 1) + "/"), "published\n");
-    // A second endpoint cannot publish the same host port.
+    // From the same network through the gateway (hairpin), also back to itself.
     auto b = netns("b");
-    auto clash = nb({"attach", "pub", "--netns", ns_path(b), "-p", std::to_string(port) + ":81"});
+    attach({"pub", "--netns", ns_path(b)});
+    EXPECT_EQ(wget(b, "http://10.200.4.1:" + std::to_string(port) + "/"), "published\n");
+    EXPECT_EQ(wget(a, "http://10.200.4.1:" + std::to_string(port) + "/"), "published\n");
+    // Bound to 127.0.0.1 only: not on the gateway address.
+    EXPECT_NE(wget(b, "http://10.200.4.1:" + std::to_string(port + 1) + "/"), "published\n");
+    // A second endpoint cannot publish the same host port.
+    auto c = netns("c");
+    auto clash = nb({"attach", "pub", "--netns", ns_path(c), "-p", std::to_string(port) + ":81"});
     EXPECT_EQ(clash.status, 5) << clash;
     EXPECT_NE(clash.err.find("already published"), std::string::npos) << clash;
 
