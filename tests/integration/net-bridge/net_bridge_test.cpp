@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/fs.hpp"
+#include "core/lock.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 
@@ -15,6 +16,11 @@ static int counter = 0;
 void NetBridgeTest::SetUp() {
     ToolTest::SetUp();
     if (::geteuid() != 0) return;
+    // One run of this suite at a time on the machine (worktrees build and test
+    // side by side): its subnets are fixed, and two bridges with one subnet
+    // would make each other's routes ambiguous. Held until the process ends.
+    static FileLock* suite_lock = new FileLock("/run/ctk-test-net-bridge.lock");
+    (void)suite_lock;
     unique_ = random_hex(2);
     default_bridge_ = "ctk-test-d" + unique_;
     // The default network of this test: its own bridge and a subnet no other
