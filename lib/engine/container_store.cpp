@@ -1,0 +1,200 @@
+#include "engine/container_store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "core/fs.hpp"
+#include "engine/names.hpp"
+
+namespace ctk::engine {
+
+std::string ContainerRecord::setup_phase() const {
+    const Json& c = ctk();
+    auto it = c.find("Setup");
+    return it != c.end() && it->is_string() ? it->get<std::string>() : std::string(setup::ready);
+}
+
+const Json& ContainerRecord::ctk() const {
+    static const Json empty = Json::object();
+    auto it = doc.find("Ctk");
+    return it != doc.end() && it->is_object() ? *it : empty;
+}
+
+ContainerStore::ContainerStore(store::Paths paths) : paths_(std::move(paths)) {}
+
+FileLock ContainerStore::lock_store() const {
+    make_dirs(paths_.containers(), 0700);
+    return FileLock(paths_.containers() + "/.lock");
+}
+
+FileLock ContainerStore::lock(const std::string& id) const {
+    make_dirs(paths_.locks(), 0700);
+    return FileLock(paths_.locks() + "/container-" + id + ".lock");
+}
+
+std::vector<std::string> ContainerStore::ids() const {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(paths_.containers().c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (is_full_id(n)) out.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::optional<ContainerRecord> ContainerStore::try_load(const std::string& id) const {
+    auto text = read_file_if_exists(record_path(id), 16u << 20);
+    if (!text) return std::nullopt;
+    ContainerRecord r;
+    r.id = id;
+    r.doc = parse_json(*text, record_path(id));
+    std::string name = r.doc.value("Name", "");
+    r.name = !name.empty() && name[0] == '/' ? name.substr(1) : name;
+    return r;
+}
+
+ContainerRecord ContainerStore::load(const std::string& id) const {
+    auto r = try_load(id);
+    if (!r) throw_not_found("No such container: " + id);
+    return std::move(*r);
+}
+
+void ContainerStore::save(const ContainerRecord& record) const {
+    Json doc = record.doc;
+    doc["Id"] = record.id;
+    doc["Name"] = "/" + record.name;
+    write_json_file(record_path(record.id), doc);
+}
+
+std::vector<ContainerRecord> ContainerStore::list() const {
+    std::vector<ContainerRecord> out;
+    for (const auto& id : ids()) {
+        try {
+            if (auto r = try_load(id)) out.push_back(std::move(*r));
+        } catch (const Error&) {
+            // a damaged record is skipped here; rm -f ID still finds its directory
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const ContainerRecord& a, const ContainerRecord& b) {
+        return a.doc.value("Created", "") < b.doc.value("Created", "");
+    });
+    return out;
+}
+
+std::string ContainerStore::name_owner(const std::string& name) const {
+    for (const auto& id : ids()) {
+        try {
+            auto r = try_load(id);
+            if (r && r->name == name) return id;
+        } catch (const Error&) {
+        }
+    }
+    return "";
+}
+
+ContainerRecord ContainerStore::create(Json doc, const std::string& name_in,
+                                       const std::function<void(ContainerRecord&)>& prepare) {
+    std::string name;
+    if (!name_in.empty()) name = validate_container_name(name_in);
+    FileLock guard = lock_store();
+    if (!name.empty()) {
+        std::string owner = name_owner(name);
+        if (!owner.empty())
+            throw_conflict("Conflict. The container name \"/" + name + "\" is already in use by container \"" +
+                           owner + "\". You have to remove (or rename) that container to be able to reuse that name.");
+    } else {
+        for (int retry = 0;; retry++) {
+            name = generate_name(retry);
+            if (name_owner(name).empty()) break;
+            if (retry > 20) throw Error("could not generate a free container name");
+        }
+    }
+    ContainerRecord r;
+    r.id = new_container_id();
+    r.name = name;
+    r.doc = std::move(doc);
+    if (prepare) prepare(r);
+    r.doc["Id"] = r.id;
+    r.doc["Name"] = "/" + r.name;
+    // Written in a hidden directory and renamed into place: the record appears whole.
+    std::string tmp = paths_.containers() + "/.new-" + r.id;
+    make_dirs(tmp, 0710);
+    ScopeGuard drop([&] {
+        try {
+            remove_tree(tmp);
+        } catch (...) {
+        }
+    });
+    write_json_file(tmp + "/container.json", r.doc);
+    if (::rename(tmp.c_str(), dir(r.id).c_str()) < 0) throw_errno("rename", tmp);
+    drop.dismiss();
+    sync_parent_dir(dir(r.id));
+    return r;
+}
+
+std::string ContainerStore::resolve(std::string_view ref_in) const {
+    std::string ref(ref_in);
+    if (ref.empty()) throw_not_found("No such container: " + ref);
+    if (is_full_id(ref) && ::access(dir(ref).c_str(), F_OK) == 0) return ref;
+    std::string name = ref[0] == '/' ? ref.substr(1) : ref;
+    if (valid_container_name(name)) {
+        std::string owner = name_owner(name);
+        if (!owner.empty()) return owner;
+    }
+    if (is_id_prefix(ref)) {
+        std::vector<std::string> found;
+        for (const auto& id : ids())
+            if (id.compare(0, ref.size(), ref) == 0) found.push_back(id);
+        if (found.size() == 1) return found[0];
+        if (found.size() > 1)
+            throw_invalid("multiple IDs found with provided prefix: " + ref);
+    }
+    throw_not_found("No such container: " + ref);
+}
+
+void ContainerStore::rename(const std::string& id, const std::string& new_name_in) {
+    std::string new_name = validate_container_name(new_name_in);
+    FileLock guard = lock_store();
+    ContainerRecord r = load(id);
+    if (r.name == new_name) throw_conflict("Renaming a container with the same name as its current name");
+    std::string owner = name_owner(new_name);
+    if (!owner.empty())
+        throw_conflict("Error when allocating new name: Conflict. The container name \"/" + new_name +
+                       "\" is already in use by container \"" + owner +
+                       "\". You have to remove (or rename) that container to be able to reuse that name.");
+    r.name = new_name;
+    save(r);
+}
+
+void ContainerStore::remove(const std::string& id) {
+    std::string d = dir(id);
+    UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return;
+        throw_errno("open", d);
+    }
+    std::vector<std::string> names;
+    if (DIR* dir = ::fdopendir(::dup(fd.get()))) {
+        while (dirent* e = ::readdir(dir)) {
+            std::string n = e->d_name;
+            if (n != "." && n != ".." && n != "container.json") names.push_back(n);
+        }
+        ::closedir(dir);
+    }
+    for (const auto& n : names) remove_tree_at(fd.get(), n);
+    FileLock guard = lock_store();
+    if (::unlinkat(fd.get(), "container.json", 0) < 0 && errno != ENOENT) throw_errno("remove", d + "/container.json");
+    if (::rmdir(d.c_str()) < 0 && errno != ENOENT) throw_errno("remove", d);
+    ::unlink((paths_.locks() + "/container-" + id + ".lock").c_str());
+}
+
+} // namespace ctk::engine

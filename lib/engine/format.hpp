@@ -1,0 +1,62 @@
+// Output formats of Docker's listings and inspect:
+//   --format 'table {{.ID}}\t{{.Names}}'   a table with a header line
+//   --format '{{.State.Status}}'           Go text/template, one line per object
+//   --format json                          one JSON object per line
+// The template language is a subset of Go's text/template: field chains
+// (.A.B, $.A), pipelines (a | b), parentheses, string/number/bool literals,
+// {{range}}, {{if}}/{{else}}, {{with}}, {{end}}, "{{-"/"-}}" trimming, and the
+// functions Docker adds or people use in scripts: json, index, join, len,
+// lower, upper, title, split, print, println, printf (%s %d %v %q), eq, ne,
+// not, and, or, truncate, pad.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace ctk::engine {
+
+class Template {
+public:
+    // Parses `text`; a syntax error is ErrorKind::usage naming the template.
+    static Template parse(std::string_view text);
+    Template(Template&&) noexcept;
+    Template& operator=(Template&&) noexcept;
+    ~Template();
+
+    // Executes with `dot` as "." and "$"; errors are ErrorKind::usage.
+    std::string execute(const Json& dot) const;
+
+    struct Node;
+
+private:
+    Template();
+    std::vector<std::unique_ptr<Node>> nodes_;
+};
+
+// A value printed as Go's fmt %v prints what encoding/json decoded.
+std::string go_print(const Json& v);
+
+// Docker's text/tabwriter settings (minwidth 10, padding 3, spaces): each
+// line's cells separated by '\t'; the last cell of a line is not padded.
+std::string tabulate(const std::vector<std::string>& lines);
+
+// How a listing prints its rows, from --format (and -q).
+//   ""        -> the listing's default table
+//   "json"    -> {{json .}} per row
+//   "table X" -> header row (the template run on the header names) + rows
+//   else      -> the template per row
+struct Listing {
+    std::string default_table; // e.g. "table {{.ID}}\t{{.Image}}"
+    // Column headers for the fields of `table` templates: {"ID", "CONTAINER ID"} ...
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+std::string render_listing(const Listing& listing, std::string_view format, const std::vector<Json>& rows);
+
+// Unescapes "\t" and "\n" in a --format given on the command line (Docker does this).
+std::string unescape_format(std::string_view s);
+
+} // namespace ctk::engine

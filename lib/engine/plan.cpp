@@ -1,0 +1,736 @@
+#include "engine/plan.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "core/fs.hpp"
+#include "core/process.hpp"
+#include "core/strings.hpp"
+
+extern char** environ;
+
+namespace ctk::engine {
+
+// ---------------------------------------------------------------- builders
+
+Step run_step(std::vector<std::string> argv, std::string comment) {
+    Step s;
+    s.kind = Step::Kind::run;
+    s.argv = std::move(argv);
+    s.comment = std::move(comment);
+    return s;
+}
+
+Step write_file_step(std::string path, std::string content, mode_t mode, std::string comment) {
+    Step s;
+    s.kind = Step::Kind::write_file;
+    s.path = std::move(path);
+    s.content = std::move(content);
+    s.mode = mode;
+    s.comment = std::move(comment);
+    return s;
+}
+
+Step edit_json_step(std::string path, std::vector<JsonEdit> edits, std::string comment) {
+    Step s;
+    s.kind = Step::Kind::edit_json;
+    s.path = std::move(path);
+    s.edits = std::move(edits);
+    s.comment = std::move(comment);
+    return s;
+}
+
+Step make_dir_step(std::string path) {
+    Step s;
+    s.kind = Step::Kind::make_dir;
+    s.path = std::move(path);
+    return s;
+}
+
+Step remove_tree_step(std::string path, std::string comment) {
+    Step s;
+    s.kind = Step::Kind::remove_tree;
+    s.path = std::move(path);
+    s.comment = std::move(comment);
+    return s;
+}
+
+Step make_netns_step(std::string path, std::string comment) {
+    Step s;
+    s.kind = Step::Kind::make_netns;
+    s.path = std::move(path);
+    s.comment = std::move(comment);
+    return s;
+}
+
+Step remove_netns_step(std::string path) {
+    Step s;
+    s.kind = Step::Kind::remove_netns;
+    s.path = std::move(path);
+    s.may_fail = true;
+    return s;
+}
+
+Step capture_step(std::string var, std::string file, std::string expr, bool strip_prefix_len) {
+    Step s;
+    s.kind = Step::Kind::capture;
+    s.var = std::move(var);
+    s.path = std::move(file);
+    s.expr = std::move(expr);
+    s.strip_prefix_len = strip_prefix_len;
+    return s;
+}
+
+// ---------------------------------------------------------------- JSON edits
+
+namespace {
+
+Json* walk(Json& doc, const std::vector<std::string>& path, size_t upto, bool create) {
+    Json* cur = &doc;
+    for (size_t i = 0; i < upto; i++) {
+        const std::string& k = path[i];
+        if (!k.empty() && k[0] == '#') {
+            size_t idx = std::stoul(k.substr(1));
+            if (!cur->is_array() || idx >= cur->size()) {
+                if (!create) return nullptr;
+                throw_invalid("JSON edit: index " + k + " out of range");
+            }
+            cur = &(*cur)[idx];
+        } else {
+            if (cur->is_null() && create) *cur = Json::object();
+            if (!cur->is_object()) {
+                if (!create) return nullptr;
+                throw_invalid("JSON edit: " + k + ": parent is not an object");
+            }
+            if (!cur->contains(k) && !create) return nullptr;
+            cur = &(*cur)[k];
+        }
+    }
+    return cur;
+}
+
+} // namespace
+
+void apply_edits(Json& doc, const std::vector<JsonEdit>& edits) {
+    for (const auto& e : edits) {
+        switch (e.op) {
+        case JsonEdit::Op::set: *walk(doc, e.path, e.path.size(), true) = e.value; break;
+        case JsonEdit::Op::remove: {
+            if (e.path.empty()) break;
+            Json* parent = walk(doc, e.path, e.path.size() - 1, false);
+            if (!parent) break;
+            const std::string& k = e.path.back();
+            if (!k.empty() && k[0] == '#') {
+                size_t idx = std::stoul(k.substr(1));
+                if (parent->is_array() && idx < parent->size()) parent->erase(idx);
+            } else if (parent->is_object()) {
+                parent->erase(k);
+            }
+            break;
+        }
+        case JsonEdit::Op::append: {
+            Json* arr = walk(doc, e.path, e.path.size(), true);
+            if (arr->is_null()) *arr = Json::array();
+            arr->push_back(e.value);
+            break;
+        }
+        case JsonEdit::Op::set_namespace:
+        case JsonEdit::Op::remove_namespace: {
+            Json& ns = doc["linux"]["namespaces"];
+            if (ns.is_null()) ns = Json::array();
+            Json out = Json::array();
+            bool found = false;
+            for (auto& n : ns) {
+                if (n.value("type", "") == e.key) {
+                    found = true;
+                    if (e.op == JsonEdit::Op::remove_namespace) continue;
+                    n["path"] = e.value;
+                }
+                out.push_back(n);
+            }
+            if (!found && e.op == JsonEdit::Op::set_namespace)
+                out.push_back(Json{{"type", e.key}, {"path", e.value}});
+            ns = std::move(out);
+            break;
+        }
+        }
+    }
+}
+
+namespace {
+
+std::string jq_path(const std::vector<std::string>& path) {
+    std::string out;
+    auto simple = [](const std::string& k) {
+        if (k.empty() || (k[0] >= '0' && k[0] <= '9')) return false;
+        for (char c : k)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+                return false;
+        return true;
+    };
+    for (const auto& k : path) {
+        if (!k.empty() && k[0] == '#') out += "[" + k.substr(1) + "]";
+        else if (simple(k)) out += "." + k;
+        else out += "[" + dump_compact(Json(k)) + "]";
+    }
+    return out.empty() ? "." : out;
+}
+
+std::string jq_program(const std::vector<JsonEdit>& edits) {
+    std::vector<std::string> parts;
+    for (const auto& e : edits) {
+        std::string v = dump_compact(e.value);
+        switch (e.op) {
+        case JsonEdit::Op::set: parts.push_back(jq_path(e.path) + " = " + v); break;
+        case JsonEdit::Op::remove: parts.push_back("del(" + jq_path(e.path) + ")"); break;
+        case JsonEdit::Op::append: parts.push_back(jq_path(e.path) + " += [" + v + "]"); break;
+        case JsonEdit::Op::set_namespace: {
+            std::string t = dump_compact(Json(e.key));
+            parts.push_back("if any((.linux.namespaces // [])[]; .type == " + t + ") then (.linux.namespaces[] | select(.type == " +
+                            t + ")).path = " + v + " else .linux.namespaces += [{\"type\": " + t +
+                            ", \"path\": " + v + "}] end");
+            break;
+        }
+        case JsonEdit::Op::remove_namespace:
+            parts.push_back(".linux.namespaces |= map(select(.type != " + dump_compact(Json(e.key)) + "))");
+            break;
+        }
+    }
+    return join(parts, " | ");
+}
+
+// ---------------------------------------------------------------- rendering
+
+bool safe_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("_./:=@%+,-").find(c) != std::string_view::npos;
+}
+
+struct Piece {
+    bool var;
+    std::string text;
+};
+
+struct Renderer {
+    std::vector<std::pair<std::string, std::string>> subst; // value -> name, longest value first
+
+    std::vector<Piece> pieces(const std::string& s) const {
+        std::vector<Piece> out;
+        std::string lit;
+        size_t i = 0;
+        while (i < s.size()) {
+            // ${VAR} placeholders from capture steps stay variables
+            if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
+                size_t e = s.find('}', i);
+                if (e != std::string::npos) {
+                    if (!lit.empty()) out.push_back({false, std::move(lit)});
+                    lit.clear();
+                    out.push_back({true, s.substr(i + 2, e - i - 2)});
+                    i = e + 1;
+                    continue;
+                }
+            }
+            bool matched = false;
+            for (const auto& [value, name] : subst) {
+                if (!value.empty() && s.compare(i, value.size(), value) == 0) {
+                    if (!lit.empty()) out.push_back({false, std::move(lit)});
+                    lit.clear();
+                    out.push_back({true, name});
+                    i += value.size();
+                    matched = true;
+                    break;
+                }
+            }
+            if (!matched) lit += s[i++];
+        }
+        if (!lit.empty()) out.push_back({false, std::move(lit)});
+        return out;
+    }
+
+    std::string word(const std::string& s) const {
+        auto ps = pieces(s);
+        bool any_var = false;
+        for (const auto& p : ps) any_var = any_var || p.var;
+        if (!any_var) return shell_word(s);
+        std::string out = "\"";
+        for (const auto& p : ps) {
+            if (p.var) {
+                out += "${" + p.text + "}";
+                continue;
+            }
+            for (char c : p.text) {
+                if (c == '"' || c == '\\' || c == '$' || c == '`') out += '\\';
+                out += c;
+            }
+        }
+        return out + "\"";
+    }
+
+    // Content for a heredoc: unquoted heredoc (variables expand) when it holds
+    // captured ${VAR}s, else a quoted one.
+    std::string heredoc(const std::string& content, const std::string& target, mode_t mode) const {
+        std::string delim = "EOF";
+        while (content.find(delim) != std::string::npos) delim += "_";
+        bool has_var = content.find("${") != std::string::npos;
+        std::string out = "cat > " + word(target) + " <<" + (has_var ? delim : "'" + delim + "'") + "\n";
+        if (has_var) {
+            for (size_t i = 0; i < content.size(); i++) {
+                char c = content[i];
+                if (c == '$' && i + 1 < content.size() && content[i + 1] == '{') {
+                    out += c;
+                    continue;
+                }
+                if (c == '$' || c == '`' || c == '\\') out += '\\';
+                out += c;
+            }
+        } else {
+            out += content;
+        }
+        if (content.empty() || content.back() != '\n') out += "\n";
+        out += delim + "\n";
+        if (mode != 0644) {
+            char m[8];
+            std::snprintf(m, sizeof m, "%o", static_cast<unsigned>(mode));
+            out += "chmod " + std::string(m) + " " + word(target) + "\n";
+        }
+        return out;
+    }
+
+    std::string step(const Step& s, const std::string& indent) const {
+        std::string out;
+        if (!s.comment.empty()) out += indent + "# " + s.comment + "\n";
+        std::string tail = s.may_fail ? " || true" : "";
+        switch (s.kind) {
+        case Step::Kind::run: {
+            std::string cmd;
+            if (s.timeout_s > 0) cmd += "timeout " + std::to_string(s.timeout_s) + " ";
+            for (size_t i = 0; i < s.argv.size(); i++) {
+                if (i) cmd += ' ';
+                cmd += word(s.argv[i]);
+            }
+            if (!s.foreground) {
+                cmd += " <" + (s.stdin_file.empty() ? std::string("/dev/null") : word(s.stdin_file));
+                if (!s.stdout_file.empty()) cmd += " >" + word(s.stdout_file);
+                else if (!s.show_output) cmd += " >/dev/null";
+                if (s.may_fail && !s.show_stderr) cmd += " 2>/dev/null";
+            }
+            if (s.foreground) {
+                out += indent + "status=0\n";
+                out += indent + cmd + " || status=$?\n";
+            } else {
+                out += indent + cmd + tail + "\n";
+            }
+            break;
+        }
+        case Step::Kind::write_file: {
+            std::string h = heredoc(s.content, s.path, s.mode);
+            if (indent.empty()) out += h;
+            else {
+                // keep heredoc bodies unindented; indent only the command lines
+                out += h;
+            }
+            break;
+        }
+        case Step::Kind::edit_json: {
+            std::string f = word(s.path);
+            std::string tmp = word(s.path + ".tmp");
+            out += indent + "jq " + shell_word(jq_program(s.edits)) + " " + f + " > " + tmp + " && mv " + tmp +
+                   " " + f + tail + "\n";
+            break;
+        }
+        case Step::Kind::make_dir: out += indent + "mkdir -p " + word(s.path) + tail + "\n"; break;
+        case Step::Kind::remove_tree: out += indent + "rm -rf " + word(s.path) + tail + "\n"; break;
+        case Step::Kind::make_netns:
+            out += indent + "mkdir -p " + word(s.path.substr(0, s.path.rfind('/'))) + " && touch " + word(s.path) +
+                   " && unshare --net=" + word(s.path) + " true" + tail + "\n";
+            break;
+        case Step::Kind::remove_netns:
+            out += indent + "umount " + word(s.path) + " 2>/dev/null || true; rm -f " + word(s.path) + "\n";
+            break;
+        case Step::Kind::capture: {
+            std::string e = s.expr;
+            if (s.strip_prefix_len) e += " | split(\"/\")[0]";
+            out += indent + s.var + "=$(jq -r " + shell_word(e) + " " + word(s.path) + ")" + "\n";
+            break;
+        }
+        case Step::Kind::background: {
+            out += indent + "(\n";
+            for (const auto& sub : s.steps) out += step(sub, indent + "    ");
+            out += indent + ") </dev/null >/dev/null 2>&1 &\n";
+            break;
+        }
+        }
+        return out;
+    }
+};
+
+bool has_foreground(const std::vector<Step>& steps) {
+    for (const auto& s : steps)
+        if (s.kind == Step::Kind::run && s.foreground) return true;
+    return false;
+}
+
+} // namespace
+
+std::string shell_word(const std::string& w) {
+    if (w.empty()) return "''";
+    bool safe = true;
+    for (char c : w) safe = safe && safe_char(c);
+    if (safe) return w;
+    std::string out = "'";
+    for (char c : w) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    return out + "'";
+}
+
+std::string render_script(const Plan& plan) {
+    Renderer r;
+    std::vector<std::pair<std::string, std::string>> defs; // name, rendered value
+    std::string out = "#!/bin/sh\n";
+    if (!plan.title.empty()) out += "# " + plan.title + "\n";
+    out += "# What ctl runs for this, step by step: run it by hand (as root) to get the same result.\n";
+    out += "set -eu\n";
+    for (const auto& kv : plan.env) {
+        auto eq = kv.find('=');
+        std::string name = kv.substr(0, eq), value = kv.substr(eq + 1);
+        out += "export " + name + "=" + r.word(value) + "\n";
+        r.subst.emplace_back(value, name);
+        std::stable_sort(r.subst.begin(), r.subst.end(),
+                         [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    }
+    if (!plan.path_dirs.empty()) {
+        std::string p = "PATH=";
+        for (const auto& d : plan.path_dirs) p += r.word(d) + ":";
+        out += p + "\"$PATH\"\n";
+    }
+    for (const auto& [name, value] : plan.vars) {
+        out += name + "=" + r.word(value) + "\n";
+        r.subst.emplace_back(value, name);
+        std::stable_sort(r.subst.begin(), r.subst.end(),
+                         [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    }
+    out += "\n";
+    for (const auto& s : plan.steps) out += r.step(s, "");
+    if (has_foreground(plan.steps)) out += "exit \"$status\"\n";
+    return out;
+}
+
+// ---------------------------------------------------------------- execution
+
+namespace {
+
+std::string substitute(const std::string& s, const std::map<std::string, std::string>& vars) {
+    if (s.find("${") == std::string::npos) return s;
+    std::string out;
+    size_t i = 0;
+    while (i < s.size()) {
+        if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
+            size_t e = s.find('}', i);
+            if (e != std::string::npos) {
+                std::string name = s.substr(i + 2, e - i - 2);
+                auto it = vars.find(name);
+                if (it == vars.end()) throw Error("plan: variable " + name + " is not set");
+                out += it->second;
+                i = e + 1;
+                continue;
+            }
+        }
+        out += s[i++];
+    }
+    return out;
+}
+
+// .a.b[0].c
+Json eval_path(const Json& doc, const std::string& expr) {
+    const Json* cur = &doc;
+    size_t i = 0;
+    while (i < expr.size()) {
+        if (expr[i] == '.') {
+            i++;
+            size_t j = i;
+            while (j < expr.size() && expr[j] != '.' && expr[j] != '[') j++;
+            std::string key = expr.substr(i, j - i);
+            i = j;
+            if (key.empty()) continue;
+            if (!cur->is_object() || !cur->contains(key)) return Json();
+            cur = &(*cur)[key];
+        } else if (expr[i] == '[') {
+            size_t j = expr.find(']', i);
+            if (j == std::string::npos) throw Error("plan: bad path " + expr);
+            size_t idx = std::stoul(expr.substr(i + 1, j - i - 1));
+            i = j + 1;
+            if (!cur->is_array() || idx >= cur->size()) return Json();
+            cur = &(*cur)[idx];
+        } else {
+            throw Error("plan: bad path " + expr);
+        }
+    }
+    return *cur;
+}
+
+std::string last_line(const std::string& s) {
+    std::string_view v = trim(s);
+    auto nl = v.rfind('\n');
+    return std::string(nl == std::string_view::npos ? v : v.substr(nl + 1));
+}
+
+ErrorKind kind_of_status(int status) {
+    switch (status) {
+    case 2: return ErrorKind::usage;
+    case 3: return ErrorKind::invalid;
+    case 4: return ErrorKind::not_found;
+    case 5: return ErrorKind::conflict;
+    case 6: return ErrorKind::remote;
+    default: return ErrorKind::failed;
+    }
+}
+
+std::string tool_name(const std::string& argv0) {
+    auto slash = argv0.rfind('/');
+    return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
+}
+
+int run_foreground(const std::vector<std::string>& argv, const ExecOptions& options) {
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    ScopeGuard attr_done([&] { posix_spawnattr_destroy(&attr); });
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    std::vector<std::string> args = argv;
+    std::vector<char*> cargv;
+    for (auto& a : args) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, cargv[0], nullptr, &attr, cargv.data(), environ);
+    if (rc != 0) throw_errno("execute", argv[0], rc);
+    if (options.on_foreground) options.on_foreground(pid);
+    int wstatus = 0;
+    while (::waitpid(pid, &wstatus, 0) < 0) {
+        if (errno != EINTR) throw_errno("waitpid");
+    }
+    if (options.on_foreground) options.on_foreground(0);
+    return exit_status(wstatus);
+}
+
+void run_one(const Step& s0, std::map<std::string, std::string>& vars, const ExecOptions& options,
+             ExecResult& result);
+
+void run_background(const Step& s, const std::map<std::string, std::string>& vars) {
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        ::setsid();
+        pid_t grandchild = ::fork();
+        if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            ::dup2(null, 0);
+            ::dup2(null, 1);
+            ::dup2(null, 2);
+        }
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
+        std::map<std::string, std::string> v = vars;
+        ExecResult r;
+        try {
+            for (const auto& sub : s.steps) {
+                try {
+                    run_one(sub, v, {}, r);
+                } catch (const std::exception&) {
+                    if (!sub.may_fail) ::_exit(1);
+                }
+            }
+        } catch (...) {
+            ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    int ws;
+    while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+}
+
+void run_one(const Step& s0, std::map<std::string, std::string>& vars, const ExecOptions& options,
+             ExecResult& result) {
+    switch (s0.kind) {
+    case Step::Kind::run: {
+        std::vector<std::string> argv;
+        for (const auto& a : s0.argv) argv.push_back(substitute(a, vars));
+        if (s0.foreground) {
+            result.status = run_foreground(argv, options);
+            result.ran_foreground = true;
+            return;
+        }
+        RunOptions o;
+        o.capture_stdout = !s0.show_output || !s0.stdout_file.empty();
+        o.capture_stderr = !s0.show_stderr;
+        if (!s0.stdin_file.empty()) o.input = read_file(substitute(s0.stdin_file, vars));
+        if (s0.timeout_s > 0) o.timeout_ms = s0.timeout_s * 1000;
+        ProcessResult p;
+        try {
+            p = run_process(argv, o);
+        } catch (const Error& e) {
+            if (s0.may_fail) return;
+            if (e.kind() == ErrorKind::not_found)
+                throw Error(tool_name(argv[0]) + ": not found (looked beside ctl and in PATH)", ErrorKind::not_found);
+            throw;
+        }
+        if (!s0.stdout_file.empty() && (p.ok() || !p.out.empty()))
+            write_file_atomic(substitute(s0.stdout_file, vars), p.out);
+        if (!p.ok() && !s0.may_fail) {
+            std::string msg = last_line(p.err);
+            if (p.timed_out) msg = tool_name(argv[0]) + ": timed out after " + std::to_string(s0.timeout_s) + "s";
+            if (msg.empty()) msg = tool_name(argv[0]) + " exited with status " + std::to_string(p.status);
+            throw Error(msg, kind_of_status(p.status));
+        }
+        return;
+    }
+    case Step::Kind::write_file: {
+        std::string path = substitute(s0.path, vars);
+        write_file_atomic(path, substitute(s0.content, vars), s0.mode);
+        return;
+    }
+    case Step::Kind::edit_json: {
+        std::string path = substitute(s0.path, vars);
+        try {
+            Json doc = read_json_file(path);
+            apply_edits(doc, s0.edits);
+            write_json_file(path, doc);
+        } catch (const Error&) {
+            if (!s0.may_fail) throw;
+        }
+        return;
+    }
+    case Step::Kind::make_dir: make_dirs(substitute(s0.path, vars)); return;
+    case Step::Kind::remove_tree:
+        try {
+            remove_tree(substitute(s0.path, vars));
+        } catch (const Error& e) {
+            if (!s0.may_fail && e.kind() != ErrorKind::not_found) throw;
+        }
+        return;
+    case Step::Kind::make_netns: make_netns(substitute(s0.path, vars)); return;
+    case Step::Kind::remove_netns: remove_netns(substitute(s0.path, vars)); return;
+    case Step::Kind::capture: {
+        Json doc = read_json_file(substitute(s0.path, vars));
+        Json v = eval_path(doc, s0.expr);
+        std::string value = v.is_string() ? v.get<std::string>() : v.is_null() ? "null" : dump_compact(v);
+        if (s0.strip_prefix_len) value = value.substr(0, value.find('/'));
+        vars[s0.var] = value;
+        result.vars[s0.var] = value;
+        return;
+    }
+    case Step::Kind::background: run_background(s0, vars); return;
+    }
+}
+
+} // namespace
+
+ExecResult execute(const Plan& plan, const ExecOptions& options, std::map<std::string, std::string> vars) {
+    ExecResult result;
+    for (const auto& s : plan.steps) {
+        if (options.before_step) options.before_step(s);
+        try {
+            run_one(s, vars, options, result);
+        } catch (const Error&) {
+            if (!s.may_fail) throw;
+        }
+    }
+    return result;
+}
+
+// ---------------------------------------------------------------- tools
+
+std::string tool_path(const std::string& tool) {
+    auto executable = [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; };
+    if (const char* d = std::getenv("CTK_TOOLS_DIR"); d && *d) {
+        std::string dir = d;
+        if (executable(dir + "/" + tool + "/" + tool)) return dir + "/" + tool + "/" + tool;
+        if (executable(dir + "/" + tool)) return dir + "/" + tool;
+    }
+    std::string self;
+    try {
+        self = self_exe_dir();
+    } catch (const Error&) {
+    }
+    if (!self.empty()) {
+        std::string sibling = self.substr(0, self.rfind('/')) + "/" + tool + "/" + tool;
+        if (executable(sibling)) return sibling;
+        if (executable(self + "/" + tool)) return self + "/" + tool;
+    }
+    const char* path = std::getenv("PATH");
+    for (const auto& dir : split(path ? path : "/usr/local/bin:/usr/bin:/bin", ':'))
+        if (!dir.empty() && executable(dir + "/" + tool)) return dir + "/" + tool;
+    return tool;
+}
+
+std::vector<std::string> tool_dirs(const std::vector<std::string>& tools) {
+    std::vector<std::string> dirs;
+    for (const auto& t : tools) {
+        std::string p = tool_path(t);
+        auto slash = p.rfind('/');
+        if (slash == std::string::npos) continue;
+        std::string d = p.substr(0, slash);
+        if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+    }
+    return dirs;
+}
+
+// ---------------------------------------------------------------- network namespaces
+
+void make_netns(const std::string& path) {
+    make_dirs(path.substr(0, path.rfind('/')));
+    {
+        UniqueFd f(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444));
+        if (!f) throw_errno("create", path);
+    }
+    std::fflush(nullptr);
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) < 0) throw_errno("pipe");
+    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        int err = 0;
+        if (::unshare(CLONE_NEWNET) < 0) err = errno;
+        else if (::mount("/proc/self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) < 0) err = errno;
+        if (err) (void)!::write(wr.get(), &err, sizeof err);
+        ::_exit(err ? 1 : 0);
+    }
+    wr.reset();
+    int err = 0;
+    ssize_t n = ::read(rd.get(), &err, sizeof err);
+    int ws;
+    while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+    if (n == static_cast<ssize_t>(sizeof err) && err) {
+        ::unlink(path.c_str());
+        throw_errno("make network namespace", path, err);
+    }
+}
+
+void remove_netns(const std::string& path) {
+    ::umount2(path.c_str(), MNT_DETACH);
+    ::unlink(path.c_str());
+}
+
+} // namespace ctk::engine
