@@ -1,6 +1,7 @@
 #include "engine/plan.hpp"
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -94,6 +95,15 @@ Step capture_step(std::string var, std::string file, std::string expr, bool stri
     return s;
 }
 
+Step copy_file_step(std::string from, std::string to, std::string comment) {
+    Step s;
+    s.kind = Step::Kind::copy_file;
+    s.from = std::move(from);
+    s.path = std::move(to);
+    s.comment = std::move(comment);
+    return s;
+}
+
 // ---------------------------------------------------------------- JSON edits
 
 namespace {
@@ -166,6 +176,39 @@ void apply_edits(Json& doc, const std::vector<JsonEdit>& edits) {
             ns = std::move(out);
             break;
         }
+        case JsonEdit::Op::set_env: {
+            Json& env = doc["process"]["env"];
+            if (!env.is_array()) env = Json::array();
+            Json out = Json::array();
+            for (const auto& kv : env)
+                if (!(kv.is_string() && kv.get<std::string>().rfind(e.key + "=", 0) == 0)) out.push_back(kv);
+            out.push_back(e.value);
+            env = std::move(out);
+            break;
+        }
+        case JsonEdit::Op::capabilities: {
+            Json& caps = doc["process"]["capabilities"];
+            if (!caps.is_object()) caps = Json::object();
+            for (const char* set : {"bounding", "effective", "permitted"}) {
+                std::set<std::string> v;
+                if (!e.value.value("all_dropped", false) && caps.contains(set) && caps[set].is_array())
+                    for (const auto& c : caps[set]) v.insert(c.get<std::string>());
+                for (const auto& c : e.value.value("add", Json::array())) v.insert(c.get<std::string>());
+                for (const auto& c : e.value.value("drop", Json::array())) v.erase(c.get<std::string>());
+                caps[set] = Json(std::vector<std::string>(v.begin(), v.end()));
+            }
+            break;
+        }
+        case JsonEdit::Op::set_rlimit: {
+            Json& rl = doc["process"]["rlimits"];
+            if (!rl.is_array()) rl = Json::array();
+            Json out = Json::array();
+            for (const auto& r : rl)
+                if (r.value("type", "") != e.key) out.push_back(r);
+            out.push_back(e.value);
+            rl = std::move(out);
+            break;
+        }
         }
     }
 }
@@ -207,9 +250,27 @@ std::string jq_program(const std::vector<JsonEdit>& edits) {
         case JsonEdit::Op::remove_namespace:
             parts.push_back(".linux.namespaces |= map(select(.type != " + dump_compact(Json(e.key)) + "))");
             break;
+        case JsonEdit::Op::set_env:
+            parts.push_back(".process.env = ((.process.env // []) | map(select(startswith(" +
+                            dump_compact(Json(e.key + "=")) + ") | not)) + [" + v + "])");
+            break;
+        case JsonEdit::Op::capabilities: {
+            std::string add = dump_compact(e.value.value("add", Json::array()));
+            std::string drop = dump_compact(e.value.value("drop", Json::array()));
+            std::string base = e.value.value("all_dropped", false) ? "[]" : ".value";
+            parts.push_back(".process.capabilities |= with_entries(if (.key == \"bounding\" or .key == \"effective\" or "
+                            ".key == \"permitted\") then .value = ((" + base + " + " + add + " | unique) - " + drop +
+                            ") else . end)");
+            break;
+        }
+        case JsonEdit::Op::set_rlimit:
+            parts.push_back(".process.rlimits = ((.process.rlimits // []) | map(select(.type != " +
+                            dump_compact(Json(e.key)) + ")) + [" + v + "])");
+            break;
         }
     }
-    return join(parts, " | ");
+    if (parts.size() == 1) return parts[0];
+    return "\n    " + join(parts, "\n  | ") + "\n";
 }
 
 // ---------------------------------------------------------------- rendering
@@ -226,6 +287,17 @@ struct Piece {
 
 struct Renderer {
     std::vector<std::pair<std::string, std::string>> subst; // value -> name, longest value first
+    std::vector<std::string> path_dirs;
+
+    // A tool found in one of the PATH directories the script sets is shown by its name.
+    std::string command_name(const std::string& argv0) const {
+        auto slash = argv0.rfind('/');
+        if (slash == std::string::npos) return argv0;
+        std::string dir = argv0.substr(0, slash);
+        for (const auto& d : path_dirs)
+            if (d == dir) return argv0.substr(slash + 1);
+        return argv0;
+    }
 
     std::vector<Piece> pieces(const std::string& s) const {
         std::vector<Piece> out;
@@ -319,8 +391,9 @@ struct Renderer {
             if (s.timeout_s > 0) cmd += "timeout " + std::to_string(s.timeout_s) + " ";
             for (size_t i = 0; i < s.argv.size(); i++) {
                 if (i) cmd += ' ';
-                cmd += word(s.argv[i]);
+                cmd += word(i == 0 ? command_name(s.argv[0]) : s.argv[i]);
             }
+            if (s.foreground && s.stdin_null) cmd += " </dev/null";
             if (!s.foreground) {
                 cmd += " <" + (s.stdin_file.empty() ? std::string("/dev/null") : word(s.stdin_file));
                 if (!s.stdout_file.empty()) cmd += " >" + word(s.stdout_file);
@@ -352,7 +425,9 @@ struct Renderer {
             break;
         }
         case Step::Kind::make_dir: out += indent + "mkdir -p " + word(s.path) + tail + "\n"; break;
-        case Step::Kind::remove_tree: out += indent + "rm -rf " + word(s.path) + tail + "\n"; break;
+        case Step::Kind::copy_file: out += indent + "cp " + word(s.from) + " " + word(s.path) + tail + "\n"; break;
+        case Step::Kind::remove_tree:
+        case Step::Kind::remove_container: out += indent + "rm -rf " + word(s.path) + tail + "\n"; break;
         case Step::Kind::make_netns:
             out += indent + "mkdir -p " + word(s.path.substr(0, s.path.rfind('/'))) + " && touch " + word(s.path) +
                    " && unshare --net=" + word(s.path) + " true" + tail + "\n";
@@ -413,6 +488,7 @@ std::string render_script(const Plan& plan) {
         std::stable_sort(r.subst.begin(), r.subst.end(),
                          [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
     }
+    r.path_dirs = plan.path_dirs;
     if (!plan.path_dirs.empty()) {
         std::string p = "PATH=";
         for (const auto& d : plan.path_dirs) p += r.word(d) + ":";
@@ -505,7 +581,11 @@ std::string tool_name(const std::string& argv0) {
     return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
 }
 
-int run_foreground(const std::vector<std::string>& argv, const ExecOptions& options) {
+// The foreground step runs in its own process group, so a signal reaches it
+// once: from the terminal when it is the terminal's foreground group (Ctrl-C
+// with or without a tty), or forwarded by ctl when ctl itself was signalled.
+int run_foreground(const std::vector<std::string>& argv, bool stdin_null, const ExecOptions& options) {
+    bool own_terminal = !stdin_null && ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     ScopeGuard attr_done([&] { posix_spawnattr_destroy(&attr); });
@@ -514,25 +594,71 @@ int run_foreground(const std::vector<std::string>& argv, const ExecOptions& opti
     sigfillset(&all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     std::vector<std::string> args = argv;
     std::vector<char*> cargv;
     for (auto& a : args) cargv.push_back(a.data());
     cargv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    ScopeGuard fa_done([&] { posix_spawn_file_actions_destroy(&fa); });
+    if (stdin_null) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (own_terminal) posix_spawn_file_actions_addtcsetpgrp_np(&fa, STDIN_FILENO);
     pid_t pid;
-    int rc = posix_spawnp(&pid, cargv[0], nullptr, &attr, cargv.data(), environ);
+    int rc = posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), environ);
     if (rc != 0) throw_errno("execute", argv[0], rc);
     if (options.on_foreground) options.on_foreground(pid);
     int wstatus = 0;
-    while (::waitpid(pid, &wstatus, 0) < 0) {
-        if (errno != EINTR) throw_errno("waitpid");
+    for (;;) {
+        pid_t w = ::waitpid(pid, &wstatus, WUNTRACED);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("waitpid");
+        }
+        if (WIFSTOPPED(wstatus)) {
+            // stopped by the terminal (SIGTTIN/SIGTTOU): give it the terminal and go on
+            if (::isatty(STDIN_FILENO)) ::tcsetpgrp(STDIN_FILENO, pid);
+            ::kill(pid, SIGCONT);
+            continue;
+        }
+        break;
     }
     if (options.on_foreground) options.on_foreground(0);
+    if (own_terminal) {
+        // take the terminal back (SIGTTOU would stop a background caller of tcsetpgrp)
+        struct sigaction ign {}, old {};
+        ign.sa_handler = SIG_IGN;
+        ::sigaction(SIGTTOU, &ign, &old);
+        ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+        ::sigaction(SIGTTOU, &old, nullptr);
+    }
     return exit_status(wstatus);
 }
 
 void run_one(const Step& s0, std::map<std::string, std::string>& vars, const ExecOptions& options,
              ExecResult& result);
+
+// Everything but container.json first, then the record and the directory: an
+// interrupted removal leaves a record that rm -f finds again.
+void remove_container_dir(const std::string& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return;
+        throw_errno("open", dir);
+    }
+    std::vector<std::string> names;
+    if (DIR* d = ::fdopendir(::dup(fd.get()))) {
+        while (dirent* e = ::readdir(d)) {
+            std::string n = e->d_name;
+            if (n != "." && n != ".." && n != "container.json") names.push_back(n);
+        }
+        ::closedir(d);
+    }
+    for (const auto& n : names) remove_tree_at(fd.get(), n);
+    if (::unlinkat(fd.get(), "container.json", 0) < 0 && errno != ENOENT) throw_errno("remove", dir + "/container.json");
+    if (::rmdir(dir.c_str()) < 0 && errno != ENOENT) throw_errno("remove", dir);
+}
 
 void run_background(const Step& s, const std::map<std::string, std::string>& vars) {
     std::fflush(nullptr);
@@ -576,7 +702,7 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
         std::vector<std::string> argv;
         for (const auto& a : s0.argv) argv.push_back(substitute(a, vars));
         if (s0.foreground) {
-            result.status = run_foreground(argv, options);
+            result.status = run_foreground(argv, s0.stdin_null, options);
             result.ran_foreground = true;
             return;
         }
@@ -621,6 +747,12 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
         return;
     }
     case Step::Kind::make_dir: make_dirs(substitute(s0.path, vars)); return;
+    case Step::Kind::copy_file: {
+        std::string from = substitute(s0.from, vars);
+        write_file_atomic(substitute(s0.path, vars), read_file(from, 16u << 20), 0644);
+        return;
+    }
+    case Step::Kind::remove_container: remove_container_dir(substitute(s0.path, vars)); return;
     case Step::Kind::remove_tree:
         try {
             remove_tree(substitute(s0.path, vars));
@@ -648,6 +780,7 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
 ExecResult execute(const Plan& plan, const ExecOptions& options, std::map<std::string, std::string> vars) {
     ExecResult result;
     for (const auto& s : plan.steps) {
+        if (s.script_only) continue;
         if (options.before_step) options.before_step(s);
         try {
             run_one(s, vars, options, result);

@@ -30,6 +30,9 @@ struct JsonEdit {
         append,           // path += [value]
         set_namespace,    // the linux.namespaces entry of `key` gets path `value` (added when absent)
         remove_namespace, // the linux.namespaces entry of `key` is dropped
+        set_env,          // process.env: the entry for variable `key` becomes `value` ("K=V")
+        capabilities,     // process.capabilities bounding/effective/permitted: + value["add"] - value["drop"]
+        set_rlimit,       // process.rlimits: the entry of type `key` becomes `value`
     };
     Op op = Op::set;
     std::vector<std::string> path; // object keys; "#N" is array index N
@@ -38,7 +41,11 @@ struct JsonEdit {
 };
 
 struct Step {
-    enum class Kind { run, write_file, edit_json, make_dir, remove_tree, make_netns, remove_netns, capture, background };
+    enum class Kind {
+        run, write_file, edit_json, make_dir, remove_tree, make_netns, remove_netns, capture, background,
+        remove_container, // a container directory: everything, container.json last (rm -rf in the script)
+        copy_file,        // `from` copied to `path` (cp in the script)
+    };
     Kind kind = Kind::run;
     std::string comment; // shown above the step in the script
 
@@ -47,13 +54,16 @@ struct Step {
     std::string stdin_file;    // "" = nothing (/dev/null) unless `foreground`
     std::string stdout_file;   // "" = discarded (captured) unless `foreground` / `show_output`
     bool foreground = false;   // the user's stdin/stdout/stderr; its status is the plan's status
+    bool stdin_null = false;   // foreground, but stdin from /dev/null (docker run without -i)
     bool show_output = false;  // stdout goes to the user (ctl network ls, images …)
     bool show_stderr = false;  // progress (reg-fetch pull) goes to the user's terminal
     bool may_fail = false;     // clean-up: a failure is not an error (" || true")
     int timeout_s = 0;         // `timeout N …`; expiry counts as a failure
+    bool script_only = false;  // shown in the script, done natively by ctl (the record, under a lock)
 
-    // write_file / edit_json / make_dir / remove_tree / make_netns / remove_netns
+    // write_file / edit_json / make_dir / remove_tree / make_netns / remove_netns / copy_file
     std::string path;
+    std::string from;
     std::string content;
     mode_t mode = 0644;
     std::vector<JsonEdit> edits;
@@ -91,6 +101,7 @@ Step remove_tree_step(std::string path, std::string comment = "");
 Step make_netns_step(std::string path, std::string comment = "");
 Step remove_netns_step(std::string path);
 Step capture_step(std::string var, std::string file, std::string expr, bool strip_prefix_len = false);
+Step copy_file_step(std::string from, std::string to, std::string comment = "");
 
 // Applies edits to a JSON document (what the jq line does).
 void apply_edits(Json& doc, const std::vector<JsonEdit>& edits);

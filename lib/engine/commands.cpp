@@ -1,0 +1,976 @@
+#include "engine/commands.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/strings.hpp"
+#include "engine/image_archive.hpp"
+#include "engine/names.hpp"
+#include "engine/timefmt.hpp"
+#include "engine/tools.hpp"
+#include "oci/reference.hpp"
+
+namespace ctk::engine {
+
+namespace {
+
+std::string str_or(const Json& j, const char* key, const std::string& fallback = "") {
+    if (!j.is_object()) return fallback;
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+[[noreturn]] void usage(const std::string& m) { throw Error(m, ErrorKind::usage); }
+
+std::string short_id(const std::string& id) {
+    std::string s = id.rfind("sha256:", 0) == 0 ? id.substr(7) : id;
+    return s.substr(0, 12);
+}
+
+std::string ellipsis(const std::string& s, size_t n) {
+    // count code points
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < s.size(); i++)
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+    if (starts.size() <= n) return s;
+    return s.substr(0, starts[n - 1]) + "…";
+}
+
+bool glob_match(const std::string& pattern, const std::string& s) {
+    // '*' and '?' as path.Match (without '/' crossing for '*')
+    size_t p = 0, i = 0, star = std::string::npos, mark = 0;
+    while (i < s.size()) {
+        if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == s[i]) && pattern[p] != '*') {
+            p++;
+            i++;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            mark = i;
+        } else if (star != std::string::npos && s[mark] != '/') {
+            p = star + 1;
+            i = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') p++;
+    return p == pattern.size();
+}
+
+Json labels_of(const Json& j) {
+    return j.is_object() ? j : Json::object();
+}
+
+bool label_filter(const Json& labels, const std::string& f) {
+    auto kv = split_once(f, '=');
+    std::string k = kv ? kv->first : f;
+    Json l = labels_of(labels);
+    if (!l.contains(k)) return false;
+    return !kv || (l[k].is_string() && l[k].get<std::string>() == kv->second);
+}
+
+std::string join_labels(const Json& labels) {
+    std::vector<std::string> parts;
+    Json l = labels_of(labels);
+    for (auto it = l.begin(); it != l.end(); ++it)
+        parts.push_back(it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : ""));
+    return join(parts, ",");
+}
+
+void check_filter_keys(const Filters& f, std::initializer_list<const char*> allowed) {
+    for (const auto& [k, v] : f) {
+        bool ok = false;
+        for (const char* a : allowed) ok = ok || k == a;
+        if (!ok) usage("invalid filter '" + k + "'");
+    }
+}
+
+template <typename Pred> bool any_of_key(const Filters& f, const std::string& key, Pred pred) {
+    auto [lo, hi] = f.equal_range(key);
+    if (lo == hi) return true;
+    for (auto it = lo; it != hi; ++it)
+        if (pred(it->second)) return true;
+    return false;
+}
+
+std::string ports_display(const Json& ports) {
+    std::vector<std::string> out;
+    for (const auto& p : ports) {
+        std::string type = str_or(p, "Type", "tcp");
+        int priv = p.value("PrivatePort", 0);
+        if (p.contains("PublicPort") && p["PublicPort"].is_number() && p["PublicPort"].get<int>() > 0) {
+            std::string ip = str_or(p, "IP");
+            out.push_back((ip.empty() ? "0.0.0.0" : ip) + ":" + std::to_string(p["PublicPort"].get<int>()) + "->" +
+                          std::to_string(priv) + "/" + type);
+        } else {
+            out.push_back(std::to_string(priv) + "/" + type);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return join(out, ", ");
+}
+
+} // namespace
+
+Filters parse_filters(const std::vector<std::string>& args) {
+    Filters f;
+    for (const auto& a : args) {
+        auto kv = split_once(a, '=');
+        if (!kv) usage("bad format of filter (expected name=value)");
+        f.emplace(to_lower(trim(kv->first)), std::string(trim(kv->second)));
+    }
+    return f;
+}
+
+std::string human_size_decimal(int64_t bytes) {
+    static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1000.0 && u < 5) {
+        v /= 1000.0;
+        u++;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g%s", v, units[u]);
+    return buf;
+}
+
+std::string docker_created_at(int64_t unix_seconds) {
+    time_t t = static_cast<time_t>(unix_seconds);
+    tm tmv;
+    gmtime_r(&t, &tmv);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tmv);
+    return buf;
+}
+
+void Commands::print(const std::string& s) {
+    std::fwrite(s.data(), 1, s.size(), out_);
+    std::fflush(out_);
+}
+
+ProcessResult Commands::tool(const std::vector<std::string>& argv, const std::string& title, bool show_output) {
+    if (e_.explaining()) {
+        Plan p = e_.new_plan(title);
+        Step s = run_step(argv);
+        s.show_output = true;
+        p.add(s);
+        e_.execute(p);
+        return ProcessResult{};
+    }
+    RunOptions o;
+    o.capture_stdout = !show_output;
+    ProcessResult r = run_process(argv, o);
+    if (!r.ok()) {
+        std::string_view msg = trim(r.err);
+        auto nl = msg.rfind('\n');
+        std::string last(nl == std::string_view::npos ? msg : msg.substr(nl + 1));
+        ErrorKind k = r.status == 4 ? ErrorKind::not_found : r.status == 5 ? ErrorKind::conflict
+                    : r.status == 3 ? ErrorKind::invalid : r.status == 2 ? ErrorKind::usage : ErrorKind::failed;
+        throw Error(last.empty() ? argv[0] + " exited with status " + std::to_string(r.status) : last, k);
+    }
+    return r;
+}
+
+// ---------------------------------------------------------------- images
+
+void Commands::pull(const std::string& ref, bool quiet) {
+    std::string full = normalize_reference(ref);
+    e_.pull(ref, quiet);
+    if (e_.explaining()) return;
+    auto img = e_.images().find(full);
+    if (!quiet && img) {
+        print("Digest: " + img->resolved.manifest_descriptor.digest.str() + "\n");
+        print("Status: Image is up to date for " + familiar_reference(full) + "\n");
+    }
+    print(full + "\n");
+}
+
+void Commands::push(const std::string& ref, bool quiet) { e_.push(ref, quiet); }
+
+void Commands::images(const ListOptions& o, const std::string& repo) {
+    Filters f = parse_filters(o.filters);
+    check_filter_keys(f, {"dangling", "label", "reference", "before", "since"});
+    auto all = e_.images().list();
+    std::optional<int64_t> before, since;
+    if (auto it = f.find("before"); it != f.end()) before = e_.images().get(it->second).created_unix();
+    if (auto it = f.find("since"); it != f.end()) since = e_.images().get(it->second).created_unix();
+    std::vector<Json> rows;
+    std::set<std::string> ids;
+    for (const auto& img : all) {
+        Json labels = img.config.contains("config") && img.config["config"].is_object()
+                          ? img.config["config"].value("Labels", Json::object())
+                          : Json::object();
+        auto tags = img.repo_tags();
+        if (!any_of_key(f, "dangling", [&](const std::string& v) { return (v == "true" || v == "1") == tags.empty(); }))
+            continue;
+        if (!any_of_key(f, "label", [&](const std::string& v) { return label_filter(labels, v); })) continue;
+        if (before && img.created_unix() >= *before) continue;
+        if (since && img.created_unix() <= *since) continue;
+        std::vector<std::pair<std::string, std::string>> shown; // repository, tag
+        for (const auto& t : tags) {
+            auto colon = t.rfind(':');
+            std::string r = t.substr(0, colon), tg = t.substr(colon + 1);
+            if (!repo.empty()) {
+                std::string want = repo, want_tag;
+                auto c = want.rfind(':');
+                if (c != std::string::npos && want.find('/', c) == std::string::npos) {
+                    want_tag = want.substr(c + 1);
+                    want = want.substr(0, c);
+                }
+                if (familiar_reference(normalize_reference(want + ":x")).substr(0, familiar_reference(normalize_reference(want + ":x")).rfind(':')) != r)
+                    continue;
+                if (!want_tag.empty() && want_tag != tg) continue;
+            }
+            if (!any_of_key(f, "reference", [&](const std::string& v) {
+                    return glob_match(v, t) || glob_match(v, r);
+                }))
+                continue;
+            shown.emplace_back(r, tg);
+        }
+        if (tags.empty() && repo.empty() && f.find("reference") == f.end()) shown.emplace_back("<none>", "<none>");
+        for (const auto& [r, tg] : shown) {
+            std::string digest = "<none>";
+            for (const auto& d : img.repo_digests())
+                if (d.substr(0, d.find('@')) == r) digest = d.substr(d.find('@') + 1);
+            int64_t created = img.created_unix();
+            Json row = {{"Repository", r},
+                        {"Tag", tg},
+                        {"ID", o.no_trunc ? img.id : short_id(img.id)},
+                        {"Digest", digest},
+                        {"CreatedSince", human_duration((now_ns() / 1000000000) - created) + " ago"},
+                        {"CreatedAt", docker_created_at(created)},
+                        {"Size", human_size_decimal(img.size())},
+                        {"Containers", "N/A"},
+                        {"SharedSize", "N/A"},
+                        {"UniqueSize", "N/A"},
+                        {"VirtualSize", human_size_decimal(img.size())}};
+            rows.push_back(row);
+            ids.insert(img.id);
+        }
+    }
+    if (o.quiet) {
+        std::set<std::string> printed;
+        for (const auto& r : rows) {
+            std::string id = r["ID"].get<std::string>();
+            if (printed.insert(id).second) print(id + "\n");
+        }
+        return;
+    }
+    Listing l;
+    l.default_table = o.digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                                : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+    l.headers = {{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"}, {"Digest", "DIGEST"},
+                 {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"Size", "SIZE"},
+                 {"Containers", "CONTAINERS"}, {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"},
+                 {"VirtualSize", "VIRTUAL SIZE"}};
+    print(render_listing(l, o.format, rows));
+}
+
+void Commands::rmi(const std::vector<std::string>& refs, bool force) {
+    std::string failed;
+    for (const auto& r : refs) {
+        try {
+            Json res = e_.images().remove(r, force, [&](const std::string& id) { return e_.image_user(id); });
+            for (const auto& x : res) {
+                if (x.contains("Untagged")) print("Untagged: " + x["Untagged"].get<std::string>() + "\n");
+                if (x.contains("Deleted")) print("Deleted: " + x["Deleted"].get<std::string>() + "\n");
+            }
+        } catch (const Error& e) {
+            if (refs.size() == 1) throw;
+            std::fprintf(err_, "Error: %s\n", e.what());
+            failed = e.what();
+        }
+    }
+    if (!failed.empty()) throw Error(failed);
+}
+
+void Commands::tag(const std::string& src, const std::string& dst) {
+    if (e_.explaining()) return;
+    e_.images().tag(src, dst);
+}
+
+void Commands::import(const std::string& source, const std::string& ref, const std::vector<std::string>& changes,
+                      const std::string& message, const std::string& platform) {
+    ImportOptions o;
+    o.source = source;
+    o.reference = ref;
+    o.changes = changes;
+    o.message = message;
+    if (!platform.empty()) o.platform = oci::Platform::parse(platform);
+    if (e_.explaining()) return;
+    print(import_rootfs(e_.images(), o) + "\n");
+}
+
+void Commands::save(const std::vector<std::string>& refs, const std::string& output) {
+    if (refs.empty()) usage("\"save\" requires at least 1 argument");
+    if (e_.explaining()) return;
+    if (output.empty()) {
+        if (is_terminal(STDOUT_FILENO))
+            usage("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+        save_images(e_.images(), refs, STDOUT_FILENO);
+        return;
+    }
+    std::string tmp = output + ".tmp-" + random_hex(4);
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) throw_errno("create", tmp);
+    ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
+    save_images(e_.images(), refs, fd.get());
+    if (::fsync(fd.get()) < 0) throw_errno("fsync", tmp);
+    if (::rename(tmp.c_str(), output.c_str()) < 0) throw_errno("rename", output);
+    drop.dismiss();
+}
+
+void Commands::load(const std::string& input, bool quiet) {
+    if (e_.explaining()) return;
+    UniqueFd fd;
+    int in = STDIN_FILENO;
+    if (!input.empty()) {
+        fd = open_path(input, O_RDONLY | O_CLOEXEC);
+        in = fd.get();
+    } else if (is_terminal(STDIN_FILENO)) {
+        usage("requested load from stdin, but stdin is empty");
+    }
+    auto loaded = load_images(e_.images(), in);
+    (void)quiet;
+    for (const auto& l : loaded) {
+        if (l.tags.empty()) print("Loaded image ID: " + l.id + "\n");
+        for (const auto& t : l.tags) print("Loaded image: " + t + "\n");
+    }
+}
+
+int Commands::login(const std::vector<std::string>& args) {
+    Plan p = e_.new_plan("ctl login");
+    Step s = run_step(tools::login(args));
+    s.foreground = true;
+    p.add(s);
+    return e_.execute(p);
+}
+
+int Commands::logout(const std::vector<std::string>& args) {
+    Plan p = e_.new_plan("ctl logout");
+    Step s = run_step(tools::logout(args));
+    s.foreground = true;
+    p.add(s);
+    return e_.execute(p);
+}
+
+// ---------------------------------------------------------------- containers
+
+int Commands::run(const RunFlags& flags) {
+    CreateRequest req = request_from_flags(flags);
+    StartOptions o;
+    o.attach = !flags.detach;
+    o.interactive = flags.interactive;
+    std::string id;
+    int status = e_.run(req, o, &id);
+    if (flags.detach && !e_.explaining()) print(id + "\n");
+    return status;
+}
+
+void Commands::create(const RunFlags& flags) {
+    CreateRequest req = request_from_flags(flags);
+    ContainerRecord r = e_.create(req);
+    if (!e_.explaining()) print(r.id + "\n");
+}
+
+int Commands::start(const std::vector<std::string>& refs, bool attach, bool interactive) {
+    if (attach && refs.size() > 1) usage("you cannot start and attach multiple containers at once");
+    int status = 0;
+    std::string failed;
+    for (const auto& r : refs) {
+        try {
+            StartOptions o;
+            o.attach = attach;
+            o.interactive = interactive;
+            status = e_.start(r, o);
+            if (!attach && !e_.explaining()) print(r + "\n");
+        } catch (const Error& e) {
+            if (refs.size() == 1) throw;
+            std::fprintf(err_, "Error response: %s\n", e.what());
+            failed = "failed to start containers: " + r;
+        }
+    }
+    if (!failed.empty()) throw Error(failed);
+    return status;
+}
+
+namespace {
+template <typename F> void each(const std::vector<std::string>& refs, FILE* out, FILE* err, bool echo, F f) {
+    std::string failed;
+    for (const auto& r : refs) {
+        try {
+            f(r);
+            if (echo) {
+                std::fprintf(out, "%s\n", r.c_str());
+                std::fflush(out);
+            }
+        } catch (const Error& e) {
+            if (refs.size() == 1) throw;
+            std::fprintf(err, "Error response: %s\n", e.what());
+            failed = e.what();
+        }
+    }
+    if (!failed.empty()) throw Error(failed);
+}
+} // namespace
+
+void Commands::stop(const std::vector<std::string>& refs, std::optional<int> t) {
+    each(refs, out_, err_, !e_.explaining(), [&](const std::string& r) { e_.stop(r, t); });
+}
+void Commands::restart(const std::vector<std::string>& refs, std::optional<int> t) {
+    each(refs, out_, err_, !e_.explaining(), [&](const std::string& r) { e_.restart(r, t); });
+}
+void Commands::kill(const std::vector<std::string>& refs, const std::string& s) {
+    each(refs, out_, err_, !e_.explaining(), [&](const std::string& r) { e_.kill(r, s); });
+}
+void Commands::rm(const std::vector<std::string>& refs, bool force, bool volumes) {
+    each(refs, out_, err_, !e_.explaining(), [&](const std::string& r) { e_.remove(r, force, volumes); });
+}
+void Commands::pause(const std::vector<std::string>& refs) {
+    each(refs, out_, err_, !e_.explaining(), [&](const std::string& r) { e_.pause(r); });
+}
+void Commands::unpause(const std::vector<std::string>& refs) {
+    each(refs, out_, err_, !e_.explaining(), [&](const std::string& r) { e_.unpause(r); });
+}
+
+int Commands::wait(const std::vector<std::string>& refs) {
+    int last = 0;
+    each(refs, out_, err_, false, [&](const std::string& r) {
+        last = e_.wait(r);
+        print(std::to_string(last) + "\n");
+    });
+    return 0;
+}
+
+std::vector<Json> Commands::ps_rows(const ListOptions& o) {
+    Filters f = parse_filters(o.filters);
+    check_filter_keys(f, {"id", "name", "label", "status", "exited", "ancestor", "network", "volume", "before",
+                          "since", "publish", "expose", "health", "isolation", "is-task"});
+    for (const auto& [k, v] : f)
+        if (k == "status") {
+            static const std::set<std::string> ok = {"created", "restarting", "running", "removing", "paused", "exited", "dead"};
+            if (!ok.count(v)) usage("invalid filter 'status=" + v + "'");
+        }
+    auto records = e_.containers().list();
+    auto states = e_.runtime_states();
+    std::optional<std::string> before_created, since_created;
+    if (auto it = f.find("before"); it != f.end()) before_created = e_.containers().lookup(it->second).doc.value("Created", "");
+    if (auto it = f.find("since"); it != f.end()) since_created = e_.containers().lookup(it->second).doc.value("Created", "");
+    std::vector<Json> rows;
+    bool need_all = o.all || f.count("status") || f.count("exited");
+    for (auto it = records.rbegin(); it != records.rend(); ++it) {
+        const ContainerRecord& r = *it;
+        ContainerState st;
+        {
+            auto rs = states.find(r.id);
+            ContainerRecord copy = r;
+            if (r.setup_phase() == setup::creating) st = e_.state(r);
+            else {
+                // the same mapping as Engine::state, with the runtime's answer from the one `list`
+                st = e_.state(r);
+                (void)rs;
+            }
+        }
+        if (!need_all && !o.latest && o.last < 0 && st.status != "running" && st.status != "paused") continue;
+        Json entry = e_.list_entry(r, st);
+        std::string created = r.doc.value("Created", "");
+        if (before_created && created >= *before_created) continue;
+        if (since_created && created <= *since_created) continue;
+        if (!any_of_key(f, "id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
+        if (!any_of_key(f, "name", [&](const std::string& v) {
+                try {
+                    return std::regex_search(r.name, std::regex(v));
+                } catch (const std::regex_error&) {
+                    return r.name.find(v) != std::string::npos;
+                }
+            }))
+            continue;
+        if (!any_of_key(f, "label", [&](const std::string& v) { return label_filter(entry["Labels"], v); })) continue;
+        if (!any_of_key(f, "status", [&](const std::string& v) { return st.status == v; })) continue;
+        if (!any_of_key(f, "exited", [&](const std::string& v) {
+                return st.status == "exited" && std::to_string(st.exit_code) == v;
+            }))
+            continue;
+        if (!any_of_key(f, "ancestor", [&](const std::string& v) {
+                std::string img = entry["Image"].get<std::string>(), iid = entry["ImageID"].get<std::string>();
+                if (img == v) return true;
+                try {
+                    if (normalize_reference(img) == normalize_reference(v)) return true;
+                } catch (const Error&) {
+                }
+                if (auto i = e_.images().find(v)) return i->id == iid;
+                return false;
+            }))
+            continue;
+        if (!any_of_key(f, "network", [&](const std::string& v) { return entry["NetworkSettings"]["Networks"].contains(v); }))
+            continue;
+        if (!any_of_key(f, "volume", [&](const std::string& v) {
+                for (const auto& m : entry["Mounts"])
+                    if (str_or(m, "Name") == v || str_or(m, "Destination") == v || str_or(m, "Source") == v) return true;
+                return false;
+            }))
+            continue;
+        auto port_filter = [&](const std::string& v, bool published) {
+            std::string want = v.find('/') == std::string::npos ? v + "/tcp" : v;
+            for (const auto& p : entry["Ports"]) {
+                std::string type = str_or(p, "Type", "tcp");
+                int port = published ? p.value("PublicPort", 0) : p.value("PrivatePort", 0);
+                if (std::to_string(port) + "/" + type == want) return true;
+            }
+            return false;
+        };
+        if (!any_of_key(f, "publish", [&](const std::string& v) { return port_filter(v, true); })) continue;
+        if (!any_of_key(f, "expose", [&](const std::string& v) { return port_filter(v, false); })) continue;
+        std::string command = entry["Command"].get<std::string>();
+        int64_t created_s = entry["Created"].get<int64_t>();
+        std::vector<std::string> netnames;
+        for (auto n = entry["NetworkSettings"]["Networks"].begin(); n != entry["NetworkSettings"]["Networks"].end(); ++n)
+            netnames.push_back(n.key());
+        std::vector<std::string> mounts;
+        for (const auto& m : entry["Mounts"]) mounts.push_back(str_or(m, "Name", str_or(m, "Source")));
+        Json row = {{"ID", o.no_trunc ? r.id : r.id.substr(0, 12)},
+                    {"Image", entry["Image"]},
+                    {"Command", dump_compact(Json(o.no_trunc ? command : ellipsis(command, 20)))},
+                    {"CreatedAt", docker_created_at(created_s)},
+                    {"RunningFor", human_duration(now_ns() / 1000000000 - created_s) + " ago"},
+                    {"Ports", ports_display(entry["Ports"])},
+                    {"State", st.status},
+                    {"Status", entry["Status"]},
+                    {"Size", "0B"},
+                    {"Names", r.name},
+                    {"Labels", join_labels(entry["Labels"])},
+                    {"Mounts", join(mounts, ",")},
+                    {"Networks", join(netnames, ",")},
+                    {"LocalVolumes", std::to_string(mounts.size())}};
+        rows.push_back(row);
+    }
+    if (o.latest && rows.size() > 1) rows.resize(1);
+    if (o.last >= 0 && rows.size() > static_cast<size_t>(o.last)) rows.resize(static_cast<size_t>(o.last));
+    return rows;
+}
+
+void Commands::ps(const ListOptions& o) {
+    auto rows = ps_rows(o);
+    if (o.quiet) {
+        for (const auto& r : rows) print(r["ID"].get<std::string>() + "\n");
+        return;
+    }
+    Listing l;
+    l.default_table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+    if (o.size) l.default_table += "\t{{.Size}}";
+    l.headers = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"},
+                 {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"State", "STATE"}, {"Status", "STATUS"},
+                 {"Size", "SIZE"}, {"Names", "NAMES"}, {"Labels", "LABELS"}, {"Mounts", "MOUNTS"},
+                 {"Networks", "NETWORKS"}, {"LocalVolumes", "LOCAL VOLUMES"}};
+    print(render_listing(l, o.format, rows));
+}
+
+void Commands::logs(const std::string& ref, const LogOptions& o) {
+    std::fflush(out_);
+    e_.logs(ref, o, STDOUT_FILENO, STDERR_FILENO);
+}
+
+int Commands::exec(const std::string& ref, const ExecRequest& r0, const std::vector<std::string>& env_files) {
+    ExecRequest r = r0;
+    std::vector<std::string> env;
+    for (const auto& f : env_files)
+        for (const auto& kv : read_env_file(f)) env.push_back(kv);
+    for (const auto& e : r.env) {
+        if (e.find('=') != std::string::npos) env.push_back(e);
+        else if (const char* v = std::getenv(e.c_str())) env.push_back(e + "=" + v);
+    }
+    r.env = env;
+    return e_.exec(ref, r);
+}
+
+int Commands::attach(const std::string& ref) {
+    std::fflush(out_);
+    return e_.attach(ref, STDOUT_FILENO, STDERR_FILENO);
+}
+
+void Commands::top(const std::string& ref, const std::vector<std::string>& ps_args) {
+    Json t = e_.top(ref, ps_args);
+    std::vector<std::string> lines = {join(t["Titles"].get<std::vector<std::string>>(), "\t")};
+    for (const auto& p : t["Processes"]) lines.push_back(join(p.get<std::vector<std::string>>(), "\t"));
+    print(tabulate(lines));
+}
+
+void Commands::port(const std::string& ref, const std::string& private_port) {
+    ContainerRecord r = e_.containers().lookup(ref);
+    Json ports = e_.ports(r);
+    std::string want = private_port;
+    if (!want.empty() && want.find('/') == std::string::npos) want += "/tcp";
+    bool found = false;
+    for (auto it = ports.begin(); it != ports.end(); ++it) {
+        if (it.value().is_null()) continue;
+        if (!want.empty() && it.key() != want) continue;
+        for (const auto& b : it.value()) {
+            std::string line = str_or(b, "HostIp") + ":" + str_or(b, "HostPort");
+            print(want.empty() ? it.key() + " -> " + line + "\n" : line + "\n");
+            found = true;
+        }
+    }
+    if (!want.empty() && !found) throw_not_found("No public port '" + want + "' published for " + ref);
+}
+
+void Commands::rename(const std::string& ref, const std::string& name) {
+    if (e_.explaining()) return;
+    e_.rename(ref, name);
+}
+
+void Commands::cp(const std::string& src, const std::string& dst) { e_.copy(src, dst); }
+
+void Commands::container_prune(bool) {
+    std::vector<std::string> removed;
+    for (const auto& r : e_.containers().list()) {
+        ContainerState st = e_.state(r);
+        if (st.status == "exited" || st.status == "created" || st.status == "dead") {
+            if (st.status == "created" && r.setup_phase() == setup::creating) continue;
+            e_.remove(r.id, false, false);
+            removed.push_back(r.id);
+        }
+    }
+    if (e_.explaining()) return;
+    if (!removed.empty()) {
+        print("Deleted Containers:\n");
+        for (const auto& id : removed) print(id + "\n");
+        print("\n");
+    }
+    print("Total reclaimed space: 0B\n");
+}
+
+void Commands::print_inspect(const std::vector<Json>& objects, const std::string& format) {
+    if (format.empty()) {
+        print(Json(objects).dump(4) + "\n");
+        return;
+    }
+    if (format == "json") {
+        for (const auto& o : objects) print(dump_compact(o) + "\n");
+        return;
+    }
+    Template t = Template::parse(unescape_format(format));
+    for (const auto& o : objects) print(t.execute(o) + "\n");
+}
+
+void Commands::inspect(const std::vector<std::string>& refs, const std::string& format, const std::string& type) {
+    if (!type.empty() && type != "container" && type != "image" && type != "network" && type != "volume")
+        usage("\"" + type + "\" is not a valid value for --type");
+    std::vector<Json> objects;
+    std::string missing;
+    for (const auto& ref : refs) {
+        std::optional<Json> found;
+        if (type.empty() || type == "container") {
+            try {
+                found = e_.inspect(e_.containers().lookup(ref));
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::not_found) throw;
+            }
+        }
+        if (!found && (type.empty() || type == "image")) {
+            try {
+                if (auto img = e_.images().find(ref)) found = e_.images().inspect_json(*img);
+            } catch (const Error&) {
+            }
+        }
+        if (!found && (type.empty() || type == "network")) {
+            ProcessResult p = run_process({tool_path("net-bridge"), "inspect", ref});
+            if (p.ok()) {
+                try {
+                    found = network_json(Json::parse(p.out));
+                } catch (const std::exception&) {
+                }
+            }
+        }
+        if (!found && (type.empty() || type == "volume")) {
+            ProcessResult p = run_process({tool_path("vol-mount"), "inspect", ref});
+            if (p.ok()) {
+                try {
+                    found = Json::parse(p.out);
+                } catch (const std::exception&) {
+                }
+            }
+        }
+        if (found) objects.push_back(*found);
+        else missing = ref;
+    }
+    print_inspect(objects, format);
+    if (!missing.empty()) {
+        if (refs.size() > 1) std::fprintf(err_, "Error: No such object: %s\n", missing.c_str());
+        throw_not_found("No such object: " + missing);
+    }
+}
+
+// ---------------------------------------------------------------- networks
+
+Json Commands::network_json(const Json& n) {
+    Json containers = Json::object();
+    for (const auto& ep : n.value("endpoints", Json::array())) {
+        std::string cid = str_or(ep, "container_id");
+        std::string key = cid.empty() ? str_or(ep, "id") : cid;
+        containers[key] = {{"Name", str_or(ep, "name")},
+                           {"EndpointID", str_or(ep, "id")},
+                           {"MacAddress", str_or(ep, "mac")},
+                           {"IPv4Address", str_or(ep, "address") + "/" + split(str_or(n, "subnet", "/0"), '/').back()},
+                           {"IPv6Address", ""}};
+    }
+    Json config = Json::array({Json{{"Subnet", str_or(n, "subnet")}, {"Gateway", str_or(n, "gateway")}}});
+    return Json{{"Name", str_or(n, "name")},
+                {"Id", str_or(n, "id")},
+                {"Created", str_or(n, "created", zero_time)},
+                {"Scope", "local"},
+                {"Driver", "bridge"},
+                {"EnableIPv6", false},
+                {"IPAM", {{"Driver", "default"}, {"Options", nullptr}, {"Config", config}}},
+                {"Internal", n.value("internal", false)},
+                {"Attachable", false},
+                {"Ingress", false},
+                {"ConfigFrom", {{"Network", ""}}},
+                {"ConfigOnly", false},
+                {"Containers", containers},
+                {"Options", {{"com.docker.network.bridge.name", str_or(n, "bridge")},
+                             {"com.docker.network.driver.mtu", std::to_string(n.value("mtu", 1500))}}},
+                {"Labels", n.value("labels", Json::object())}};
+}
+
+void Commands::network_create(const std::string& name, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {tool_path("net-bridge"), "create", name};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessResult p = tool(argv, "ctl network create " + name);
+    if (e_.explaining()) return;
+    try {
+        print(str_or(Json::parse(p.out), "id") + "\n");
+    } catch (const std::exception&) {
+        print(p.out);
+    }
+}
+
+namespace {
+std::vector<Json> network_list(const std::string& net_bridge) {
+    ProcessResult p = run_process({net_bridge, "ls"});
+    if (!p.ok()) throw Error(std::string(trim(p.err)));
+    std::vector<Json> out;
+    std::string text = p.out;
+    try {
+        Json j = Json::parse(text);
+        if (j.is_array())
+            for (auto& x : j) out.push_back(x);
+        else if (j.contains("networks"))
+            for (auto& x : j["networks"]) out.push_back(x);
+        else out.push_back(j);
+    } catch (const std::exception&) {
+        for (const auto& line : split(text, '\n'))
+            if (!trim(line).empty()) out.push_back(Json::parse(line));
+    }
+    return out;
+}
+} // namespace
+
+void Commands::network_ls(const ListOptions& o) {
+    if (e_.explaining()) {
+        tool({tool_path("net-bridge"), "ls"}, "ctl network ls");
+        return;
+    }
+    Filters f = parse_filters(o.filters);
+    check_filter_keys(f, {"name", "id", "label", "driver", "scope", "type", "dangling"});
+    std::vector<Json> rows;
+    for (const auto& n0 : network_list(tool_path("net-bridge"))) {
+        Json n = network_json(n0);
+        std::string name = n["Name"], id = n["Id"];
+        if (!any_of_key(f, "name", [&](const std::string& v) { return name.find(v) != std::string::npos; })) continue;
+        if (!any_of_key(f, "id", [&](const std::string& v) { return id.rfind(v, 0) == 0; })) continue;
+        if (!any_of_key(f, "label", [&](const std::string& v) { return label_filter(n["Labels"], v); })) continue;
+        if (!any_of_key(f, "driver", [&](const std::string& v) { return v == "bridge"; })) continue;
+        int64_t created = 0;
+        if (auto t = parse_rfc3339(n["Created"].get<std::string>())) created = *t / 1000000000;
+        rows.push_back(Json{{"ID", o.no_trunc ? id : id.substr(0, 12)}, {"Name", name}, {"Driver", "bridge"},
+                            {"Scope", "local"}, {"IPv6", "false"}, {"Internal", n["Internal"].get<bool>() ? "true" : "false"},
+                            {"Labels", join_labels(n["Labels"])}, {"CreatedAt", docker_created_at(created)}});
+    }
+    if (o.quiet) {
+        for (const auto& r : rows) print(r["ID"].get<std::string>() + "\n");
+        return;
+    }
+    Listing l;
+    l.default_table = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
+    l.headers = {{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"}, {"IPv6", "IPV6"},
+                 {"Internal", "INTERNAL"}, {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"}};
+    print(render_listing(l, o.format, rows));
+}
+
+void Commands::network_inspect(const std::vector<std::string>& names, const std::string& format) {
+    std::vector<Json> objects;
+    for (const auto& n : names) {
+        ProcessResult p = tool({tool_path("net-bridge"), "inspect", n}, "ctl network inspect " + n);
+        if (e_.explaining()) continue;
+        objects.push_back(network_json(Json::parse(p.out)));
+    }
+    if (!e_.explaining()) print_inspect(objects, format);
+}
+
+void Commands::network_rm(const std::vector<std::string>& names) {
+    each(names, out_, err_, !e_.explaining(),
+         [&](const std::string& n) { tool({tool_path("net-bridge"), "rm", n}, "ctl network rm " + n); });
+}
+
+void Commands::network_connect(const std::string& network, const std::string& container,
+                               const std::vector<std::string>& aliases, const std::string& ip) {
+    ContainerRecord r = e_.containers().lookup(container);
+    std::string netns = r.ctk().value("Netns", "");
+    if (netns.empty()) throw_conflict("container " + r.name + " has no network namespace of its own (network mode " +
+                                      r.doc["HostConfig"].value("NetworkMode", "") + ")");
+    auto nets = r.ctk().value("Networks", Json::array());
+    for (const auto& n : nets)
+        if (n == network) throw_conflict("endpoint with name " + r.name + " already exists in network " + network);
+    std::vector<std::string> al = aliases;
+    Plan p = e_.new_plan("ctl network connect " + network + " " + container);
+    p.vars = {{"ID", r.id}, {"C", e_.containers().dir(r.id)}};
+    Step s = run_step(tools::net_attach(network, netns, r.name, al, {}, ip, r.id));
+    s.stdout_file = e_.containers().dir(r.id) + "/net-" + network + ".json";
+    p.add(s);
+    Json ep = aliases.empty() ? Json::object() : Json{{"Aliases", aliases}};
+    p.add(edit_json_step(e_.containers().dir(r.id) + "/container.json",
+                         {{JsonEdit::Op::append, {"Ctk", "Networks"}, "", network},
+                          {JsonEdit::Op::set, {"Ctk", "Endpoints", network}, "", ep}}));
+    FileLock lock = e_.containers().lock(r.id);
+    e_.execute(p);
+}
+
+void Commands::network_disconnect(const std::string& network, const std::string& container, bool force) {
+    ContainerRecord r = e_.containers().lookup(container);
+    std::string netns = r.ctk().value("Netns", "");
+    auto nets = r.ctk().value("Networks", Json::array());
+    Json rest = Json::array();
+    bool found = false;
+    for (const auto& n : nets) {
+        if (n == network) found = true;
+        else rest.push_back(n);
+    }
+    if (!found && !force) throw_not_found("container " + r.id + " is not connected to network " + network);
+    Plan p = e_.new_plan("ctl network disconnect " + network + " " + container);
+    p.vars = {{"ID", r.id}, {"C", e_.containers().dir(r.id)}};
+    Step s = run_step(tools::net_detach(network, netns, r.id));
+    s.may_fail = force;
+    p.add(s);
+    p.add(remove_tree_step(e_.containers().dir(r.id) + "/net-" + network + ".json"));
+    p.add(edit_json_step(e_.containers().dir(r.id) + "/container.json",
+                         {{JsonEdit::Op::set, {"Ctk", "Networks"}, "", rest},
+                          {JsonEdit::Op::remove, {"Ctk", "Endpoints", network}, "", nullptr}}));
+    FileLock lock = e_.containers().lock(r.id);
+    e_.execute(p);
+}
+
+void Commands::network_prune(bool) {
+    ProcessResult p = tool({tool_path("net-bridge"), "prune"}, "ctl network prune");
+    if (e_.explaining()) return;
+    try {
+        Json j = Json::parse(p.out);
+        Json removed = j.value("removed", Json::array());
+        if (!removed.empty()) {
+            print("Deleted Networks:\n");
+            for (const auto& n : removed) print((n.is_string() ? n.get<std::string>() : dump_compact(n)) + "\n");
+        }
+    } catch (const std::exception&) {
+    }
+}
+
+// ---------------------------------------------------------------- volumes
+
+void Commands::volume_create(const std::string& name, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {tool_path("vol-mount"), "create"};
+    if (!name.empty()) argv.push_back(name);
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessResult p = tool(argv, "ctl volume create " + name);
+    if (e_.explaining()) return;
+    try {
+        print(str_or(Json::parse(p.out), "Name") + "\n");
+    } catch (const std::exception&) {
+        print(p.out);
+    }
+}
+
+void Commands::volume_ls(const ListOptions& o) {
+    if (e_.explaining()) {
+        tool({tool_path("vol-mount"), "ls", "--json"}, "ctl volume ls");
+        return;
+    }
+    Filters f = parse_filters(o.filters);
+    check_filter_keys(f, {"name", "label", "driver", "dangling"});
+    ProcessResult p = tool({tool_path("vol-mount"), "ls", "--json"}, "ctl volume ls");
+    std::vector<Json> rows;
+    for (const auto& line : split(p.out, '\n')) {
+        if (trim(line).empty()) continue;
+        Json v = Json::parse(line);
+        std::string name = str_or(v, "Name");
+        if (!any_of_key(f, "name", [&](const std::string& x) { return name.find(x) != std::string::npos; })) continue;
+        if (!any_of_key(f, "label", [&](const std::string& x) { return label_filter(v.value("Labels", Json::object()), x); }))
+            continue;
+        if (!any_of_key(f, "driver", [&](const std::string& x) { return x == "local"; })) continue;
+        if (!any_of_key(f, "dangling", [&](const std::string& x) {
+                bool dangling = v.value("Users", Json::array()).empty();
+                return (x == "true" || x == "1") == dangling;
+            }))
+            continue;
+        rows.push_back(Json{{"Driver", str_or(v, "Driver", "local")}, {"Name", name}, {"Scope", "local"},
+                            {"Mountpoint", str_or(v, "Mountpoint")}, {"Labels", join_labels(v.value("Labels", Json::object()))},
+                            {"Links", std::to_string(v.value("Users", Json::array()).size())}, {"Size", "N/A"}});
+    }
+    if (o.quiet) {
+        for (const auto& r : rows) print(r["Name"].get<std::string>() + "\n");
+        return;
+    }
+    Listing l;
+    l.default_table = "table {{.Driver}}\t{{.Name}}";
+    l.headers = {{"Driver", "DRIVER"}, {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"}, {"Mountpoint", "MOUNTPOINT"},
+                 {"Labels", "LABELS"}, {"Links", "LINKS"}, {"Size", "SIZE"}};
+    print(render_listing(l, o.format, rows));
+}
+
+void Commands::volume_inspect(const std::vector<std::string>& names, const std::string& format) {
+    std::vector<Json> objects;
+    for (const auto& n : names) {
+        ProcessResult p = tool({tool_path("vol-mount"), "inspect", n}, "ctl volume inspect " + n);
+        if (e_.explaining()) continue;
+        for (const auto& line : split(p.out, '\n'))
+            if (!trim(line).empty()) objects.push_back(Json::parse(line));
+    }
+    if (!e_.explaining()) print_inspect(objects, format);
+}
+
+void Commands::volume_rm(const std::vector<std::string>& names, bool force) {
+    each(names, out_, err_, !e_.explaining(), [&](const std::string& n) {
+        std::vector<std::string> argv = {tool_path("vol-mount"), "rm"};
+        if (force) argv.push_back("-f");
+        argv.push_back(n);
+        tool(argv, "ctl volume rm " + n);
+    });
+}
+
+void Commands::volume_prune(bool, bool all) {
+    std::vector<std::string> argv = {tool_path("vol-mount"), "prune"};
+    if (all) argv.push_back("--all");
+    ProcessResult p = tool(argv, "ctl volume prune");
+    if (e_.explaining()) return;
+    try {
+        Json j = Json::parse(p.out);
+        Json deleted = j.value("VolumesDeleted", Json::array());
+        if (!deleted.is_null() && !deleted.empty()) {
+            print("Deleted Volumes:\n");
+            for (const auto& v : deleted) print(v.get<std::string>() + "\n");
+            print("\n");
+        }
+        print("Total reclaimed space: " + human_size_decimal(j.value("SpaceReclaimed", 0)) + "\n");
+    } catch (const std::exception&) {
+        print(p.out);
+    }
+}
+
+} // namespace ctk::engine

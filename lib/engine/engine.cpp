@@ -1,0 +1,1484 @@
+#include "engine/engine.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/process.hpp"
+#include "core/strings.hpp"
+#include "engine/names.hpp"
+#include "engine/timefmt.hpp"
+#include "engine/tools.hpp"
+#include "oci/reference.hpp"
+#include "store/config.hpp"
+
+namespace ctk::engine {
+
+// ---------------------------------------------------------------- state
+
+Json ContainerState::to_json() const {
+    return Json{{"Status", status},         {"Running", running},   {"Paused", paused},
+                {"Restarting", false},      {"OOMKilled", false},   {"Dead", dead},
+                {"Pid", pid},               {"ExitCode", exit_code}, {"Error", error},
+                {"StartedAt", started_at.empty() ? zero_time : started_at},
+                {"FinishedAt", finished_at.empty() ? zero_time : finished_at}};
+}
+
+std::string ContainerState::human(int64_t now) const {
+    auto ago = [&](const std::string& t) -> std::optional<int64_t> {
+        auto ns = parse_rfc3339(t);
+        if (!ns) return std::nullopt;
+        return std::max<int64_t>(0, (now - *ns) / 1000000000);
+    };
+    if (status == "running" || status == "paused") {
+        auto s = ago(started_at);
+        std::string out = "Up " + human_duration(s ? *s : 0);
+        if (paused) out += " (Paused)";
+        return out;
+    }
+    if (status == "exited") {
+        auto s = ago(finished_at);
+        std::string out = "Exited (" + std::to_string(exit_code) + ")";
+        if (s) out += " " + human_duration(*s) + " ago";
+        return out;
+    }
+    if (status == "removing") return "Removal In Progress";
+    if (status == "dead") return "Dead";
+    return "Created";
+}
+
+// ---------------------------------------------------------------- basics
+
+Engine::Engine(store::Paths paths) : paths_(paths), containers_(paths), images_(paths) {}
+
+void Engine::message(const std::string& m) const {
+    if (message_) message_(m);
+}
+
+Plan Engine::new_plan(const std::string& title) const {
+    Plan p;
+    p.title = title;
+    p.env = {"CTK_ROOT=" + paths_.root, "CTK_RUN=" + paths_.run};
+    if (const char* c = std::getenv("CTK_CONFIG"); c && *c) p.env.push_back(std::string("CTK_CONFIG=") + c);
+    p.path_dirs = tool_dirs({"reg-fetch", "img-unpack", "ns-run", "net-bridge", "vol-mount"});
+    return p;
+}
+
+int Engine::execute(const Plan& plan) {
+    if (explain_) {
+        for (const auto& v : plan.vars)
+            if (std::find(explain_->vars.begin(), explain_->vars.end(), v) == explain_->vars.end())
+                explain_->vars.push_back(v);
+        explain_->steps.insert(explain_->steps.end(), plan.steps.begin(), plan.steps.end());
+        return 0;
+    }
+    return engine::execute(plan, exec_options_).status;
+}
+
+namespace {
+
+Json get_or(const Json& j, const char* key, Json fallback) {
+    if (!j.is_object()) return fallback;
+    auto it = j.find(key);
+    return it != j.end() && !it->is_null() ? *it : fallback;
+}
+
+std::string str_or(const Json& j, const char* key, const std::string& fallback = "") {
+    if (!j.is_object()) return fallback;
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+std::vector<std::string> strings_of(const Json& j) {
+    std::vector<std::string> out;
+    if (j.is_array())
+        for (const auto& x : j)
+            if (x.is_string()) out.push_back(x.get<std::string>());
+    return out;
+}
+
+bool is_container_mode(const std::string& mode) { return mode.rfind("container:", 0) == 0; }
+
+// The networks a container is attached to through its own namespace (not none/host/container:).
+std::vector<std::string> attached_networks(const ContainerRecord& r) {
+    return strings_of(r.ctk().value("Networks", Json::array()));
+}
+
+std::string bundle_of(const ContainerRecord& r) { return str_or(r.ctk(), "Bundle", r.doc.value("Ctk", Json::object()).value("Bundle", "")); }
+
+std::string log_path_of(const ContainerStore& store, const ContainerRecord& r) {
+    std::string p = str_or(r.doc, "LogPath");
+    return p.empty() ? store.dir(r.id) + "/" + r.id + "-json.log" : p;
+}
+
+// Docker's argsAsString: arguments holding a space are single-quoted.
+std::string command_string(const Json& doc) {
+    std::string out = str_or(doc, "Path");
+    for (const auto& a : strings_of(doc.value("Args", Json::array()))) {
+        out += " ";
+        out += a.find(' ') != std::string::npos ? "'" + a + "'" : a;
+    }
+    return out;
+}
+
+std::vector<std::string> host_resolv_lines(const char* key) {
+    std::vector<std::string> out;
+    auto text = read_file_if_exists("/etc/resolv.conf", 1 << 20);
+    if (!text) return out;
+    for (const auto& line : split(*text, '\n')) {
+        std::string_view l = trim(line);
+        if (l.rfind(key, 0) == 0 && l.size() > strlen(key) && (l[strlen(key)] == ' ' || l[strlen(key)] == '\t'))
+            for (const auto& w : split(std::string(trim(l.substr(strlen(key)))), ' '))
+                if (!w.empty()) out.push_back(w);
+    }
+    return out;
+}
+
+bool loopback_address(const std::string& a) { return a.rfind("127.", 0) == 0 || a == "::1"; }
+
+// A host port nobody listens on now (docker -p PORT picks one the same way).
+int free_port(const std::string& ip, const std::string& port_proto) {
+    bool udp = port_proto.find("/udp") != std::string::npos;
+    UniqueFd s(::socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
+    if (!s) throw_errno("socket");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = 0;
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (!ip.empty()) ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) throw_errno("bind", "a free port");
+    socklen_t len = sizeof a;
+    if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) < 0) throw_errno("getsockname");
+    return ntohs(a.sin_port);
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- images
+
+std::optional<LocalImage> Engine::ensure_image(const std::string& ref, const std::string& policy) {
+    if (policy == "always") {
+        pull(ref, true);
+        if (explain_) return std::nullopt;
+        return images_.get(ref);
+    }
+    if (auto img = images_.find(ref)) return img;
+    if (policy == "never") throw_not_found("No such image: " + ref);
+    if (explain_) {
+        pull(ref, true);
+        return std::nullopt;
+    }
+    message("Unable to find image '" + ref + "' locally");
+    pull(ref, false);
+    return images_.get(ref);
+}
+
+void Engine::pull(const std::string& ref, bool quiet) {
+    Plan p = new_plan("ctl pull " + ref);
+    Step s = run_step(tools::pull(ref, quiet || !is_terminal(STDERR_FILENO)), "fetch the image into the store's layout");
+    s.show_stderr = true;
+    p.add(s);
+    execute(p);
+}
+
+void Engine::push(const std::string& ref, bool quiet) {
+    LocalImage img = images_.get(ref);
+    std::string name = images_.unpack_ref(img, ref);
+    Plan p = new_plan("ctl push " + ref);
+    Step s = run_step(tools::push(images_.layout_path(), name, normalize_reference(ref)), "upload what the registry lacks");
+    s.show_stderr = !quiet;
+    p.add(s);
+    execute(p);
+}
+
+// ---------------------------------------------------------------- create
+
+ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::optional<LocalImage>& image) {
+    const Json& rc = req.config;
+    const Json& rh = req.host_config;
+    Json icfg = image && image->config.contains("config") && image->config["config"].is_object()
+                    ? image->config["config"]
+                    : Json::object();
+    Json config = docker_container_config(icfg);
+    // Docker's merge of the request with the image's defaults.
+    std::vector<std::string> env = strings_of(get_or(icfg, "Env", Json::array()));
+    for (const auto& kv : strings_of(get_or(rc, "Env", Json::array()))) {
+        std::string key = kv.substr(0, kv.find('='));
+        std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+        env.push_back(kv);
+    }
+    config["Env"] = env.empty() ? Json(nullptr) : Json(env);
+    Json entrypoint = get_or(icfg, "Entrypoint", nullptr);
+    Json cmd = get_or(icfg, "Cmd", nullptr);
+    if (rc.contains("Entrypoint") && !rc["Entrypoint"].is_null()) {
+        entrypoint = rc["Entrypoint"];
+        if (entrypoint.is_array() && entrypoint.size() == 1 && entrypoint[0] == "") entrypoint = Json::array();
+        cmd = nullptr; // docker: a new entrypoint drops the image's Cmd
+    }
+    if (rc.contains("Cmd") && !rc["Cmd"].is_null()) cmd = rc["Cmd"];
+    config["Entrypoint"] = entrypoint.is_array() && entrypoint.empty() ? Json(nullptr) : entrypoint;
+    config["Cmd"] = cmd;
+    for (const char* k : {"User", "WorkingDir", "StopSignal"}) {
+        std::string v = str_or(rc, k);
+        if (!v.empty()) config[k] = v;
+    }
+    for (const char* k : {"Tty", "OpenStdin", "StdinOnce", "AttachStdin", "AttachStdout", "AttachStderr"})
+        config[k] = get_or(rc, k, false);
+    Json labels = get_or(icfg, "Labels", Json::object());
+    Json rlabels = get_or(rc, "Labels", Json::object());
+    for (auto it = rlabels.begin(); it != rlabels.end(); ++it) labels[it.key()] = it.value();
+    config["Labels"] = labels;
+    Json exposed = get_or(icfg, "ExposedPorts", Json::object());
+    Json rexp = get_or(rc, "ExposedPorts", Json::object());
+    for (auto it = rexp.begin(); it != rexp.end(); ++it) exposed[it.key()] = Json::object();
+    if (!exposed.empty()) config["ExposedPorts"] = exposed;
+    Json volumes = get_or(icfg, "Volumes", Json::object());
+    Json rvol = get_or(rc, "Volumes", Json::object());
+    for (auto it = rvol.begin(); it != rvol.end(); ++it) volumes[it.key()] = Json::object();
+    config["Volumes"] = volumes.empty() ? Json(nullptr) : volumes;
+    if (rc.contains("StopTimeout")) config["StopTimeout"] = rc["StopTimeout"];
+    config["Hostname"] = str_or(rc, "Hostname");
+    config["Domainname"] = str_or(rc, "Domainname");
+    config["Image"] = str_or(rc, "Image");
+
+    std::vector<std::string> args = strings_of(get_or(config, "Entrypoint", Json::array()));
+    for (const auto& a : strings_of(get_or(config, "Cmd", Json::array()))) args.push_back(a);
+    if (args.empty()) throw_invalid("No command specified");
+
+    Json host = Json::object();
+    host["Binds"] = get_or(rh, "Binds", nullptr);
+    host["ContainerIDFile"] = "";
+    host["LogConfig"] = {{"Type", "json-file"}, {"Config", Json::object()}};
+    std::string mode = str_or(rh, "NetworkMode", "default");
+    host["NetworkMode"] = mode.empty() ? "default" : mode;
+    host["PortBindings"] = get_or(rh, "PortBindings", Json::object());
+    for (auto it = host["PortBindings"].begin(); it != host["PortBindings"].end(); ++it)
+        for (auto& b : it.value())
+            if (str_or(b, "HostPort").empty()) b["HostPort"] = std::to_string(free_port(str_or(b, "HostIp"), it.key()));
+    host["RestartPolicy"] = get_or(rh, "RestartPolicy", Json{{"Name", "no"}, {"MaximumRetryCount", 0}});
+    host["AutoRemove"] = get_or(rh, "AutoRemove", false);
+    host["VolumeDriver"] = "";
+    host["VolumesFrom"] = nullptr;
+    host["CapAdd"] = get_or(rh, "CapAdd", nullptr);
+    host["CapDrop"] = get_or(rh, "CapDrop", nullptr);
+    host["CgroupnsMode"] = "host";
+    host["Dns"] = get_or(rh, "Dns", Json::array());
+    host["DnsOptions"] = get_or(rh, "DnsOptions", Json::array());
+    host["DnsSearch"] = get_or(rh, "DnsSearch", Json::array());
+    host["ExtraHosts"] = get_or(rh, "ExtraHosts", nullptr);
+    host["GroupAdd"] = get_or(rh, "GroupAdd", nullptr);
+    host["IpcMode"] = "private";
+    host["Cgroup"] = "";
+    host["Links"] = nullptr;
+    host["OomScoreAdj"] = 0;
+    host["PidMode"] = "";
+    host["Privileged"] = false;
+    host["PublishAllPorts"] = false;
+    host["ReadonlyRootfs"] = get_or(rh, "ReadonlyRootfs", false);
+    host["SecurityOpt"] = get_or(rh, "SecurityOpt", nullptr);
+    host["UTSMode"] = "";
+    host["UsernsMode"] = "";
+    host["ShmSize"] = 67108864;
+    host["Runtime"] = "ns-run";
+    host["ConsoleSize"] = get_or(rh, "ConsoleSize", Json::array({0, 0}));
+    host["Isolation"] = "";
+    host["CpuShares"] = 0;
+    host["Memory"] = get_or(rh, "Memory", 0);
+    host["NanoCpus"] = get_or(rh, "NanoCpus", 0);
+    host["CgroupParent"] = get_or(rh, "CgroupParent", "");
+    host["CpuPeriod"] = get_or(rh, "CpuPeriod", 0);
+    host["CpuQuota"] = get_or(rh, "CpuQuota", 0);
+    host["MemorySwap"] = get_or(rh, "MemorySwap", 0);
+    host["PidsLimit"] = get_or(rh, "PidsLimit", nullptr);
+    host["Ulimits"] = get_or(rh, "Ulimits", nullptr);
+    host["Init"] = get_or(rh, "Init", nullptr);
+    if (rh.contains("Mounts")) host["Mounts"] = rh["Mounts"];
+    if (rh.contains("Tmpfs")) host["Tmpfs"] = rh["Tmpfs"];
+    if (rh.contains("Sysctls")) host["Sysctls"] = rh["Sysctls"];
+    host["MaskedPaths"] = Json::array({"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                                       "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                                       "/sys/firmware"});
+    host["ReadonlyPaths"] = Json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
+
+    ContainerRecord r;
+    r.name = req.name;
+    r.doc = Json::object();
+    r.doc["Created"] = format_rfc3339_nano(now_ns());
+    r.doc["Path"] = args[0];
+    r.doc["Args"] = std::vector<std::string>(args.begin() + 1, args.end());
+    r.doc["Image"] = image ? image->id : "";
+    r.doc["RestartCount"] = 0;
+    r.doc["Driver"] = "overlay";
+    r.doc["Platform"] = "linux";
+    r.doc["MountLabel"] = "";
+    r.doc["ProcessLabel"] = "";
+    r.doc["AppArmorProfile"] = "";
+    r.doc["HostConfig"] = host;
+    r.doc["Config"] = config;
+
+    // Networks: the first endpoint gets the aliases and published ports.
+    Json endpoints = req.networking.is_object() ? get_or(req.networking, "EndpointsConfig", Json::object()) : Json::object();
+    std::vector<std::string> nets;
+    if (mode == "default" || mode.empty()) nets.push_back("bridge");
+    else if (mode != "none" && mode != "host" && !is_container_mode(mode)) nets.push_back(mode);
+    for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {
+        std::string n = it.key() == "default" ? "bridge" : it.key();
+        if (mode == "none" || mode == "host" || is_container_mode(mode)) break;
+        if (std::find(nets.begin(), nets.end(), n) == nets.end()) nets.push_back(n);
+    }
+    Json ctk = {{"Setup", setup::creating}, {"Networks", nets}, {"Endpoints", endpoints}, {"Mode", "overlay"}};
+    if (image) ctk["ImageRef"] = images_.unpack_ref(*image, str_or(rc, "Image"));
+    else ctk["ImageRef"] = normalize_reference(str_or(rc, "Image"));
+    // Anonymous volumes (-v /path and the image's VOLUMEs) get generated names now,
+    // so a clean-up knows them even if creation stops half-way.
+    Json anon = Json::object();
+    for (auto it = volumes.begin(); it != volumes.end(); ++it) {
+        bool covered = false;
+        for (const auto& b : strings_of(get_or(rh, "Binds", Json::array()))) {
+            auto parts = split(b, ':');
+            if (parts.size() >= 2 && parts[1] == it.key()) covered = true;
+        }
+        for (const auto& m : get_or(rh, "Mounts", Json::array()))
+            if (str_or(m, "Target") == it.key()) covered = true;
+        if (!covered) anon[it.key()] = random_hex(32);
+    }
+    ctk["AnonymousVolumes"] = anon;
+    r.doc["Ctk"] = ctk;
+    return r;
+}
+
+namespace {
+
+void fill_id_fields(ContainerRecord& r, const store::Paths& paths) {
+    std::string dir = paths.container(r.id);
+    r.doc["ResolvConfPath"] = dir + "/resolv.conf";
+    r.doc["HostnamePath"] = dir + "/hostname";
+    r.doc["HostsPath"] = dir + "/hosts";
+    r.doc["LogPath"] = dir + "/" + r.id + "-json.log";
+    if (r.doc["Config"].value("Hostname", "").empty()) r.doc["Config"]["Hostname"] = r.id.substr(0, 12);
+    Json& ctk = r.doc["Ctk"];
+    ctk["Bundle"] = dir + "/bundle";
+    ctk["Netns"] = ctk.value("Networks", Json::array()).empty() ? "" : paths.run + "/netns/" + r.id;
+}
+
+// -v specs for vol-mount: the user's binds and volumes, anonymous volumes by their names.
+std::vector<std::string> volume_specs(const ContainerRecord& r) {
+    std::vector<std::string> specs;
+    const Json& h = r.doc["HostConfig"];
+    for (const auto& b : strings_of(get_or(h, "Binds", Json::array()))) {
+        specs.push_back("-v");
+        specs.push_back(b);
+    }
+    for (const auto& m : get_or(h, "Mounts", Json::array())) {
+        std::string spec = str_or(m, "MountSpec");
+        if (spec.empty()) {
+            spec = "type=" + str_or(m, "Type", "volume");
+            if (!str_or(m, "Source").empty()) spec += ",source=" + str_or(m, "Source");
+            spec += ",target=" + str_or(m, "Target");
+            if (get_or(m, "ReadOnly", false).get<bool>()) spec += ",readonly";
+        }
+        specs.push_back("--mount");
+        specs.push_back(spec);
+    }
+    Json tmpfs = get_or(h, "Tmpfs", Json::object());
+    for (auto it = tmpfs.begin(); it != tmpfs.end(); ++it) {
+        specs.push_back("--tmpfs");
+        std::string o = it.value().is_string() ? it.value().get<std::string>() : "";
+        specs.push_back(o.empty() ? it.key() : it.key() + ":" + o);
+    }
+    Json anon = r.ctk().value("AnonymousVolumes", Json::object());
+    for (auto it = anon.begin(); it != anon.end(); ++it) {
+        specs.push_back("-v");
+        specs.push_back(it.value().get<std::string>() + ":" + it.key());
+    }
+    return specs;
+}
+
+std::vector<std::string> publish_specs(const Json& bindings) {
+    std::vector<std::string> out;
+    for (auto it = bindings.begin(); it != bindings.end(); ++it) {
+        auto slash = it.key().find('/');
+        std::string port = it.key().substr(0, slash), proto = slash == std::string::npos ? "tcp" : it.key().substr(slash + 1);
+        for (const auto& b : it.value()) {
+            std::string ip = str_or(b, "HostIp"), hp = str_or(b, "HostPort");
+            if (hp.empty()) hp = port; // net-bridge needs a host port; docker would pick a free one
+            std::string s = (ip.empty() ? "" : (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":") + hp + ":" + port;
+            if (proto != "tcp") s += "/" + proto;
+            out.push_back(s);
+        }
+    }
+    return out;
+}
+
+Json bind_mount(const std::string& dest, const std::string& src) {
+    return Json{{"destination", dest}, {"type", "bind"}, {"source", src}, {"options", Json::array({"rbind", "rprivate"})}};
+}
+
+} // namespace
+
+Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, const std::optional<LocalImage>& image) {
+    (void)image;
+    const Json& cfg = r.doc["Config"];
+    const Json& host = r.doc["HostConfig"];
+    std::string dir = containers_.dir(r.id);
+    std::string bundle = dir + "/bundle";
+    std::string netns = str_or(r.ctk(), "Netns");
+    std::string hostname = str_or(cfg, "Hostname");
+    std::string mode = str_or(host, "NetworkMode", "default");
+    Plan p = new_plan("");
+    p.vars = {{"ID", r.id}, {"C", dir}};
+
+    Step mk = make_dir_step(dir);
+    mk.script_only = true;
+    mk.comment = "the container's record (ctl writes it under a lock, so names stay unique)";
+    p.add(mk);
+    Json rec = r.doc;
+    rec["Id"] = r.id;
+    rec["Name"] = "/" + r.name;
+    Step wr = write_file_step(dir + "/container.json", dump_compact(rec) + "\n");
+    wr.script_only = true;
+    p.add(wr);
+
+    tools::UnpackOptions u;
+    u.layout = images_.layout_path();
+    u.ref = str_or(r.ctk(), "ImageRef");
+    u.bundle = bundle;
+    const Json& rc = req.config;
+    if (rc.contains("Entrypoint") && !rc["Entrypoint"].is_null()) {
+        u.entrypoint_set = true;
+        auto ep = strings_of(rc["Entrypoint"]);
+        u.entrypoint = ep.empty() ? "" : ep[0];
+        for (size_t i = 1; i < ep.size(); i++) u.command.push_back(ep[i]);
+    }
+    for (const auto& a : strings_of(get_or(rc, "Cmd", Json::array()))) u.command.push_back(a);
+    u.user = str_or(rc, "User");
+    p.add(run_step(tools::unpack(u), "the image as an OCI bundle: config.json and an overlay rootfs"));
+
+    // Network namespace and networks. net-bridge writes a resolv.conf for each
+    // endpoint (the gateway's DNS responder on user networks, the configured
+    // upstreams on the default one); the first network's is the container's.
+    std::vector<std::string> nets = attached_networks(r);
+    Json endpoints = r.ctk().value("Endpoints", Json::object());
+    bool custom_dns = !strings_of(get_or(host, "Dns", Json::array())).empty() ||
+                      !strings_of(get_or(host, "DnsSearch", Json::array())).empty() ||
+                      !strings_of(get_or(host, "DnsOptions", Json::array())).empty();
+    if (!nets.empty()) {
+        p.add(make_netns_step(netns, "a network namespace that outlives the container's processes"));
+        for (size_t i = 0; i < nets.size(); i++) {
+            Json ep = get_or(endpoints, nets[i].c_str(), Json::object());
+            std::vector<std::string> aliases = strings_of(get_or(ep, "Aliases", Json::array()));
+            std::string ip;
+            if (ep.contains("IPAMConfig")) ip = str_or(ep["IPAMConfig"], "IPv4Address");
+            Step att = run_step(tools::net_attach(nets[i], netns, r.name, aliases,
+                                                  i == 0 ? publish_specs(get_or(host, "PortBindings", Json::object()))
+                                                         : std::vector<std::string>{},
+                                                  ip, r.id),
+                                "connect it to network " + nets[i]);
+            att.stdout_file = dir + "/net-" + nets[i] + ".json";
+            p.add(att);
+        }
+        p.add(capture_step("IP", dir + "/net-" + nets[0] + ".json", ".ips[0].address", true));
+        if (!custom_dns) p.add(capture_step("RESOLV", dir + "/net-" + nets[0] + ".json", ".ctk.resolv_conf"));
+    }
+
+    // /etc/hostname, /etc/hosts, /etc/resolv.conf
+    std::string hosts_text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+                             "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+    for (const auto& e : strings_of(get_or(host, "ExtraHosts", Json::array()))) {
+        auto kv = split_once(e, ':');
+        if (kv) hosts_text += kv->second + "\t" + kv->first + "\n";
+    }
+    if (!nets.empty()) hosts_text += "${IP}\t" + hostname + "\n";
+    std::string resolv;
+    if (mode == "host") {
+        resolv = read_file_if_exists("/etc/resolv.conf").value_or("");
+        hosts_text = read_file_if_exists("/etc/hosts").value_or(hosts_text);
+    } else {
+        std::vector<std::string> ns = strings_of(get_or(host, "Dns", Json::array()));
+        if (ns.empty()) {
+            Json netcfg = store::config_section(store::load_config(), "network");
+            if (netcfg.contains("dns") && netcfg["dns"].is_array()) {
+                ns = strings_of(netcfg["dns"]);
+            } else {
+                for (const auto& n : host_resolv_lines("nameserver"))
+                    if (!loopback_address(n)) ns.push_back(n);
+            }
+        }
+        std::vector<std::string> search = strings_of(get_or(host, "DnsSearch", Json::array()));
+        if (search.empty()) search = host_resolv_lines("search");
+        std::vector<std::string> opts = strings_of(get_or(host, "DnsOptions", Json::array()));
+        if (opts.empty()) opts = host_resolv_lines("options");
+        for (const auto& n : ns) resolv += "nameserver " + n + "\n";
+        if (!search.empty()) resolv += "search " + join(search, " ") + "\n";
+        if (!opts.empty()) resolv += "options " + join(opts, " ") + "\n";
+    }
+    p.add(write_file_step(dir + "/hostname", hostname + "\n", 0644, "the container's /etc/hostname, /etc/hosts, /etc/resolv.conf"));
+    p.add(write_file_step(dir + "/hosts", hosts_text));
+    if (!nets.empty() && !custom_dns) p.add(copy_file_step("${RESOLV}", dir + "/resolv.conf"));
+    else p.add(write_file_step(dir + "/resolv.conf", resolv));
+
+    std::vector<std::string> vspecs = volume_specs(r);
+    if (!vspecs.empty()) p.add(run_step(tools::vol_apply(bundle, r.id, vspecs), "volumes, bind mounts and tmpfs into config.json"));
+
+    // ctl's own settings in config.json.
+    std::vector<JsonEdit> edits;
+    auto set = [&](std::vector<std::string> path, Json v) { edits.push_back({JsonEdit::Op::set, std::move(path), "", std::move(v)}); };
+    edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/hostname", dir + "/hostname")});
+    edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/hosts", dir + "/hosts")});
+    edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/resolv.conf", dir + "/resolv.conf")});
+    set({"hostname"}, hostname);
+    if (!nets.empty()) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", netns});
+    else if (mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "network", nullptr});
+    else if (is_container_mode(mode)) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", str_or(r.ctk(), "JoinNetns")});
+    if (mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "uts", nullptr});
+    edits.push_back({JsonEdit::Op::set_env, {}, "HOSTNAME", "HOSTNAME=" + hostname});
+    if (get_or(cfg, "Tty", false).get<bool>()) {
+        edits.push_back({JsonEdit::Op::set_env, {}, "TERM", "TERM=xterm"});
+        set({"process", "terminal"}, true);
+    }
+    for (const auto& kv : strings_of(get_or(rc, "Env", Json::array())))
+        edits.push_back({JsonEdit::Op::set_env, {}, kv.substr(0, kv.find('=')), kv});
+    if (!str_or(rc, "WorkingDir").empty()) set({"process", "cwd"}, str_or(rc, "WorkingDir"));
+    if (get_or(host, "ReadonlyRootfs", false).get<bool>()) set({"root", "readonly"}, true);
+    std::vector<std::string> add = strings_of(get_or(host, "CapAdd", Json::array()));
+    std::vector<std::string> drop = strings_of(get_or(host, "CapDrop", Json::array()));
+    if (!add.empty() || !drop.empty()) {
+        Json caps = Json::object();
+        if (std::find(add.begin(), add.end(), "ALL") != add.end()) add = all_capabilities();
+        if (std::find(drop.begin(), drop.end(), "ALL") != drop.end()) {
+            caps["all_dropped"] = true;
+            drop.clear();
+        }
+        caps["add"] = add;
+        caps["drop"] = drop;
+        edits.push_back({JsonEdit::Op::capabilities, {}, "", caps});
+    }
+    for (const auto& so : strings_of(get_or(host, "SecurityOpt", Json::array()))) {
+        auto kv = split_once(so, so.find('=') != std::string::npos ? '=' : ':');
+        std::string k = kv ? kv->first : so, v = kv ? kv->second : "";
+        if (k == "no-new-privileges" && (v.empty() || v == "true")) set({"process", "noNewPrivileges"}, true);
+        if (k == "seccomp") {
+            if (v == "unconfined") {
+                edits.push_back({JsonEdit::Op::remove, {"linux", "seccomp"}, "", nullptr});
+            } else {
+                std::vector<std::string> caps = default_capabilities();
+                for (const auto& c : add) caps.push_back(c);
+                for (const auto& c : drop) std::erase(caps, c);
+                Json profile = read_json_file(v);
+                set({"linux", "seccomp"}, seccomp_from_docker_profile(profile, caps));
+            }
+        }
+    }
+    int64_t memory = get_or(host, "Memory", 0).get<int64_t>();
+    if (memory > 0) set({"linux", "resources", "memory", "limit"}, memory);
+    int64_t swap = get_or(host, "MemorySwap", 0).get<int64_t>();
+    if (swap != 0) set({"linux", "resources", "memory", "swap"}, swap);
+    int64_t nano = get_or(host, "NanoCpus", 0).get<int64_t>();
+    if (nano > 0) {
+        set({"linux", "resources", "cpu", "period"}, 100000);
+        set({"linux", "resources", "cpu", "quota"}, nano / 10000);
+    } else if (get_or(host, "CpuQuota", 0).get<int64_t>() > 0) {
+        int64_t period = get_or(host, "CpuPeriod", 0).get<int64_t>();
+        set({"linux", "resources", "cpu", "period"}, period > 0 ? period : 100000);
+        set({"linux", "resources", "cpu", "quota"}, get_or(host, "CpuQuota", 0));
+    }
+    Json pids = get_or(host, "PidsLimit", nullptr);
+    if (pids.is_number() && pids.get<int64_t>() > 0) set({"linux", "resources", "pids", "limit"}, pids);
+    for (const auto& u : get_or(host, "Ulimits", Json::array())) {
+        std::string n = to_lower(str_or(u, "Name"));
+        for (char& c : n)
+            if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        edits.push_back({JsonEdit::Op::set_rlimit, {}, "RLIMIT_" + n,
+                         Json{{"type", "RLIMIT_" + n}, {"hard", get_or(u, "Hard", 0)}, {"soft", get_or(u, "Soft", 0)}}});
+    }
+    Json sysctls = get_or(host, "Sysctls", Json::object());
+    for (auto it = sysctls.begin(); it != sysctls.end(); ++it) set({"linux", "sysctl", it.key()}, it.value());
+    for (const auto& g : strings_of(get_or(host, "GroupAdd", Json::array())))
+        if (auto n = parse_uint(g)) edits.push_back({JsonEdit::Op::append, {"process", "user", "additionalGids"}, "", *n});
+    if (get_or(host, "Init", false).is_boolean() && get_or(host, "Init", false).get<bool>())
+        set({"annotations", "run.ctk.init"}, "true");
+    std::string cgparent = str_or(host, "CgroupParent");
+    set({"linux", "cgroupsPath"}, (cgparent.empty() ? std::string("ctk") : cgparent) + "/" + r.id);
+    p.add(edit_json_step(bundle + "/config.json", edits, "ctl's options in config.json"));
+    p.add(edit_json_step(dir + "/container.json", {{JsonEdit::Op::set, {"Ctk", "Setup"}, "", setup::ready}},
+                         "ready to start"));
+    return p;
+}
+
+void Engine::rollback(const ContainerRecord& record) {
+    try {
+        Plan p = plan_remove(record, true);
+        engine::execute(p, {});
+    } catch (const std::exception&) {
+        // best effort: rm -f finds whatever is left
+    }
+}
+
+ContainerRecord Engine::create(const CreateRequest& request) {
+    std::string image_ref = str_or(request.config, "Image");
+    if (image_ref.empty()) throw Error("no image given", ErrorKind::usage);
+    std::optional<LocalImage> image = ensure_image(image_ref, "missing");
+    // container:NAME shares a running container's network namespace
+    std::string mode = str_or(request.host_config, "NetworkMode", "default");
+    std::string join_netns;
+    if (is_container_mode(mode)) {
+        ContainerRecord other = containers_.lookup(mode.substr(10));
+        join_netns = str_or(other.ctk(), "Netns");
+        if (join_netns.empty()) {
+            RuntimeState rs = runtime_state(other.id);
+            if (rs.status != "running" && rs.status != "paused")
+                throw_conflict("cannot join network of a non running container: " + other.id);
+            join_netns = "/proc/" + std::to_string(rs.pid) + "/ns/net";
+        }
+    }
+    ContainerRecord draft = prepare_record(request, image);
+    if (!join_netns.empty()) draft.doc["Ctk"]["JoinNetns"] = join_netns;
+    if (explain_) {
+        draft.id = new_container_id();
+        draft.name = request.name.empty() ? generate_name() : validate_container_name(request.name);
+        fill_id_fields(draft, paths_);
+        execute(plan_create(draft, request, image));
+        return draft;
+    }
+    ContainerRecord r = containers_.create(draft.doc, request.name, [&](ContainerRecord& rec) { fill_id_fields(rec, paths_); });
+    FileLock lock = containers_.lock(r.id);
+    try {
+        execute(plan_create(r, request, image));
+    } catch (...) {
+        rollback(r);
+        throw;
+    }
+    return containers_.load(r.id);
+}
+
+// ---------------------------------------------------------------- runtime state
+
+RuntimeState Engine::runtime_state(const std::string& id) {
+    RuntimeState s;
+    RunOptions o;
+    ProcessResult p = run_process(tools::runtime(paths_, {"state", id}), o);
+    if (!p.ok()) return s;
+    Json j;
+    try {
+        j = Json::parse(p.out);
+    } catch (const std::exception&) {
+        return s;
+    }
+    s.status = str_or(j, "status");
+    s.pid = get_or(j, "pid", 0).get<int>();
+    s.created = str_or(j, "created");
+    s.started = str_or(j, "started");
+    s.finished = str_or(j, "finished");
+    if (j.contains("exitCode") && j["exitCode"].is_number()) s.exit_code = j["exitCode"].get<int>();
+    return s;
+}
+
+std::map<std::string, RuntimeState> Engine::runtime_states() {
+    std::map<std::string, RuntimeState> out;
+    ProcessResult p = run_process(tools::runtime(paths_, {"list", "--format", "json"}));
+    if (!p.ok()) return out;
+    Json j;
+    try {
+        j = Json::parse(p.out);
+    } catch (const std::exception&) {
+        return out;
+    }
+    if (!j.is_array()) return out;
+    for (const auto& c : j) {
+        RuntimeState s;
+        std::string id = str_or(c, "id");
+        s.status = str_or(c, "status");
+        s.pid = get_or(c, "pid", 0).get<int>();
+        s.created = str_or(c, "created");
+        s.started = str_or(c, "started");
+        s.finished = str_or(c, "finished");
+        if (c.contains("exitCode") && c["exitCode"].is_number()) s.exit_code = c["exitCode"].get<int>();
+        if (s.status == "stopped" && !s.exit_code) s = runtime_state(id);
+        out[id] = s;
+    }
+    return out;
+}
+
+namespace {
+ContainerState state_from(const ContainerRecord& r, const RuntimeState& rs, bool creating_abandoned) {
+    ContainerState st;
+    std::string phase = r.setup_phase();
+    if (phase == setup::removing) {
+        st.status = "removing";
+        return st;
+    }
+    if (phase == setup::creating) {
+        st.status = creating_abandoned ? "dead" : "created";
+        st.dead = creating_abandoned;
+        return st;
+    }
+    st.started_at = rs.started;
+    if (rs.status == "running" || rs.status == "paused") {
+        st.status = rs.status;
+        st.running = true;
+        st.paused = rs.status == "paused";
+        st.pid = rs.pid;
+    } else if (rs.status == "stopped") {
+        st.status = "exited";
+        st.exit_code = rs.exit_code.value_or(0);
+        st.finished_at = rs.finished;
+    } else if (r.ctk().contains("LastExit")) {
+        const Json& le = r.ctk()["LastExit"];
+        st.status = "exited";
+        st.exit_code = get_or(le, "ExitCode", 0).get<int>();
+        st.started_at = str_or(le, "StartedAt");
+        st.finished_at = str_or(le, "FinishedAt");
+    }
+    return st;
+}
+} // namespace
+
+ContainerState Engine::state(const ContainerRecord& record) {
+    bool abandoned = false;
+    if (record.setup_phase() == setup::creating) {
+        FileLock l = FileLock::try_lock(paths_.locks() + "/container-" + record.id + ".lock");
+        abandoned = l.locked();
+    }
+    return state_from(record, runtime_state(record.id), abandoned);
+}
+
+// ---------------------------------------------------------------- start / run
+
+Plan Engine::plan_start(const ContainerRecord& r, const RuntimeState& rs, const StartOptions& o) {
+    std::string dir = containers_.dir(r.id);
+    Plan p = new_plan("");
+    p.vars = {{"ID", r.id}, {"C", dir}};
+    if (!rs.status.empty()) {
+        Step del = run_step(tools::runtime(paths_, {"delete", "--force", r.id}), "forget the previous run");
+        del.may_fail = true;
+        p.add(del);
+    }
+    std::vector<std::string> args = {"run"};
+    if (!o.attach) args.push_back("--detach");
+    args.insert(args.end(), {"--bundle", bundle_of(r), "--stdio-log", log_path_of(containers_, r), r.id});
+    Step run = run_step(tools::runtime(paths_, args), o.attach ? "run it; ctl waits for its exit status"
+                                                                : "run it in the background under ns-run's monitor");
+    if (o.attach) {
+        run.foreground = true;
+        run.stdin_null = !o.interactive;
+    }
+    p.add(run);
+    return p;
+}
+
+int Engine::start(const std::string& ref, const StartOptions& o) {
+    ContainerRecord r = containers_.lookup(ref);
+    RuntimeState rs;
+    {
+        FileLock lock = containers_.lock(r.id);
+        r = containers_.load(r.id);
+        if (r.setup_phase() != setup::ready)
+            throw_conflict("container " + r.name + " is not ready (" + r.setup_phase() + "); remove it with rm -f");
+        rs = explain_ ? RuntimeState{} : runtime_state(r.id);
+        if (rs.status == "running" || rs.status == "paused") {
+            if (!o.attach) return 0; // docker start of a running container is a no-op
+            throw_conflict("container " + r.name + " is already running");
+        }
+    }
+    Plan p = plan_start(r, rs, o);
+    p.title = "ctl start " + ref;
+    return execute(p);
+}
+
+int Engine::run(const CreateRequest& request, const StartOptions& o, std::string* created) {
+    ContainerRecord r = create(request);
+    if (created) *created = r.id;
+    bool auto_remove = get_or(r.doc["HostConfig"], "AutoRemove", false).get<bool>();
+    Plan p = plan_start(r, RuntimeState{}, o);
+    if (auto_remove) {
+        Plan rm = plan_remove(r, true);
+        if (o.attach) {
+            p.append(rm);
+        } else {
+            Step bg;
+            bg.kind = Step::Kind::background;
+            bg.comment = "--rm: remove it when it exits";
+            Step w = run_step(tools::runtime(paths_, {"wait", r.id}));
+            w.may_fail = true;
+            bg.steps.push_back(w);
+            for (auto s : rm.steps) {
+                s.may_fail = true;
+                bg.steps.push_back(s);
+            }
+            p.add(bg);
+        }
+    }
+    if (explain_) {
+        execute(p);
+        return 0;
+    }
+    int status;
+    try {
+        status = execute(p);
+    } catch (...) {
+        if (auto_remove) rollback(r);
+        throw;
+    }
+    if (o.attach && !auto_remove) {
+        // A foreground run whose runtime state is gone keeps its exit status in the record.
+        RuntimeState rs = runtime_state(r.id);
+        if (rs.status.empty()) {
+            FileLock lock = containers_.lock(r.id);
+            if (auto rec = containers_.try_load(r.id)) {
+                rec->doc["Ctk"]["LastExit"] = {{"ExitCode", status}, {"FinishedAt", format_rfc3339_nano(now_ns())}};
+                containers_.save(*rec);
+            }
+        }
+    }
+    return status;
+}
+
+// ---------------------------------------------------------------- stop, kill, pause
+
+Plan Engine::plan_stop(const ContainerRecord& r, const RuntimeState& rs, int timeout, const std::string& title) {
+    Plan p = new_plan(title);
+    p.vars = {{"ID", r.id}};
+    std::string sig = str_or(r.doc["Config"], "StopSignal", "SIGTERM");
+    if (rs.status == "paused") {
+        Step k = run_step(tools::runtime(paths_, {"kill", r.id, "SIGKILL"}), "a paused container is killed");
+        k.may_fail = true;
+        p.add(k);
+        Step res = run_step(tools::runtime(paths_, {"resume", r.id}));
+        res.may_fail = true;
+        p.add(res);
+    } else {
+        Step k = run_step(tools::runtime(paths_, {"kill", r.id, sig}), "ask it to stop");
+        k.may_fail = true;
+        p.add(k);
+        if (timeout > 0) {
+            Step w = run_step(tools::runtime(paths_, {"wait", r.id}), "give it " + std::to_string(timeout) + "s");
+            w.timeout_s = timeout;
+            w.may_fail = true;
+            p.add(w);
+        }
+        Step kk = run_step(tools::runtime(paths_, {"kill", r.id, "SIGKILL"}), "then kill it");
+        kk.may_fail = true;
+        p.add(kk);
+    }
+    Step w = run_step(tools::runtime(paths_, {"wait", r.id}));
+    w.may_fail = true;
+    p.add(w);
+    return p;
+}
+
+void Engine::stop(const std::string& ref, std::optional<int> timeout) {
+    ContainerRecord r = containers_.lookup(ref);
+    RuntimeState rs = runtime_state(r.id);
+    if (!explain_ && rs.status != "running" && rs.status != "paused") return;
+    int t = timeout ? *timeout : get_or(r.doc["Config"], "StopTimeout", 10).get<int>();
+    if (explain_) rs.status = "running";
+    execute(plan_stop(r, rs, t, "ctl stop " + ref));
+}
+
+void Engine::restart(const std::string& ref, std::optional<int> timeout) {
+    stop(ref, timeout);
+    start(ref, {});
+}
+
+void Engine::kill(const std::string& ref, const std::string& signal) {
+    ContainerRecord r = containers_.lookup(ref);
+    RuntimeState rs = runtime_state(r.id);
+    if (!explain_ && rs.status != "running" && rs.status != "paused")
+        throw_conflict("Cannot kill container: " + ref + ": Container " + r.id + " is not running");
+    std::string sig = signal.empty() ? "SIGKILL" : signal;
+    Plan p = new_plan("ctl kill " + ref);
+    p.vars = {{"ID", r.id}};
+    p.add(run_step(tools::runtime(paths_, {"kill", r.id, sig})));
+    execute(p);
+}
+
+void Engine::pause(const std::string& ref) {
+    ContainerRecord r = containers_.lookup(ref);
+    RuntimeState rs = runtime_state(r.id);
+    if (!explain_ && rs.status != "running") {
+        if (rs.status == "paused") throw_conflict("Container " + r.id + " is already paused");
+        throw_conflict("Container " + r.id + " is not running");
+    }
+    Plan p = new_plan("ctl pause " + ref);
+    p.vars = {{"ID", r.id}};
+    p.add(run_step(tools::runtime(paths_, {"pause", r.id}), "freeze its processes (freezer cgroup)"));
+    execute(p);
+}
+
+void Engine::unpause(const std::string& ref) {
+    ContainerRecord r = containers_.lookup(ref);
+    RuntimeState rs = runtime_state(r.id);
+    if (!explain_ && rs.status != "paused") throw_conflict("Container " + r.id + " is not paused");
+    Plan p = new_plan("ctl unpause " + ref);
+    p.vars = {{"ID", r.id}};
+    p.add(run_step(tools::runtime(paths_, {"resume", r.id})));
+    execute(p);
+}
+
+// ---------------------------------------------------------------- remove
+
+Plan Engine::plan_remove(const ContainerRecord& r, bool volumes, const std::string& title) {
+    std::string dir = containers_.dir(r.id);
+    std::string bundle = dir + "/bundle";
+    std::string netns = str_or(r.ctk(), "Netns");
+    Plan p = new_plan(title);
+    p.vars = {{"ID", r.id}, {"C", dir}};
+    auto tolerant = [&](Step s) {
+        s.may_fail = true;
+        p.add(std::move(s));
+    };
+    tolerant(run_step(tools::runtime(paths_, {"delete", "--force", r.id}), "stop and forget it in the runtime"));
+    for (const auto& n : attached_networks(r))
+        tolerant(run_step(tools::net_detach(n, netns, r.id), "disconnect it from network " + n));
+    if (!netns.empty()) p.add(remove_netns_step(netns));
+    if (!volume_specs(r).empty()) {
+        tolerant(run_step(tools::vol_release(bundle, r.id), "its volumes are no longer in use by it"));
+        std::vector<std::string> anon;
+        Json a = r.ctk().value("AnonymousVolumes", Json::object());
+        for (auto it = a.begin(); it != a.end(); ++it) anon.push_back(it.value().get<std::string>());
+        if (volumes && !anon.empty()) tolerant(run_step(tools::vol_rm(anon, false), "its anonymous volumes"));
+    }
+    tolerant(run_step(tools::unpack_release(bundle), "unmount the rootfs, drop the overlay upper dir"));
+    Step rm;
+    rm.kind = Step::Kind::remove_container;
+    rm.path = dir;
+    rm.comment = "and its directory";
+    p.add(rm);
+    return p;
+}
+
+void Engine::remove(const std::string& ref, bool force, bool volumes) {
+    std::string id;
+    try {
+        id = containers_.resolve(ref);
+    } catch (const Error& e) {
+        throw;
+    }
+    auto rec = containers_.try_load(id);
+    if (!rec) {
+        // a directory without a record: what an interrupted removal leaves
+        if (explain_) return;
+        containers_.remove(id);
+        return;
+    }
+    ContainerRecord r = *rec;
+    if (explain_) {
+        execute(plan_remove(r, volumes, "ctl rm " + ref));
+        return;
+    }
+    FileLock lock = containers_.lock(r.id);
+    r = containers_.load(r.id);
+    RuntimeState rs = runtime_state(r.id);
+    if ((rs.status == "running" || rs.status == "paused" || rs.status == "created") && !force) {
+        if (rs.status == "paused")
+            throw_conflict("You cannot remove a paused container " + r.id + ". Unpause and then stop the container before attempting removal or force remove");
+        throw_conflict("You cannot remove a running container " + r.id +
+                       ". Stop the container before attempting removal or force remove");
+    }
+    r.doc["Ctk"]["Setup"] = setup::removing;
+    containers_.save(r);
+    execute(plan_remove(r, volumes, "ctl rm " + ref));
+}
+
+int Engine::wait(const std::string& ref) {
+    ContainerRecord r = containers_.lookup(ref);
+    for (;;) {
+        RuntimeState rs = runtime_state(r.id);
+        if (rs.status == "stopped") return rs.exit_code.value_or(0);
+        if (rs.status == "running" || rs.status == "paused" || rs.status == "created") {
+            ProcessResult p = run_process(tools::runtime(paths_, {"wait", r.id}));
+            if (p.ok()) {
+                try {
+                    Json j = Json::parse(p.out);
+                    if (j.contains("exitCode")) return j["exitCode"].get<int>();
+                } catch (const std::exception&) {
+                }
+            }
+            continue;
+        }
+        auto rec = containers_.try_load(r.id);
+        if (!rec) throw_not_found("No such container: " + ref);
+        ContainerState st = state_from(*rec, rs, false);
+        if (st.status == "exited") return st.exit_code;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+// ---------------------------------------------------------------- exec
+
+namespace {
+// "name[:group]" -> "uid:gid" through the container's own /etc/passwd and /etc/group.
+std::string resolve_user(const std::string& rootfs, const std::string& spec) {
+    auto kv = split_once(spec, ':');
+    std::string user = kv ? kv->first : spec, group = kv ? kv->second : "";
+    UniqueFd root = open_dir(rootfs);
+    auto lookup = [&](const char* file, const std::string& name) -> std::optional<std::pair<std::string, std::string>> {
+        UniqueFd f = try_open_in_root(root.get(), file, O_RDONLY | O_CLOEXEC);
+        if (!f) return std::nullopt;
+        for (const auto& line : split(read_fd(f.get(), 4u << 20), '\n')) {
+            auto fields = split(line, ':');
+            if (fields.size() >= 4 && fields[0] == name) return std::make_pair(fields[2], fields[3]);
+        }
+        return std::nullopt;
+    };
+    std::string uid = user, gid;
+    if (!parse_uint(user)) {
+        auto e = lookup("/etc/passwd", user);
+        if (!e) throw_not_found("unable to find user " + user + ": no matching entries in passwd file");
+        uid = e->first;
+        gid = e->second;
+    } else if (auto e = [&]() -> std::optional<std::pair<std::string, std::string>> {
+                   UniqueFd f = try_open_in_root(root.get(), "/etc/passwd", O_RDONLY | O_CLOEXEC);
+                   if (!f) return std::nullopt;
+                   for (const auto& line : split(read_fd(f.get(), 4u << 20), '\n')) {
+                       auto fields = split(line, ':');
+                       if (fields.size() >= 4 && fields[2] == user) return std::make_pair(fields[2], fields[3]);
+                   }
+                   return std::nullopt;
+               }()) {
+        gid = e->second;
+    }
+    if (!group.empty()) {
+        if (parse_uint(group)) gid = group;
+        else {
+            auto g = lookup("/etc/group", group);
+            if (!g) throw_not_found("unable to find group " + group + ": no matching entries in group file");
+            gid = g->first; // group file: name:x:gid:members -> fields[2]
+        }
+    }
+    return uid + ":" + (gid.empty() ? "0" : gid);
+}
+} // namespace
+
+int Engine::exec(const std::string& ref, const ExecRequest& req) {
+    ContainerRecord r = containers_.lookup(ref);
+    if (req.cmd.empty()) throw Error("exec needs a command", ErrorKind::usage);
+    if (!explain_) {
+        RuntimeState rs = runtime_state(r.id);
+        if (rs.status == "paused")
+            throw_conflict("Container " + r.name + " is paused, unpause the container before exec");
+        if (rs.status != "running") throw_conflict("Container " + r.id + " is not running");
+    }
+    std::vector<std::string> args = {"exec"};
+    if (req.tty) args.push_back("--tty");
+    if (req.detach) args.push_back("--detach");
+    for (const auto& e : req.env) {
+        args.push_back("--env");
+        args.push_back(e);
+    }
+    if (!req.workdir.empty()) {
+        args.push_back("--cwd");
+        args.push_back(req.workdir);
+    }
+    if (!req.user.empty()) {
+        args.push_back("--user");
+        args.push_back(resolve_user(bundle_of(r) + "/rootfs", req.user));
+    }
+    args.push_back(r.id);
+    args.push_back("--");
+    args.insert(args.end(), req.cmd.begin(), req.cmd.end());
+    Plan p = new_plan("ctl exec " + ref);
+    p.vars = {{"ID", r.id}};
+    Step s = run_step(tools::runtime(paths_, args), "a new process in the container's namespaces and cgroup");
+    if (!req.detach) {
+        s.foreground = true;
+        s.stdin_null = !req.interactive;
+    }
+    p.add(s);
+    return execute(p);
+}
+
+void Engine::rename(const std::string& ref, const std::string& new_name) {
+    ContainerRecord r = containers_.lookup(ref);
+    containers_.rename(r.id, new_name);
+}
+
+// ---------------------------------------------------------------- top
+
+Json Engine::top(const std::string& ref, const std::vector<std::string>& ps_args) {
+    ContainerRecord r = containers_.lookup(ref);
+    RuntimeState rs = runtime_state(r.id);
+    if (rs.status != "running" && rs.status != "paused")
+        throw_conflict("Container " + r.id + " is not running");
+    ProcessResult pids = run_process(tools::runtime(paths_, {"ps", "--format", "json", r.id}));
+    if (!pids.ok()) throw Error(std::string(trim(pids.err)));
+    std::set<std::string> want;
+    for (const auto& p : Json::parse(pids.out)) want.insert(std::to_string(p.get<int64_t>()));
+    std::vector<std::string> argv = {"ps"};
+    if (ps_args.empty()) argv.push_back("-ef");
+    else argv.insert(argv.end(), ps_args.begin(), ps_args.end());
+    ProcessResult ps = run_process(argv);
+    if (!ps.ok()) throw Error("ps: " + std::string(trim(ps.err)));
+    auto lines = split(ps.out, '\n');
+    if (lines.empty()) throw Error("ps printed nothing");
+    auto cols = [](const std::string& l) {
+        std::vector<std::string> c;
+        for (const auto& w : split(l, ' '))
+            if (!w.empty()) c.push_back(w);
+        return c;
+    };
+    std::vector<std::string> titles = cols(lines[0]);
+    size_t pid_col = std::find(titles.begin(), titles.end(), "PID") - titles.begin();
+    if (pid_col == titles.size()) throw Error("Couldn't find PID field in ps output");
+    Json procs = Json::array();
+    for (size_t i = 1; i < lines.size(); i++) {
+        auto c = cols(lines[i]);
+        if (c.size() <= pid_col || !want.count(c[pid_col])) continue;
+        // the last column (the command) keeps its spaces
+        std::vector<std::string> row(c.begin(), c.begin() + std::min(c.size(), titles.size() - 1));
+        std::string rest;
+        for (size_t k = titles.size() - 1; k < c.size(); k++) rest += (rest.empty() ? "" : " ") + c[k];
+        row.push_back(rest);
+        procs.push_back(row);
+    }
+    return Json{{"Titles", titles}, {"Processes", procs}};
+}
+
+// ---------------------------------------------------------------- logs, attach
+
+namespace {
+
+struct LogLine {
+    std::string stream, time, log;
+};
+
+std::optional<LogLine> parse_log_line(const std::string& line) {
+    try {
+        Json j = Json::parse(line);
+        return LogLine{str_or(j, "stream"), str_or(j, "time"), str_or(j, "log")};
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+void emit(const LogLine& l, const LogOptions& o, int out_fd, int err_fd) {
+    if (l.stream == "stderr" ? !o.stderr : !o.stdout) return;
+    if (o.since_ns || o.until_ns) {
+        auto t = parse_rfc3339(l.time);
+        if (t && o.since_ns && *t < *o.since_ns) return;
+        if (t && o.until_ns && *t > *o.until_ns) return;
+    }
+    std::string text = o.timestamps ? l.time + " " + l.log : l.log;
+    write_all(l.stream == "stderr" ? err_fd : out_fd, text, "output");
+}
+
+} // namespace
+
+void Engine::logs(const std::string& ref, const LogOptions& o, int out_fd, int err_fd) {
+    ContainerRecord r = containers_.lookup(ref);
+    std::string path = log_path_of(containers_, r);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    std::string pending;
+    std::vector<std::string> lines;
+    auto read_more = [&]() -> bool {
+        if (!fd) {
+            fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd) return false;
+        }
+        char buf[65536];
+        bool any = false;
+        for (;;) {
+            ssize_t n = ::read(fd.get(), buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            pending.append(buf, static_cast<size_t>(n));
+            any = true;
+        }
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+            lines.push_back(pending.substr(0, nl));
+            pending.erase(0, nl + 1);
+        }
+        return any;
+    };
+    read_more();
+    size_t start = 0;
+    if (o.tail != "all" && !o.tail.empty()) {
+        auto n = parse_uint(o.tail);
+        if (n && *n < lines.size()) start = lines.size() - *n;
+    }
+    for (size_t i = start; i < lines.size(); i++)
+        if (auto l = parse_log_line(lines[i])) emit(*l, o, out_fd, err_fd);
+    lines.clear();
+    if (!o.follow) return;
+    UniqueFd ino(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (ino) ::inotify_add_watch(ino.get(), containers_.dir(r.id).c_str(), IN_MODIFY | IN_CREATE);
+    for (;;) {
+        bool more = read_more();
+        for (const auto& line : lines)
+            if (auto l = parse_log_line(line)) emit(*l, o, out_fd, err_fd);
+        lines.clear();
+        if (more) continue;
+        RuntimeState rs = runtime_state(r.id);
+        if (rs.status != "running" && rs.status != "paused" && rs.status != "created") {
+            read_more();
+            for (const auto& line : lines)
+                if (auto l = parse_log_line(line)) emit(*l, o, out_fd, err_fd);
+            return;
+        }
+        if (ino) {
+            pollfd pfd{ino.get(), POLLIN, 0};
+            ::poll(&pfd, 1, 250);
+            char ev[4096];
+            while (::read(ino.get(), ev, sizeof ev) > 0) {
+            }
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+}
+
+int Engine::attach(const std::string& ref, int out_fd, int err_fd) {
+    LogOptions o;
+    o.follow = true;
+    o.tail = "0";
+    logs(ref, o, out_fd, err_fd);
+    return wait(ref);
+}
+
+// ---------------------------------------------------------------- views
+
+Json Engine::ports(const ContainerRecord& r) {
+    Json out = Json::object();
+    const Json& cfg = r.doc["Config"];
+    Json exposed = get_or(cfg, "ExposedPorts", Json::object());
+    Json bindings = get_or(r.doc["HostConfig"], "PortBindings", Json::object());
+    for (auto it = exposed.begin(); it != exposed.end(); ++it) out[it.key()] = nullptr;
+    for (auto it = bindings.begin(); it != bindings.end(); ++it) {
+        Json list = Json::array();
+        auto slash = it.key().find('/');
+        std::string port = it.key().substr(0, slash);
+        for (const auto& b : it.value()) {
+            std::string ip = str_or(b, "HostIp"), hp = str_or(b, "HostPort");
+            list.push_back(Json{{"HostIp", ip.empty() ? "0.0.0.0" : ip}, {"HostPort", hp.empty() ? port : hp}});
+        }
+        out[it.key()] = list;
+    }
+    return out;
+}
+
+namespace {
+
+struct Endpoint {
+    std::string ip, gateway, mac;
+    int prefix = 0;
+};
+
+Endpoint endpoint_of(const std::string& file) {
+    Endpoint e;
+    auto text = read_file_if_exists(file, 1 << 20);
+    if (!text) return e;
+    Json j;
+    try {
+        j = Json::parse(*text);
+    } catch (const std::exception&) {
+        return e;
+    }
+    Json ips = get_or(j, "ips", Json::array());
+    for (const auto& ip : ips) {
+        std::string a = str_or(ip, "address");
+        if (a.find(':') != std::string::npos) continue; // IPv6 is shown elsewhere
+        auto slash = a.find('/');
+        e.ip = a.substr(0, slash);
+        if (slash != std::string::npos) e.prefix = std::atoi(a.c_str() + slash + 1);
+        e.gateway = str_or(ip, "gateway");
+        if (ip.contains("interface") && ip["interface"].is_number()) {
+            size_t k = ip["interface"].get<size_t>();
+            Json ifs = get_or(j, "interfaces", Json::array());
+            if (k < ifs.size()) e.mac = str_or(ifs[k], "mac");
+        }
+        break;
+    }
+    if (e.mac.empty())
+        for (const auto& i : get_or(j, "interfaces", Json::array()))
+            if (!str_or(i, "sandbox").empty()) e.mac = str_or(i, "mac");
+    return e;
+}
+
+std::string network_id(const store::Paths& paths, const std::string& name) {
+    auto text = read_file_if_exists(paths.network(name), 4 << 20);
+    if (!text) return "";
+    try {
+        Json j = Json::parse(*text);
+        for (const char* k : {"id", "Id", "ID"})
+            if (j.contains(k) && j[k].is_string()) return j[k].get<std::string>();
+    } catch (const std::exception&) {
+    }
+    return "";
+}
+
+} // namespace
+
+Json Engine::inspect(const ContainerRecord& r) { return inspect(r, state(r)); }
+
+Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
+    Json d = r.doc;
+    Json out = Json::object();
+    out["Id"] = r.id;
+    out["Created"] = d.value("Created", std::string(zero_time));
+    out["Path"] = d.value("Path", "");
+    out["Args"] = d.value("Args", Json::array());
+    out["State"] = st.to_json();
+    out["Image"] = d.value("Image", "");
+    for (const char* k : {"ResolvConfPath", "HostnamePath", "HostsPath", "LogPath"}) out[k] = d.value(k, "");
+    out["Name"] = "/" + r.name;
+    out["RestartCount"] = d.value("RestartCount", 0);
+    out["Driver"] = d.value("Driver", "overlay");
+    out["Platform"] = "linux";
+    out["MountLabel"] = "";
+    out["ProcessLabel"] = "";
+    out["AppArmorProfile"] = "";
+    out["ExecIDs"] = nullptr;
+    out["HostConfig"] = d.value("HostConfig", Json::object());
+    out["HostConfig"].erase("Ctk");
+    std::string bundle = bundle_of(r);
+    out["GraphDriver"] = {{"Data", {{"MergedDir", bundle + "/rootfs"}, {"UpperDir", bundle + "/overlay/upper"},
+                                    {"WorkDir", bundle + "/overlay/work"}}},
+                          {"Name", "overlay"}};
+    // Mounts, as Docker lists them
+    Json mounts = Json::array();
+    const Json& h = out["HostConfig"];
+    for (const auto& b : strings_of(get_or(h, "Binds", Json::array()))) {
+        auto parts = split(b, ':');
+        if (parts.size() < 2) continue;
+        std::string opts = parts.size() > 2 ? parts[2] : "";
+        bool ro = false;
+        for (const auto& o : split(opts, ',')) ro = ro || o == "ro";
+        bool is_bind = !parts[0].empty() && parts[0][0] == '/';
+        Json m = {{"Type", is_bind ? "bind" : "volume"}};
+        if (!is_bind) m["Name"] = parts[0];
+        m["Source"] = is_bind ? parts[0] : paths_.volume(parts[0]) + "/_data";
+        m["Destination"] = parts[1];
+        if (!is_bind) m["Driver"] = "local";
+        m["Mode"] = opts;
+        m["RW"] = !ro;
+        m["Propagation"] = is_bind ? "rprivate" : "";
+        mounts.push_back(m);
+    }
+    for (const auto& mm : get_or(h, "Mounts", Json::array())) {
+        std::string type = str_or(mm, "Type", "volume");
+        Json m = {{"Type", type}};
+        std::string src = str_or(mm, "Source");
+        if (type == "volume") {
+            m["Name"] = src;
+            src = paths_.volume(src) + "/_data";
+            m["Driver"] = "local";
+        }
+        m["Source"] = src;
+        m["Destination"] = str_or(mm, "Target");
+        m["Mode"] = "";
+        m["RW"] = !get_or(mm, "ReadOnly", false).get<bool>();
+        m["Propagation"] = type == "bind" ? "rprivate" : "";
+        mounts.push_back(m);
+    }
+    Json anon = r.ctk().value("AnonymousVolumes", Json::object());
+    for (auto it = anon.begin(); it != anon.end(); ++it) {
+        std::string name = it.value().get<std::string>();
+        mounts.push_back(Json{{"Type", "volume"}, {"Name", name}, {"Source", paths_.volume(name) + "/_data"},
+                              {"Destination", it.key()}, {"Driver", "local"}, {"Mode", ""}, {"RW", true},
+                              {"Propagation", ""}});
+    }
+    out["Mounts"] = mounts;
+    Json cfg = d.value("Config", Json::object());
+    out["Config"] = cfg;
+    // NetworkSettings
+    std::string dir = containers_.dir(r.id);
+    std::string mode = str_or(h, "NetworkMode", "default");
+    Json nets = Json::object();
+    Json endpoints = r.ctk().value("Endpoints", Json::object());
+    Endpoint primary;
+    bool primary_set = false;
+    for (const auto& n : attached_networks(r)) {
+        Endpoint e = endpoint_of(dir + "/net-" + n + ".json");
+        Json ep = get_or(endpoints, n.c_str(), Json::object());
+        Json aliases = get_or(ep, "Aliases", nullptr);
+        nets[n] = {{"IPAMConfig", nullptr},       {"Links", nullptr},        {"Aliases", aliases},
+                   {"NetworkID", network_id(paths_, n)}, {"EndpointID", ""},        {"Gateway", e.gateway},
+                   {"IPAddress", e.ip},           {"IPPrefixLen", e.prefix}, {"IPv6Gateway", ""},
+                   {"GlobalIPv6Address", ""},     {"GlobalIPv6PrefixLen", 0}, {"MacAddress", e.mac},
+                   {"DriverOpts", nullptr}};
+        if (n == "bridge" && !primary_set) {
+            primary = e;
+            primary_set = true;
+        }
+    }
+    if (mode == "none" || mode == "host")
+        nets[mode] = {{"IPAMConfig", nullptr}, {"Links", nullptr}, {"Aliases", nullptr}, {"NetworkID", ""},
+                      {"EndpointID", ""}, {"Gateway", ""}, {"IPAddress", ""}, {"IPPrefixLen", 0}, {"IPv6Gateway", ""},
+                      {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""}, {"DriverOpts", nullptr}};
+    out["NetworkSettings"] = {{"Bridge", ""},
+                              {"SandboxID", str_or(r.ctk(), "Netns").empty() ? "" : r.id},
+                              {"HairpinMode", false},
+                              {"LinkLocalIPv6Address", ""},
+                              {"LinkLocalIPv6PrefixLen", 0},
+                              {"Ports", ports(r)},
+                              {"SandboxKey", str_or(r.ctk(), "Netns")},
+                              {"SecondaryIPAddresses", nullptr},
+                              {"SecondaryIPv6Addresses", nullptr},
+                              {"EndpointID", ""},
+                              {"Gateway", primary.gateway},
+                              {"GlobalIPv6Address", ""},
+                              {"GlobalIPv6PrefixLen", 0},
+                              {"IPAddress", primary.ip},
+                              {"IPPrefixLen", primary.prefix},
+                              {"IPv6Gateway", ""},
+                              {"MacAddress", primary.mac},
+                              {"Networks", nets}};
+    return out;
+}
+
+Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st) {
+    Json full = inspect(r, st);
+    Json ports = Json::array();
+    Json pm = full["NetworkSettings"]["Ports"];
+    for (auto it = pm.begin(); it != pm.end(); ++it) {
+        auto slash = it.key().find('/');
+        int priv = std::atoi(it.key().substr(0, slash).c_str());
+        std::string type = slash == std::string::npos ? "tcp" : it.key().substr(slash + 1);
+        if (it.value().is_null()) {
+            ports.push_back(Json{{"PrivatePort", priv}, {"Type", type}});
+            continue;
+        }
+        for (const auto& b : it.value())
+            ports.push_back(Json{{"IP", str_or(b, "HostIp")}, {"PrivatePort", priv},
+                                 {"PublicPort", std::atoi(str_or(b, "HostPort").c_str())}, {"Type", type}});
+    }
+    int64_t created = 0;
+    if (auto t = parse_rfc3339(full["Created"].get<std::string>())) created = *t / 1000000000;
+    Json nets = full["NetworkSettings"]["Networks"];
+    Json mounts = full["Mounts"];
+    return Json{{"Id", r.id},
+                {"Names", Json::array({"/" + r.name})},
+                {"Image", str_or(full["Config"], "Image")},
+                {"ImageID", full["Image"]},
+                {"Command", command_string(r.doc)},
+                {"Created", created},
+                {"Ports", ports},
+                {"Labels", get_or(full["Config"], "Labels", Json::object())},
+                {"State", st.status},
+                {"Status", st.human(now_ns())},
+                {"HostConfig", {{"NetworkMode", str_or(full["HostConfig"], "NetworkMode", "default")}}},
+                {"NetworkSettings", {{"Networks", nets}}},
+                {"Mounts", mounts}};
+}
+
+std::string Engine::image_user(const std::string& image_id) {
+    for (const auto& r : containers_.list())
+        if (r.doc.value("Image", "") == image_id) return r.id;
+    return "";
+}
+
+} // namespace ctk::engine

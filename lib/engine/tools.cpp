@@ -1,0 +1,98 @@
+#include "engine/tools.hpp"
+
+#include "engine/plan.hpp"
+
+namespace ctk::engine::tools {
+
+Argv pull(const std::string& ref, bool quiet) {
+    Argv a = {tool_path("reg-fetch"), "pull"};
+    if (quiet) a.push_back("--quiet");
+    a.push_back(ref);
+    return a;
+}
+
+Argv push(const std::string& layout, const std::string& ref_name, const std::string& ref) {
+    return {tool_path("reg-fetch"), "push", layout + ":" + ref_name, ref};
+}
+
+Argv login(const std::vector<std::string>& args) {
+    Argv a = {tool_path("reg-fetch"), "login"};
+    a.insert(a.end(), args.begin(), args.end());
+    return a;
+}
+
+Argv logout(const std::vector<std::string>& args) {
+    Argv a = {tool_path("reg-fetch"), "logout"};
+    a.insert(a.end(), args.begin(), args.end());
+    return a;
+}
+
+Argv unpack(const UnpackOptions& o) {
+    Argv a = {tool_path("img-unpack"), "--image", o.layout + ":" + o.ref, "--mode", o.mode};
+    if (!o.platform.empty()) {
+        a.push_back("--platform");
+        a.push_back(o.platform);
+    }
+    if (o.entrypoint_set) {
+        a.push_back("--entrypoint");
+        a.push_back(o.entrypoint);
+    }
+    if (!o.user.empty()) {
+        a.push_back("--user");
+        a.push_back(o.user);
+    }
+    a.push_back("--");
+    a.push_back(o.bundle);
+    a.insert(a.end(), o.command.begin(), o.command.end());
+    return a;
+}
+
+Argv unpack_release(const std::string& bundle) { return {tool_path("img-unpack"), "--release", bundle}; }
+
+Argv runtime(const store::Paths& p, Argv verb_and_args) {
+    Argv a = {tool_path("ns-run"), "--root", p.runtime_state()};
+    a.insert(a.end(), verb_and_args.begin(), verb_and_args.end());
+    return a;
+}
+
+Argv net_attach(const std::string& network, const std::string& netns, const std::string& name,
+                const std::vector<std::string>& aliases, const std::vector<std::string>& publish, const std::string& ip,
+                const std::string& container_id) {
+    Argv a = {tool_path("net-bridge"), "attach", network, "--netns", netns, "--id", container_id, "--name", name};
+    if (!ip.empty()) {
+        a.push_back("--ip");
+        a.push_back(ip);
+    }
+    for (const auto& al : aliases) {
+        a.push_back("--alias");
+        a.push_back(al);
+    }
+    for (const auto& p : publish) {
+        a.push_back("--publish");
+        a.push_back(p);
+    }
+    return a;
+}
+
+Argv net_detach(const std::string& network, const std::string& netns, const std::string& container_id) {
+    return {tool_path("net-bridge"), "detach", network, "--netns", netns, "--id", container_id};
+}
+
+Argv vol_apply(const std::string& bundle, const std::string& id, const std::vector<std::string>& specs) {
+    Argv a = {tool_path("vol-mount"), "apply", "--id", id, bundle};
+    a.insert(a.end(), specs.begin(), specs.end());
+    return a;
+}
+
+Argv vol_release(const std::string& bundle, const std::string& id) {
+    return {tool_path("vol-mount"), "release", "--id", id, bundle};
+}
+
+Argv vol_rm(const std::vector<std::string>& names, bool force) {
+    Argv a = {tool_path("vol-mount"), "rm"};
+    if (force) a.push_back("-f");
+    a.insert(a.end(), names.begin(), names.end());
+    return a;
+}
+
+} // namespace ctk::engine::tools

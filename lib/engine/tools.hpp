@@ -1,0 +1,48 @@
+// The command lines of the tools ctl composes, in one place: every argv a plan
+// runs is built here, from the interfaces in CONTRACTS.md and the tools' man
+// pages (reg-fetch.1, img-unpack.1, ns-run.8, net-bridge.8, vol-mount.8).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/paths.hpp"
+
+namespace ctk::engine::tools {
+
+using Argv = std::vector<std::string>;
+
+// reg-fetch
+Argv pull(const std::string& ref, bool quiet);
+Argv push(const std::string& layout, const std::string& ref_name, const std::string& ref);
+Argv login(const std::vector<std::string>& args);
+Argv logout(const std::vector<std::string>& args);
+
+// img-unpack
+struct UnpackOptions {
+    std::string layout, ref, bundle;
+    std::string mode = "overlay";
+    bool entrypoint_set = false;
+    std::string entrypoint;
+    std::vector<std::string> command; // replaces the image's Cmd when not empty
+    std::string user;                 // resolved inside the rootfs by img-unpack
+    std::string platform;
+};
+Argv unpack(const UnpackOptions& o);
+Argv unpack_release(const std::string& bundle);
+
+// ns-run (runc's verbs; --root is the store's runtime state directory)
+Argv runtime(const store::Paths& p, Argv verb_and_args);
+
+// net-bridge
+Argv net_attach(const std::string& network, const std::string& netns, const std::string& name,
+                const std::vector<std::string>& aliases, const std::vector<std::string>& publish, const std::string& ip,
+                const std::string& container_id);
+Argv net_detach(const std::string& network, const std::string& netns, const std::string& container_id);
+
+// vol-mount
+Argv vol_apply(const std::string& bundle, const std::string& id, const std::vector<std::string>& specs);
+Argv vol_release(const std::string& bundle, const std::string& id);
+Argv vol_rm(const std::vector<std::string>& names, bool force);
+
+} // namespace ctk::engine::tools
