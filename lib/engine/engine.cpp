@@ -256,7 +256,8 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
 
     std::vector<std::string> args = strings_of(get_or(config, "Entrypoint", Json::array()));
     for (const auto& a : strings_of(get_or(config, "Cmd", Json::array()))) args.push_back(a);
-    if (args.empty()) throw_invalid("No command specified");
+    if (args.empty() && image) throw_invalid("No command specified");
+    if (args.empty()) args.push_back(""); // explain of an image not pulled yet: its command is not known
 
     Json host = Json::object();
     host["Binds"] = get_or(rh, "Binds", nullptr);

@@ -1,0 +1,161 @@
+// The engine's plans, built in explain mode: no tool runs, the script shows
+// what would.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "engine/engine.hpp"
+#include "engine/image_archive.hpp"
+
+using namespace ctk;
+using namespace ctk::engine;
+
+namespace {
+struct EngineTest : ::testing::Test {
+    TempDir dir{"engine"};
+    store::Paths paths{dir.path() + "/root", dir.path() + "/run"};
+    Engine engine{paths};
+    std::string image_id;
+
+    void SetUp() override {
+        write_file_atomic(dir.path() + "/ctk.json", R"({"network": {"dns": [], "default_subnet": "10.219.0.0/16"}})");
+        ::setenv("CTK_CONFIG", (dir.path() + "/ctk.json").c_str(), 1);
+        make_dirs(dir.path() + "/rootfs/bin");
+        write_file_atomic(dir.path() + "/rootfs/bin/sh", "", 0755);
+        ImportOptions o;
+        o.source = dir.path() + "/rootfs";
+        o.reference = "127.0.0.1:5000/tiny:latest";
+        o.changes = {"CMD [\"sh\"]", "ENV PATH=/bin"};
+        image_id = import_rootfs(engine.images(), o);
+    }
+    void TearDown() override { ::unsetenv("CTK_CONFIG"); }
+
+    std::string explain_run(RunFlags f, bool attach = true) {
+        Plan p = engine.new_plan("test");
+        engine.explain_into(&p);
+        StartOptions o;
+        o.attach = attach;
+        engine.run(request_from_flags(f), o);
+        engine.explain_into(nullptr);
+        return render_script(p);
+    }
+};
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+} // namespace
+
+TEST_F(EngineTest, ExplainedRunShowsEveryToolInOrder) {
+    RunFlags f;
+    f.image = "127.0.0.1:5000/tiny";
+    f.command = {"echo", "hi"};
+    f.rm = true;
+    f.name = "web";
+    f.publish = {"127.0.0.1:8080:80"};
+    f.volumes = {"data:/data"};
+    f.memory = "64m";
+    std::string s = explain_run(f);
+    size_t unpack = s.find("img-unpack --image"), attach = s.find("net-bridge attach bridge"),
+           vol = s.find("vol-mount apply"), run = s.find(" run --bundle"), del = s.find(" delete --force"),
+           release = s.find("img-unpack --release"), rm = s.find("rm -rf \"${C}\"");
+    ASSERT_NE(unpack, std::string::npos) << s;
+    EXPECT_LT(unpack, attach);
+    EXPECT_LT(attach, vol);
+    EXPECT_LT(vol, run);
+    EXPECT_LT(run, del);
+    EXPECT_LT(del, release);
+    EXPECT_LT(release, rm);
+    EXPECT_TRUE(has(s, "127.0.0.1:5000/tiny:latest\" --mode overlay -- \"${C}/bundle\" echo hi")) << s;
+    EXPECT_TRUE(has(s, "--name web --publish 127.0.0.1:8080:80")) << s;
+    EXPECT_TRUE(has(s, "-v data:/data")) << s;
+    EXPECT_TRUE(has(s, ".linux.resources.memory.limit = 67108864")) << s;
+    EXPECT_TRUE(has(s, "|| status=$?")) << s;
+    EXPECT_TRUE(has(s, "exit \"$status\"")) << s;
+    // explain changes nothing
+    EXPECT_TRUE(engine.containers().list().empty());
+}
+
+TEST_F(EngineTest, ExplainedDetachedRemoveRunsInTheBackground) {
+    RunFlags f;
+    f.image = "127.0.0.1:5000/tiny";
+    f.rm = true;
+    f.detach = true;
+    f.networks = {"none"};
+    std::string s = explain_run(f, false);
+    EXPECT_TRUE(has(s, "run --detach --bundle")) << s;
+    EXPECT_TRUE(has(s, ") </dev/null >/dev/null 2>&1 &")) << s;
+    EXPECT_FALSE(has(s, "net-bridge")) << s;
+    EXPECT_FALSE(has(s, "unshare")) << s;
+}
+
+TEST_F(EngineTest, HostAndContainerNetworkModes) {
+    RunFlags f;
+    f.image = "127.0.0.1:5000/tiny";
+    f.networks = {"host"};
+    std::string s = explain_run(f);
+    EXPECT_TRUE(has(s, ".linux.namespaces |= map(select(.type != \"network\"))")) << s;
+    EXPECT_FALSE(has(s, "net-bridge")) << s;
+}
+
+TEST_F(EngineTest, SecurityOptionsBecomeConfigEdits) {
+    RunFlags f;
+    f.image = "127.0.0.1:5000/tiny";
+    f.networks = {"none"};
+    f.cap_add = {"NET_ADMIN"};
+    f.cap_drop = {"MKNOD"};
+    f.security_opt = {"no-new-privileges", "seccomp=unconfined"};
+    f.read_only = true;
+    f.pids_limit = 50;
+    f.cpus = "0.5";
+    f.workdir = "/tmp";
+    f.env = {"X=1"};
+    f.tty = true;
+    std::string s = explain_run(f);
+    EXPECT_TRUE(has(s, "[\"CAP_NET_ADMIN\"] | unique) - [\"CAP_MKNOD\"]")) << s;
+    EXPECT_TRUE(has(s, ".process.noNewPrivileges = true")) << s;
+    EXPECT_TRUE(has(s, "del(.linux.seccomp)")) << s;
+    EXPECT_TRUE(has(s, ".root.readonly = true")) << s;
+    EXPECT_TRUE(has(s, ".linux.resources.pids.limit = 50")) << s;
+    EXPECT_TRUE(has(s, ".linux.resources.cpu.quota = 50000")) << s;
+    EXPECT_TRUE(has(s, ".process.cwd = \"/tmp\"")) << s;
+    EXPECT_TRUE(has(s, ".process.terminal = true")) << s;
+    EXPECT_TRUE(has(s, "[\"TERM=xterm\"]")) << s;
+}
+
+TEST_F(EngineTest, RecordMergesImageDefaultsLikeDocker) {
+    // a real create needs the tools; prepare the record through explain and read the script's record
+    RunFlags f;
+    f.image = "127.0.0.1:5000/tiny";
+    f.env = {"A=1"};
+    f.networks = {"none"};
+    std::string s = explain_run(f);
+    auto start = s.find("<<'EOF'\n{");
+    ASSERT_NE(start, std::string::npos) << s;
+    start = s.find('{', start);
+    Json rec = Json::parse(s.substr(start, s.find('\n', start) - start));
+    EXPECT_EQ(rec["Path"], "sh");
+    EXPECT_EQ(rec["Args"], Json::array());
+    EXPECT_EQ(rec["Config"]["Env"], Json::array({"PATH=/bin", "A=1"}));
+    EXPECT_EQ(rec["Config"]["Cmd"], Json::array({"sh"}));
+    EXPECT_EQ(rec["Image"], image_id);
+    EXPECT_EQ(rec["Ctk"]["Setup"], "creating");
+    EXPECT_EQ(rec["Config"]["Hostname"], rec["Id"].get<std::string>().substr(0, 12));
+}
+
+TEST_F(EngineTest, MissingImageIsPulledInTheScript) {
+    RunFlags f;
+    f.image = "127.0.0.1:5000/other:v2";
+    f.networks = {"none"};
+    std::string s = explain_run(f);
+    EXPECT_TRUE(has(s, "reg-fetch pull --quiet 127.0.0.1:5000/other:v2")) << s;
+}
+
+TEST_F(EngineTest, NoCommandIsAnError) {
+    ImportOptions o;
+    o.source = dir.path() + "/rootfs";
+    o.reference = "nocmd";
+    import_rootfs(engine.images(), o);
+    RunFlags f;
+    f.image = "nocmd";
+    EXPECT_THROW(explain_run(f), Error);
+}
