@@ -682,7 +682,12 @@ void Commands::inspect(const std::vector<std::string>& refs, const std::string& 
             }
         }
         if (!found && (type.empty() || type == "network")) {
-            ProcessResult p = run_process({tool_path("net-bridge"), "inspect", ref});
+            ProcessResult p;
+            try {
+                p = run_process({tool_path("net-bridge"), "inspect", ref});
+            } catch (const Error&) {
+                p.status = 127;
+            }
             if (p.ok()) {
                 try {
                     found = network_json(Json::parse(p.out));
@@ -691,7 +696,12 @@ void Commands::inspect(const std::vector<std::string>& refs, const std::string& 
             }
         }
         if (!found && (type.empty() || type == "volume")) {
-            ProcessResult p = run_process({tool_path("vol-mount"), "inspect", ref});
+            ProcessResult p;
+            try {
+                p = run_process({tool_path("vol-mount"), "inspect", ref});
+            } catch (const Error&) {
+                p.status = 127;
+            }
             if (p.ok()) {
                 try {
                     found = Json::parse(p.out);
