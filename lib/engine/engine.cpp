@@ -466,6 +466,19 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     }
     for (const auto& a : strings_of(get_or(rc, "Cmd", Json::array()))) u.command.push_back(a);
     u.user = str_or(rc, "User");
+    u.hostname = hostname;
+    u.workdir = str_or(rc, "WorkingDir");
+    u.env = strings_of(get_or(rc, "Env", Json::array()));
+    u.tty = get_or(cfg, "Tty", false).get<bool>();
+    u.read_only = get_or(host, "ReadonlyRootfs", false).get<bool>();
+    u.cap_add = strings_of(get_or(host, "CapAdd", Json::array()));
+    u.cap_drop = strings_of(get_or(host, "CapDrop", Json::array()));
+    for (const auto& so : strings_of(get_or(host, "SecurityOpt", Json::array()))) {
+        auto kv = split_once(so, so.find('=') != std::string::npos ? '=' : ':');
+        std::string k = kv ? kv->first : so, v = kv ? kv->second : "";
+        if (k == "no-new-privileges" && (v.empty() || v == "true")) u.no_new_privileges = true;
+        if (k == "seccomp") u.seccomp = v;
+    }
     p.add(run_step(tools::unpack(u), "the image as an OCI bundle: config.json and an overlay rootfs"));
 
     // Network namespace and networks. net-bridge writes a resolv.conf for each
@@ -540,49 +553,10 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/hostname", dir + "/hostname")});
     edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/hosts", dir + "/hosts")});
     edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/resolv.conf", dir + "/resolv.conf")});
-    set({"hostname"}, hostname);
     if (!nets.empty()) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", netns});
     else if (mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "network", nullptr});
     else if (is_container_mode(mode)) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", str_or(r.ctk(), "JoinNetns")});
     if (mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "uts", nullptr});
-    edits.push_back({JsonEdit::Op::set_env, {}, "HOSTNAME", "HOSTNAME=" + hostname});
-    if (get_or(cfg, "Tty", false).get<bool>()) {
-        edits.push_back({JsonEdit::Op::set_env, {}, "TERM", "TERM=xterm"});
-        set({"process", "terminal"}, true);
-    }
-    for (const auto& kv : strings_of(get_or(rc, "Env", Json::array())))
-        edits.push_back({JsonEdit::Op::set_env, {}, kv.substr(0, kv.find('=')), kv});
-    if (!str_or(rc, "WorkingDir").empty()) set({"process", "cwd"}, str_or(rc, "WorkingDir"));
-    if (get_or(host, "ReadonlyRootfs", false).get<bool>()) set({"root", "readonly"}, true);
-    std::vector<std::string> add = strings_of(get_or(host, "CapAdd", Json::array()));
-    std::vector<std::string> drop = strings_of(get_or(host, "CapDrop", Json::array()));
-    if (!add.empty() || !drop.empty()) {
-        Json caps = Json::object();
-        if (std::find(add.begin(), add.end(), "ALL") != add.end()) add = all_capabilities();
-        if (std::find(drop.begin(), drop.end(), "ALL") != drop.end()) {
-            caps["all_dropped"] = true;
-            drop.clear();
-        }
-        caps["add"] = add;
-        caps["drop"] = drop;
-        edits.push_back({JsonEdit::Op::capabilities, {}, "", caps});
-    }
-    for (const auto& so : strings_of(get_or(host, "SecurityOpt", Json::array()))) {
-        auto kv = split_once(so, so.find('=') != std::string::npos ? '=' : ':');
-        std::string k = kv ? kv->first : so, v = kv ? kv->second : "";
-        if (k == "no-new-privileges" && (v.empty() || v == "true")) set({"process", "noNewPrivileges"}, true);
-        if (k == "seccomp") {
-            if (v == "unconfined") {
-                edits.push_back({JsonEdit::Op::remove, {"linux", "seccomp"}, "", nullptr});
-            } else {
-                std::vector<std::string> caps = default_capabilities();
-                for (const auto& c : add) caps.push_back(c);
-                for (const auto& c : drop) std::erase(caps, c);
-                Json profile = read_json_file(v);
-                set({"linux", "seccomp"}, seccomp_from_docker_profile(profile, caps));
-            }
-        }
-    }
     int64_t memory = get_or(host, "Memory", 0).get<int64_t>();
     if (memory > 0) set({"linux", "resources", "memory", "limit"}, memory);
     int64_t swap = get_or(host, "MemorySwap", 0).get<int64_t>();
@@ -609,8 +583,6 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     for (auto it = sysctls.begin(); it != sysctls.end(); ++it) set({"linux", "sysctl", it.key()}, it.value());
     for (const auto& g : strings_of(get_or(host, "GroupAdd", Json::array())))
         if (auto n = parse_uint(g)) edits.push_back({JsonEdit::Op::append, {"process", "user", "additionalGids"}, "", *n});
-    if (get_or(host, "Init", false).is_boolean() && get_or(host, "Init", false).get<bool>())
-        set({"annotations", "run.ctk.init"}, "true");
     std::string cgparent = str_or(host, "CgroupParent");
     set({"linux", "cgroupsPath"}, (cgparent.empty() ? std::string("ctk") : cgparent) + "/" + r.id);
     p.add(edit_json_step(bundle + "/config.json", edits, "ctl's options in config.json"));
@@ -769,6 +741,11 @@ Plan Engine::plan_start(const ContainerRecord& r, const RuntimeState& rs, const 
     }
     std::vector<std::string> args = {"run"};
     if (!o.attach) args.push_back("--detach");
+    // in the foreground ns-run deletes the container when it ends; keep its state
+    // (exit code, times) unless it is removed right after anyway
+    else if (!get_or(r.doc["HostConfig"], "AutoRemove", false).get<bool>()) args.push_back("--keep");
+    Json init = get_or(r.doc["HostConfig"], "Init", nullptr);
+    if (init.is_boolean() && init.get<bool>()) args.push_back("--init");
     args.insert(args.end(), {"--bundle", bundle_of(r), "--stdio-log", log_path_of(containers_, r), r.id});
     Step run = run_step(tools::runtime(paths_, args), o.attach ? "run it; ctl waits for its exit status"
                                                                 : "run it in the background under ns-run's monitor");

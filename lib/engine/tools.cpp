@@ -41,6 +41,33 @@ Argv unpack(const UnpackOptions& o) {
         a.push_back("--user");
         a.push_back(o.user);
     }
+    if (!o.hostname.empty()) {
+        a.push_back("--hostname");
+        a.push_back(o.hostname);
+    }
+    if (!o.workdir.empty()) {
+        a.push_back("--workdir");
+        a.push_back(o.workdir);
+    }
+    for (const auto& e : o.env) {
+        a.push_back("--env");
+        a.push_back(e);
+    }
+    if (o.tty) a.push_back("--tty");
+    if (o.read_only) a.push_back("--read-only");
+    for (const auto& c : o.cap_add) {
+        a.push_back("--cap-add");
+        a.push_back(c);
+    }
+    for (const auto& c : o.cap_drop) {
+        a.push_back("--cap-drop");
+        a.push_back(c);
+    }
+    if (!o.seccomp.empty()) {
+        a.push_back("--seccomp");
+        a.push_back(o.seccomp);
+    }
+    if (o.no_new_privileges) a.push_back("--no-new-privileges");
     a.push_back("--");
     a.push_back(o.bundle);
     a.insert(a.end(), o.command.begin(), o.command.end());

@@ -27,6 +27,10 @@ struct UnpackOptions {
     std::vector<std::string> command; // replaces the image's Cmd when not empty
     std::string user;                 // resolved inside the rootfs by img-unpack
     std::string platform;
+    std::vector<std::string> env;     // K=V
+    std::string workdir, hostname, seccomp;
+    bool tty = false, read_only = false, no_new_privileges = false;
+    std::vector<std::string> cap_add, cap_drop;
 };
 Argv unpack(const UnpackOptions& o);
 Argv unpack_release(const std::string& bundle);

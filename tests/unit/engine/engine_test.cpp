@@ -65,7 +65,8 @@ TEST_F(EngineTest, ExplainedRunShowsEveryToolInOrder) {
     EXPECT_LT(run, del);
     EXPECT_LT(del, release);
     EXPECT_LT(release, rm);
-    EXPECT_TRUE(has(s, "127.0.0.1:5000/tiny:latest\" --mode overlay -- \"${C}/bundle\" echo hi")) << s;
+    EXPECT_TRUE(has(s, "127.0.0.1:5000/tiny:latest\" --mode overlay --hostname ")) << s;
+    EXPECT_TRUE(has(s, " -- \"${C}/bundle\" echo hi")) << s;
     EXPECT_TRUE(has(s, "--name web --publish 127.0.0.1:8080:80")) << s;
     EXPECT_TRUE(has(s, "-v data:/data")) << s;
     EXPECT_TRUE(has(s, ".linux.resources.memory.limit = 67108864")) << s;
@@ -97,7 +98,7 @@ TEST_F(EngineTest, HostAndContainerNetworkModes) {
     EXPECT_FALSE(has(s, "net-bridge")) << s;
 }
 
-TEST_F(EngineTest, SecurityOptionsBecomeConfigEdits) {
+TEST_F(EngineTest, ImageOptionsGoToImgUnpackResourcesToConfigEdits) {
     RunFlags f;
     f.image = "127.0.0.1:5000/tiny";
     f.networks = {"none"};
@@ -109,17 +110,16 @@ TEST_F(EngineTest, SecurityOptionsBecomeConfigEdits) {
     f.cpus = "0.5";
     f.workdir = "/tmp";
     f.env = {"X=1"};
+    f.user = "nobody";
     f.tty = true;
+    f.init = true;
     std::string s = explain_run(f);
-    EXPECT_TRUE(has(s, "[\"CAP_NET_ADMIN\"] | unique) - [\"CAP_MKNOD\"]")) << s;
-    EXPECT_TRUE(has(s, ".process.noNewPrivileges = true")) << s;
-    EXPECT_TRUE(has(s, "del(.linux.seccomp)")) << s;
-    EXPECT_TRUE(has(s, ".root.readonly = true")) << s;
+    EXPECT_TRUE(has(s, "--user nobody --hostname ")) << s;
+    EXPECT_TRUE(has(s, "--workdir /tmp --env X=1 --tty --read-only --cap-add CAP_NET_ADMIN --cap-drop CAP_MKNOD "
+                       "--seccomp unconfined --no-new-privileges --")) << s;
     EXPECT_TRUE(has(s, ".linux.resources.pids.limit = 50")) << s;
     EXPECT_TRUE(has(s, ".linux.resources.cpu.quota = 50000")) << s;
-    EXPECT_TRUE(has(s, ".process.cwd = \"/tmp\"")) << s;
-    EXPECT_TRUE(has(s, ".process.terminal = true")) << s;
-    EXPECT_TRUE(has(s, "[\"TERM=xterm\"]")) << s;
+    EXPECT_TRUE(has(s, " run --keep --init --bundle")) << s;
 }
 
 TEST_F(EngineTest, RecordMergesImageDefaultsLikeDocker) {
