@@ -525,6 +525,15 @@ void RouteSocket::set_up(int index) {
     request(nlh, "set link " + std::to_string(index) + " up");
 }
 
+void RouteSocket::set_down(int index) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = link_message(buf, RTM_NEWLINK, 0, index);
+    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    ifm->ifi_flags = 0;
+    ifm->ifi_change = IFF_UP;
+    request(nlh, "set link " + std::to_string(index) + " down");
+}
+
 void RouteSocket::set_master(int index, int master) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = link_message(buf, RTM_NEWLINK, 0, index);

@@ -104,6 +104,7 @@ public:
     // Returns false when no such link exists.
     bool delete_link(const std::string& name);
     void set_up(int index);
+    void set_down(int index);
     void set_master(int index, int master);
     // Bridge port flag: frames may leave by the port they came in (a container
     // reaching its own published port through the host).

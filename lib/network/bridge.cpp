@@ -83,6 +83,27 @@ void remove_endpoint_files(const Endpoint& e) {
     }
 }
 
+// Attach set lo up: detach sets it down again, unless another endpoint (on
+// any network) of the same namespace is still there.
+void restore_lo(const NetworkStore& store, const Network& n, const Endpoint& e, const std::optional<Netns>& ns) {
+    for (const auto& other : store.list())
+        for (const auto& oe : other.endpoints)
+            if (oe.netns_key == e.netns_key && !(other.name == n.name && oe.id == e.id)) return;
+    try {
+        std::optional<Netns> opened;
+        const Netns* target = ns ? &*ns : nullptr;
+        if (!target) {
+            opened = Netns::open(e.netns);
+            if (opened->inode_key() != e.netns_key) return; // the path names another namespace now
+            target = &*opened;
+        }
+        RouteSocket inside = RouteSocket::in_netns(*target);
+        if (auto lo = inside.link("lo")) inside.set_down(lo->index);
+    } catch (const Error&) {
+        // the namespace is gone: nothing to restore
+    }
+}
+
 } // namespace
 
 int ensure_bridge(const Network& n) {
@@ -256,7 +277,10 @@ AttachResult attach(const NetworkStore& store, const NetworkConfig& config, cons
     e.mac = peer->mac;
     inside.add_address(peer->index, prefix(e.address, n.subnet.length));
     inside.set_up(peer->index);
-    if (auto lo = inside.link("lo"); lo && !(lo->flags & IFF_UP)) inside.set_up(lo->index);
+    if (auto lo = inside.link("lo"); lo && !(lo->flags & IFF_UP)) {
+        inside.set_up(lo->index);
+        e.lo_up = true;
+    }
     if (req.default_route)
         e.default_route = inside.add_route(Ipv4Prefix{0, 0}, htonl(n.gateway), peer->index);
 
@@ -321,6 +345,7 @@ Endpoint detach(const NetworkStore& store, const DetachRequest& req) {
     if (!e.ports.empty()) delete_rules(endpoint_rule_comment(e));
     // The namespace's end and its address and routes go with it.
     linux::delete_link_unlisted(e.host_ifname);
+    if (e.lo_up) restore_lo(store, n, e, ns);
     remove_endpoint_files(e);
     n.endpoints.erase(std::remove_if(n.endpoints.begin(), n.endpoints.end(),
                                      [&](const Endpoint& x) { return x.id == e.id; }),

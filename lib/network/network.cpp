@@ -61,6 +61,7 @@ static Json endpoint_json(const Endpoint& e) {
     put_if(j, "mac", e.mac);
     j["address"] = format_address(e.address);
     j["default_route"] = e.default_route;
+    j["lo_up"] = e.lo_up;
     Json ports = Json::array();
     for (const auto& p : e.ports) ports.push_back(port_json(p));
     j["ports"] = ports;
@@ -105,6 +106,7 @@ static Endpoint endpoint_from_json(const Json& j, const std::string& what) {
     r.required("address", address);
     e.address = parse_address(address);
     r.optional("default_route", e.default_route);
+    r.optional("lo_up", e.lo_up);
     Json ports = Json::array();
     r.optional("ports", ports);
     for (const auto& p : ports) {
@@ -191,19 +193,17 @@ NetworkConfig NetworkConfig::load() {
     return c;
 }
 
-static std::vector<std::string> nameservers_in(const std::string& path, bool keep_loopback) {
+static std::vector<std::string> nameservers_in(const std::string& text, bool keep_loopback) {
     std::vector<std::string> out;
-    auto text = read_file_if_exists(path, 1 << 20);
-    if (!text) return out;
-    for (const auto& line : split(*text, '\n')) {
-        auto t = std::string(trim(line));
-        if (t.rfind("nameserver", 0) != 0) continue;
-        auto addr = std::string(trim(std::string_view(t).substr(10)));
+    for (const auto& line : split(text, '\n')) {
+        auto words = split(std::string(trim(line)), ' ');
+        if (words.size() < 2 || words[0] != "nameserver") continue;
+        auto addr = std::string(trim(words[1]));
         uint32_t a;
         try {
             a = parse_address(addr);
         } catch (const Error&) {
-            continue; // IPv6 nameservers: containers here are IPv4 only
+            continue;
         }
         if (!keep_loopback && (a >> 24) == 127) continue;
         out.push_back(addr);
@@ -211,11 +211,15 @@ static std::vector<std::string> nameservers_in(const std::string& path, bool kee
     return out;
 }
 
-std::vector<std::string> host_nameservers() {
-    auto all = nameservers_in("/etc/resolv.conf", true);
-    auto usable = nameservers_in("/etc/resolv.conf", false);
-    if (usable.empty() && !all.empty()) return nameservers_in("/run/systemd/resolve/resolv.conf", false);
+std::vector<std::string> usable_nameservers(const std::string& text, const std::string& upstream_text) {
+    auto usable = nameservers_in(text, false);
+    if (usable.empty() && !nameservers_in(text, true).empty()) return nameservers_in(upstream_text, false);
     return usable;
+}
+
+std::vector<std::string> host_nameservers() {
+    return usable_nameservers(read_file_if_exists("/etc/resolv.conf", 1 << 20).value_or(""),
+                              read_file_if_exists("/run/systemd/resolve/resolv.conf", 1 << 20).value_or(""));
 }
 
 std::vector<std::string> host_resolv_lines() {

@@ -36,6 +36,7 @@ struct Endpoint {
     std::string mac;
     uint32_t address = 0;
     bool default_route = false; // whether attach added the namespace's default route
+    bool lo_up = false;         // whether attach set the namespace's lo up
     std::vector<PortMapping> ports;
     std::string resolv_conf;   // generated files under $CTK_RUN
     std::string hosts;
@@ -82,6 +83,12 @@ struct NetworkConfig {
     std::vector<std::string> dns; // upstream nameservers for containers
     static NetworkConfig load();
 };
+
+// The nameservers of a resolv.conf text that another namespace can use: not
+// 127.0.0.0/8, not IPv6 (containers here are IPv4). When the text has only
+// loopback ones (systemd-resolved's stub), those of `upstream_text` (its
+// /run/systemd/resolve/resolv.conf), as Docker does.
+std::vector<std::string> usable_nameservers(const std::string& text, const std::string& upstream_text);
 
 // The host's nameservers that a container can use: /etc/resolv.conf without
 // loopback addresses (a resolver on 127.0.0.x is not reachable from another

@@ -165,6 +165,7 @@ TEST_F(Network, DetachAndRmLeaveNothingBehind) {
     EXPECT_NE(sh_status("ip -n " + a + " link show eth0"), 0) << "container interface left";
     EXPECT_EQ(sh("ip -n " + a + " -4 addr show scope global"), "");
     EXPECT_EQ(sh("ip -n " + a + " route show"), "");
+    EXPECT_EQ(sh("ip -n " + a + " link show lo").find(",UP"), std::string::npos) << "attach set lo up, detach sets it down";
     EXPECT_EQ(count_rules("ctk endpoint " + ep), 0);
     EXPECT_TRUE(nb({"inspect", "gone"}).json()["endpoints"].empty());
     EXPECT_FALSE(read_file_if_exists(r["ctk"]["resolv_conf"].get<std::string>()));
@@ -323,6 +324,27 @@ TEST_F(Network, InternalNetworkHasNoWayOut) {
     Json rb = attach({"inner", "--netns", ns_path(b)});
     install_resolv_conf(b, rb["ctk"]["resolv_conf"]);
     EXPECT_TRUE(ping(b, "db"));
+}
+
+TEST_F(Network, AddressMacAndMtuAsAsked) {
+    std::string bridge = create_network("jumbo", "10.200.13.0/24", {"--mtu", "9000", "--gateway", "10.200.13.254"});
+    auto a = netns("a");
+    Json r = attach({"jumbo", "--netns", ns_path(a), "--ip", "10.200.13.77", "--mac", "02:42:0a:c8:0d:4d",
+                     "--ifname", "net0"});
+    EXPECT_EQ(r["ips"][0]["address"], "10.200.13.77/24");
+    EXPECT_EQ(r["ips"][0]["gateway"], "10.200.13.254");
+    EXPECT_EQ(r["interfaces"][2]["name"], "net0");
+    EXPECT_EQ(r["interfaces"][2]["mac"], "02:42:0a:c8:0d:4d");
+    std::string inside = sh("ip -n " + a + " link show net0");
+    EXPECT_NE(inside.find("mtu 9000"), std::string::npos) << inside;
+    EXPECT_NE(inside.find("link/ether 02:42:0a:c8:0d:4d"), std::string::npos) << inside;
+    EXPECT_NE(sh("ip link show " + bridge).find("mtu 9000"), std::string::npos);
+    EXPECT_NE(sh("ip link show " + r["interfaces"][1]["name"].get<std::string>()).find("mtu 9000"), std::string::npos);
+    EXPECT_NE(sh("ip -n " + a + " route show default").find("via 10.200.13.254 dev net0"), std::string::npos);
+    EXPECT_TRUE(ping(a, "10.200.13.254"));
+    // The next automatic address skips the gateway and the taken one.
+    Json r2 = attach({"jumbo", "--netns", ns_path(netns("b"))});
+    EXPECT_EQ(r2["ips"][0]["address"], "10.200.13.1/24");
 }
 
 TEST_F(Network, LsAndPrune) {
