@@ -6,7 +6,9 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -32,6 +34,10 @@ Netns Netns::open(const std::string& path) {
     if (fd < 0) throw_errno("open network namespace", path);
     ns.fd_.reset(fd);
     ns.path_ = path;
+    int type = ::ioctl(fd, NS_GET_NSTYPE);
+    if (type != CLONE_NEWNET)
+        throw_invalid(quote(path) + " is not a network namespace" +
+                      (type < 0 ? " (" + errno_text(errno) + ")" : ""));
     return ns;
 }
 

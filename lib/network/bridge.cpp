@@ -219,6 +219,11 @@ AttachResult attach(const NetworkStore& store, const NetworkConfig& config, cons
         throw_conflict(what + ": network namespace " + quote(netns_path) + " is already attached");
     if (n.find_endpoint_by_container(req.container_id))
         throw_conflict(what + ": container " + quote(req.container_id) + " is already attached");
+    if (!req.name.empty())
+        for (const auto& other : n.endpoints)
+            if (other.name == req.name)
+                throw_conflict(what + ": the name " + quote(req.name) + " is already used by endpoint " +
+                               other.short_id());
     if (!req.ports.empty()) {
         auto all = store.list();
         for (const auto& p : req.ports)

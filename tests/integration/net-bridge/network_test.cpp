@@ -266,13 +266,19 @@ TEST_F(Network, ErrorsAreOneLineWithTheirExitCodes) {
         {{"attach", "err", "--netns", ns_path(a), "--ip", "10.200.12.2"}, 3, "net-bridge: network \"err\": address 10.200.12.2 is not in subnet 10.200.9.0/24\n"},
         {{"attach", "err", "--netns", ns_path(a), "-p", "80"}, 3, "net-bridge: invalid published port \"80\": expected [HOSTIP:]HOSTPORT:PORT[/PROTO]\n"},
         {{"rm", "nonet"}, 4, "net-bridge: network \"nonet\": no such network\n"},
+        {{"attach", "err", "--netns", "/etc/hostname"}, 3, "net-bridge: \"/etc/hostname\" is not a network namespace (ENOTTY (Inappropriate ioctl for device))\n"},
     };
     for (const auto& c : cases) {
         auto r = nb(c.args);
         EXPECT_EQ(r.status, c.status) << join(c.args, " ") << "\n" << r;
         EXPECT_EQ(r.err, c.message) << join(c.args, " ");
     }
-    attach({"err", "--netns", ns_path(a)});
+    Json first = attach({"err", "--netns", ns_path(a), "--name", "dup"});
+    auto b = netns("b");
+    auto clash = nb({"attach", "err", "--netns", ns_path(b), "--name", "dup"});
+    EXPECT_EQ(clash.status, 5);
+    EXPECT_EQ(clash.err, "net-bridge: network \"err\": the name \"dup\" is already used by endpoint " +
+                             first["ctk"]["endpoint"].get<std::string>().substr(0, 12) + "\n");
     auto twice = nb({"attach", "err", "--netns", ns_path(a)});
     EXPECT_EQ(twice.status, 5);
     EXPECT_EQ(twice.err, "net-bridge: network \"err\": network namespace \"" + ns_path(a) + "\" is already attached\n");
