@@ -23,7 +23,7 @@ TEST_F(Support, ToolsSeeTheTemporaryStore) {
     EXPECT_EQ(r.err, "oops\n");
     struct stat st;
     EXPECT_EQ(::stat(ctk_root().c_str(), &st), 0);
-    EXPECT_EQ(ctk_root().rfind("/tmp/", 0), 0u);
+    EXPECT_EQ(ctk_root().rfind(test_tmp_parent() + "/", 0), 0u);
 }
 
 TEST_F(Support, RegistryFixtureAnswersOnLoopback) {

@@ -69,9 +69,19 @@ bool ToolTest::have_program(const std::string& name) {
     return false;
 }
 
+std::string ToolTest::test_tmp_parent() {
+    // $CTK_TEST_TMPDIR, else /dev/shm: a tmpfs, ~50x faster than this machine's ext4
+    // for the many small files an unpack makes, and gone after a reboot.
+    std::string dir = env_or("CTK_TEST_TMPDIR", "");
+    if (!dir.empty()) return dir;
+    struct stat st;
+    if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0)
+        return "/dev/shm";
+    return "/tmp";
+}
+
 void ToolTest::SetUp() {
-    // Under /tmp (tmpfs here): fast, and nothing of a test outlives a reboot.
-    TempDir dir("ctk-it");
+    TempDir dir("ctk-it", test_tmp_parent());
     tmp_ = dir.release();
     root_ = tmp_ + "/root";
     run_ = tmp_ + "/run";

@@ -1,5 +1,5 @@
 // Integration-test plumbing: a GoogleTest fixture that gives each test its own
-// temporary CTK_ROOT and CTK_RUN (on tmpfs under /tmp), runs the built tools as
+// temporary CTK_ROOT and CTK_RUN (on tmpfs: /dev/shm, or $CTK_TEST_TMPDIR), runs the built tools as
 // subprocesses the way a user would, captures stdout, stderr and the exit
 // status, and removes everything the test made (mounts included) even when the
 // test fails.
@@ -60,6 +60,8 @@ protected:
     static std::string fixture_layout(const std::string& name); // $CTK_CACHE/oci/<name>
     static std::string registry();       // $CTK_TEST_REGISTRY, default 127.0.0.1:5000
     static bool have_program(const std::string& name);
+    // Where test directories are made: $CTK_TEST_TMPDIR, else /dev/shm (tmpfs), else /tmp.
+    static std::string test_tmp_parent();
 
 private:
     std::string tmp_;
