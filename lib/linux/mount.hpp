@@ -37,6 +37,17 @@ bool is_mount_point(const std::string& path);
 // Returns how many it unmounted. Used by cleanup paths and tests.
 int unmount_below(const std::string& prefix);
 
+// An overlay on `target` with `lowers` top first, as overlayfs.rst describes.
+// automatic: the new mount API with one "lowerdir+" per layer (kernel 6.8+),
+// which has no length limit; on older kernels mount(2) with "lowerdir=a:b:…",
+// whose options must fit in a page: when the absolute paths do not, they are
+// given relative to their common parent (the mount is made from there).
+// index=off: the layers are shared by many overlays (as Docker's overlay2).
+enum class OverlayApi { automatic, fsconfig, legacy };
+void mount_overlay(const std::string& target, const std::vector<std::string>& lowers,
+                   const std::string& upper, const std::string& work,
+                   OverlayApi api = OverlayApi::automatic);
+
 // RAII: unmounts (MNT_DETACH) on destruction unless released.
 class MountGuard {
 public:
