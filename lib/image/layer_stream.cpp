@@ -234,7 +234,7 @@ void LayerStream::Shared::inflate_stream(const unsigned char* in_memory, Hasher*
     // A call that filled the whole output buffer may have left output inside
     // zlib: call again even without new input.
     bool pending = false;
-    for (uint64_t off = 0; off < blob.length || pending;) {
+    for (uint64_t off = 0; off < blob.length || pending || z.avail_in > 0;) {
         if (z.avail_in == 0 && off < blob.length) {
             size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, blob.length - off));
             const unsigned char* in;

@@ -1,0 +1,154 @@
+// Image sources: layouts (LAYOUT:REF, the store, reg-fetch's JSON) and
+// docker save archives, down to the bytes of each layer.
+#include "image/source.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "oci/layout.hpp"
+#include "tar_builder.hpp"
+
+using namespace ctk;
+using namespace ctk::image;
+using ctk::test::TarBuilder;
+
+namespace {
+
+std::string layer_bytes(const ImageSource& s, size_t i) {
+    ImageSource::Blob b = s.open_layer(i);
+    LayerStream stream(b.range, s.layers[i].compression, "layer");
+    std::string out;
+    for (auto c = stream.next(); !c.empty(); c = stream.next())
+        out.append(reinterpret_cast<const char*>(c.data()), c.size());
+    StreamDigests d = stream.finish();
+    EXPECT_EQ(d.diff_id, s.layers[i].diff_id);
+    if (!s.layers[i].descriptor.digest.empty()) {
+        EXPECT_EQ(d.blob, s.layers[i].descriptor.digest);
+    }
+    return out;
+}
+
+struct Built {
+    oci::Descriptor manifest;
+    std::string tar1, tar2;
+};
+
+Built build_layout(const std::string& dir, const std::string& tag) {
+    oci::Layout l = oci::Layout::create(dir);
+    Built b;
+    b.tar1 = TarBuilder().file("one", "1").str();
+    b.tar2 = TarBuilder().file("two", "2").str();
+    oci::Descriptor d1 = l.write_blob(ctk::test::gzip(b.tar1), std::string(oci::media::oci_layer_gzip));
+    oci::Descriptor d2 = l.write_blob(ctk::test::zstd(b.tar2), std::string(oci::media::oci_layer_zstd));
+    oci::ImageConfig cfg;
+    cfg.os = "linux";
+    cfg.architecture = oci::Platform::host().architecture;
+    cfg.config.cmd = std::vector<std::string>{"sh"};
+    cfg.diff_ids = {Digest::sha256_of(b.tar1), Digest::sha256_of(b.tar2)};
+    oci::Manifest m;
+    m.media_type = oci::media::oci_manifest;
+    m.config = l.write_blob(Json(cfg).dump(), std::string(oci::media::oci_config));
+    m.layers = {d1, d2};
+    b.manifest = l.write_blob(Json(m).dump(), std::string(oci::media::oci_manifest));
+    l.tag(tag, b.manifest);
+    return b;
+}
+
+} // namespace
+
+TEST(ImageSource, Layouts) {
+    TempDir dir("source");
+    std::string layout = dir.path() + "/my:layout";
+    Built b = build_layout(layout, "latest");
+    for (const auto& arg : {layout + ":latest", layout}) {
+        ImageSource s = ImageSource::from_argument(arg, dir.path() + "/none", std::nullopt);
+        EXPECT_EQ(s.manifest_digest, b.manifest.digest);
+        ASSERT_EQ(s.layers.size(), 2u);
+        EXPECT_EQ(s.layers[0].compression, oci::Compression::gzip);
+        EXPECT_EQ(s.layers[1].compression, oci::Compression::zstd);
+        EXPECT_EQ(layer_bytes(s, 0), b.tar1);
+        EXPECT_EQ(layer_bytes(s, 1), b.tar2);
+    }
+    EXPECT_THROW(ImageSource::from_argument(layout + ":nope", dir.path(), std::nullopt), Error);
+    // reg-fetch's JSON: layout + manifest digest, with or without the descriptor
+    Json pulled = {{"reference", "127.0.0.1:5000/x:latest"}, {"layout", layout}, {"digest", b.manifest.digest.str()},
+                   {"unknown", 1}};
+    ImageSource s = ImageSource::from_pull_json(pulled, std::nullopt);
+    EXPECT_EQ(s.reference, "127.0.0.1:5000/x:latest");
+    EXPECT_EQ(s.manifest_digest, b.manifest.digest);
+    pulled["manifest"] = b.manifest;
+    EXPECT_EQ(ImageSource::from_pull_json(pulled, std::nullopt).layers.size(), 2u);
+    EXPECT_THROW(ImageSource::from_pull_json(Json{{"layout", layout}}, std::nullopt), Error);
+}
+
+TEST(ImageSource, StoreNamesAreNormalised) {
+    TempDir dir("store");
+    std::string images = dir.path() + "/images";
+    build_layout(images, "docker.io/library/busybox:latest");
+    ImageSource s = ImageSource::from_argument("busybox", images, std::nullopt);
+    EXPECT_EQ(s.reference, "docker.io/library/busybox:latest");
+    EXPECT_EQ(ImageSource::from_argument("docker.io/library/busybox", images, std::nullopt).layers.size(), 2u);
+    try {
+        ImageSource::from_argument("alpine", images, std::nullopt);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::not_found);
+    }
+}
+
+TEST(ImageSource, DockerSaveArchive) {
+    TempDir dir("archive");
+    std::string tar1 = TarBuilder().file("etc/one", "1").str();
+    std::string tar2 = TarBuilder().file("etc/two", "2").str();
+    std::string gz2 = ctk::test::gzip(tar2);
+    oci::ImageConfig cfg;
+    cfg.os = "linux";
+    cfg.architecture = oci::Platform::host().architecture;
+    cfg.diff_ids = {Digest::sha256_of(tar1), Digest::sha256_of(tar2)};
+    std::string config = Json(cfg).dump();
+    Digest config_digest = Digest::sha256_of(config);
+    std::string long_dir(120, 'x'); // a member name that needs a PAX header
+    std::string layer1 = long_dir + "/layer.tar";
+    std::string layer2 = "blobs/sha256/" + Digest::sha256_of(gz2).encoded();
+    Json manifest = Json::array({{{"Config", config_digest.encoded() + ".json"},
+                                  {"RepoTags", {"example.com/app:1.0"}},
+                                  {"Layers", {layer1, layer2}}}});
+    std::string archive = TarBuilder()
+                              .file("repositories", "{}")
+                              .file(layer1, tar1)
+                              .file(layer2, gz2)
+                              .file(config_digest.encoded() + ".json", config)
+                              .file("manifest.json", manifest.dump())
+                              .str();
+    std::string file = dir.path() + "/save.tar";
+    write_file_atomic(file, archive);
+    for (const auto& arg : {file, file + ":example.com/app:1.0"}) {
+        ImageSource s = ImageSource::from_archive_argument(arg, std::nullopt);
+        EXPECT_EQ(s.config_digest, config_digest);
+        EXPECT_FALSE(s.manifest_digest.has_value());
+        EXPECT_EQ(s.reference, "example.com/app:1.0");
+        ASSERT_EQ(s.layers.size(), 2u);
+        EXPECT_EQ(s.layers[0].compression, oci::Compression::none);
+        EXPECT_TRUE(s.layers[0].descriptor.digest.empty());
+        EXPECT_EQ(s.layers[1].compression, oci::Compression::gzip);
+        EXPECT_EQ(s.layers[1].descriptor.digest, Digest::sha256_of(gz2));
+        EXPECT_EQ(layer_bytes(s, 0), tar1);
+        EXPECT_EQ(layer_bytes(s, 1), tar2);
+    }
+    EXPECT_THROW(ImageSource::from_archive_argument(file + ":other:tag", std::nullopt), Error);
+    // a config whose bytes do not match its name
+    std::string bad = TarBuilder()
+                          .file(config_digest.encoded() + ".json", config + " ")
+                          .file("manifest.json", manifest.dump())
+                          .str();
+    write_file_atomic(file, bad);
+    EXPECT_THROW(ImageSource::from_archive_argument(file, std::nullopt), Error);
+    write_file_atomic(file, ctk::test::gzip(archive));
+    try {
+        ImageSource::from_archive_argument(file, std::nullopt);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("gzip-compressed"), std::string::npos);
+    }
+}
