@@ -41,7 +41,13 @@ std::vector<std::string> environment_with(const std::vector<std::string>& overri
             if (key_of(o) == key_of(kv)) replaced = true;
         if (!replaced) env.push_back(std::move(kv));
     }
-    for (const auto& o : overrides) env.push_back(o);
+    // A later override of the same key wins (ToolTest passes its defaults first).
+    for (size_t i = 0; i < overrides.size(); i++) {
+        bool later = false;
+        for (size_t j = i + 1; j < overrides.size(); j++)
+            if (key_of(overrides[j]) == key_of(overrides[i])) later = true;
+        if (!later) env.push_back(overrides[i]);
+    }
     return env;
 }
 

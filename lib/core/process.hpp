@@ -40,7 +40,8 @@ int exit_status(int wstatus) noexcept;
 // siblings here before PATH.
 std::string self_exe_dir();
 
-// The environment as "K=V" strings, with `overrides` replacing or adding entries.
+// The environment as "K=V" strings, with `overrides` replacing or adding
+// entries (of two overrides of one key, the later wins).
 std::vector<std::string> environment_with(const std::vector<std::string>& overrides);
 
 } // namespace ctk

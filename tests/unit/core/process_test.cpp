@@ -1,5 +1,7 @@
 #include "core/process.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
@@ -51,4 +53,19 @@ TEST(Process, MissingProgramThrowsNotFound) {
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::not_found);
     }
+}
+
+TEST(Process, EnvironmentOverridesLaterWins) {
+    ::setenv("CTK_TEST_ENV_A", "outer", 1);
+    auto env = ctk::environment_with({"CTK_TEST_ENV_A=first", "CTK_TEST_ENV_B=b", "CTK_TEST_ENV_A=second"});
+    int a = 0;
+    for (const auto& e : env) {
+        if (e.rfind("CTK_TEST_ENV_A=", 0) == 0) {
+            a++;
+            EXPECT_EQ(e, "CTK_TEST_ENV_A=second");
+        }
+    }
+    EXPECT_EQ(a, 1);
+    EXPECT_NE(std::find(env.begin(), env.end(), "CTK_TEST_ENV_B=b"), env.end());
+    ::unsetenv("CTK_TEST_ENV_A");
 }
