@@ -1,6 +1,7 @@
 #include "oci/layout.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,36 +16,76 @@ namespace ctk::oci {
 // registries refuse manifests over 4 MiB).
 static constexpr size_t max_document = 4u << 20;
 
-BlobWriter::BlobWriter(std::string root, std::string tmp_path, UniqueFd fd)
-    : root_(std::move(root)), tmp_path_(std::move(tmp_path)), fd_(std::move(fd)) {}
+BlobWriter::BlobWriter(std::string root, std::string tmp_path, UniqueFd fd, bool keep)
+    : root_(std::move(root)), tmp_path_(std::move(tmp_path)), fd_(std::move(fd)), keep_(keep) {}
 
 BlobWriter::BlobWriter(BlobWriter&& o) noexcept
     : root_(std::move(o.root_)), tmp_path_(std::exchange(o.tmp_path_, {})), fd_(std::move(o.fd_)),
-      hasher_(std::move(o.hasher_)) {}
+      hasher_(std::move(o.hasher_)), algorithm_(std::move(o.algorithm_)), verified_(std::move(o.verified_)), spent_(o.spent_),
+      keep_(o.keep_) {}
+
+BlobWriter& BlobWriter::operator=(BlobWriter&& o) noexcept {
+    if (this != &o) {
+        if (!tmp_path_.empty() && !keep_) ::unlink(tmp_path_.c_str());
+        root_ = std::move(o.root_);
+        tmp_path_ = std::exchange(o.tmp_path_, {});
+        fd_ = std::move(o.fd_);
+        hasher_ = std::move(o.hasher_);
+        algorithm_ = std::move(o.algorithm_);
+        verified_ = std::move(o.verified_);
+        spent_ = o.spent_;
+        keep_ = o.keep_;
+    }
+    return *this;
+}
 
 BlobWriter::~BlobWriter() {
-    if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+    if (!tmp_path_.empty() && !keep_) ::unlink(tmp_path_.c_str());
 }
 
 void BlobWriter::write(const void* data, size_t size) {
+    if (spent_) throw Error("blob writer " + quote(tmp_path_) + ": written after verify");
     hasher_.update(data, size);
     write_all(fd_.get(), std::string_view(static_cast<const char*>(data), size), tmp_path_);
 }
 
-Digest BlobWriter::commit(const std::optional<Digest>& expected, int64_t expected_size) {
+Digest BlobWriter::verify(const std::optional<Digest>& expected, int64_t expected_size) {
+    if (verified_) return *verified_;
+    if (spent_) throw Error("blob writer " + quote(tmp_path_) + ": verify after a mismatch");
     uint64_t size = hasher_.size();
+    spent_ = true;
     Digest got = hasher_.digest();
     std::string what = "blob " + (expected ? expected->str() : got.str());
     if (expected_size >= 0) verify_size(what, expected_size, size);
     if (expected) verify_digest(what, *expected, got);
     if (::fsync(fd_.get()) < 0) throw_errno("fsync", tmp_path_);
-    fd_.reset();
+    verified_ = got;
+    return got;
+}
+
+Digest BlobWriter::commit(const std::optional<Digest>& expected, int64_t expected_size) {
+    Digest got = verify(expected, expected_size);
     std::string final_path = root_ + "/blobs/" + got.algorithm() + "/" + got.encoded();
     make_dirs(root_ + "/blobs/" + got.algorithm());
     if (::rename(tmp_path_.c_str(), final_path.c_str()) < 0) throw_errno("rename to", final_path);
     tmp_path_.clear();
+    fd_.reset();
     sync_parent_dir(final_path);
     return got;
+}
+
+void BlobWriter::restart() {
+    if (::ftruncate(fd_.get(), 0) < 0) throw_errno("truncate", tmp_path_);
+    if (::lseek(fd_.get(), 0, SEEK_SET) < 0) throw_errno("seek", tmp_path_);
+    hasher_ = Hasher(algorithm_);
+    verified_.reset();
+    spent_ = false;
+}
+
+void BlobWriter::discard() noexcept {
+    if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+    tmp_path_.clear();
+    fd_.reset();
 }
 
 bool Layout::exists(const std::string& dir) {
@@ -125,6 +166,56 @@ BlobWriter Layout::begin_blob() const {
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) throw_errno("create", tmp);
     return BlobWriter(dir_, tmp, UniqueFd(fd));
+}
+
+std::string Layout::partial_path(const Digest& d) const {
+    return dir_ + "/.ctk-partial-" + d.algorithm() + "-" + d.encoded();
+}
+
+std::optional<BlobWriter> Layout::resume_blob(const Digest& digest, int64_t size,
+                                              const std::function<void()>& on_wait) const {
+    std::string path = partial_path(digest);
+    for (;;) {
+        if (has_blob(digest)) return std::nullopt;
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) throw_errno("open", path);
+        UniqueFd owner(fd);
+        if (::flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            if (errno != EWOULDBLOCK) throw_errno("lock", path);
+            if (on_wait) on_wait();
+            while (::flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR) throw_errno("lock", path);
+        }
+        // The holder before us may have renamed the file into blobs/ or removed
+        // it: then the name is gone or names another file, and we start over.
+        struct stat mine, named;
+        if (::fstat(fd, &mine) < 0) throw_errno("stat", path);
+        if (::stat(path.c_str(), &named) < 0 || named.st_ino != mine.st_ino ||
+            named.st_dev != mine.st_dev)
+            continue;
+        BlobWriter w(dir_, path, std::move(owner), true);
+        w.algorithm_ = digest.algorithm();
+        w.hasher_ = Hasher(w.algorithm_);
+        if (has_blob(digest)) {
+            w.discard();
+            return std::nullopt;
+        }
+        if (size >= 0 && mine.st_size > size) {
+            w.restart();
+            return w;
+        }
+        char buf[1 << 16];
+        for (;;) {
+            ssize_t n = ::read(w.fd(), buf, sizeof buf);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw_errno("read", path);
+            }
+            if (n == 0) break;
+            w.hasher_.update(buf, static_cast<size_t>(n));
+        }
+        return w;
+    }
 }
 
 Descriptor Layout::write_blob(std::string_view data, std::string media_type) const {

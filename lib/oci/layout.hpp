@@ -22,28 +22,42 @@ namespace ctk::oci {
 
 // Streams one blob into a layout. Bytes go to a temporary file in the layout
 // root while they are hashed; commit() checks them and renames the file into
-// blobs/. Destroyed without commit(), the temporary file is removed.
+// blobs/. Destroyed without commit(), the temporary file is removed, except
+// for a resumable writer (Layout::resume_blob), whose bytes stay for the next run.
 class BlobWriter {
 public:
     BlobWriter(BlobWriter&&) noexcept;
-    BlobWriter& operator=(BlobWriter&&) = delete;
+    BlobWriter& operator=(BlobWriter&&) noexcept;
     ~BlobWriter();
 
     void write(const void* data, size_t size);
     void write(std::string_view data) { write(data.data(), data.size()); }
     uint64_t size() const noexcept { return hasher_.size(); }
     int fd() const noexcept { return fd_.get(); }
-    // Verifies the expected digest (and size, when >= 0) and moves the blob into
-    // place. A blob already present is kept (content addressing makes them equal).
+    const std::string& temp_path() const noexcept { return tmp_path_; }
+    // Finishes the hash and checks the expected digest (and size, when >= 0);
+    // the bytes are fsynced but stay under the temporary name. After a
+    // mismatch only restart() or discard() make sense.
+    Digest verify(const std::optional<Digest>& expected = std::nullopt, int64_t expected_size = -1);
+    // verify() unless done, then moves the blob into place. A blob already
+    // present is kept (content addressing makes them equal).
     Digest commit(const std::optional<Digest>& expected = std::nullopt, int64_t expected_size = -1);
+    // Drops the bytes written so far and starts again at offset 0.
+    void restart();
+    // Removes the temporary file now (also a resumable one).
+    void discard() noexcept;
 
 private:
     friend class Layout;
-    BlobWriter(std::string root, std::string tmp_path, UniqueFd fd);
+    BlobWriter(std::string root, std::string tmp_path, UniqueFd fd, bool keep = false);
     std::string root_;
     std::string tmp_path_;
     UniqueFd fd_;
     Hasher hasher_;
+    std::string algorithm_ = "sha256";
+    std::optional<Digest> verified_;
+    bool spent_ = false;
+    bool keep_ = false;
 };
 
 class Layout {
@@ -65,6 +79,16 @@ public:
     UniqueFd open_blob(const Digest& d) const;
 
     BlobWriter begin_blob() const;
+    // A resumable download of blob `digest` (`size` bytes). Bytes go to
+    // "<layout>/.ctk-partial-<alg>-<encoded>", which survives an interrupted
+    // run so the next one continues where it stopped (HTTP Range). The file is
+    // flock'ed while its writer lives: a second writer of the same blob waits
+    // (calling `on_wait` first) and then finds the blob committed or the bytes
+    // to continue. The bytes already there are hashed, so size() is the offset
+    // to resume from. Returns nullopt when the blob is already in blobs/.
+    std::optional<BlobWriter> resume_blob(const Digest& digest, int64_t size,
+                                          const std::function<void()>& on_wait = {}) const;
+    std::string partial_path(const Digest& d) const;
     // Writes a small blob (manifest, config) and returns its descriptor.
     Descriptor write_blob(std::string_view data, std::string media_type) const;
 

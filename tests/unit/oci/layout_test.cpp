@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -165,4 +167,93 @@ TEST(Layout, OpenRejectsNonLayouts) {
     EXPECT_THROW(Layout::open(dir.path()), Error);
     write_file_atomic(dir.path() + "/oci-layout", R"({"imageLayoutVersion":"2.0.0"})");
     EXPECT_THROW(Layout::open(dir.path()), Error);
+}
+
+TEST(Layout, ResumeBlobContinuesWhereTheLastWriterStopped) {
+    TempDir dir("layout");
+    Layout l = Layout::create(dir.path() + "/l");
+    std::string data(100000, 'x');
+    for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>('a' + i % 26);
+    Digest d = Digest::sha256_of(data);
+    {
+        auto w = l.resume_blob(d, static_cast<int64_t>(data.size()));
+        ASSERT_TRUE(w);
+        EXPECT_EQ(w->size(), 0u);
+        w->write(data.substr(0, 40000));
+        // Destroyed without commit: an interrupted download.
+    }
+    EXPECT_TRUE(std::filesystem::exists(l.partial_path(d)));
+    EXPECT_EQ(std::filesystem::file_size(l.partial_path(d)), 40000u);
+    {
+        auto w = l.resume_blob(d, static_cast<int64_t>(data.size()));
+        ASSERT_TRUE(w);
+        EXPECT_EQ(w->size(), 40000u);
+        w->write(data.substr(40000));
+        EXPECT_EQ(w->commit(d, static_cast<int64_t>(data.size())), d);
+    }
+    EXPECT_TRUE(l.has_blob(d));
+    EXPECT_FALSE(std::filesystem::exists(l.partial_path(d)));
+    EXPECT_EQ(read_file(l.blob_path(d)), data);
+    // Present now: nothing to write, and no partial file is made.
+    EXPECT_FALSE(l.resume_blob(d, static_cast<int64_t>(data.size())));
+    EXPECT_FALSE(std::filesystem::exists(l.partial_path(d)));
+}
+
+TEST(Layout, ResumeBlobDropsAnOversizePartialAndRestartsAfterMismatch) {
+    TempDir dir("layout");
+    Layout l = Layout::create(dir.path() + "/l");
+    std::string data = "the real content";
+    Digest d = Digest::sha256_of(data);
+    write_file_atomic(l.partial_path(d), std::string(100, 'z'));
+    auto w = l.resume_blob(d, static_cast<int64_t>(data.size()));
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->size(), 0u);
+    w->write("the fake content");
+    try {
+        w->verify(d, static_cast<int64_t>(data.size()));
+        FAIL() << "verify accepted the wrong bytes";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);
+    }
+    EXPECT_FALSE(l.has_blob(d));
+    w->restart();
+    w->write(data);
+    w->commit(d, static_cast<int64_t>(data.size()));
+    EXPECT_EQ(read_file(l.blob_path(d)), data);
+}
+
+TEST(Layout, ResumeBlobDiscardRemovesThePartialFile) {
+    TempDir dir("layout");
+    Layout l = Layout::create(dir.path() + "/l");
+    Digest d = Digest::sha256_of("abc");
+    auto w = l.resume_blob(d, 3);
+    ASSERT_TRUE(w);
+    w->write("ab");
+    w->discard();
+    EXPECT_FALSE(std::filesystem::exists(l.partial_path(d)));
+}
+
+TEST(Layout, SecondResumeWriterWaitsAndFindsTheBlobCommitted) {
+    TempDir dir("layout");
+    Layout l = Layout::create(dir.path() + "/l");
+    std::string data = "shared layer";
+    Digest d = Digest::sha256_of(data);
+    auto first = l.resume_blob(d, static_cast<int64_t>(data.size()));
+    ASSERT_TRUE(first);
+    std::atomic<bool> waited{false};
+    std::optional<BlobWriter> second_result;
+    bool second_returned = false;
+    std::thread second([&] {
+        second_result = l.resume_blob(d, static_cast<int64_t>(data.size()), [&] { waited = true; });
+        second_returned = true;
+    });
+    while (!waited) std::this_thread::yield();
+    first->write(data);
+    first->commit(d, static_cast<int64_t>(data.size()));
+    first.reset();
+    second.join();
+    EXPECT_TRUE(second_returned);
+    EXPECT_FALSE(second_result);
+    EXPECT_TRUE(l.has_blob(d));
+    EXPECT_FALSE(std::filesystem::exists(l.partial_path(d)));
 }
