@@ -12,7 +12,8 @@ build=(meson ninja-build g++ pkg-config
 peers=(runc crun umoci skopeo docker-registry containernetworking-plugins busybox-static
        containerd docker.io docker-compose buildah)
 tools=(hyperfine jq curl debootstrap zstd python3 iproute2 nftables util-linux tar gzip
-       coreutils procps psmisc shellcheck iperf3)
+       coreutils procps psmisc shellcheck iperf3
+       apache2-utils openssl)  # reg-fetch tests: htpasswd (bcrypt) and certificates
 
 missing=()
 for p in "${build[@]}" "${peers[@]}" "${tools[@]}"; do

@@ -57,6 +57,27 @@ std::vector<Challenge> parse_challenges(std::string_view h) {
     return out;
 }
 
+void merge_scope(std::vector<std::string>& scopes, std::string_view scope) {
+    if (scope.empty()) return;
+    // "repository:a/b:pull,push": type, name (may hold ':' with a port), actions.
+    size_t first = scope.find(':'), last = scope.rfind(':');
+    if (first == std::string_view::npos || first == last) {
+        if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) scopes.emplace_back(scope);
+        return;
+    }
+    std::string_view resource = scope.substr(0, last);
+    for (auto& s : scopes) {
+        if (s.size() <= resource.size() || s.compare(0, resource.size(), resource) != 0 || s[resource.size()] != ':')
+            continue;
+        std::vector<std::string> actions = split(s.substr(resource.size() + 1), ',');
+        for (const auto& a : split(scope.substr(last + 1), ','))
+            if (!a.empty() && std::find(actions.begin(), actions.end(), a) == actions.end()) actions.push_back(a);
+        s = std::string(resource) + ":" + join(actions, ",");
+        return;
+    }
+    scopes.emplace_back(scope);
+}
+
 Authenticator::Authenticator(std::string registry, std::optional<Credentials> credentials,
                              std::vector<std::string> scopes)
     : registry_(std::move(registry)), credentials_(std::move(credentials)), scopes_(std::move(scopes)),
@@ -101,9 +122,7 @@ bool Authenticator::on_unauthorized(Transport& transport, const Request& like,
         auto service = bearer->params.find("service");
         service_ = service == bearer->params.end() ? "" : service->second;
         if (auto scope = bearer->params.find("scope"); scope != bearer->params.end())
-            for (const auto& s : split(scope->second, ' '))
-                if (!s.empty() && std::find(scopes_.begin(), scopes_.end(), s) == scopes_.end())
-                    scopes_.push_back(s);
+            for (const auto& s : split(scope->second, ' ')) merge_scope(scopes_, s);
         scheme_ = "bearer";
         fetch_token(transport, like);
         generation_++;

@@ -28,6 +28,9 @@ struct Challenge {
 
 // Parses a WWW-Authenticate value (one or more challenges, quoted or token values).
 std::vector<Challenge> parse_challenges(std::string_view header);
+// Adds a token scope ("repository:tiny:pull"), joining the actions of one that
+// names the same resource ("repository:tiny:pull,push").
+void merge_scope(std::vector<std::string>& scopes, std::string_view scope);
 
 class Authenticator {
 public:

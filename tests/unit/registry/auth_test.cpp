@@ -145,3 +145,13 @@ TEST(Authenticator, IdentityTokenUsesTheOAuth2RefreshGrant) {
     unsigned gen = 0;
     EXPECT_EQ(auth.authorization(transport, like, gen), "Bearer oauth-tok");
 }
+
+TEST(Scopes, MergeJoinsActionsOfOneResource) {
+    std::vector<std::string> s = {"repository:copy:pull,push", "repository:tiny:pull"};
+    merge_scope(s, "repository:copy:pull");
+    merge_scope(s, "repository:tiny:push");
+    merge_scope(s, "repository:127.0.0.1:5000/x:pull");
+    merge_scope(s, "registry:catalog:*");
+    EXPECT_EQ(s, (std::vector<std::string>{"repository:copy:pull,push", "repository:tiny:pull,push",
+                                           "repository:127.0.0.1:5000/x:pull", "registry:catalog:*"}));
+}
