@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "core/digest.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "reg_fetch_test.hpp"
@@ -309,4 +310,40 @@ TEST_F(RegFetchTest, TransientFailuresAreRetriedAndCutTransfersResume) {
     EXPECT_GE(unavailable, 4); // two 503s, the cut one, the ranged one (and the config)
     EXPECT_TRUE(ranged) << read_file(tmp() + "/proxy.log");
     expect_blobs_intact(layout("l"));
+}
+
+TEST_F(RegFetchTest, DockerSchema2ManifestsAndListsArePulled) {
+    std::string repo = unique_repository("docker");
+    ToolResult s = command({"skopeo", "copy", "-q", "--all", "--format", "v2s2", "--src-tls-verify=false",
+                            "--dest-tls-verify=false", "docker://" + image("tiny:multiarch"),
+                            "docker://" + image(repo + ":multi")});
+    ASSERT_EQ(s.status, 0) << s;
+    std::string l = layout("l");
+    Json j = pull(image(repo + ":multi"), {"--layout", l, "--platform", "linux/arm64/v8"});
+    EXPECT_EQ(j["manifest"]["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
+    EXPECT_EQ(j["config"]["mediaType"], "application/vnd.docker.container.image.v1+json");
+    EXPECT_EQ(j["platform"], "linux/arm64/v8");
+    ToolResult raw = reg_fetch({"inspect", "--raw", image(repo + ":multi")});
+    ASSERT_EQ(raw.status, 0) << raw;
+    EXPECT_EQ(Json::parse(raw.out)["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json");
+    EXPECT_EQ(j["index_digest"], "sha256:" + Digest::sha256_of(raw.out).encoded());
+    // Kept as served (the digest is the image's identity), not converted to OCI
+    // as skopeo does; skopeo 1.9's oci: transport lists only OCI media types.
+    EXPECT_EQ(tagged_digest(l, image(repo + ":multi")), j["digest"]);
+    Json m = Json::parse(read_file(l + "/blobs/sha256/" + j["digest"].get<std::string>().substr(7)));
+    EXPECT_EQ(m["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
+    expect_blobs_intact(l);
+}
+
+TEST_F(RegFetchTest, APullByDigestIsTaggedByNameAndDigest) {
+    std::string digest = tagged_digest(fixture_layout("tiny"), "latest");
+    Json j = pull(image("tiny@" + digest), {"--layout", layout("l")});
+    EXPECT_EQ(j["reference"], image("tiny@" + digest));
+    EXPECT_EQ(j["ref_name"], image("tiny@" + digest));
+    EXPECT_EQ(tagged_digest(layout("l"), image("tiny@" + digest)), digest);
+    // A digest the registry serves other bytes for would be refused; a digest
+    // it does not know is not found.
+    ToolResult r = reg_fetch({"pull", "--quiet", "--layout", layout("l"),
+                              image("tiny@sha256:" + std::string(64, '0'))});
+    EXPECT_EQ(r.status, 4) << r;
 }
