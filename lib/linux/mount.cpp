@@ -1,6 +1,11 @@
 #include "linux/mount.hpp"
 
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/strings.hpp"
 
 namespace ctk::linux {
 
@@ -217,6 +223,218 @@ void mount_overlay(const std::string& target, const std::vector<std::string>& lo
 
 MountGuard::~MountGuard() {
     if (!target_.empty()) ::umount2(target_.c_str(), MNT_DETACH);
+}
+
+UniqueFd open_tree(int dirfd, const std::string& path, unsigned flags) {
+    int fd = ::open_tree(dirfd, path.c_str(), flags | OPEN_TREE_CLOEXEC);
+    if (fd < 0) throw_errno("open_tree", path);
+    return UniqueFd(fd);
+}
+
+void move_mount(int from, int to, const std::string& what) {
+    if (::move_mount(from, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        throw_errno("move_mount onto", what);
+}
+
+void mount_setattr(int fd, const MountAttr& attr, bool recursive, const std::string& what) {
+    if (attr.empty()) return;
+    struct mount_attr a {};
+    a.attr_set = attr.set;
+    a.attr_clr = attr.clear;
+    // Setting one atime mode needs the whole atime field cleared first.
+    if (attr.set & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_STRICTATIME)) a.attr_clr |= MOUNT_ATTR__ATIME;
+    a.propagation = attr.propagation;
+    unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    if (::mount_setattr(fd, "", flags, &a, sizeof a) < 0) throw_errno("mount_setattr", what);
+}
+
+// The filesystem context keeps a message log ("e ..." lines) that explains
+// most fsconfig failures better than errno alone.
+static std::string fs_context_message(int fsfd) {
+    char buf[512];
+    std::string out;
+    for (;;) {
+        ssize_t n = ::read(fsfd, buf, sizeof buf - 1);
+        if (n <= 0) break;
+        buf[n] = 0;
+        std::string_view line(buf, static_cast<size_t>(n));
+        if (line.size() > 2 && line[1] == ' ') line.remove_prefix(2);
+        while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+        if (!out.empty()) out += "; ";
+        out += line;
+    }
+    return out;
+}
+
+UniqueFd fs_mount(const std::string& fstype, const std::string& source,
+                  const std::vector<std::string>& options, uint64_t attr_flags) {
+    int raw = ::fsopen(fstype.c_str(), FSOPEN_CLOEXEC);
+    if (raw < 0) throw_errno("fsopen", fstype);
+    UniqueFd fs(raw);
+    auto fail = [&](const std::string& what) {
+        int err = errno;
+        std::string msg = fs_context_message(fs.get());
+        std::string object = fstype + (what.empty() ? "" : " " + what);
+        if (msg.empty()) throw_errno("mount", object, err);
+        throw Error("mount " + quote(object) + ": " + msg + ": " + errno_text(err),
+                    ErrorKind::failed, err);
+    };
+    if (!source.empty() && ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "source", source.c_str(), 0) < 0)
+        fail("source=" + source);
+    for (const auto& o : options) {
+        auto eq = o.find('=');
+        int rc;
+        if (eq == std::string::npos) {
+            rc = ::fsconfig(fs.get(), FSCONFIG_SET_FLAG, o.c_str(), nullptr, 0);
+        } else {
+            std::string key = o.substr(0, eq);
+            rc = ::fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(), o.c_str() + eq + 1, 0);
+        }
+        if (rc < 0) fail("option " + o);
+    }
+    if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) fail("");
+    int m = ::fsmount(fs.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(attr_flags));
+    if (m < 0) fail("");
+    return UniqueFd(m);
+}
+
+namespace {
+struct FlagOption {
+    const char* name;
+    bool clear;
+    unsigned long flag;
+};
+constexpr FlagOption flag_options[] = {
+    {"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},      {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},  {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},    {"nomand", true, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},  {"atime", true, MS_NOATIME},
+    {"nodiratime", false, MS_NODIRATIME}, {"diratime", true, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME}, {"nostrictatime", true, MS_STRICTATIME},
+    {"lazytime", false, MS_LAZYTIME}, {"nolazytime", true, MS_LAZYTIME},
+    {"nosymfollow", false, MS_NOSYMFOLLOW}, {"symfollow", true, MS_NOSYMFOLLOW},
+    {"bind", false, MS_BIND},        {"rbind", false, MS_BIND | MS_REC},
+    {"silent", false, MS_SILENT},    {"loud", true, MS_SILENT},
+    {"defaults", false, 0},
+};
+constexpr FlagOption propagation_options[] = {
+    {"private", false, MS_PRIVATE},       {"rprivate", false, MS_PRIVATE | MS_REC},
+    {"shared", false, MS_SHARED},         {"rshared", false, MS_SHARED | MS_REC},
+    {"slave", false, MS_SLAVE},           {"rslave", false, MS_SLAVE | MS_REC},
+    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
+};
+struct AttrOption {
+    const char* name;
+    bool clear;
+    uint64_t attr;
+};
+// runc 1.1+ "recursive" options, applied with mount_setattr(AT_RECURSIVE).
+constexpr AttrOption recursive_options[] = {
+    {"rro", false, MOUNT_ATTR_RDONLY},     {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID}, {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},   {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC}, {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    {"rrelatime", false, MOUNT_ATTR_RELATIME}, {"rnorelatime", true, MOUNT_ATTR_RELATIME},
+    {"rnoatime", false, MOUNT_ATTR_NOATIME}, {"ratime", true, MOUNT_ATTR_NOATIME},
+    {"rstrictatime", false, MOUNT_ATTR_STRICTATIME}, {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
+};
+// Options other runtimes define that are not filesystem data.
+constexpr const char* extension_options[] = {"tmpcopyup", "idmap", "ridmap", "copy-symlink",
+                                             "src-nofollow"};
+} // namespace
+
+MountOptions parse_mount_options(const std::vector<std::string>& options) {
+    MountOptions out;
+    for (const auto& o : options) {
+        bool done = false;
+        for (const auto& f : flag_options) {
+            if (o != f.name) continue;
+            if (f.clear) {
+                out.flags &= ~f.flag;
+                out.clear |= f.flag;
+            } else {
+                out.flags |= f.flag;
+                out.clear &= ~f.flag;
+            }
+            done = true;
+            break;
+        }
+        if (done) continue;
+        for (const auto& f : propagation_options) {
+            if (o != f.name) continue;
+            out.propagation.push_back(f.flag);
+            done = true;
+            break;
+        }
+        if (done) continue;
+        for (const auto& f : recursive_options) {
+            if (o != f.name) continue;
+            if (f.clear) {
+                out.recursive.clear |= f.attr;
+                out.recursive.set &= ~f.attr;
+            } else {
+                out.recursive.set |= f.attr;
+                out.recursive.clear &= ~f.attr;
+            }
+            done = true;
+            break;
+        }
+        if (done) continue;
+        for (const char* e : extension_options) {
+            if (o == e) {
+                out.unknown.push_back(o);
+                done = true;
+                break;
+            }
+        }
+        if (!done) out.data.push_back(o);
+    }
+    return out;
+}
+
+std::string MountOptions::data_string() const { return join(data, ","); }
+
+MountAttr MountOptions::attr() const {
+    MountAttr a;
+    auto map = [&](unsigned long ms, uint64_t attr) {
+        if (flags & ms) a.set |= attr;
+        if (clear & ms) a.clear |= attr;
+    };
+    map(MS_RDONLY, MOUNT_ATTR_RDONLY);
+    map(MS_NOSUID, MOUNT_ATTR_NOSUID);
+    map(MS_NODEV, MOUNT_ATTR_NODEV);
+    map(MS_NOEXEC, MOUNT_ATTR_NOEXEC);
+    map(MS_NODIRATIME, MOUNT_ATTR_NODIRATIME);
+    map(MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW);
+    if (flags & MS_NOATIME) {
+        a.set |= MOUNT_ATTR_NOATIME;
+    } else if (flags & MS_STRICTATIME) {
+        a.set |= MOUNT_ATTR_STRICTATIME;
+    } else if (flags & MS_RELATIME) {
+        a.clear |= MOUNT_ATTR__ATIME; // relatime is the zero value of the atime field
+    }
+    return a;
+}
+
+unsigned long mount_flags_of(int fd) {
+    struct statvfs st {};
+    if (::fstatvfs(fd, &st) < 0) throw_errno("statvfs");
+    unsigned long f = 0;
+    if (st.f_flag & ST_RDONLY) f |= MS_RDONLY;
+    if (st.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (st.f_flag & ST_NOATIME) f |= MS_NOATIME;
+    if (st.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (st.f_flag & ST_RELATIME) f |= MS_RELATIME;
+    return f;
 }
 
 } // namespace ctk::linux

@@ -5,10 +5,13 @@
 
 #include <sys/mount.h>
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <string_view>
 #include <vector>
+
+#include "core/fd.hpp"
 
 namespace ctk::linux {
 
@@ -63,5 +66,58 @@ public:
 private:
     std::string target_;
 };
+
+// ---------------------------------------------------------------------------
+// The new mount API (Linux 5.2+, mount_setattr 5.12+): mounts handled as file
+// descriptors, so a mount lands on the very directory that was resolved (no
+// path is looked up twice) and recursive attributes ("rro") exist.
+
+// open_tree(2); with OPEN_TREE_CLONE the result is a detached copy of the mount
+// (tree, with AT_RECURSIVE) at `path` relative to `dirfd` ("" + AT_EMPTY_PATH: dirfd itself).
+UniqueFd open_tree(int dirfd, const std::string& path, unsigned flags);
+// move_mount(2) of the detached or attached mount `from` onto the directory or
+// file `to` (both fds, empty paths).
+void move_mount(int from, int to, const std::string& what);
+
+// What mount_setattr(2) changes. Propagation is one of MS_SHARED, MS_SLAVE,
+// MS_PRIVATE, MS_UNBINDABLE or 0.
+struct MountAttr {
+    uint64_t set = 0;   // MOUNT_ATTR_RDONLY, NOSUID, NODEV, NOEXEC, NOATIME, ...
+    uint64_t clear = 0;
+    uint64_t propagation = 0;
+    bool empty() const { return set == 0 && clear == 0 && propagation == 0; }
+};
+void mount_setattr(int fd, const MountAttr& attr, bool recursive, const std::string& what);
+
+// fsopen + fsconfig + fsmount: a new, detached filesystem instance.
+// `options` are "key=value" or "flag" strings as mount(8) takes them.
+UniqueFd fs_mount(const std::string& fstype, const std::string& source,
+                  const std::vector<std::string>& options, uint64_t attr_flags);
+
+// ---------------------------------------------------------------------------
+// mount(8)-style option lists as the OCI runtime-spec "mounts" use them.
+
+struct MountOptions {
+    unsigned long flags = 0;          // MS_* to set (MS_RDONLY, MS_NOSUID, MS_BIND, MS_REC, ...)
+    unsigned long clear = 0;          // MS_* the options switched off ("rw", "suid", "dev", ...)
+    std::vector<unsigned long> propagation; // MS_SHARED|MS_REC ..., in the order given
+    MountAttr recursive;              // "rro", "rnosuid", ... (mount_setattr with AT_RECURSIVE)
+    std::vector<std::string> data;    // filesystem options ("size=64k", "mode=755")
+    std::vector<std::string> unknown; // runtime extensions this runtime ignores (with a warning)
+    bool bind() const { return (flags & MS_BIND) != 0; }
+    bool rbind() const { return (flags & (MS_BIND | MS_REC)) == (MS_BIND | MS_REC); }
+    std::string data_string() const;  // data joined with ','
+    // The per-mount attributes (MOUNT_ATTR_*) the MS_* flags stand for.
+    MountAttr attr() const;
+};
+
+// Parses options; unknown options become filesystem data (as mount(8) does),
+// except the recognised runtime extensions (tmpcopyup, idmap, ...) which go to `unknown`.
+MountOptions parse_mount_options(const std::vector<std::string>& options);
+
+// The MS_* flags of a mount (statfs f_flags mapped back), used to keep the
+// "locked" flags (nosuid, nodev, noexec, ro, atime) of a bind mount's source
+// when remounting it under a user namespace.
+unsigned long mount_flags_of(int fd);
 
 } // namespace ctk::linux
