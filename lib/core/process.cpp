@@ -105,9 +105,11 @@ ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions
     cargv.push_back(nullptr);
 
     pid_t pid;
-    int rc = posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(),
-                          custom_env ? envp.data() : environ);
-    if (rc != 0) throw_errno("execute", argv[0], rc);
+    char** envv = custom_env ? envp.data() : environ;
+    int rc = options.executable.empty()
+                 ? posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), envv)
+                 : posix_spawn(&pid, options.executable.c_str(), &fa, &attr, cargv.data(), envv);
+    if (rc != 0) throw_errno("execute", options.executable.empty() ? argv[0] : options.executable, rc);
     in_r.reset();
     out_w.reset();
     err_w.reset();

@@ -11,6 +11,7 @@
 namespace ctk {
 
 struct RunOptions {
+    std::string executable;                            // run this file; argv[0] is only its name ("" = argv[0] via PATH)
     std::string input;                                 // written to the child's stdin
     std::optional<std::vector<std::string>> env;       // replaces the environment ("K=V")
     std::vector<std::string> extra_env;                // added to (or overriding) the environment

@@ -73,13 +73,17 @@ static void set_proc(uint64_t effective, uint64_t permitted, uint64_t inheritabl
     if (rc < 0) throw_errno("set capabilities", err);
 }
 
-void apply_capabilities(const CapSets& s, uint64_t extra) {
+void drop_bounding(const CapSets& s) {
     int last = last_capability();
     for (int i = 0; i <= last; i++) {
         if (s.bounding & (uint64_t{1} << i)) continue;
         if (cap_drop_bound(static_cast<cap_value_t>(i)) < 0 && errno != EINVAL)
             throw_errno("drop " + capability_name(i) + " from the bounding set");
     }
+}
+
+void apply_capabilities(const CapSets& s, uint64_t extra) {
+    int last = last_capability();
     set_proc(s.effective | extra, s.permitted | extra, s.inheritable);
     if (cap_reset_ambient() < 0 && errno != EINVAL) throw_errno("reset the ambient capabilities");
     for (int i = 0; i <= last; i++) {

@@ -27,8 +27,10 @@ std::vector<std::string> known_capabilities();
 // reported through `warn` (as runc does); an absent set is empty.
 CapSets cap_sets(const oci::Capabilities& caps, const std::function<void(const std::string&)>& warn);
 
-// Drops everything outside the bounding set, then sets effective, permitted,
-// inheritable and the ambient set. The caller still needs CAP_SETPCAP.
+// Drops everything outside the bounding set (needs CAP_SETPCAP: do it before
+// switching to the process's user).
+void drop_bounding(const CapSets& sets);
+// Sets effective, permitted, inheritable and the ambient set.
 // extra_effective is kept in effective and permitted for a last privileged step
 // (loading seccomp without no_new_privs); drop it with drop_extra() afterwards.
 void apply_capabilities(const CapSets& sets, uint64_t extra_effective = 0);

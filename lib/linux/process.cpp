@@ -5,11 +5,11 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -35,15 +35,22 @@ Cloned clone3(const CloneArgs& a) {
     return out;
 }
 
+// glibc 2.36's <sys/pidfd.h> lacks extern "C": call the kernel directly.
+UniqueFd try_pidfd_open(pid_t pid) {
+    long fd = ::syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) return UniqueFd();
+    ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+    return UniqueFd(static_cast<int>(fd));
+}
+
 UniqueFd pidfd_open(pid_t pid) {
-    int fd = ::pidfd_open(pid, 0);
-    if (fd < 0) throw_errno("pidfd_open", std::to_string(pid));
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    return UniqueFd(fd);
+    UniqueFd fd = try_pidfd_open(pid);
+    if (!fd) throw_errno("pidfd_open", std::to_string(pid));
+    return fd;
 }
 
 bool pidfd_send_signal(int pidfd, int sig) {
-    if (::pidfd_send_signal(pidfd, sig, nullptr, 0) == 0) return true;
+    if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0) return true;
     if (errno == ESRCH) return false;
     throw_errno("send " + signal_name(sig) + " to the container process");
 }
@@ -156,6 +163,20 @@ std::optional<int> parse_rlimit(std::string_view name) {
     for (const auto& e : rlimits)
         if (name == e.name) return e.number;
     return std::nullopt;
+}
+
+void close_fds_except(std::vector<int> keep) {
+    std::sort(keep.begin(), keep.end());
+    unsigned next = 3;
+    for (int fd : keep) {
+        if (fd < static_cast<int>(next)) {
+            if (fd >= 0 && static_cast<unsigned>(fd) + 1 > next) next = static_cast<unsigned>(fd) + 1;
+            continue;
+        }
+        if (static_cast<unsigned>(fd) > next) ::syscall(SYS_close_range, next, static_cast<unsigned>(fd) - 1, 0);
+        next = static_cast<unsigned>(fd) + 1;
+    }
+    ::syscall(SYS_close_range, next, ~0U, 0);
 }
 
 void cloexec_from(int first) {

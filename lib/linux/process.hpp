@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/fd.hpp"
 
@@ -32,6 +33,8 @@ Cloned clone3(const CloneArgs& args);
 
 // pidfd_open(2); throws not_found when the process is gone.
 UniqueFd pidfd_open(pid_t pid);
+// The same, empty (errno set) instead of throwing.
+UniqueFd try_pidfd_open(pid_t pid);
 // pidfd_send_signal(2); returns false when the process has already exited.
 bool pidfd_send_signal(int pidfd, int sig);
 
@@ -47,6 +50,9 @@ std::string signal_name(int sig);
 
 // "RLIMIT_NOFILE" -> RLIMIT_NOFILE; nullopt when unknown.
 std::optional<int> parse_rlimit(std::string_view name);
+
+// Closes every fd >= 3 that is not in `keep` (close_range(2) over the gaps).
+void close_fds_except(std::vector<int> keep);
 
 // Marks every fd >= first close-on-exec (close_range(2) CLOSE_RANGE_CLOEXEC).
 void cloexec_from(int first);

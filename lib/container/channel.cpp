@@ -1,0 +1,119 @@
+#include "container/channel.hpp"
+
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "core/strings.hpp"
+
+namespace ctk::container {
+
+std::pair<Channel, Channel> Channel::pair() {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+    return {Channel(UniqueFd(sv[0])), Channel(UniqueFd(sv[1]))};
+}
+
+void Channel::send(Msg type, std::string_view payload, int fd) {
+    std::string data(1, static_cast<char>(type));
+    data += payload;
+    iovec iov {data.data(), data.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (fd >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    ssize_t n;
+    do {
+        n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_errno("sync with the container process");
+}
+
+Message Channel::receive() {
+    Message m;
+    std::string buf(65536, '\0');
+    iovec iov {buf.data(), buf.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    do {
+        n = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == ECONNRESET) return m;
+        throw_errno("sync with the container process");
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int f;
+            std::memcpy(&f, CMSG_DATA(c), sizeof(int));
+            m.fd.reset(f);
+        }
+    }
+    if (n == 0) return m;
+    m.type = static_cast<Msg>(buf[0]);
+    m.payload.assign(buf.data() + 1, static_cast<size_t>(n - 1));
+    return m;
+}
+
+[[noreturn]] static void throw_peer_error(const Message& m, std::string_view what);
+
+Message Channel::expect(Msg type, std::string_view what) {
+    Message m = receive();
+    if (m.type == type) return m;
+    throw_peer_error(m, what);
+}
+
+Message Channel::expect_any(std::string_view what) {
+    Message m = receive();
+    if (m.type != Msg::error && m.type != Msg::eof) return m;
+    throw_peer_error(m, what);
+}
+
+std::string error_payload(const Error& e) {
+    return std::to_string(static_cast<int>(e.kind())) + std::to_string(e.error_number()) + ":" + e.what();
+}
+
+Error error_from_payload(std::string_view payload) {
+    // "<kind digit><errno>:<message>"
+    ErrorKind kind = ErrorKind::failed;
+    int err = 0;
+    std::string text(payload);
+    auto colon = text.find(':');
+    if (colon != std::string::npos && colon >= 1) {
+        int k = text[0] - '0';
+        if (k >= 1 && k <= 6) kind = static_cast<ErrorKind>(k);
+        err = static_cast<int>(parse_uint(text.substr(1, colon - 1)).value_or(0));
+        text = text.substr(colon + 1);
+    }
+    return Error(text, kind, err);
+}
+
+static void throw_peer_error(const Message& m, std::string_view what) {
+    if (m.type == Msg::error) throw error_from_payload(m.payload);
+    if (m.type == Msg::eof)
+        throw Error(std::string(what) + ": the container process exited unexpectedly", ErrorKind::failed);
+    throw Error(std::string(what) + ": unexpected message from the container process", ErrorKind::failed);
+}
+
+void Channel::send_error(const Error& e) noexcept {
+    try {
+        send(Msg::error, error_payload(e));
+    } catch (...) {
+    }
+}
+
+} // namespace ctk::container

@@ -1,0 +1,862 @@
+#include "container/runtime.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "container/channel.hpp"
+#include "container/foreground.hpp"
+#include "container/init.hpp"
+#include "container/monitor.hpp"
+#include "container/process.hpp"
+#include "container/rootfs.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/strings.hpp"
+#include "linux/capability.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/console.hpp"
+#include "linux/namespace.hpp"
+#include "linux/process.hpp"
+#include "linux/seccomp.hpp"
+
+namespace ctk::container {
+
+namespace {
+
+using linux::Namespace;
+namespace cg = linux::cgroup;
+
+std::string absolute(const std::string& path) {
+    if (!path.empty() && path[0] == '/') return path;
+    char buf[PATH_MAX];
+    if (!::getcwd(buf, sizeof buf)) throw_errno("getcwd");
+    std::string base = buf;
+    if (path.empty() || path == ".") return base;
+    return base + "/" + path;
+}
+
+std::string real_path(const std::string& path, const std::string& what) {
+    char buf[PATH_MAX];
+    if (!::realpath(path.c_str(), buf)) throw_errno(what, path);
+    return buf;
+}
+
+// Everything decided before the clone.
+struct Prepared {
+    oci::Spec spec;
+    std::string id, bundle, rootfs;
+    ProcessPlan process;
+    cg::Cgroup cgroup;
+    uint64_t clone_flags = 0;
+    uint64_t unshare_flags = 0;
+    std::vector<std::pair<Namespace, UniqueFd>> joins;
+    UniqueFd pid_join;
+    bool new_user = false;
+    bool in_user = false;
+    bool new_pid = false;
+    bool new_cgroup_ns = false;
+};
+
+Prepared prepare(const CreateOptions& o, const RuntimeLog& log) {
+    check_id(o.id);
+    Prepared p;
+    p.id = o.id;
+    p.bundle = real_path(absolute(o.bundle), "bundle");
+    p.spec = oci::Spec::load(p.bundle + "/config.json");
+    const oci::Spec& spec = p.spec;
+    if (!spec.process) throw_invalid("config.json: no process to run");
+    if (!spec.root) throw_invalid("config.json: no root");
+    std::string root = spec.root->path;
+    if (root.empty() || root[0] != '/') root = p.bundle + "/" + root;
+    p.rootfs = real_path(root, "rootfs");
+    struct stat st {};
+    if (::stat(p.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+        throw_invalid("rootfs " + quote(p.rootfs) + " is not a directory");
+    if (!spec.linux) throw_invalid("config.json: no linux section");
+    const oci::Linux& lx = *spec.linux;
+
+    bool seen[8] = {};
+    bool have_mount = false, have_uts = false;
+    for (const auto& n : lx.namespaces) {
+        auto ns = linux::parse_namespace(n.type);
+        if (!ns) throw_invalid("linux.namespaces: unknown type " + quote(n.type));
+        if (seen[static_cast<int>(*ns)]) throw_invalid("linux.namespaces: " + n.type + " listed twice");
+        seen[static_cast<int>(*ns)] = true;
+        if (*ns == Namespace::mount) have_mount = true;
+        if (*ns == Namespace::uts) have_uts = true;
+        if (*ns == Namespace::user) p.in_user = true;
+        if (n.path.empty()) {
+            if (*ns == Namespace::cgroup) {
+                p.new_cgroup_ns = true; // unshared late, once the process is in its cgroup
+                continue;
+            }
+            if (*ns == Namespace::user) p.new_user = true;
+            if (*ns == Namespace::pid) p.new_pid = true;
+            p.clone_flags |= linux::clone_flag(*ns);
+            continue;
+        }
+        UniqueFd fd = linux::open_namespace(n.path, *ns);
+        if (*ns == Namespace::pid) p.pid_join = std::move(fd);
+        else p.joins.emplace_back(*ns, std::move(fd));
+    }
+    if (!have_mount) throw_invalid("linux.namespaces: ns-run needs a mount namespace");
+    // A joined user namespace must be entered before the other namespaces are
+    // made, so that they belong to it: the child makes them itself.
+    std::stable_sort(p.joins.begin(), p.joins.end(),
+                     [](const auto& a, const auto& b) { return a.first == Namespace::user && b.first != Namespace::user; });
+    bool joined_user = p.in_user && !p.new_user;
+    if (joined_user) {
+        if (p.new_pid)
+            throw_invalid("linux.namespaces: a new pid namespace inside a joined user namespace is not supported");
+        p.unshare_flags = p.clone_flags;
+        p.clone_flags = 0;
+    }
+    if (p.new_user && (lx.uid_mappings.empty() || lx.gid_mappings.empty()))
+        throw_invalid("linux: a new user namespace needs uidMappings and gidMappings");
+    if (!p.in_user && (!lx.uid_mappings.empty() || !lx.gid_mappings.empty()))
+        throw_invalid("linux: uidMappings/gidMappings need a user namespace");
+    if ((!spec.hostname.empty() || !spec.domainname.empty()) && !have_uts)
+        throw_invalid("config.json: setting the hostname needs a private uts namespace");
+    if (lx.extra.contains("timeOffsets")) throw_invalid("linux.timeOffsets is not supported");
+    for (const auto& [key, value] : lx.sysctl) check_sysctl(key, spec);
+    for (const auto& m : spec.mounts)
+        if (m.destination.empty() || m.destination[0] != '/')
+            throw_invalid("mount destination " + quote(m.destination) + " is not absolute");
+
+    auto warn = [&](const std::string& m) { log.warn(m); };
+    p.process = plan_process(*spec.process, lx.seccomp, warn);
+    p.process.preserve_fds = o.preserve_fds;
+
+    cg::Layout layout = cg::Layout::detect();
+    p.cgroup = cg::Cgroup::plan(layout, lx.cgroups_path, p.id);
+    return p;
+}
+
+struct Launched {
+    pid_t pid = 0;
+    uint64_t start = 0;
+    UniqueFd pidfd;
+    Channel channel;
+    UniqueFd master;
+    UniqueFd out, err;
+    bool cgroup_made = false;
+};
+
+std::string hook_state(const Prepared& p, pid_t pid, const char* status) {
+    Json j = {{"ociVersion", oci::runtime_spec_version},
+              {"id", p.id},
+              {"status", status},
+              {"pid", pid},
+              {"bundle", p.bundle}};
+    if (!p.spec.annotations.empty()) j["annotations"] = p.spec.annotations;
+    return dump_compact(j);
+}
+
+std::string hook_state(const State& s, const char* status) {
+    Json j = {{"ociVersion", oci::runtime_spec_version},
+              {"id", s.id},
+              {"status", status},
+              {"pid", s.pid},
+              {"bundle", s.bundle}};
+    if (!s.config.annotations.empty()) j["annotations"] = s.config.annotations;
+    return dump_compact(j);
+}
+
+const std::vector<oci::Hook>& hooks_of(const oci::Spec& spec, std::vector<oci::Hook> oci::Hooks::*which) {
+    static const std::vector<oci::Hook> none;
+    return spec.hooks ? (*spec.hooks).*which : none;
+}
+
+// Everything from the cgroup to "created". The caller removes the state
+// directory on failure; this kills what it started and removes the cgroup.
+Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bool wait_on_fifo,
+                const RuntimeLog& log) {
+    Launched l;
+    const oci::Linux& lx = *p.spec.linux;
+    ScopeGuard undo_cgroup([&] {
+        if (l.cgroup_made) {
+            try {
+                p.cgroup.remove();
+            } catch (const std::exception&) {
+            }
+        }
+    });
+    l.cgroup_made = true;
+    p.cgroup.create(lx.resources ? &*lx.resources : nullptr);
+    if (lx.resources) {
+        p.cgroup.apply(*lx.resources, lx.devices, [&](const std::string& m) { log.warn(m); });
+        p.cgroup.apply_device_filter(lx.resources->devices, lx.devices);
+    } else {
+        p.cgroup.apply_device_filter({}, lx.devices);
+    }
+    UniqueFd unified = p.cgroup.open_unified();
+
+    UniqueFd fifo;
+    if (wait_on_fifo) {
+        std::string path = store.fifo(p.id);
+        if (::mkfifo(path.c_str(), 0600) < 0) throw_errno("mkfifo", path);
+        fifo = open_path(path, O_PATH);
+    }
+    UniqueFd console;
+    if (!o.console_socket.empty()) console = linux::connect_unix(o.console_socket);
+    else if (p.process.terminal && wait_on_fifo)
+        throw_invalid("a container with a terminal that runs detached needs --console-socket");
+    UniqueFd host_proc = open_path("/proc", O_PATH | O_DIRECTORY);
+    auto [parent_end, child_end] = Channel::pair();
+    UniqueFd out_w, err_w;
+    if (!o.stdio_log.empty()) {
+        int a[2], b[2];
+        if (::pipe2(a, O_CLOEXEC) < 0 || ::pipe2(b, O_CLOEXEC) < 0) throw_errno("pipe");
+        l.out.reset(a[0]);
+        out_w.reset(a[1]);
+        l.err.reset(b[0]);
+        err_w.reset(b[1]);
+    }
+
+    InitConfig cfg;
+    cfg.spec = &p.spec;
+    cfg.id = p.id;
+    cfg.bundle = p.bundle;
+    cfg.rootfs = p.rootfs;
+    cfg.process = p.process;
+    for (const auto& [ns, fd] : p.joins) cfg.joins.emplace_back(ns, fd.get());
+    cfg.unshare_flags = p.unshare_flags;
+    cfg.wait_for_maps = p.new_user;
+    cfg.user_namespace = p.in_user;
+    cfg.new_cgroup_ns = p.new_cgroup_ns;
+    cfg.cgroup = &p.cgroup;
+    cfg.host_proc = host_proc.get();
+    cfg.fifo = fifo.get();
+    cfg.console_socket = console.get();
+    cfg.stdout_fd = out_w.get();
+    cfg.stderr_fd = err_w.get();
+    cfg.init = o.init;
+    cfg.hooks_in_runtime = p.spec.hooks && (!p.spec.hooks->prestart.empty() || !p.spec.hooks->create_runtime.empty() ||
+                                            !p.spec.hooks->create_container.empty() ||
+                                            !p.spec.hooks->start_container.empty());
+
+    // A joined pid namespace is entered for our children only, around the clone.
+    UniqueFd own_pid_ns;
+    if (p.pid_join) {
+        own_pid_ns = open_path("/proc/self/ns/pid", O_RDONLY);
+        linux::set_namespace(p.pid_join.get(), Namespace::pid, "pid");
+    }
+    linux::CloneArgs args;
+    args.flags = p.clone_flags;
+    args.cgroup_fd = unified.get();
+    linux::Cloned c;
+    try {
+        c = linux::clone3(args);
+    } catch (const Error& e) {
+        if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
+        throw e.wrap("create the container process");
+    }
+    if (c.pid == 0) {
+        parent_end.close();
+        container_init(cfg, child_end);
+    }
+    if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
+    child_end.close();
+    out_w.reset();
+    err_w.reset();
+    l.pid = c.pid;
+    l.pidfd = std::move(c.pidfd);
+    l.channel = std::move(parent_end);
+    ScopeGuard kill_child([&] {
+        linux::pidfd_send_signal(l.pidfd.get(), SIGKILL);
+        siginfo_t info {};
+        ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(l.pidfd.get()), &info, WEXITED);
+    });
+    if (p.new_user) {
+        auto maps = [](const std::vector<oci::IdMapping>& in) {
+            std::vector<linux::IdMap> out;
+            for (const auto& m : in) out.push_back({m.container_id, m.host_id, m.size});
+            return out;
+        };
+        linux::write_id_maps(l.pid, maps(lx.uid_mappings), maps(lx.gid_mappings));
+        l.channel.send(Msg::go);
+    }
+    // The process runs its mounts meanwhile; joining v1 cgroups can wait for
+    // an RCU grace period in the kernel.
+    p.cgroup.add_process(l.pid, static_cast<bool>(unified));
+    if (p.spec.process->oom_score_adj) {
+        std::string path = "/proc/" + std::to_string(l.pid) + "/oom_score_adj";
+        UniqueFd f = open_path(path, O_WRONLY);
+        write_all(f.get(), std::to_string(*p.spec.process->oom_score_adj), path);
+    }
+    for (;;) {
+        Message m = l.channel.expect_any("create the container");
+        if (m.type == Msg::hooks) {
+            std::string state = hook_state(p, l.pid, "creating");
+            run_hooks(hooks_of(p.spec, &oci::Hooks::prestart), state, "prestart");
+            run_hooks(hooks_of(p.spec, &oci::Hooks::create_runtime), state, "createRuntime");
+            l.channel.send(Msg::go, state);
+            continue;
+        }
+        if (m.type == Msg::ready) {
+            l.master = std::move(m.fd);
+            break;
+        }
+        throw Error("create the container: unexpected message", ErrorKind::failed);
+    }
+    l.start = linux::process_start_time(l.pid).value_or(0);
+    kill_child.dismiss();
+    undo_cgroup.dismiss();
+    return l;
+}
+
+State make_state(const Prepared& p, const Launched& l) {
+    State s;
+    s.id = p.id;
+    s.bundle = p.bundle;
+    s.rootfs = p.rootfs;
+    s.pid = l.pid;
+    s.pid_start = l.start;
+    s.monitor_pid = ::getpid();
+    s.monitor_start = linux::process_start_time(s.monitor_pid).value_or(0);
+    s.created = now_rfc3339();
+    s.own_pid_ns = p.new_pid;
+    s.cgroup = p.cgroup.to_json();
+    s.config = p.spec;
+    return s;
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+    if (path.empty()) return;
+    std::string abs = absolute(path);
+    std::string tmp = abs + ".tmp" + std::to_string(::getpid());
+    {
+        UniqueFd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (!f) throw_errno("write pid file", tmp);
+        write_all(f.get(), std::to_string(pid), tmp);
+    }
+    if (::rename(tmp.c_str(), abs.c_str()) < 0) throw_errno("rename", tmp);
+}
+
+// After start: the process has executed its program when its end of the
+// channel closes (close-on-exec); an error message means it failed.
+void wait_exec(Channel& channel) {
+    Message m = channel.receive();
+    if (m.type == Msg::eof) return;
+    if (m.type == Msg::error) throw error_from_payload(m.payload);
+    throw Error("start the container: unexpected message", ErrorKind::failed);
+}
+
+void run_poststart(const State& s, const RuntimeLog& log) {
+    try {
+        run_hooks(hooks_of(s.config, &oci::Hooks::poststart), hook_state(s, "running"), "poststart");
+    } catch (const Error& e) {
+        log.warn(e.what());
+    }
+}
+
+// Removes what a stopped container leaves: poststop hooks, cgroup, state.
+void destroy(const StateStore& store, const State& s, const RuntimeLog& log, bool keep_state) {
+    try {
+        run_hooks(hooks_of(s.config, &oci::Hooks::poststop), hook_state(s, "stopped"), "poststop");
+    } catch (const Error& e) {
+        log.warn(e.what());
+    }
+    if (!s.cgroup.empty()) {
+        cg::Cgroup cgroup = cg::Cgroup::from_json(s.cgroup);
+        try {
+            // Without a pid namespace of its own, processes can outlive the first one.
+            if (!s.own_pid_ns && !cgroup.pids().empty()) cgroup.signal_all(SIGKILL);
+            cgroup.remove();
+        } catch (const Error& e) {
+            log.warn(e.what());
+        }
+    }
+    if (!keep_state) store.remove(s.id);
+}
+
+// Waits until the process behind pidfd is gone (poll), at most timeout_ms.
+bool wait_gone(int pidfd, int timeout_ms) {
+    pollfd p {pidfd, POLLIN, 0};
+    for (;;) {
+        int r = ::poll(&p, 1, timeout_ms);
+        if (r > 0) return true;
+        if (r == 0) return false;
+        if (errno != EINTR) throw_errno("poll");
+    }
+}
+
+// A pidfd for a recorded process, only when it is still that process.
+UniqueFd open_recorded(pid_t pid, uint64_t start) {
+    if (pid <= 0) return UniqueFd();
+    UniqueFd pidfd = linux::try_pidfd_open(pid);
+    if (!pidfd || !linux::process_alive(pid, start)) return UniqueFd();
+    return pidfd;
+}
+
+void wait_monitor(const State& s, int timeout_ms) {
+    if (s.monitor_pid == ::getpid()) return;
+    UniqueFd m = open_recorded(s.monitor_pid, s.monitor_start);
+    if (m) wait_gone(m.get(), timeout_ms);
+}
+
+} // namespace
+
+void Runtime::create(const CreateOptions& o) {
+    Prepared p = prepare(o, log_);
+    UniqueFd lock = store_.create(o.id);
+    ScopeGuard remove_dir([&] {
+        try {
+            store_.remove(o.id);
+        } catch (const std::exception&) {
+        }
+    });
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) < 0) throw_errno("pipe");
+    UniqueFd report_r(report[0]), report_w(report[1]);
+    pid_t monitor = ::fork();
+    if (monitor < 0) throw_errno("fork the monitor");
+    if (monitor == 0) {
+        report_r.reset();
+        ::setsid();
+        Launched l;
+        try {
+            l = launch(p, o, store_, true, log_);
+            State s = make_state(p, l);
+            store_.save(s);
+            write_pid_file(o.pid_file, l.pid);
+        } catch (const Error& e) {
+            std::string payload = error_payload(e);
+            ssize_t n = ::write(report_w.get(), payload.data(), payload.size());
+            (void)n;
+            ::_exit(1);
+        }
+        ssize_t n = ::write(report_w.get(), "", 0);
+        (void)n;
+        lock.reset();
+        report_w.reset();
+        l.channel.close();
+        become_monitor(store_, o.id, l.pid, o.stdio_log, l.out.release(), l.err.release());
+    }
+    report_w.reset();
+    std::string answer = read_fd(report_r.get(), 1 << 20);
+    if (!answer.empty()) {
+        ::waitpid(monitor, nullptr, 0);
+        throw error_from_payload(answer);
+    }
+    if (!store_.exists(o.id)) {
+        ::waitpid(monitor, nullptr, 0);
+        throw Error("create " + quote(o.id) + ": the monitor exited before the container was created",
+                    ErrorKind::failed);
+    }
+    remove_dir.dismiss();
+}
+
+void Runtime::start(const std::string& id) {
+    UniqueFd lock = store_.lock(id);
+    State s = store_.load(id);
+    Status st = current_status(s, store_.dir(id));
+    if (st != Status::created)
+        throw_conflict("container " + quote(id) + " is " + status_name(st) + ", not created");
+    std::string path = store_.fifo(id);
+    UniqueFd fifo(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw_errno("open", path);
+    for (;;) {
+        pollfd pf {fifo.get(), POLLIN, 0};
+        int r = ::poll(&pf, 1, 100);
+        if (r < 0 && errno != EINTR) throw_errno("poll", path);
+        if (r > 0) {
+            char c;
+            ssize_t n = ::read(fifo.get(), &c, 1);
+            if (n == 1) break;
+            if (n == 0) throw Error("start " + quote(id) + ": the container process went away", ErrorKind::failed);
+        }
+        if (!linux::process_alive(s.pid, s.pid_start))
+            throw Error("start " + quote(id) + ": the container process has exited", ErrorKind::failed);
+    }
+    ::unlink(path.c_str());
+    s.started = now_rfc3339();
+    store_.save(s);
+    lock.reset();
+    run_poststart(s, log_);
+}
+
+int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
+    Prepared p = prepare(o, log_);
+    UniqueFd lock = store_.create(o.id);
+    ScopeGuard remove_dir([&] {
+        try {
+            store_.remove(o.id);
+        } catch (const std::exception&) {
+        }
+    });
+    if (detach) {
+        if (p.process.terminal && o.console_socket.empty())
+            throw_invalid("a container with a terminal that runs detached needs --console-socket");
+        int report[2];
+        if (::pipe2(report, O_CLOEXEC) < 0) throw_errno("pipe");
+        UniqueFd report_r(report[0]), report_w(report[1]);
+        pid_t monitor = ::fork();
+        if (monitor < 0) throw_errno("fork the monitor");
+        if (monitor == 0) {
+            report_r.reset();
+            ::setsid();
+            Launched l;
+            State s;
+            try {
+                l = launch(p, o, store_, false, log_);
+                s = make_state(p, l);
+                l.channel.send(Msg::start);
+                s.started = now_rfc3339();
+                store_.save(s);
+                wait_exec(l.channel);
+                write_pid_file(o.pid_file, l.pid);
+            } catch (const Error& e) {
+                if (l.pidfd) {
+                    linux::pidfd_send_signal(l.pidfd.get(), SIGKILL);
+                    reap(l.pidfd.get());
+                    try {
+                        p.cgroup.remove();
+                    } catch (const std::exception&) {
+                    }
+                }
+                std::string payload = error_payload(e);
+                ssize_t n = ::write(report_w.get(), payload.data(), payload.size());
+                (void)n;
+                ::_exit(1);
+            }
+            lock.reset();
+            run_poststart(s, log_);
+            report_w.reset();
+            become_monitor(store_, o.id, l.pid, o.stdio_log, l.out.release(), l.err.release());
+        }
+        report_w.reset();
+        std::string answer = read_fd(report_r.get(), 1 << 20);
+        if (!answer.empty()) {
+            ::waitpid(monitor, nullptr, 0);
+            throw error_from_payload(answer);
+        }
+        if (!store_.exists(o.id)) {
+            ::waitpid(monitor, nullptr, 0);
+            throw Error("run " + quote(o.id) + ": the monitor exited before the container started",
+                        ErrorKind::failed);
+        }
+        remove_dir.dismiss();
+        return 0;
+    }
+
+    block_forwarded_signals();
+    Launched l = launch(p, o, store_, false, log_);
+    ScopeGuard kill_child([&] {
+        linux::pidfd_send_signal(l.pidfd.get(), SIGKILL);
+        reap(l.pidfd.get());
+        try {
+            p.cgroup.remove();
+        } catch (const std::exception&) {
+        }
+    });
+    State s = make_state(p, l);
+    l.channel.send(Msg::start);
+    s.started = now_rfc3339();
+    store_.save(s);
+    wait_exec(l.channel);
+    kill_child.dismiss();
+    remove_dir.dismiss();
+    lock.reset();
+    write_pid_file(o.pid_file, l.pid);
+    run_poststart(s, log_);
+
+    JsonFileLog log;
+    if (!o.stdio_log.empty()) log = JsonFileLog(o.stdio_log);
+    Foreground fg;
+    fg.pidfd = l.pidfd.get();
+    fg.master = l.master.get();
+    fg.out = l.out.get();
+    fg.err = l.err.get();
+    fg.log = log ? &log : nullptr;
+    fg.tee = true;
+    int status = wait_foreground(fg);
+
+    try {
+        UniqueFd relock = store_.lock(o.id);
+        s = store_.load(o.id);
+        s.exit_code = status;
+        s.finished = now_rfc3339();
+        if (keep) store_.save(s);
+        destroy(store_, s, log_, keep);
+    } catch (const Error& e) {
+        // Deleted meanwhile (delete --force from elsewhere): nothing is left to do.
+        if (e.kind() != ErrorKind::not_found) log_.warn(e.what());
+    }
+    return status;
+}
+
+Json Runtime::state(const std::string& id) const {
+    State s = store_.load(id);
+    return oci_state(s, current_status(s, store_.dir(id)));
+}
+
+void Runtime::kill(const std::string& id, int sig, bool all) {
+    State s = store_.load(id);
+    Status st = current_status(s, store_.dir(id));
+    if (st == Status::stopped) throw_conflict("container " + quote(id) + " is not running");
+    if (all && !s.cgroup.empty()) {
+        cg::Cgroup::from_json(s.cgroup).signal_all(sig);
+        return;
+    }
+    UniqueFd pidfd = open_recorded(s.pid, s.pid_start);
+    if (!pidfd || !linux::pidfd_send_signal(pidfd.get(), sig))
+        throw_conflict("container " + quote(id) + " is not running");
+}
+
+void Runtime::remove(const std::string& id, bool force) {
+    State s = store_.load(id);
+    Status st = current_status(s, store_.dir(id));
+    if ((st == Status::running || st == Status::paused) && !force)
+        throw_conflict("container " + quote(id) + " is " + status_name(st) +
+                       ": stop it first or use --force");
+    if (st != Status::stopped) {
+        UniqueFd pidfd = open_recorded(s.pid, s.pid_start);
+        cg::Cgroup cgroup;
+        if (!s.cgroup.empty()) cgroup = cg::Cgroup::from_json(s.cgroup);
+        if (!cgroup.empty() && (!s.own_pid_ns || st == Status::paused)) cgroup.signal_all(SIGKILL);
+        if (pidfd) linux::pidfd_send_signal(pidfd.get(), SIGKILL);
+        if (st == Status::paused && !cgroup.empty()) cgroup.thaw();
+        if (pidfd && !wait_gone(pidfd.get(), 10000))
+            throw Error("delete " + quote(id) + ": the container process did not exit after SIGKILL",
+                        ErrorKind::failed);
+    }
+    wait_monitor(s, 10000);
+    UniqueFd lock = store_.lock(id);
+    if (!store_.exists(id)) return;
+    s = store_.load(id);
+    destroy(store_, s, log_, false);
+}
+
+Json Runtime::list() const {
+    Json out = Json::array();
+    for (const auto& id : store_.ids()) {
+        try {
+            State s = store_.load(id);
+            Status st = current_status(s, store_.dir(id));
+            Json j = oci_state(s, st);
+            struct stat sb {};
+            if (::stat(store_.dir(id).c_str(), &sb) == 0) j["owner"] = sb.st_uid == 0 ? "root" : std::to_string(sb.st_uid);
+            out.push_back(std::move(j));
+        } catch (const Error&) {
+        }
+    }
+    return out;
+}
+
+std::vector<pid_t> Runtime::ps(const std::string& id) const {
+    State s = store_.load(id);
+    Status st = current_status(s, store_.dir(id));
+    if (st == Status::stopped) return {};
+    if (s.cgroup.empty()) return {s.pid};
+    return cg::Cgroup::from_json(s.cgroup).pids();
+}
+
+void Runtime::pause(const std::string& id) {
+    UniqueFd lock = store_.lock(id);
+    State s = store_.load(id);
+    Status st = current_status(s, store_.dir(id));
+    if (st != Status::running) throw_conflict("container " + quote(id) + " is " + status_name(st) + ", not running");
+    if (s.cgroup.empty()) throw Error("container " + quote(id) + " has no cgroup to freeze", ErrorKind::failed);
+    cg::Cgroup::from_json(s.cgroup).freeze();
+}
+
+void Runtime::resume(const std::string& id) {
+    UniqueFd lock = store_.lock(id);
+    State s = store_.load(id);
+    Status st = current_status(s, store_.dir(id));
+    if (st != Status::paused) throw_conflict("container " + quote(id) + " is " + status_name(st) + ", not paused");
+    cg::Cgroup::from_json(s.cgroup).thaw();
+}
+
+Json Runtime::wait(const std::string& id) {
+    for (;;) {
+        State s = store_.load(id);
+        if (s.exit_code) return {{"id", id}, {"exitCode", *s.exit_code}};
+        UniqueFd mon = open_recorded(s.monitor_pid, s.monitor_start);
+        if (mon) {
+            wait_gone(mon.get(), -1);
+            State after = store_.load(id);
+            if (after.exit_code) return {{"id", id}, {"exitCode", *after.exit_code}};
+        }
+        UniqueFd init = open_recorded(s.pid, s.pid_start);
+        if (init) {
+            wait_gone(init.get(), -1);
+            continue;
+        }
+        // Gone with nobody to record how: the exit status is unknown.
+        return {{"id", id}, {"exitCode", -1}};
+    }
+}
+
+int Runtime::exec(const ExecOptions& o) {
+    State s = store_.load(o.id);
+    Status st = current_status(s, store_.dir(o.id));
+    if (st == Status::stopped) throw_conflict("container " + quote(o.id) + " is not running");
+    if (st == Status::paused && !o.ignore_paused) throw_conflict("container " + quote(o.id) + " is paused");
+
+    oci::Process proc;
+    if (!o.process_file.empty()) {
+        std::string text = o.process_file == "-" ? read_fd(0) : read_file(o.process_file);
+        try {
+            proc = parse_json(text, o.process_file).get<oci::Process>();
+        } catch (const Error& e) {
+            throw e.wrap("process " + quote(o.process_file));
+        }
+    } else {
+        if (o.args.empty()) throw Error("exec: no command given", ErrorKind::usage);
+        proc = s.config.process ? *s.config.process : oci::Process{};
+        proc.args = o.args;
+        proc.terminal = o.tty;
+        proc.console_size.reset();
+        if (!o.cwd.empty()) proc.cwd = o.cwd;
+        for (const auto& kv : o.env) {
+            auto key = kv.substr(0, kv.find('='));
+            std::erase_if(proc.env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+            proc.env.push_back(kv);
+        }
+        if (!o.user.empty()) {
+            auto parts = split(o.user, ':');
+            auto uid = parse_uint(parts[0]);
+            if (!uid || parts.size() > 2) throw Error("exec: --user wants uid[:gid], got " + quote(o.user), ErrorKind::usage);
+            proc.user.uid = static_cast<uint32_t>(*uid);
+            if (parts.size() == 2) {
+                auto gid = parse_uint(parts[1]);
+                if (!gid) throw Error("exec: --user wants uid[:gid], got " + quote(o.user), ErrorKind::usage);
+                proc.user.gid = static_cast<uint32_t>(*gid);
+            }
+        }
+        for (auto g : o.additional_gids) proc.user.additional_gids.push_back(g);
+        if (!o.caps.empty()) {
+            if (!proc.capabilities) proc.capabilities = oci::Capabilities{};
+            auto add = [&](std::optional<std::vector<std::string>>& set) {
+                if (!set) set = std::vector<std::string>{};
+                for (const auto& c : o.caps) set->push_back(c);
+            };
+            add(proc.capabilities->bounding);
+            add(proc.capabilities->effective);
+            add(proc.capabilities->permitted);
+            add(proc.capabilities->inheritable);
+        }
+        if (o.no_new_privs) proc.no_new_privileges = true;
+        if (!o.apparmor.empty()) proc.apparmor_profile = o.apparmor;
+        if (!o.process_label.empty()) proc.selinux_label = o.process_label;
+    }
+    if (proc.terminal && o.detach && o.console_socket.empty())
+        throw_invalid("exec -d with a terminal needs --console-socket");
+    auto warn = [&](const std::string& m) { log_.warn(m); };
+    std::optional<oci::Seccomp> seccomp;
+    if (s.config.linux) seccomp = s.config.linux->seccomp;
+    ExecConfig cfg;
+    cfg.process = plan_process(proc, seccomp, warn);
+    cfg.process.preserve_fds = o.preserve_fds;
+
+    UniqueFd pidfd = open_recorded(s.pid, s.pid_start);
+    if (!pidfd) throw_conflict("container " + quote(o.id) + " is not running");
+    bool pid_ns = false;
+    if (s.config.linux) {
+        for (const auto& n : s.config.linux->namespaces) {
+            auto ns = linux::parse_namespace(n.type);
+            if (!ns) continue;
+            if (*ns == Namespace::pid) pid_ns = true;
+            else cfg.setns_flags |= static_cast<uint32_t>(linux::clone_flag(*ns));
+        }
+    }
+    cfg.pidfd = pidfd.get();
+    UniqueFd console;
+    if (!o.console_socket.empty()) console = linux::connect_unix(o.console_socket);
+    cfg.console_socket = console.get();
+    cg::Cgroup cgroup;
+    if (!s.cgroup.empty()) cgroup = cg::Cgroup::from_json(s.cgroup);
+    UniqueFd unified = cgroup.empty() ? UniqueFd() : cgroup.open_unified();
+    auto [parent_end, child_end] = Channel::pair();
+
+    if (!o.detach) block_forwarded_signals();
+    UniqueFd own_pid_ns;
+    if (pid_ns) {
+        own_pid_ns = open_path("/proc/self/ns/pid", O_RDONLY);
+        if (::setns(pidfd.get(), CLONE_NEWPID) < 0) throw_errno("join the container's pid namespace");
+    }
+    linux::CloneArgs args;
+    args.cgroup_fd = unified.get();
+    linux::Cloned c;
+    try {
+        c = linux::clone3(args);
+    } catch (const Error& e) {
+        if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
+        throw e.wrap("create the exec process");
+    }
+    if (c.pid == 0) {
+        parent_end.close();
+        exec_init(cfg, child_end);
+    }
+    if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
+    child_end.close();
+    ScopeGuard kill_child([&] {
+        linux::pidfd_send_signal(c.pidfd.get(), SIGKILL);
+        reap(c.pidfd.get());
+    });
+    if (!cgroup.empty()) cgroup.add_process(c.pid, static_cast<bool>(unified));
+    if (proc.oom_score_adj) {
+        std::string path = "/proc/" + std::to_string(c.pid) + "/oom_score_adj";
+        UniqueFd f = open_path(path, O_WRONLY);
+        write_all(f.get(), std::to_string(*proc.oom_score_adj), path);
+    }
+    parent_end.send(Msg::go);
+    Message ready = parent_end.expect(Msg::ready, "exec");
+    wait_exec(parent_end);
+    kill_child.dismiss();
+    write_pid_file(o.pid_file, c.pid);
+    if (o.detach) return 0;
+    Foreground fg;
+    fg.pidfd = c.pidfd.get();
+    fg.master = ready.fd.get();
+    return wait_foreground(fg);
+}
+
+Json Runtime::features() {
+    Json ns = Json::array();
+    for (auto n : linux::all_namespaces) ns.push_back(linux::spec_name(n));
+    Json mount_options = {"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async",
+                          "dirsync", "remount", "mand", "nomand", "atime", "noatime", "diratime",
+                          "nodiratime", "relatime", "norelatime", "strictatime", "nostrictatime",
+                          "lazytime", "nolazytime", "nosymfollow", "symfollow", "bind", "rbind",
+                          "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable",
+                          "runbindable", "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec",
+                          "rexec", "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime",
+                          "ratime", "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow"};
+    return {{"ociVersionMin", "1.0.0"},
+            {"ociVersionMax", oci::runtime_spec_version},
+            {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
+            {"mountOptions", mount_options},
+            {"linux",
+             {{"namespaces", ns},
+              {"capabilities", linux::known_capabilities()},
+              {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
+              {"seccomp",
+               {{"enabled", true},
+                {"actions", linux::seccomp::known_actions()},
+                {"operators", linux::seccomp::known_operators()},
+                {"archs", linux::seccomp::known_architectures()},
+                {"knownFlags", linux::seccomp::known_flags()},
+                {"supportedFlags", linux::seccomp::known_flags()}}},
+              {"apparmor", {{"enabled", apparmor_enabled()}}},
+              {"selinux", {{"enabled", selinux_enabled()}}},
+              {"intelRdt", {{"enabled", false}}},
+              {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
+            {"annotations",
+             {{"io.github.ctk.ns-run.version", CTK_VERSION},
+              {"io.github.ctk.ns-run.init", "ns-run run --init: a minimal init as pid 1"}}}};
+}
+
+} // namespace ctk::container

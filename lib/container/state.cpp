@@ -1,0 +1,192 @@
+#include "container/state.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/process.hpp"
+
+namespace ctk::container {
+
+const char* status_name(Status s) {
+    switch (s) {
+    case Status::creating: return "creating";
+    case Status::created: return "created";
+    case Status::running: return "running";
+    case Status::paused: return "paused";
+    case Status::stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+Json State::to_json() const {
+    Json j = {{"id", id},           {"bundle", bundle},   {"rootfs", rootfs},
+              {"pid", pid},         {"pidStart", pid_start},
+              {"monitorPid", monitor_pid}, {"monitorStart", monitor_start},
+              {"created", created}, {"ownPidNamespace", own_pid_ns},
+              {"cgroup", cgroup},   {"config", config}};
+    if (!started.empty()) j["started"] = started;
+    if (!finished.empty()) j["finished"] = finished;
+    if (exit_code) j["exitCode"] = *exit_code;
+    return j;
+}
+
+State State::from_json(const Json& j, const std::string& what) {
+    State s;
+    try {
+        s.id = j.at("id").get<std::string>();
+        s.bundle = j.value("bundle", "");
+        s.rootfs = j.value("rootfs", "");
+        s.pid = j.value("pid", 0);
+        s.pid_start = j.value("pidStart", uint64_t{0});
+        s.monitor_pid = j.value("monitorPid", 0);
+        s.monitor_start = j.value("monitorStart", uint64_t{0});
+        s.created = j.value("created", "");
+        s.started = j.value("started", "");
+        s.finished = j.value("finished", "");
+        if (j.contains("exitCode") && j["exitCode"].is_number_integer()) s.exit_code = j["exitCode"].get<int>();
+        s.own_pid_ns = j.value("ownPidNamespace", false);
+        s.cgroup = j.value("cgroup", Json::object());
+        if (j.contains("config")) s.config = j["config"].get<oci::Spec>();
+    } catch (const Error& e) {
+        throw e.wrap(what);
+    } catch (const std::exception& e) {
+        throw Error(what + ": " + e.what(), ErrorKind::invalid);
+    }
+    return s;
+}
+
+Status current_status(const State& s, const std::string& state_dir) {
+    if (s.exit_code) return Status::stopped;
+    if (!linux::process_alive(s.pid, s.pid_start)) return Status::stopped;
+    if (::access((state_dir + "/exec.fifo").c_str(), F_OK) == 0) return Status::created;
+    if (!s.cgroup.empty()) {
+        try {
+            if (linux::cgroup::Cgroup::from_json(s.cgroup).frozen()) return Status::paused;
+        } catch (const std::exception&) {
+        }
+    }
+    return Status::running;
+}
+
+Json oci_state(const State& s, Status status) {
+    Json j = {{"ociVersion", oci::runtime_spec_version},
+              {"id", s.id},
+              {"status", status_name(status)},
+              {"pid", status == Status::stopped ? 0 : s.pid},
+              {"bundle", s.bundle},
+              {"rootfs", s.rootfs},
+              {"created", s.created}};
+    if (!s.config.annotations.empty()) j["annotations"] = s.config.annotations;
+    if (!s.started.empty()) j["started"] = s.started;
+    if (status == Status::stopped) {
+        if (s.exit_code) j["exitCode"] = *s.exit_code;
+        if (!s.finished.empty()) j["finished"] = s.finished;
+    }
+    return j;
+}
+
+std::string now_rfc3339() {
+    timespec ts {};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm {};
+    ::gmtime_r(&ts.tv_sec, &tm);
+    char buf[64];
+    size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    return buf;
+}
+
+void check_id(const std::string& id) {
+    bool ok = !id.empty() && id.size() <= 1024 && id[0] != '.' && id[0] != '-';
+    for (char c : id)
+        ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '+' || c == '-' || c == '.';
+    if (!ok) throw Error("invalid container ID " + quote(id) +
+                             " (letters, digits, '_', '+', '-', '.'; not starting with '.' or '-')",
+                         ErrorKind::usage);
+}
+
+static UniqueFd lock_dir(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw_errno("open container state", dir);
+    UniqueFd d(fd);
+    while (::flock(fd, LOCK_EX) < 0)
+        if (errno != EINTR) throw_errno("lock", dir);
+    return d;
+}
+
+UniqueFd StateStore::create(const std::string& id) const {
+    check_id(id);
+    if (::mkdir(root_.c_str(), 0700) < 0 && errno != EEXIST) {
+        make_dirs(root_, 0700);
+    }
+    std::string d = dir(id);
+    if (::mkdir(d.c_str(), 0700) < 0) {
+        if (errno == EEXIST) throw_conflict("container " + quote(id) + " already exists");
+        throw_errno("create container state", d);
+    }
+    return lock_dir(d);
+}
+
+UniqueFd StateStore::lock(const std::string& id) const {
+    check_id(id);
+    if (!exists(id)) throw_not_found("container " + quote(id) + " does not exist");
+    return lock_dir(dir(id));
+}
+
+bool StateStore::exists(const std::string& id) const {
+    struct stat st {};
+    return ::stat((dir(id) + "/state.json").c_str(), &st) == 0;
+}
+
+State StateStore::load(const std::string& id) const {
+    check_id(id);
+    std::string path = dir(id) + "/state.json";
+    auto text = read_file_if_exists(path, 16u << 20);
+    if (!text) throw_not_found("container " + quote(id) + " does not exist");
+    return State::from_json(parse_json(*text, path), path);
+}
+
+void StateStore::save(const State& s) const {
+    // Runtime state lives under /run and does not outlive a reboot: a rename
+    // makes it atomic, an fsync would only cost time.
+    std::string d = dir(s.id);
+    std::string tmp = d + "/.state.json.tmp";
+    std::string text = dump_compact(s.to_json());
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) throw_errno("write container state", tmp);
+    write_all(fd.get(), text, tmp);
+    fd.reset();
+    if (::rename(tmp.c_str(), (d + "/state.json").c_str()) < 0) throw_errno("rename", tmp);
+}
+
+void StateStore::remove(const std::string& id) const {
+    check_id(id);
+    remove_tree(dir(id));
+}
+
+std::vector<std::string> StateStore::ids() const {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(root_.c_str());
+    if (!d) return out;
+    while (auto* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        std::string id = e->d_name;
+        if (exists(id)) out.push_back(id);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+} // namespace ctk::container

@@ -1,0 +1,76 @@
+// A container's runtime state: <root>/<id>/state.json (root: --root, default
+// $CTK_RUN/runtime). It holds what the OCI state reports (config-linux.md,
+// runtime.md "State") plus what the later verbs need: the config as created,
+// the cgroup, the monitor, and (CONTRACTS.md) created/started/finished times
+// and the exit code.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/fd.hpp"
+#include "core/json.hpp"
+#include "oci/runtime_spec.hpp"
+
+namespace ctk::container {
+
+enum class Status { creating, created, running, paused, stopped };
+const char* status_name(Status s);
+
+struct State {
+    std::string id;
+    std::string bundle;
+    std::string rootfs;
+    pid_t pid = 0;              // the container's first process (host pid)
+    uint64_t pid_start = 0;     // its start time, to tell it from a reused pid
+    pid_t monitor_pid = 0;      // the process that waits for it (monitor or foreground run)
+    uint64_t monitor_start = 0;
+    std::string created, started, finished; // RFC 3339
+    std::optional<int> exit_code;
+    bool own_pid_ns = false;    // the first process is pid 1 of its own pid namespace
+    Json cgroup;                // linux::cgroup::Cgroup::to_json()
+    oci::Spec config;           // config.json as it was at create
+
+    Json to_json() const;
+    static State from_json(const Json& j, const std::string& what);
+};
+
+// Status from the record and the live system: exit code recorded or process
+// gone -> stopped; start fifo present -> created; cgroup frozen -> paused.
+Status current_status(const State& s, const std::string& state_dir);
+
+// The OCI state (runtime.md) plus the extensions: created, started, finished,
+// exitCode, rootfs.
+Json oci_state(const State& s, Status status);
+
+// "2026-01-02T03:04:05.123456789Z"
+std::string now_rfc3339();
+
+// Container IDs: letters, digits, '_', '+', '-', '.', not starting with '.'.
+void check_id(const std::string& id);
+
+class StateStore {
+public:
+    explicit StateStore(std::string root) : root_(std::move(root)) {}
+    const std::string& root() const { return root_; }
+    std::string dir(const std::string& id) const { return root_ + "/" + id; }
+    std::string fifo(const std::string& id) const { return dir(id) + "/exec.fifo"; }
+
+    // Makes <root>/<id> (conflict when it exists) and returns it locked.
+    UniqueFd create(const std::string& id) const;
+    // Locks an existing container's directory (flock, exclusive); not_found when absent.
+    UniqueFd lock(const std::string& id) const;
+    bool exists(const std::string& id) const;
+    State load(const std::string& id) const;
+    void save(const State& s) const;
+    void remove(const std::string& id) const;
+    std::vector<std::string> ids() const;
+
+private:
+    std::string root_;
+};
+
+} // namespace ctk::container
