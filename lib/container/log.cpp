@@ -90,6 +90,13 @@ void RuntimeLog::warn(const std::string& msg) const {
 
 void RuntimeLog::error(const std::string& msg) const { write("error", msg); }
 
+void RuntimeLog::failure(const std::string& msg) const {
+    std::string line = "ns-run: " + msg + "\n";
+    ssize_t n = ::write(2, line.data(), line.size());
+    (void)n;
+    write("error", msg);
+}
+
 void RuntimeLog::debug(const std::string& msg) const {
     if (!debug_) return;
     std::string line = "ns-run: debug: " + msg + "\n";

@@ -19,6 +19,9 @@ public:
     // "ns-run: warning: ..." on stderr and a line in the log file.
     void warn(const std::string& msg) const;
     void error(const std::string& msg) const;
+    // "ns-run: ..." on stderr (and logged as an error): a failure that is
+    // reported while the verb still ends with the container's own status.
+    void failure(const std::string& msg) const;
     void debug(const std::string& msg) const;
     bool debugging() const { return debug_; }
 

@@ -405,6 +405,34 @@ void wait_monitor(const State& s, int timeout_ms) {
     if (m) wait_gone(m.get(), timeout_ms);
 }
 
+int run_foreground(Launched& l, const CreateOptions& o) {
+    JsonFileLog log;
+    if (!o.stdio_log.empty()) log = JsonFileLog(o.stdio_log);
+    Foreground fg;
+    fg.pidfd = l.pidfd.get();
+    fg.master = l.master.get();
+    fg.out = l.out.get();
+    fg.err = l.err.get();
+    fg.log = log ? &log : nullptr;
+    fg.tee = true;
+    return wait_foreground(fg);
+}
+
+void finish_foreground(const StateStore& store_, const RuntimeLog& log_, const std::string& id, int status,
+                       bool keep) {
+    try {
+        UniqueFd relock = store_.lock(id);
+        State s = store_.load(id);
+        s.exit_code = status;
+        s.finished = now_rfc3339();
+        if (keep) store_.save(s);
+        destroy(store_, s, log_, keep);
+    } catch (const Error& e) {
+        // Deleted meanwhile (delete --force from elsewhere): nothing is left to do.
+        if (e.kind() != ErrorKind::not_found) log_.warn(e.what());
+    }
+}
+
 } // namespace
 
 void Runtime::create(const CreateOptions& o) {
@@ -564,35 +592,24 @@ int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
     l.channel.send(Msg::start);
     s.started = now_rfc3339();
     store_.save(s);
-    wait_exec(l.channel);
     kill_child.dismiss();
     remove_dir.dismiss();
     lock.reset();
-    write_pid_file(o.pid_file, l.pid);
-    run_poststart(s, log_);
-
-    JsonFileLog log;
-    if (!o.stdio_log.empty()) log = JsonFileLog(o.stdio_log);
-    Foreground fg;
-    fg.pidfd = l.pidfd.get();
-    fg.master = l.master.get();
-    fg.out = l.out.get();
-    fg.err = l.err.get();
-    fg.log = log ? &log : nullptr;
-    fg.tee = true;
-    int status = wait_foreground(fg);
-
+    int status = -1;
     try {
-        UniqueFd relock = store_.lock(o.id);
-        s = store_.load(o.id);
-        s.exit_code = status;
-        s.finished = now_rfc3339();
-        if (keep) store_.save(s);
-        destroy(store_, s, log_, keep);
+        wait_exec(l.channel);
     } catch (const Error& e) {
-        // Deleted meanwhile (delete --force from elsewhere): nothing is left to do.
-        if (e.kind() != ErrorKind::not_found) log_.warn(e.what());
+        // The process could not execute its program: it exits 127 or 126 as a
+        // shell would, and that is run's status.
+        log_.failure(e.what());
+        status = reap(l.pidfd.get());
     }
+    if (status < 0) {
+        write_pid_file(o.pid_file, l.pid);
+        run_poststart(s, log_);
+        status = run_foreground(l, o);
+    }
+    finish_foreground(store_, log_, o.id, status, keep);
     return status;
 }
 
@@ -814,8 +831,17 @@ int Runtime::exec(const ExecOptions& o) {
     }
     parent_end.send(Msg::go);
     Message ready = parent_end.expect(Msg::ready, "exec");
-    wait_exec(parent_end);
     kill_child.dismiss();
+    try {
+        wait_exec(parent_end);
+    } catch (const Error& e) {
+        if (o.detach) {
+            reap(c.pidfd.get());
+            throw;
+        }
+        log_.failure(e.what());
+        return reap(c.pidfd.get());
+    }
     write_pid_file(o.pid_file, c.pid);
     if (o.detach) return 0;
     Foreground fg;
