@@ -127,14 +127,15 @@ void JsonFileLog::feed(Stream s, std::string_view data) {
     size_t start = 0;
     for (;;) {
         size_t nl = p.find('\n', start);
-        if (nl == std::string::npos) {
-            if (p.size() - start < max_line) break;
+        size_t end = nl == std::string::npos ? p.size() : nl + 1;
+        if (end - start > max_line) {
             emit(s, std::string_view(p).substr(start, max_line));
             start += max_line;
             continue;
         }
-        emit(s, std::string_view(p).substr(start, nl + 1 - start));
-        start = nl + 1;
+        if (nl == std::string::npos) break;
+        emit(s, std::string_view(p).substr(start, end - start));
+        start = end;
     }
     p.erase(0, start);
 }
