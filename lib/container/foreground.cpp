@@ -93,6 +93,9 @@ int wait_foreground(const Foreground& fg) {
     int out = fg.out, err = fg.err;
     int master = fg.master;
     std::optional<int> status;
+    bool lean_done = false;
+    std::vector<std::pair<uintptr_t, size_t>> lean_pages;
+    if (fg.lean) lean_pages = linux::droppable_file_pages();
     while (!status || out >= 0 || err >= 0 || master >= 0) {
         pollfd p[6];
         int n = 0;
@@ -117,6 +120,11 @@ int wait_foreground(const Foreground& fg) {
         if (err >= 0) {
             e_slot = n;
             p[n++] = {err, POLLIN, 0};
+        }
+        if (fg.lean && !lean_done) {
+            // Right before blocking, so little runs between the drop and the wait.
+            linux::drop_pages(lean_pages);
+            lean_done = true;
         }
         // Once the process is gone, drain what is buffered, but do not wait
         // for a stray descendant that still holds the pty or a pipe.

@@ -24,6 +24,7 @@ struct Foreground {
     JsonFileLog* log = nullptr;
     bool tee = false;      // copy the log pipes to our own stdout/stderr too
     bool forward = true;   // forward signals (the detached monitor does not)
+    bool lean = false;     // drop unused code pages before waiting (linux::release_file_pages)
 };
 
 // Returns the exit status (128+signal when killed).

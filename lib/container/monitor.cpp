@@ -45,6 +45,7 @@ void monitor_loop(const StateStore& store, const std::string& id, pid_t pid, con
         fg.err = err;
         fg.log = log ? &log : nullptr;
         fg.forward = false;
+        fg.lean = true;
         status = wait_foreground(fg);
     } catch (const std::exception&) {
     }

@@ -131,9 +131,27 @@ void setup_terminal_stdio() {
 
 } // namespace
 
-void finalize_and_exec(const ProcessPlan& plan, Channel& channel, bool as_init) {
+namespace {
+// HOME when the environment lacks it, as runc sets it: the user's home in the
+// container's /etc/passwd, else "/".
+std::string home_of(uid_t uid) {
+    auto passwd = read_file_if_exists("/etc/passwd", 1 << 20);
+    if (passwd)
+        for (const auto& line : split(*passwd, '\n')) {
+            auto f = split(line, ':');
+            if (f.size() >= 6 && parse_uint(f[2]) == uid && !f[5].empty()) return f[5];
+        }
+    return "/";
+}
+} // namespace
+
+void finalize_and_exec(const ProcessPlan& given, Channel& channel, bool as_init) {
     int code = 1;
+    ProcessPlan plan = given;
     try {
+        bool has_home = false;
+        for (const auto& e : plan.env) has_home |= e.rfind("HOME=", 0) == 0;
+        if (!has_home) plan.env.push_back("HOME=" + home_of(plan.uid));
         for (const auto& [res, lim] : plan.rlimits)
             if (::setrlimit(res, &lim) < 0) throw_errno("setrlimit " + std::to_string(res));
         if (!plan.apparmor_profile.empty()) write_attr("exec", "exec " + plan.apparmor_profile);

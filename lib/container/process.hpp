@@ -57,6 +57,8 @@ std::string find_executable(const ProcessPlan& plan);
 // The last steps and execve. `proc_fd` is a verified procfs directory for the
 // LSM attributes. On failure it reports through `channel` and exits 127
 // (not found) or 126 (cannot execute), as a shell does.
+// HOME is added when the environment has none (the user's home in the
+// container's /etc/passwd, else "/"), as runc does.
 [[noreturn]] void finalize_and_exec(const ProcessPlan& plan, Channel& channel, bool as_init);
 
 // Container's cwd: resolved inside "/" without magic links (CVE-2024-21626:

@@ -420,7 +420,13 @@ UniqueFd prepare_rootfs(const RootfsPlan& plan) {
         }
     }
     setup_dev(root.get(), plan);
-    if (!plan.cwd.empty() && plan.cwd != "/") make_in_root(root.get(), plan.cwd, Kind::dir, 0755);
+    if (!plan.cwd.empty() && plan.cwd != "/") {
+        try {
+            make_in_root(root.get(), plan.cwd, Kind::dir, 0755);
+        } catch (const Error& e) {
+            throw e.wrap("process.cwd " + quote(plan.cwd));
+        }
+    }
     return root;
 }
 

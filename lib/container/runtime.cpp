@@ -361,7 +361,7 @@ void run_poststart(const State& s, const RuntimeLog& log) {
 }
 
 // Removes what a stopped container leaves: poststop hooks, cgroup, state.
-void destroy(const StateStore& store, const State& s, const RuntimeLog& log, bool keep_state) {
+void destroy(const StateStore& store, const State& s, const RuntimeLog& log) {
     try {
         run_hooks(hooks_of(s.config, &oci::Hooks::poststop), hook_state(s, "stopped"), "poststop");
     } catch (const Error& e) {
@@ -377,7 +377,7 @@ void destroy(const StateStore& store, const State& s, const RuntimeLog& log, boo
             log.warn(e.what());
         }
     }
-    if (!keep_state) store.remove(s.id);
+    store.remove(s.id);
 }
 
 // Waits until the process behind pidfd is gone (poll), at most timeout_ms.
@@ -425,8 +425,9 @@ void finish_foreground(const StateStore& store_, const RuntimeLog& log_, const s
         State s = store_.load(id);
         s.exit_code = status;
         s.finished = now_rfc3339();
+        // --keep: a stopped container that `delete` removes later, cgroup and all.
         if (keep) store_.save(s);
-        destroy(store_, s, log_, keep);
+        else destroy(store_, s, log_);
     } catch (const Error& e) {
         // Deleted meanwhile (delete --force from elsewhere): nothing is left to do.
         if (e.kind() != ErrorKind::not_found) log_.warn(e.what());
@@ -615,7 +616,14 @@ int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
 
 Json Runtime::state(const std::string& id) const {
     State s = store_.load(id);
-    return oci_state(s, current_status(s, store_.dir(id)));
+    Status st = current_status(s, store_.dir(id));
+    if (st == Status::stopped && !s.exit_code) {
+        // Gone, but its monitor is about to record how: a moment's wait gives
+        // a consistent answer (stopped with exitCode).
+        wait_monitor(s, 1000);
+        s = store_.load(id);
+    }
+    return oci_state(s, st);
 }
 
 void Runtime::kill(const std::string& id, int sig, bool all) {
@@ -652,7 +660,7 @@ void Runtime::remove(const std::string& id, bool force) {
     UniqueFd lock = store_.lock(id);
     if (!store_.exists(id)) return;
     s = store_.load(id);
-    destroy(store_, s, log_, false);
+    destroy(store_, s, log_);
 }
 
 Json Runtime::list() const {

@@ -345,6 +345,12 @@ void Cgroup::create(const oci::Resources* resources) {
         // processes live the "no internal processes" rule forbids it, which is
         // only an error when a resource needs the controller.
         auto needed = needed_v2(resources);
+        // Hybrid: what a v1 hierarchy provides is not the unified one's job.
+        std::erase_if(needed, [&](const std::string& c) {
+            for (const auto& other : dirs_)
+                if (!other.unified && other.has(c == "io" ? "blkio" : c)) return true;
+            return false;
+        });
         make_path(dir);
         if (needed.empty()) continue;
         std::string root = dir_of(d.mount_point, d.mount_root, "/");

@@ -71,11 +71,12 @@ std::vector<bpf_insn> rule_block(const oci::DeviceCgroup& r) {
 
 std::vector<bpf_insn> device_filter_program(const std::vector<oci::DeviceCgroup>& rules) {
     std::vector<bpf_insn> prog = {
-        // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
+        // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; },
+        // access_type = (BPF_DEVCG_ACC_* << 16) | BPF_DEVCG_DEV_*
         insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0),
         insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_2, 0, 0),
-        insn(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_3, 0, 0, 0xffff),
-        insn(BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_2, 0, 0, 16),
+        insn(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 0xffff),
+        insn(BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_3, 0, 0, 16),
         insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, 4, 0),
         insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_5, BPF_REG_1, 8, 0),
     };
@@ -101,13 +102,12 @@ UniqueFd load_device_filter(const std::vector<bpf_insn>& program) {
     attr.insns = reinterpret_cast<uint64_t>(program.data());
     attr.insn_cnt = static_cast<uint32_t>(program.size());
     attr.license = reinterpret_cast<uint64_t>("Apache-2.0");
-    attr.log_buf = reinterpret_cast<uint64_t>(log);
-    attr.log_size = sizeof log;
-    attr.log_level = 0;
     long fd = ::syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
-    if (fd < 0 && errno == EACCES) {
-        // Ask the verifier why.
+    if (fd < 0 && (errno == EACCES || errno == EINVAL)) {
+        // Ask the verifier why (the log is only allowed with a log level).
         int err = errno;
+        attr.log_buf = reinterpret_cast<uint64_t>(log);
+        attr.log_size = sizeof log;
         attr.log_level = 1;
         log[0] = 0;
         ::syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);

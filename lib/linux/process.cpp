@@ -5,6 +5,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -163,6 +164,53 @@ std::optional<int> parse_rlimit(std::string_view name) {
     for (const auto& e : rlimits)
         if (name == e.name) return e.number;
     return std::nullopt;
+}
+
+std::vector<std::pair<uintptr_t, size_t>> droppable_file_pages() {
+    std::vector<std::pair<uintptr_t, size_t>> out;
+    int fd = ::open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    std::string smaps;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        smaps.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    // A mapping: "start-end perms offset dev inode path", then "Key: value kB" lines.
+    unsigned long start = 0, stop = 0;
+    bool candidate = false;
+    auto flush = [&] {
+        if (candidate) out.emplace_back(start, stop - start);
+        candidate = false;
+    };
+    size_t pos = 0;
+    while (pos < smaps.size()) {
+        size_t end = smaps.find('\n', pos);
+        if (end == std::string::npos) end = smaps.size();
+        std::string line = smaps.substr(pos, end - pos);
+        pos = end + 1;
+        unsigned long a = 0, b = 0, inode = 0;
+        char perms[8] = {};
+        if (std::sscanf(line.c_str(), "%lx-%lx %7s %*s %*s %lu", &a, &b, perms, &inode) == 4) {
+            flush();
+            start = a;
+            stop = b;
+            candidate = inode != 0 && perms[1] != 'w';
+            continue;
+        }
+        // A read-only mapping can still hold copied pages (relocated data
+        // made read-only afterwards): those would come back unrelocated.
+        unsigned long kb = 0;
+        if (std::sscanf(line.c_str(), "Anonymous: %lu", &kb) == 1 && kb != 0) candidate = false;
+    }
+    flush();
+    return out;
+}
+
+void drop_pages(const std::vector<std::pair<uintptr_t, size_t>>& ranges) {
+    for (const auto& [start, size] : ranges) ::madvise(reinterpret_cast<void*>(start), size, MADV_DONTNEED);
 }
 
 void close_fds_except(std::vector<int> keep) {

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <utility>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,14 @@ std::string signal_name(int sig);
 
 // "RLIMIT_NOFILE" -> RLIMIT_NOFILE; nullopt when unknown.
 std::optional<int> parse_rlimit(std::string_view name);
+
+// This process's read-only file mappings that hold no copied pages (its
+// program's code and constants). drop_pages() removes their page-table
+// entries: pages used again come back on the next fault, the rest (start-up
+// code, everything a long idle loop never runs) stops counting as the
+// process's memory. The page cache is left alone.
+std::vector<std::pair<uintptr_t, size_t>> droppable_file_pages();
+void drop_pages(const std::vector<std::pair<uintptr_t, size_t>>& ranges);
 
 // Closes every fd >= 3 that is not in `keep` (close_range(2) over the gaps).
 void close_fds_except(std::vector<int> keep);

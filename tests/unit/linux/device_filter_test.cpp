@@ -10,9 +10,10 @@ using namespace ctk::linux::cgroup;
 
 namespace {
 
-// bpf_cgroup_dev_ctx: access_type = (type << 16) | access, major, minor.
+// bpf_cgroup_dev_ctx: access_type = (access << 16) | type, major, minor
+// (include/uapi/linux/bpf.h).
 bool run(const std::vector<bpf_insn>& prog, int type, int access, uint32_t major, uint32_t minor) {
-    uint32_t ctx[3] = {static_cast<uint32_t>(type << 16 | access), major, minor};
+    uint32_t ctx[3] = {static_cast<uint32_t>(access << 16 | type), major, minor};
     uint64_t r[11] = {};
     r[1] = 0; // the context "pointer": loads read ctx[off / 4]
     for (size_t pc = 0; pc < prog.size(); pc++) {

@@ -1,0 +1,156 @@
+// Cgroups for real on this host's v1 (hybrid) layout: placement beneath our
+// own cgroup, limits that really limit, the freezer, removal; and the v2
+// eBPF device filter loaded into the hybrid layout's cgroup2 hierarchy.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "core/fs.hpp"
+#include "core/strings.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/device_filter.hpp"
+#include "ns_run_fixture.hpp"
+
+using namespace ctk;
+using namespace ctk::test;
+
+namespace {
+class Cgroups : public NsRunTest {};
+
+std::string read_trim(const std::string& p) { return std::string(trim(read_file_if_exists(p).value_or("?"))); }
+} // namespace
+
+TEST_F(Cgroups, PlacedBeneathOurOwnCgroupInEveryHierarchy) {
+    std::string id = create_container(shell_config("exec sleep 1000"), {}, true);
+    std::string pid = std::to_string(state(id)["pid"].get<int>());
+    std::string self = read_file("/proc/self/cgroup");
+    std::string theirs = read_file("/proc/" + pid + "/cgroup");
+    for (const auto& line : split(self, '\n')) {
+        if (line.empty()) continue;
+        auto p = split(line, ':');
+        std::string own = p[2] == "/" ? "" : p[2];
+        std::string expect = p[0] + ":" + p[1] + ":" + own + "/" + id;
+        EXPECT_NE(theirs.find(expect + "\n"), std::string::npos) << expect << " in\n" << theirs;
+    }
+}
+
+TEST_F(Cgroups, RelativeCgroupsPathIsBeneathOurOwn) {
+    Json c = shell_config("exec sleep 1000");
+    std::string group = "ctkt-group-" + std::to_string(::getpid());
+    c["linux"]["cgroupsPath"] = group + "/inner";
+    std::string id = create_container(c, {}, true);
+    std::string dir = cgroup_dir("pids", group) + "/inner";
+    EXPECT_EQ(read_trim(dir + "/cgroup.procs"), std::to_string(state(id)["pid"].get<int>()));
+    ASSERT_EQ(ns({"delete", "--force", id}).status, 0);
+    EXPECT_NE(::access(dir.c_str(), F_OK), 0);
+    for (const char* c : {"pids", "memory", "cpu", "freezer", "devices", "blkio", "cpuset", "cpuacct"})
+        ::rmdir(cgroup_dir(c, group).c_str());
+}
+
+TEST_F(Cgroups, LimitsAreWritten) {
+    Json c = shell_config("exec sleep 1000");
+    c["linux"]["resources"]["memory"] = {{"limit", 64 << 20}, {"reservation", 32 << 20}};
+    c["linux"]["resources"]["cpu"] = {{"shares", 512}, {"quota", 20000}, {"period", 100000}, {"cpus", "0"}};
+    c["linux"]["resources"]["pids"] = {{"limit", 50}};
+    std::string id = create_container(c, {}, true);
+    EXPECT_EQ(read_trim(cgroup_dir("memory", id) + "/memory.limit_in_bytes"), std::to_string(64 << 20));
+    EXPECT_EQ(read_trim(cgroup_dir("memory", id) + "/memory.soft_limit_in_bytes"), std::to_string(32 << 20));
+    EXPECT_EQ(read_trim(cgroup_dir("cpu", id) + "/cpu.shares"), "512");
+    EXPECT_EQ(read_trim(cgroup_dir("cpu", id) + "/cpu.cfs_quota_us"), "20000");
+    EXPECT_EQ(read_trim(cgroup_dir("cpuset", id) + "/cpuset.cpus"), "0");
+    EXPECT_EQ(read_trim(cgroup_dir("pids", id) + "/pids.max"), "50");
+}
+
+TEST_F(Cgroups, MemoryLimitOomKills) {
+    // dd's 64 MiB buffer in a 16 MiB cgroup (no swap either).
+    Json c = shell_config("exec busybox dd if=/dev/zero of=/dev/null bs=64M count=1");
+    c["linux"]["resources"]["memory"] = {{"limit", 16 << 20}, {"swap", 16 << 20}};
+    std::string id = new_id();
+    delete_at_end(id);
+    std::string b = bundle(c);
+    auto r = ns({"run", "--keep", "--bundle", b, id});
+    EXPECT_EQ(r.status, 128 + 9) << "the OOM killer's SIGKILL: " << r;
+    std::string oom = read_file_if_exists(cgroup_dir("memory", id) + "/memory.oom_control").value_or("");
+    EXPECT_NE(oom.find("oom_kill 1"), std::string::npos) << oom;
+}
+
+TEST_F(Cgroups, PidsLimitLimits) {
+    Json c = shell_config("for i in 1 2 3 4 5 6 7 8; do sleep 10 & done 2>&1; echo forks-done; kill $(jobs -p) 2>/dev/null; true");
+    c["linux"]["resources"]["pids"] = {{"limit", 4}};
+    auto r = run_container(c);
+    EXPECT_NE(r.out.find("Resource temporarily unavailable"), std::string::npos) << r;
+    Json free = c;
+    free["linux"]["resources"]["pids"] = {{"limit", 50}};
+    auto ok = run_container(free);
+    EXPECT_EQ(ok.out.find("Resource temporarily unavailable"), std::string::npos) << ok;
+}
+
+TEST_F(Cgroups, PauseFreezesAndResumeThaws) {
+    Json c = shell_config("i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.01; done");
+    c["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+    std::string id = create_container(c, {}, true);
+    std::string count = "/proc/" + std::to_string(state(id)["pid"].get<int>()) + "/root/tmp/count";
+    for (int i = 0; i < 500 && read_trim(count) == "?"; i++) ::usleep(10000);
+    ASSERT_EQ(ns({"pause", id}).status, 0);
+    EXPECT_EQ(state(id)["status"], "paused");
+    EXPECT_EQ(read_trim(cgroup_dir("freezer", id) + "/freezer.state"), "FROZEN");
+    std::string frozen_at = read_trim(count);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(read_trim(count), frozen_at) << "a frozen loop does not count";
+    EXPECT_EQ(ns({"pause", id}).status, 5) << "already paused";
+    ASSERT_EQ(ns({"resume", id}).status, 0);
+    EXPECT_EQ(state(id)["status"], "running");
+    bool moved = false;
+    for (int i = 0; i < 500 && !moved; i++) {
+        moved = read_trim(count) != frozen_at;
+        ::usleep(10000);
+    }
+    EXPECT_TRUE(moved) << "resumed, it counts again";
+    EXPECT_EQ(ns({"resume", id}).status, 5) << "not paused";
+}
+
+TEST_F(Cgroups, DeleteForceOfAPausedContainer) {
+    std::string id = create_container(shell_config("exec sleep 1000"), {}, true);
+    ASSERT_EQ(ns({"pause", id}).status, 0);
+    auto del = ns({"delete", "--force", id});
+    EXPECT_EQ(del.status, 0) << del;
+    EXPECT_NE(::access(cgroup_dir("freezer", id).c_str(), F_OK), 0);
+}
+
+// The cgroup v2 device controller: load the eBPF program ns-run makes for
+// the default rules and attach it to a cgroup of the hybrid layout's unified
+// hierarchy; a process in it may open /dev/null but not /dev/kmsg.
+TEST_F(Cgroups, V2DeviceFilterInTheKernel) {
+    auto layout = linux::cgroup::Layout::detect();
+    const auto* unified = layout.unified();
+    if (!unified) GTEST_SKIP() << "no cgroup2 hierarchy on this host";
+    std::string dir = unified->dir(unified->own) + "/ctkt-devfilter-" + std::to_string(::getpid());
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+    defer([dir] { ::rmdir(dir.c_str()); });
+    std::vector<oci::DeviceCgroup> rules;
+    oci::DeviceCgroup deny_all;
+    deny_all.access = "rwm";
+    rules.push_back(deny_all);
+    for (const auto& r : linux::cgroup::default_device_rules()) rules.push_back(r);
+    UniqueFd prog = linux::cgroup::load_device_filter(linux::cgroup::device_filter_program(rules));
+    UniqueFd cg = open_dir(dir);
+    linux::cgroup::attach_device_filter(cg.get(), prog.get());
+    pid_t child = ::fork();
+    if (child == 0) {
+        std::string me = std::to_string(::getpid());
+        int procs = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY);
+        if (procs < 0 || ::write(procs, me.data(), me.size()) < 0) ::_exit(10);
+        ::close(procs);
+        int null = ::open("/dev/null", O_RDWR);
+        int kmsg = ::open("/dev/kmsg", O_RDONLY);
+        int kmsg_errno = errno;
+        ::_exit((null >= 0 ? 0 : 2) | (kmsg < 0 && kmsg_errno == EPERM ? 0 : 4));
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "10: could not join; 2: /dev/null denied; 4: /dev/kmsg allowed";
+}

@@ -1,0 +1,49 @@
+// --init: a minimal pid 1 (tini's job) that forwards signals and reaps orphans.
+#include <unistd.h>
+
+#include "core/strings.hpp"
+#include "ns_run_fixture.hpp"
+
+using namespace ctk;
+using namespace ctk::test;
+
+namespace {
+class Init : public NsRunTest {
+protected:
+    // Once the orphan "sleep 0.1" has exited: "Z" when it is left a zombie,
+    // "gone" when someone reaped it. (ps shows a zombie without arguments.)
+    std::string orphan_state(const std::string& id) {
+        std::string last;
+        for (int i = 0; i < 300; i++) {
+            auto r = ns({"exec", id, "sh", "-c", "ps -o stat,args | grep -c 'sleep 0.1$'; ps -o stat | grep -c '^Z'; true"});
+            auto counts = split(r.out, '\n');
+            last = r.out;
+            if (counts.size() >= 2 && counts[0] == "0") return counts[1] == "0" ? "gone" : "Z";
+            ::usleep(20000);
+        }
+        return "still running: " + last;
+    }
+};
+} // namespace
+
+TEST_F(Init, ReapsOrphans) {
+    Json c = shell_config("(sleep 0.1 &); exec sleep 1000");
+    std::string with = create_container(c, {"--init"}, true);
+    EXPECT_EQ(orphan_state(with), "gone") << "the init reaped it";
+    std::string without = create_container(c, {}, true);
+    EXPECT_EQ(orphan_state(without), "Z") << "sleep as pid 1 never reaps";
+}
+
+TEST_F(Init, ForwardsSignalsToTheProgram) {
+    std::string id = create_container(shell_config("exec sleep 1000"), {"--init"}, true);
+    auto cmd = ns({"exec", id, "cat", "/proc/1/cmdline"});
+    EXPECT_NE(cmd.out.find("ns-run"), std::string::npos) << "pid 1 is the init: " << cmd;
+    ASSERT_EQ(ns({"kill", id, "TERM"}).status, 0);
+    EXPECT_EQ(ns({"wait", id}).json()["exitCode"], 128 + 15) << "sleep got the SIGTERM pid 1 would ignore";
+}
+
+TEST_F(Init, ExitsWithTheProgramsStatus) {
+    EXPECT_EQ(run_container(shell_config("exit 5"), {"--init"}).status, 5);
+    auto out = run_container(shell_config("echo $$"), {"--init"});
+    EXPECT_EQ(out.out, "2\n") << "the program is pid 2 under the init";
+}
