@@ -22,7 +22,7 @@ std::atomic<int> g_ids{0};
 
 void NsRunTest::SetUpTestSuite() {
     if (!g_suite_dir.empty()) return;
-    TempDir dir("ctk-nsrun-suite");
+    TempDir dir("ctk-nsrun-suite", test_tmp_parent());
     g_suite_dir = dir.release();
     std::string layout = fixture_layout("tiny");
     auto r = run_process({"umoci", "unpack", "--image", layout + ":latest", g_suite_dir + "/tiny"});
