@@ -21,7 +21,9 @@ protected:
 } // namespace
 
 TEST_F(Cve202130465, AbsoluteSymlinkDestinationStaysInside) {
-    std::string host_dir = tmp() + "/host-target";
+    // A host directory outside anything the container mounts (not under /dev).
+    TempDir host_tmp("ctk-30465", "/tmp");
+    std::string host_dir = host_tmp.path() + "/host-target";
     make_dirs(host_dir);
     write_file_atomic(host_dir + "/marker", "host\n");
     std::string rootfs = copy_rootfs();
