@@ -515,8 +515,17 @@ void Runtime::start(const std::string& id) {
     run_poststart(s, log_);
 }
 
+// A foreground container's pty starts with the caller's terminal size, so
+// the program's first look at it (stty size, a shell's prompt) is right
+// without waiting for the runtime to copy the size after the start.
+static void inherit_terminal_size(ProcessPlan& plan) {
+    if (!plan.terminal || plan.console_size) return;
+    if (auto ws = linux::window_size(0)) plan.console_size = oci::ConsoleSize{ws->rows, ws->cols};
+}
+
 int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
     Prepared p = prepare(o, log_);
+    if (!detach && o.console_socket.empty()) inherit_terminal_size(p.process);
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
         try {
@@ -785,6 +794,7 @@ int Runtime::exec(const ExecOptions& o) {
     ExecConfig cfg;
     cfg.process = plan_process(proc, seccomp, warn);
     cfg.process.preserve_fds = o.preserve_fds;
+    if (!o.detach && o.console_socket.empty()) inherit_terminal_size(cfg.process);
 
     UniqueFd pidfd = open_recorded(s.pid, s.pid_start);
     if (!pidfd) throw_conflict("container " + quote(o.id) + " is not running");

@@ -10,24 +10,32 @@ using namespace ctk::test;
 namespace {
 class Init : public NsRunTest {
 protected:
-    // Once the orphan "sleep 0.1" has exited: "Z" when it is left a zombie,
-    // "gone" when someone reaped it. (ps shows a zombie without arguments.)
+    // Once the orphan "sleep 0.7" has exited: "Z" when it stays a zombie,
+    // "gone" when someone reaps it within a second. (ps shows a zombie
+    // without arguments.)
     std::string orphan_state(const std::string& id) {
-        std::string last;
-        for (int i = 0; i < 300; i++) {
-            auto r = ns({"exec", id, "sh", "-c", "ps -o stat,args | grep -c 'sleep 0.1$'; ps -o stat | grep -c '^Z'; true"});
-            auto counts = split(r.out, '\n');
-            last = r.out;
-            if (counts.size() >= 2 && counts[0] == "0") return counts[1] == "0" ? "gone" : "Z";
+        auto counts = [&] {
+            auto r = ns({"exec", id, "sh", "-c", "ps -o stat,args | grep -c 'sleep 0.7$'; ps -o stat | grep -c '^Z'; true"});
+            auto c = split(r.out, '\n');
+            c.resize(2);
+            return c;
+        };
+        int i = 0;
+        for (; i < 300 && counts()[0] == "0"; i++) ::usleep(10000);
+        if (i == 300) return "never started";
+        for (i = 0; i < 300 && counts()[0] != "0"; i++) ::usleep(20000);
+        if (i == 300) return "still running";
+        for (i = 0; i < 50; i++) {
+            if (counts()[1] == "0") return "gone";
             ::usleep(20000);
         }
-        return "still running: " + last;
+        return "Z";
     }
 };
 } // namespace
 
 TEST_F(Init, ReapsOrphans) {
-    Json c = shell_config("(sleep 0.1 &); exec sleep 1000");
+    Json c = shell_config("(sleep 0.7 &); exec sleep 1000");
     std::string with = create_container(c, {"--init"}, true);
     EXPECT_EQ(orphan_state(with), "gone") << "the init reaped it";
     std::string without = create_container(c, {}, true);
