@@ -2,6 +2,7 @@
 // as the oracle: what reg-fetch pushes skopeo pulls back with the same
 // digests; what reg-fetch inspects skopeo inspects the same.
 #include <set>
+#include <vector>
 
 #include "core/digest.hpp"
 #include "core/fs.hpp"
@@ -45,6 +46,50 @@ TEST_F(RegFetchTest, PushedImagesComeBackThroughSkopeoWithTheSameDigests) {
     r = reg_fetch({"push", "--quiet", layout("src") + ":x", image(repo + ":v2")});
     ASSERT_EQ(r.status, 0) << r;
     EXPECT_EQ(r.json()["blobs"]["existing"], 5);
+}
+
+TEST_F(RegFetchTest, LargeBlobsGoUpInPatchChunksSmallOnesInOnePut) {
+    // A registry of our own, to read its access log: which requests the push made.
+    auto reg = start_registry(tmp() + "/plain", "");
+    Json pulled = pull(image("layered:latest"), {"--layout", layout("l")});
+    const uint64_t chunk = 8u << 20;
+    ToolResult r = reg_fetch({"push", "--quiet", "--chunk-size", "8m", layout("l") + ":" + image("layered:latest"),
+                              reg->address() + "/layered:v1"});
+    ASSERT_EQ(r.status, 0) << r;
+    // Another registry: nothing to mount from, every blob is uploaded.
+    EXPECT_EQ(r.json()["blobs"]["pushed"], 5);
+    EXPECT_EQ(r.json()["blobs"]["mounted"], 0);
+
+    size_t patches = 0, large = 0;
+    std::vector<Json> blobs(pulled["layers"].begin(), pulled["layers"].end());
+    blobs.push_back(pulled["config"]);
+    for (const Json& b : blobs) {
+        uint64_t size = b["size"];
+        if (size > chunk) {
+            patches += (size + chunk - 1) / chunk;
+            large++;
+        }
+    }
+    ASSERT_GT(large, 0u) << "the fixture should hold a layer over 8 MiB";
+    std::string log = read_file(reg->dir + "/registry.log");
+    auto count = [&](const std::string& needle) {
+        size_t n = 0;
+        for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) n++;
+        return n;
+    };
+    EXPECT_EQ(count("\"PATCH /v2/layered/blobs/uploads/"), patches) << log;
+    // One closing PUT per blob: with the data for small blobs, empty after the chunks.
+    EXPECT_EQ(count("\"PUT /v2/layered/blobs/uploads/"), 5u) << log;
+    EXPECT_EQ(count("\"POST /v2/layered/blobs/uploads/"), 5u) << log;
+
+    ToolResult s = command({"skopeo", "inspect", "--raw", "--tls-verify=false",
+                            "docker://" + reg->address() + "/layered:v1"});
+    ASSERT_EQ(s.status, 0) << s;
+    EXPECT_EQ("sha256:" + Digest::sha256_of(s.out).encoded(), pulled["digest"]);
+    s = command({"skopeo", "copy", "-q", "--src-tls-verify=false", "docker://" + reg->address() + "/layered:v1",
+                 "oci:" + layout("back") + ":y"});
+    ASSERT_EQ(s.status, 0) << s;
+    EXPECT_EQ(tagged_digest(layout("back"), "y"), pulled["digest"]);
 }
 
 TEST_F(RegFetchTest, PushMountsBlobsFromTheRepositoryTheyCameFrom) {

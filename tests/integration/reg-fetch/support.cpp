@@ -119,7 +119,7 @@ std::unique_ptr<RegistryInstance> start_registry(const std::string& dir, const s
     r->port = pick_port();
     make_dirs(dir + "/storage");
     std::string config = "version: 0.1\n"
-                         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+                         "log:\n  level: error\n  accesslog:\n    disabled: false\n"
                          "storage:\n  filesystem:\n    rootdirectory: " + dir + "/storage\n"
                          "  delete:\n    enabled: true\n"
                          "http:\n  addr: " + r->address() + "\n";

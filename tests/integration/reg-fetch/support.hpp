@@ -46,7 +46,8 @@ int pick_port();
 // Waits until something accepts connections on host:port.
 bool wait_for_port(const std::string& host, int port, int timeout_ms = 10000);
 
-// A docker-registry (distribution 2.x) with its own storage under `dir`.
+// A docker-registry (distribution 2.x) with its own storage under `dir`; its
+// access log (one combined-format line a request) goes to `dir`/registry.log.
 struct RegistryInstance {
     std::string dir;
     int port = 0;
