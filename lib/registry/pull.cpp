@@ -5,11 +5,14 @@
 #include <climits>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "core/fd.hpp"
 #include "core/fs.hpp"
+#include "core/lock.hpp"
 #include "core/strings.hpp"
 #include "oci/layout.hpp"
 #include "oci/media_types.hpp"
@@ -74,6 +77,31 @@ Image fetch_image(Client& client, const oci::Layout& layout, const oci::Descript
 
 Json descriptor_json(const oci::Descriptor& d) { return Json(d); }
 
+// Undoes the layout a failed pull made: only when it still holds nothing
+// (no tag, no blob, no partial download to resume), checked under its lock.
+void remove_if_empty(const oci::Layout& layout) noexcept {
+    try {
+        const std::string& dir = layout.path();
+        FileLock lock(layout.lock_path());
+        if (!layout.read_index().manifests.empty()) return;
+        if (!std::filesystem::is_empty(dir + "/blobs/sha256")) return;
+        for (const auto& e : std::filesystem::directory_iterator(dir)) {
+            std::string name = e.path().filename().string();
+            if (name != "oci-layout" && name != "index.json" && name != ".ctk-lock" && name != "blobs") return;
+        }
+        for (const auto& e : std::filesystem::directory_iterator(dir + "/blobs"))
+            if (e.path().filename() != "sha256") return;
+        std::filesystem::remove(dir + "/blobs/sha256");
+        std::filesystem::remove(dir + "/blobs");
+        std::filesystem::remove(dir + "/index.json");
+        std::filesystem::remove(dir + "/oci-layout");
+        std::filesystem::remove(layout.lock_path());
+        std::filesystem::remove(dir);
+    } catch (...) {
+        // Best effort: an empty layout left behind is still a valid one.
+    }
+}
+
 } // namespace
 
 std::vector<Json> pull(Session& session, std::string_view reference, const PullOptions& options) {
@@ -104,7 +132,11 @@ std::vector<Json> pull(Session& session, std::string_view reference, const PullO
     }
 
     // The layout exists (or is made) only once the registry answered with an image.
+    bool made_layout = !std::filesystem::exists(layout_dir);
     oci::Layout layout = oci::Layout::create(layout_dir);
+    ScopeGuard unmake([&] {
+        if (made_layout) remove_if_empty(layout);
+    });
     std::string layout_abs = absolute(layout_dir);
 
     oci::Descriptor top_desc;
@@ -275,6 +307,7 @@ std::vector<Json> pull(Session& session, std::string_view reference, const PullO
         tagged.platform = images.front().platform;
     }
     layout.tag(ref_name, tagged);
+    unmake.dismiss();
 
     std::vector<Json> out;
     for (const auto& img : images) {

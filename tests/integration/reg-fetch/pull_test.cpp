@@ -158,6 +158,11 @@ TEST_F(RegFetchTest, ABadDigestIsRefusedAndTheLayoutStaysAsItWas) {
         << e;
     EXPECT_EQ(listing(l), before);
     EXPECT_EQ(read_file(l + "/index.json"), index);
+
+    // Into a layout the pull would make: nothing is left, not even an empty layout.
+    r = reg_fetch({"pull", "--quiet", "--layout", layout("fresh"), image("evil:baddigest")});
+    EXPECT_EQ(r.status, 3) << r;
+    EXPECT_FALSE(std::filesystem::exists(layout("fresh")));
 }
 
 TEST_F(RegFetchTest, InvalidReferencesAreRefusedBeforeAnythingIsWritten) {
