@@ -183,12 +183,7 @@ void LayerStream::Shared::run_gzip() {
         inflate_stream(nullptr, &blob_hash, diff_hash);
     } else {
         compressed = Mapping(blob.length);
-        for (uint64_t off = 0; off < blob.length;) {
-            size_t n = static_cast<size_t>(std::min<uint64_t>(options.chunk_size, blob.length - off));
-            pread_full(blob.fd, compressed.data() + off, n, blob.offset + off, what);
-            blob_hash.update(compressed.data() + off, n);
-            off += n;
-        }
+        pread_full(blob.fd, compressed.data(), blob.length, blob.offset, what);
         whole = Mapping(isize);
         libdeflate_decompressor* d = libdeflate_alloc_decompressor();
         if (!d) throw Error(what + ": out of memory");
@@ -204,10 +199,12 @@ void LayerStream::Shared::run_gzip() {
             }
             // The consumer works on the data meanwhile: hashing here is off its path.
             diff_hash.update(whole.data(), isize);
+            blob_hash.update(compressed.data(), blob.length);
         } else {
             // Multi-member gzip, trailing bytes or corrupt data: zlib streams it
             // and says precisely what is wrong.
             whole = Mapping();
+            blob_hash.update(compressed.data(), blob.length);
             inflate_stream(compressed.data(), nullptr, diff_hash);
         }
     }

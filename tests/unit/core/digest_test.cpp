@@ -47,3 +47,15 @@ TEST(Digest, MismatchIsInvalidInput) {
     EXPECT_THROW(verify_size("x", 3, 4), Error);
     EXPECT_NO_THROW(verify_size("x", 4, 4));
 }
+
+TEST(Digest, Sha512AndSha384) {
+    Hasher h("sha512");
+    h.update("abc");
+    EXPECT_EQ(h.digest().str(), "sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+                                "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+    Hasher h384("sha384");
+    h384.update("abc");
+    EXPECT_EQ(h384.digest().str(), "sha384:cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
+                                   "8086072ba1e7cc2358baeca134c825a7");
+    EXPECT_THROW(Hasher("md5"), Error);
+}
