@@ -36,7 +36,7 @@ struct StreamDigests {
 };
 
 struct StreamOptions {
-    uint64_t whole_buffer_limit = 1ull << 30;
+    uint64_t whole_buffer_limit = 512ull << 20;
     size_t chunk_size = 1u << 20;
     std::string blob_algorithm = "sha256"; // of the descriptor's digest
     std::string diff_algorithm = "sha256"; // of the DiffID

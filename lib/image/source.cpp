@@ -133,6 +133,29 @@ ImageSource ImageSource::from_pull_json(const Json& pulled, const std::optional<
     return s;
 }
 
+ImageSource ImageSource::from_pull_output(std::string_view text, const std::optional<oci::Platform>& platform) {
+    std::vector<Json> objects;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        objects.push_back(parse_json(line, "standard input"));
+    }
+    if (objects.empty()) throw_invalid("standard input: no JSON (expected what reg-fetch pull prints)");
+    if (objects.size() == 1) return from_pull_json(objects[0], platform);
+    oci::Platform want = platform ? *platform : oci::Platform::host();
+    for (const auto& o : objects) {
+        if (!o.is_object() || !o.contains("platform") || !o["platform"].is_string()) continue;
+        if (oci::Platform::parse(o["platform"].get<std::string>()).satisfies(want))
+            return from_pull_json(o, std::nullopt);
+    }
+    throw_not_found("standard input: " + std::to_string(objects.size()) + " images, none for platform " +
+                    want.str());
+}
+
 ImageSource::Blob ImageSource::open_layer(size_t i) const {
     Blob b;
     const SourceLayer& layer = layers.at(i);

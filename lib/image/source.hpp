@@ -41,6 +41,9 @@ public:
     // The JSON object `reg-fetch pull` prints: "layout" and "digest" (the
     // manifest), optional "manifest" descriptor and "reference".
     static ImageSource from_pull_json(const Json& pulled, const std::optional<oci::Platform>& platform);
+    // What `reg-fetch pull` printed: one object, or one per line with
+    // --all-platforms, of which the one for `platform` (default: this host) is taken.
+    static ImageSource from_pull_output(std::string_view text, const std::optional<oci::Platform>& platform);
     // A `docker save` tar (legacy layout with manifest.json, or Docker 25+
     // with an OCI layout inside). `ref` picks one of several images by tag.
     static ImageSource from_docker_archive(const std::string& file, std::string_view ref,

@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
         ctk::image::ImageSource source = [&] {
             if (from_stdin) {
                 std::string in = ctk::read_fd(0, 4u << 20);
-                return ctk::image::ImageSource::from_pull_json(ctk::parse_json(in, "standard input"), plat);
+                return ctk::image::ImageSource::from_pull_output(in, plat);
             }
             if (!archive.empty()) return ctk::image::ImageSource::from_archive_argument(archive, plat);
             return ctk::image::ImageSource::from_argument(image, paths.images(), plat);

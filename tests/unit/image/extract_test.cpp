@@ -121,6 +121,22 @@ TEST_F(FlatExtract, OwnersWhenRoot) {
     EXPECT_EQ(dev.st_rdev, makedev(1, 3));
 }
 
+TEST_F(FlatExtract, FileCapabilitiesSurviveTheOwnerChange) {
+    if (::geteuid() != 0) GTEST_SKIP() << "security.capability needs CAP_SETFCAP";
+    // vfs_cap_data revision 2, effective, permitted CAP_NET_RAW (13): what
+    // `setcap cap_net_raw+ep` writes on ping.
+    std::string cap(20, '\0');
+    const unsigned char head[] = {0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00};
+    cap.replace(0, 8, reinterpret_cast<const char*>(head), 8);
+    TarBuilder t;
+    t.file("bin/ping", "ELF", {.mode = 0755, .uid = 0, .gid = 0, .xattrs = {{"security.capability", cap}}});
+    ASSERT_EQ(apply(t), "");
+    char v[64];
+    ssize_t n = ::getxattr(path("bin/ping").c_str(), "security.capability", v, sizeof v);
+    ASSERT_EQ(n, 20) << errno;
+    EXPECT_EQ(std::string(v, 20), cap);
+}
+
 TEST_F(FlatExtract, LongAndUnicodeNamesAndXattrs) {
     std::string dir(80, 'd'), file(124, 'f');
     std::string name = "long/" + dir + "/" + file + ".txt";

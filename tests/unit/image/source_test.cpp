@@ -80,6 +80,24 @@ TEST(ImageSource, Layouts) {
     pulled["manifest"] = b.manifest;
     EXPECT_EQ(ImageSource::from_pull_json(pulled, std::nullopt).layers.size(), 2u);
     EXPECT_THROW(ImageSource::from_pull_json(Json{{"layout", layout}}, std::nullopt), Error);
+
+    // reg-fetch pull --all-platforms: one object a line, the host's is taken
+    Json other = pulled, host = pulled;
+    other["platform"] = "linux/s390x";
+    other["reference"] = "other";
+    host["platform"] = oci::Platform::host().str();
+    host["reference"] = "host";
+    std::string lines = other.dump() + "\n" + host.dump() + "\n\n";
+    EXPECT_EQ(ImageSource::from_pull_output(lines, std::nullopt).reference, "host");
+    EXPECT_EQ(ImageSource::from_pull_output(lines, oci::Platform::parse("linux/s390x")).reference, "other");
+    try {
+        ImageSource::from_pull_output(lines, oci::Platform::parse("linux/riscv64"));
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::not_found);
+    }
+    EXPECT_EQ(ImageSource::from_pull_output(pulled.dump(), std::nullopt).reference, "127.0.0.1:5000/x:latest");
+    EXPECT_THROW(ImageSource::from_pull_output("  \n", std::nullopt), Error);
 }
 
 TEST(ImageSource, StoreNamesAreNormalised) {
