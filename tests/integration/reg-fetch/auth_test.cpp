@@ -102,6 +102,15 @@ TEST_F(AuthTest, CredentialHelpersServeCredentials) {
               std::string::npos)
         << log;
     EXPECT_EQ(read_file(tmp() + "/home/.docker/config.json").find("secret"), std::string::npos);
+    // As docker login does: an empty entry in the file names the host.
+    EXPECT_EQ(docker_config()["auths"][reg->address()], Json::object());
+
+    // logout asks the helper to erase them and drops the host from the file.
+    r = reg_fetch({"logout", reg->address()});
+    ASSERT_EQ(r.status, 0) << r;
+    log = read_file(tmp() + "/helper.log");
+    EXPECT_NE(log.find("erase " + reg->address()), std::string::npos) << log;
+    EXPECT_FALSE(docker_config()["auths"].contains(reg->address()));
 }
 
 TEST_F(AuthTest, TokenAuthFetchesOneTokenAndReusesIt) {
