@@ -1,5 +1,7 @@
 #include "registry/pull.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <climits>
@@ -74,6 +76,8 @@ Image fetch_image(Client& client, const oci::Layout& layout, const oci::Descript
         img.platform = img.config.platform();
     return img;
 }
+
+constexpr uint64_t writeback_step = 4u << 20;
 
 Json descriptor_json(const oci::Descriptor& d) { return Json(d); }
 
@@ -250,8 +254,20 @@ std::vector<Json> pull(Session& session, std::string_view reference, const PullO
                     own = made.get();
                 }
                 progress.event(id, "downloading", job.writer.size(), total);
+                // Starts writeback of each finished stretch while the rest
+                // arrives, so the fsync before the rename has little left to do.
+                uint64_t flushed = job.writer.size();
                 own->download_blob(d, job.writer,
-                                   [&](uint64_t n) { progress.event(id, "downloading", n, total); },
+                                   [&](uint64_t n) {
+                                       progress.event(id, "downloading", n, total);
+                                       if (n < flushed) flushed = 0; // started over
+                                       if (n - flushed >= writeback_step) {
+                                           ::sync_file_range(job.writer.fd(), static_cast<off_t>(flushed),
+                                                             static_cast<off_t>(n - flushed),
+                                                             SYNC_FILE_RANGE_WRITE);
+                                           flushed = n;
+                                       }
+                                   },
                                    &cancel);
                 progress.event(id, "verifying", total, total);
                 try {
