@@ -3,6 +3,7 @@
 // way to name an image (layout, store, reg-fetch's JSON, docker save).
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/process.hpp"
@@ -203,6 +204,29 @@ TEST_F(Bundle, ReadsRegFetchJsonOnStdin) {
     EXPECT_EQ(read_json_file(tmp() + "/stdin2/config.json")["process"]["args"], Json({"echo", "hi"}));
     EXPECT_EQ(unpack({"-", tmp() + "/bad"}, "{\"layout\": 1}").status, 3);
     EXPECT_EQ(unpack({"-", tmp() + "/bad"}, "not json").status, 3);
+}
+
+TEST_F(Bundle, PipedFromRegFetchAllPlatforms) {
+    // reg-fetch pull --all-platforms | img-unpack -: one object a line, the
+    // host's image by default, --platform picks another.
+    std::string layout = tmp() + "/pulled";
+    ToolResult p = run("reg-fetch", {"pull", "-q", "--all-platforms", "--layout", layout, registry() + "/tiny:multiarch"});
+    ASSERT_EQ(p.status, 0) << p;
+    ASSERT_GE(std::count(p.out.begin(), p.out.end(), '\n'), 2) << p.out;
+    ToolResult r = unpack({"-", tmp() + "/host"}, p.out);
+    ASSERT_EQ(r.status, 0) << r;
+    defer([this] { run("img-unpack", {"--release", tmp() + "/host"}); });
+    check_rootfs(tmp() + "/host/rootfs", "tiny");
+    EXPECT_EQ(r.json()["platform"], oci::Platform::host().str());
+    r = unpack({"--platform", "linux/arm64", "--mode", "overlay", "-", tmp() + "/arm"}, p.out);
+    ASSERT_EQ(r.status, 0) << r;
+    defer([this] { run("img-unpack", {"--release", tmp() + "/arm"}); });
+    check_rootfs(tmp() + "/arm/rootfs", "arm64");
+    EXPECT_EQ(r.json()["platform"], "linux/arm64/v8");
+    r = unpack({"--platform", "linux/s390x", "-", tmp() + "/none"}, p.out);
+    EXPECT_EQ(r.status, 4) << r;
+    EXPECT_NE(r.err.find("none for platform linux/s390x"), std::string::npos) << r.err;
+    EXPECT_FALSE(exists(tmp() + "/none"));
 }
 
 TEST_F(Bundle, StoreLayoutAndShortNames) {

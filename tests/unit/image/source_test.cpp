@@ -100,6 +100,63 @@ TEST(ImageSource, Layouts) {
     EXPECT_THROW(ImageSource::from_pull_output("  \n", std::nullopt), Error);
 }
 
+// Docker's image manifest v2 schema 2 in a layout (skopeo copies keep it),
+// with every layer media type but the OCI gzip/zstd ones above.
+TEST(ImageSource, DockerSchema2AndEveryLayerMediaType) {
+    TempDir dir("schema2");
+    oci::Layout l = oci::Layout::create(dir.path() + "/layout");
+    struct Layer {
+        std::string_view media_type;
+        oci::Compression compression;
+    };
+    const std::vector<Layer> kinds = {
+        {oci::media::docker_layer_gzip, oci::Compression::gzip},
+        {oci::media::docker_layer, oci::Compression::none},
+        {oci::media::docker_layer_zstd, oci::Compression::zstd},
+        {oci::media::docker_layer_foreign_gzip, oci::Compression::gzip},
+        {oci::media::oci_layer, oci::Compression::none},
+        {oci::media::oci_layer_nondist_gzip, oci::Compression::gzip},
+        {oci::media::oci_layer_nondist_zstd, oci::Compression::zstd},
+        {oci::media::oci_layer_nondist, oci::Compression::none},
+    };
+    oci::ImageConfig cfg;
+    cfg.os = "linux";
+    cfg.architecture = oci::Platform::host().architecture;
+    oci::Manifest m;
+    m.media_type = oci::media::docker_manifest;
+    std::vector<std::string> tars;
+    for (size_t i = 0; i < kinds.size(); ++i) {
+        tars.push_back(TarBuilder().file("layer" + std::to_string(i), std::string(i + 1, 'x')).str());
+        std::string blob = kinds[i].compression == oci::Compression::gzip   ? ctk::test::gzip(tars[i])
+                           : kinds[i].compression == oci::Compression::zstd ? ctk::test::zstd(tars[i])
+                                                                            : tars[i];
+        m.layers.push_back(l.write_blob(blob, std::string(kinds[i].media_type)));
+        cfg.diff_ids.push_back(Digest::sha256_of(tars[i]));
+    }
+    m.config = l.write_blob(Json(cfg).dump(), std::string(oci::media::docker_config));
+    oci::Descriptor md = l.write_blob(Json(m).dump(), std::string(oci::media::docker_manifest));
+    l.tag("v2", md);
+
+    ImageSource s = ImageSource::from_argument(dir.path() + "/layout:v2", dir.path() + "/none", std::nullopt);
+    EXPECT_EQ(s.manifest_digest, md.digest);
+    ASSERT_EQ(s.layers.size(), kinds.size());
+    for (size_t i = 0; i < kinds.size(); ++i) {
+        EXPECT_EQ(s.layers[i].compression, kinds[i].compression) << kinds[i].media_type;
+        EXPECT_EQ(layer_bytes(s, i), tars[i]) << kinds[i].media_type;
+    }
+
+    // a layer type ctk does not know is refused, not guessed
+    oci::Manifest odd = m;
+    odd.layers[0].media_type = "application/vnd.example.layer.v1.tar+lz4";
+    l.tag("odd", l.write_blob(Json(odd).dump(), std::string(oci::media::docker_manifest)));
+    try {
+        ImageSource::from_argument(dir.path() + "/layout:odd", dir.path() + "/none", std::nullopt);
+        FAIL() << "an unknown layer media type was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("lz4"), std::string::npos) << e.what();
+    }
+}
+
 TEST(ImageSource, StoreNamesAreNormalised) {
     TempDir dir("store");
     std::string images = dir.path() + "/images";
