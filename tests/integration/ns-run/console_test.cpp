@@ -103,6 +103,41 @@ TEST_F(Console, MasterArrivesOnTheConsoleSocket) {
     EXPECT_EQ(wait_stopped(id)["exitCode"], 0);
 }
 
+TEST_F(Console, ExecWithATerminalSendsItsMaster) {
+    std::string id = create_container(shell_config("exec sleep 1000"), {}, true);
+    std::string path = tmp() + "/exec-console.sock";
+    int ls = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    UniqueFd listener(ls);
+    sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path.c_str());
+    ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(ls, 1), 0);
+    UniqueFd master;
+    std::thread receiver([&] {
+        UniqueFd conn(::accept4(ls, nullptr, nullptr, SOCK_CLOEXEC));
+        std::string name;
+        if (conn) master = linux::receive_fd(conn.get(), &name);
+    });
+    std::string pid_file = tmp() + "/exec.pid";
+    auto r = ns_detached({"exec", "-t", "-d", "--console-socket", path, "--pid-file", pid_file, id, "sh", "-c",
+                          "tty; echo ready; read line; echo got:$line; sleep 1000"});
+    receiver.join();
+    ASSERT_EQ(r.status, 0) << r;
+    ASSERT_TRUE(master) << "no fd on the console socket";
+    std::string out = read_until(master.get(), "ready");
+    EXPECT_NE(out.find("/dev/pts/"), std::string::npos) << out;
+    ASSERT_EQ(::write(master.get(), "hi\n", 3), 3);
+    out = read_until(master.get(), "got:hi");
+    EXPECT_NE(out.find("got:hi"), std::string::npos) << out;
+    pid_t pid = std::stoi(read_file(pid_file));
+    auto ps = ns({"ps", "--format", "json", id});
+    EXPECT_NE(parse_json(ps.out, "ps").dump().find(std::to_string(pid)), std::string::npos)
+        << "the exec'd process is one of the container's: " << ps;
+    auto refused = ns_detached({"exec", "-t", "-d", id, "true"});
+    EXPECT_EQ(refused.status, 3) << "a detached exec with a terminal needs a socket: " << refused;
+}
+
 TEST_F(Console, DetachedTerminalNeedsASocket) {
     Json c = base_config();
     c["process"]["terminal"] = true;

@@ -64,6 +64,35 @@ TEST_F(Namespaces, JoinANetworkNamespaceByPath) {
     EXPECT_EQ(r.out, "2\nnet:[" + std::to_string(st.st_ino) + "]\n") << "the veth pair made in it";
 }
 
+// As a pod's containers share the sandbox's namespaces: paths of another
+// container's /proc/PID/ns/*.
+TEST_F(Namespaces, JoinAnotherContainersNamespaces) {
+    Json first = shell_config("exec sleep 1000");
+    first["hostname"] = "first";
+    std::string a = create_container(first, {}, true);
+    std::string pid = std::to_string(state(a)["pid"].get<int>());
+    Json c = shell_config("for n in pid ipc uts net; do readlink /proc/self/ns/$n; done; hostname; "
+                          "tr '\\0' ' ' < /proc/1/cmdline; echo; echo $$");
+    c.erase("hostname");
+    for (auto& n : c["linux"]["namespaces"])
+        if (n["type"] != "mount") n["path"] = "/proc/" + pid + "/ns/" + (n["type"] == "network" ? "net" : n["type"].get<std::string>());
+    auto r = run_container(c);
+    ASSERT_EQ(r.status, 0) << r;
+    auto lines = split(r.out, '\n');
+    ASSERT_GE(lines.size(), 7u) << r.out;
+    const char* kinds[] = {"pid", "ipc", "uts", "net"};
+    for (int i = 0; i < 4; i++) {
+        char buf[128];
+        ssize_t n = ::readlink(("/proc/" + pid + "/ns/" + kinds[i]).c_str(), buf, sizeof buf);
+        ASSERT_GT(n, 0);
+        EXPECT_EQ(lines[static_cast<size_t>(i)], std::string(buf, static_cast<size_t>(n))) << kinds[i];
+    }
+    EXPECT_EQ(lines[4], "first") << "the first container's uts namespace";
+    EXPECT_EQ(lines[5], "sleep 1000 ") << "pid 1 of the shared pid namespace is the first container's";
+    EXPECT_NE(lines[6], "1");
+    EXPECT_EQ(state(a)["status"], "running") << "the first container is untouched";
+}
+
 TEST_F(Namespaces, WrongNamespaceTypeIsRefused) {
     Json c = base_config();
     for (auto& n : c["linux"]["namespaces"])

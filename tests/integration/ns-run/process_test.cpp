@@ -142,3 +142,24 @@ TEST_F(Process, ExecIntoStoppedOrPausedContainerFails) {
     wait_stopped(id);
     EXPECT_EQ(ns({"exec", id, "true"}).status, 5);
 }
+
+// AppArmor and SELinux are applied when the host has them; without them the
+// fields are ignored with a warning rather than failing every docker-made config.
+TEST_F(Process, SecurityLabelsWithoutTheLsmAreAWarning) {
+    Json c = shell_config("echo ran");
+    c["process"]["apparmorProfile"] = "ctk-test-no-such-profile";
+    c["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
+    auto r = run_container(c);
+    auto enabled = read_file_if_exists("/sys/module/apparmor/parameters/enabled", 64);
+    bool apparmor = enabled && enabled->rfind("Y", 0) == 0;
+    bool selinux = ::access("/sys/fs/selinux/enforce", F_OK) == 0;
+    if (apparmor || selinux) {
+        EXPECT_NE(r.status, 0) << "a profile/label that the host does not know cannot be applied: " << r;
+        return;
+    }
+    EXPECT_EQ(r.status, 0) << r;
+    EXPECT_EQ(r.out, "ran\n");
+    EXPECT_NE(r.err.find("warning"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("AppArmor is not enabled"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("SELinux is not enabled"), std::string::npos) << r;
+}
