@@ -67,7 +67,7 @@ struct Prepared {
     bool new_cgroup_ns = false;
 };
 
-Prepared prepare(const CreateOptions& o, const RuntimeLog& log) {
+Prepared prepare(const CreateOptions& o, const RuntimeLog& log, const cg::Layout& layout) {
     check_id(o.id);
     Prepared p;
     p.id = o.id;
@@ -137,7 +137,6 @@ Prepared prepare(const CreateOptions& o, const RuntimeLog& log) {
     p.process = plan_process(*spec.process, lx.seccomp, warn);
     p.process.preserve_fds = o.preserve_fds;
 
-    cg::Layout layout = cg::Layout::detect();
     p.cgroup = cg::Cgroup::plan(layout, lx.cgroups_path, p.id);
     return p;
 }
@@ -437,7 +436,9 @@ void finish_foreground(const StateStore& store_, const RuntimeLog& log_, const s
 } // namespace
 
 void Runtime::create(const CreateOptions& o) {
-    Prepared p = prepare(o, log_);
+    cg::Layout layout = cg::Layout::detect();
+    cg::AttachPrimer primer = cg::AttachPrimer::start(layout);
+    Prepared p = prepare(o, log_, layout);
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
         try {
@@ -524,7 +525,9 @@ static void inherit_terminal_size(ProcessPlan& plan) {
 }
 
 int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
-    Prepared p = prepare(o, log_);
+    cg::Layout layout = cg::Layout::detect();
+    cg::AttachPrimer primer = cg::AttachPrimer::start(layout);
+    Prepared p = prepare(o, log_, layout);
     if (!detach && o.console_socket.empty()) inherit_terminal_size(p.process);
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
@@ -590,6 +593,7 @@ int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
 
     block_forwarded_signals();
     Launched l = launch(p, o, store_, false, log_);
+    primer.reap();
     ScopeGuard kill_child([&] {
         linux::pidfd_send_signal(l.pidfd.get(), SIGKILL);
         reap(l.pidfd.get());

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -627,6 +628,36 @@ void Cgroup::apply_device_filter(const std::vector<oci::DeviceCgroup>& rules,
     } catch (const Error& e) {
         throw e.wrap("cgroup " + quote(d->dir()));
     }
+}
+
+AttachPrimer AttachPrimer::start(const Layout& layout) {
+    AttachPrimer primer;
+    const Hierarchy* v1 = nullptr;
+    for (const auto& h : layout.hierarchies)
+        if (!h.unified && !h.own.empty()) {
+            v1 = &h;
+            break;
+        }
+    if (!v1) return primer;
+    std::string procs = v1->dir(v1->own) + "/cgroup.procs";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = ::write(fd, "0", 1); // "0": the writing process itself
+            (void)n;
+        }
+        ::_exit(0);
+    }
+    primer.pid_ = pid;
+    return primer;
+}
+
+void AttachPrimer::reap() {
+    if (pid_ <= 0) return;
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
 }
 
 void Cgroup::add_process(pid_t pid, bool skip_unified) const {

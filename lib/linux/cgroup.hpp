@@ -113,6 +113,25 @@ private:
     std::vector<Dir> dirs_;
 };
 
+// Moving a process between v1 cgroups takes a lock whose first writer waits
+// for an RCU grace period (milliseconds, more on a busy host); writers that
+// come within about a grace period of the last one do not wait. A primer is
+// a forked process that moves itself into its own v1 cgroup (a no-op move)
+// right away, so that the grace period passes while the runtime reads the
+// bundle and makes the container, not after it. Nothing on v2.
+class AttachPrimer {
+public:
+    AttachPrimer() = default;
+    static AttachPrimer start(const Layout& layout);
+    AttachPrimer(AttachPrimer&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+    AttachPrimer& operator=(AttachPrimer&&) = delete;
+    ~AttachPrimer() { reap(); }
+    void reap();
+
+private:
+    pid_t pid_ = -1;
+};
+
 // runc's conversions between the v1 values in the spec and the v2 files.
 uint64_t cpu_shares_to_weight(uint64_t shares);
 // memory.swap.max from the spec's swap (memory+swap) and limit; "" = leave unset.
