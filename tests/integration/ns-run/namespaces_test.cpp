@@ -67,7 +67,10 @@ TEST_F(Namespaces, JoinANetworkNamespaceByPath) {
 // As a pod's containers share the sandbox's namespaces: paths of another
 // container's /proc/PID/ns/*.
 TEST_F(Namespaces, JoinAnotherContainersNamespaces) {
-    Json first = shell_config("exec sleep 1000");
+    // sleep itself, not a shell that execs it: `run -d` returns once the
+    // first program runs, so pid 1's cmdline is stable from then on.
+    Json first = base_config();
+    first["process"]["args"] = {"/bin/sleep", "1000"};
     first["hostname"] = "first";
     std::string a = create_container(first, {}, true);
     std::string pid = std::to_string(state(a)["pid"].get<int>());
@@ -88,7 +91,7 @@ TEST_F(Namespaces, JoinAnotherContainersNamespaces) {
         EXPECT_EQ(lines[static_cast<size_t>(i)], std::string(buf, static_cast<size_t>(n))) << kinds[i];
     }
     EXPECT_EQ(lines[4], "first") << "the first container's uts namespace";
-    EXPECT_EQ(lines[5], "sleep 1000 ") << "pid 1 of the shared pid namespace is the first container's";
+    EXPECT_EQ(lines[5], "/bin/sleep 1000 ") << "pid 1 of the shared pid namespace is the first container's";
     EXPECT_NE(lines[6], "1");
     EXPECT_EQ(state(a)["status"], "running") << "the first container is untouched";
 }
