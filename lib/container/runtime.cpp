@@ -732,6 +732,9 @@ Json Runtime::wait(const std::string& id) {
             wait_gone(init.get(), -1);
             continue;
         }
+        // The monitor may have recorded the status and exited since the load.
+        State last = store_.load(id);
+        if (last.exit_code) return {{"id", id}, {"exitCode", *last.exit_code}};
         // Gone with nobody to record how: the exit status is unknown.
         return {{"id", id}, {"exitCode", -1}};
     }

@@ -68,9 +68,7 @@ TEST_F(StdioLog, MonitorIsSmall) {
     std::string stat = read_file("/proc/" + std::to_string(state(id)["pid"].get<int>()) + "/stat");
     auto fields = split(stat.substr(stat.rfind(')') + 2), ' ');
     std::string monitor = fields[1];
-    std::string cmdline = read_file("/proc/" + monitor + "/cmdline");
-    EXPECT_NE(cmdline.find("__monitor"), std::string::npos) << "the monitor re-executed itself";
-    // `run -d` returns while the monitor is still starting; measure it once it
+    // `run -d` returns before the monitor re-executes itself; measure it once it
     // waits in its loop (blocked in poll(2), syscall 7 on x86-64), as it stays.
     bool waiting = false;
     for (int i = 0; i < 1000 && !waiting; i++) {
@@ -79,6 +77,8 @@ TEST_F(StdioLog, MonitorIsSmall) {
         if (!waiting) ::usleep(10000);
     }
     ASSERT_TRUE(waiting) << "the monitor never blocked in poll";
+    std::string cmdline = read_file("/proc/" + monitor + "/cmdline");
+    EXPECT_NE(cmdline.find("__monitor"), std::string::npos) << "the monitor re-executed itself";
     uint64_t private_kb = 0;
     for (const auto& l : split(read_file("/proc/" + monitor + "/smaps_rollup"), '\n'))
         if (l.rfind("Private_", 0) == 0) private_kb += std::stoull(l.substr(l.find(':') + 1));
