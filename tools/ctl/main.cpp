@@ -12,6 +12,7 @@
 #include "core/cli.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "build_cli.hpp"
 #include "engine/commands.hpp"
 #include "engine/plan.hpp"
 #include "engine/timefmt.hpp"
@@ -258,6 +259,7 @@ int main(int argc, char** argv) {
 
     auto image = app.add_subcommand("image", "Manage images");
     image->require_subcommand(1);
+    auto build_cli = add_build_commands(app, image);
     auto i_ls = image->add_subcommand("ls", "List images")->alias("list");
     add_list_flags(i_ls, lo);
     i_ls->add_flag("--digests", lo.digests);
@@ -379,7 +381,8 @@ int main(int argc, char** argv) {
 
     int status = 0;
     try {
-        if (pull->parsed() || i_pull->parsed()) cmd.pull(s1, quiet);
+        if (run_build_commands(*build_cli, engine, status)) {
+        } else if (pull->parsed() || i_pull->parsed()) cmd.pull(s1, quiet);
         else if (push->parsed() || i_push->parsed()) cmd.push(s1, quiet);
         else if (images->parsed() || i_ls->parsed()) cmd.images(lo, s1);
         else if (rmi->parsed() || i_rm->parsed()) cmd.rmi(refs, force);

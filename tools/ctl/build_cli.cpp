@@ -1,0 +1,137 @@
+#include "build_cli.hpp"
+
+#include <cstdio>
+
+#include "build/builder.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "engine/format.hpp"
+#include <unistd.h>
+#include "core/strings.hpp"
+#include "engine/commit.hpp"
+
+using namespace ctk;
+
+struct BuildCli {
+    CLI::App *commit = nullptr, *build = nullptr, *i_build = nullptr, *history = nullptr, *i_history = nullptr;
+    engine::CommitOptions co;
+    build::BuildOptions bo;
+    std::vector<std::string> build_args, labels;
+    bool quiet = false, pull = false, rm = true, force_rm = false, no_trunc = false, human = true;
+    bool hist_quiet = false;
+    std::string format;
+    std::string history_ref;
+    bool pause = true;
+};
+
+namespace {
+
+void build_flags(CLI::App* c, BuildCli& b) {
+    c->add_option("-t,--tag", b.bo.tags, "Name and optionally a tag in the 'name:tag' format")->allow_extra_args(false);
+    c->add_option("-f,--file", b.bo.dockerfile, "Name of the Dockerfile (Default is 'PATH/Dockerfile')");
+    c->add_option("--build-arg", b.build_args, "Set build-time variables")->allow_extra_args(false);
+    c->add_option("--label", b.labels, "Set metadata for an image")->allow_extra_args(false);
+    c->add_option("--target", b.bo.target, "Set the target build stage to build");
+    c->add_flag("--no-cache", b.bo.no_cache, "Do not use cache when building the image");
+    c->add_flag("-q,--quiet", b.quiet, "Suppress the build output and print image ID on success");
+    c->add_flag("--pull", b.pull, "Always attempt to pull a newer version of the image (ignored)");
+    c->add_flag("--rm", b.rm, "Remove intermediate containers after a successful build (always)");
+    c->add_flag("--force-rm", b.force_rm, "Always remove intermediate containers (always)");
+    c->add_option("PATH", b.bo.context, "Build context directory")->required();
+}
+
+void history_flags(CLI::App* c, BuildCli& b) {
+    c->add_flag("--no-trunc", b.no_trunc, "Don't truncate output");
+    c->add_flag("-q,--quiet", b.hist_quiet, "Only show image IDs");
+    c->add_option("-H,--human", b.human, "Print sizes and dates in human readable format");
+    c->add_option("--format", b.format, "Format output using a custom template");
+    c->add_option("IMAGE", b.history_ref)->required();
+}
+
+} // namespace
+
+std::shared_ptr<BuildCli> add_build_commands(CLI::App& app, CLI::App* image) {
+    auto b = std::make_shared<BuildCli>();
+    b->commit = app.add_subcommand("commit", "Create a new image from a container's changes");
+    b->commit->add_option("-a,--author", b->co.author, "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")");
+    b->commit->add_option("-c,--change", b->co.changes, "Apply Dockerfile instruction to the created image")->allow_extra_args(false);
+    b->commit->add_option("-m,--message", b->co.message, "Commit message");
+    b->commit->add_flag("-p,--pause,!--no-pause", b->pause, "Pause container during commit (accepted; ctk does not pause)");
+    b->commit->add_option("CONTAINER", b->co.container)->required();
+    b->commit->add_option("REPOSITORY", b->co.reference, "REPOSITORY[:TAG]");
+    b->build = app.add_subcommand("build", "Build an image from a Dockerfile");
+    build_flags(b->build, *b);
+    b->i_build = image->add_subcommand("build", "Build an image from a Dockerfile");
+    build_flags(b->i_build, *b);
+    b->history = app.add_subcommand("history", "Show the history of an image");
+    history_flags(b->history, *b);
+    b->i_history = image->add_subcommand("history", "Show the history of an image");
+    history_flags(b->i_history, *b);
+    return b;
+}
+
+bool run_build_commands(BuildCli& b, engine::Engine& engine, int& status) {
+    if (b.commit->parsed()) {
+        std::string id = engine::commit_container(engine, b.co);
+        std::printf("%s\n", id.c_str());
+        status = 0;
+        return true;
+    }
+    if (b.history->parsed() || b.i_history->parsed()) {
+        engine::print_history(engine.images(), b.history_ref, b.no_trunc, b.hist_quiet, b.human,
+                              engine::unescape_format(b.format), stdout);
+        status = 0;
+        return true;
+    }
+    if (!b.build->parsed() && !b.i_build->parsed()) return false;
+    for (const auto& a : b.build_args) {
+        auto kv = split_once(a, '=');
+        if (kv) b.bo.build_args[kv->first] = kv->second;
+        else if (const char* v = std::getenv(a.c_str())) b.bo.build_args[a] = v;
+    }
+    for (const auto& l : b.labels) {
+        auto kv = split_once(l, '=');
+        b.bo.labels[kv ? kv->first : l] = kv ? kv->second : "";
+    }
+    if (b.bo.dockerfile == "-") {
+        b.bo.dockerfile_text = read_fd(0);
+        b.bo.dockerfile.clear();
+    }
+    build::BuildSink sink;
+    bool json = !is_terminal(STDOUT_FILENO);
+    if (b.quiet) {
+        // nothing but the ID at the end (and the output of a failing step)
+    } else if (json) {
+        sink.stream = [](const std::string& s) {
+            std::string line = dump_compact(Json{{"stream", s}}) + "\n";
+            std::fwrite(line.data(), 1, line.size(), stdout);
+            std::fflush(stdout);
+        };
+        sink.aux = [](const Json& a) {
+            std::string line = dump_compact(Json{{"aux", a}}) + "\n";
+            std::fwrite(line.data(), 1, line.size(), stdout);
+            std::fflush(stdout);
+        };
+    } else {
+        sink.stream = [](const std::string& s) {
+            std::fwrite(s.data(), 1, s.size(), stdout);
+            std::fflush(stdout);
+        };
+        sink.run_output_inherited = true;
+    }
+    auto r = build::build_image(engine, b.bo, sink);
+    if (r.ok) {
+        if (b.quiet) std::printf("%s\n", r.id.c_str());
+        status = 0;
+        return true;
+    }
+    if (json && !b.quiet) {
+        std::string line = dump_compact(Json{{"errorDetail", {{"code", r.code}, {"message", r.message}}}, {"error", r.message}}) + "\n";
+        std::fwrite(line.data(), 1, line.size(), stdout);
+    } else {
+        std::fflush(stdout);
+        std::fprintf(stderr, "%s\n", r.message.c_str());
+    }
+    status = r.code == 0 ? 1 : r.code;
+    return true;
+}
