@@ -309,15 +309,22 @@ void extract_archive(const std::string& file, const std::string& dir) {
     archive_read_support_format_gnutar(in);
     archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
                                             ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS);
     if (archive_read_open_filename(in, file.c_str(), 65536) != ARCHIVE_OK)
         throw_invalid("ADD " + file + ": " + archive_error_string(in));
     struct archive_entry* e;
     int r;
     while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+        // names are made relative to `dir` (a leading '/' dropped, as Docker does);
+        // SECURE_NODOTDOT refuses "..", SECURE_SYMLINKS a path through a symlink
         std::string p = archive_entry_pathname(e);
+        while (!p.empty() && p[0] == '/') p.erase(0, 1);
         archive_entry_set_pathname(e, (dir + "/" + p).c_str());
-        if (const char* hl = archive_entry_hardlink(e)) archive_entry_set_hardlink(e, (dir + "/" + hl).c_str());
+        if (const char* hl = archive_entry_hardlink(e)) {
+            std::string h = hl;
+            while (!h.empty() && h[0] == '/') h.erase(0, 1);
+            archive_entry_set_hardlink(e, (dir + "/" + h).c_str());
+        }
         if (archive_write_header(out, e) != ARCHIVE_OK)
             throw_invalid("ADD " + file + ": " + p + ": " + archive_error_string(out));
         const void* buf;
