@@ -702,13 +702,13 @@ void Builder::run_step(Stage& st, const Instruction& in) {
     }
     RunOptions ro;
     ro.capture_stdout = !sink_.run_output_inherited;
-    ro.capture_stderr = !sink_.run_output_inherited;
+    ro.capture_stderr = true; // filtered below, then shown
     ro.extra_env = {"CTK_ROOT=" + e_.paths().root, "CTK_RUN=" + e_.paths().run};
     std::string cid = "build-" + id.substr(0, 24);
     auto p = run_process(engine::tools::runtime(e_.paths(), {"run", "--bundle", w->bundle, cid}), ro);
     run_process(engine::tools::runtime(e_.paths(), {"delete", "--force", cid}));
-    if (!sink_.run_output_inherited) {
-        if (!p.out.empty()) say(p.out);
+    {
+        if (!sink_.run_output_inherited && !p.out.empty()) say(p.out);
         // the runtime's own warnings (seccomp names this kernel lacks) are not the step's output
         std::string err;
         for (const auto& line : split(p.err, '\n'))
