@@ -239,7 +239,8 @@ Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bo
     cfg.console_socket = console.get();
     cfg.stdout_fd = out_w.get();
     cfg.stderr_fd = err_w.get();
-    cfg.init = o.init;
+    auto init_note = p.spec.annotations.find(init_annotation);
+    cfg.init = o.init || (init_note != p.spec.annotations.end() && init_note->second == "true");
     cfg.hooks_in_runtime = p.spec.hooks && (!p.spec.hooks->prestart.empty() || !p.spec.hooks->create_runtime.empty() ||
                                             !p.spec.hooks->create_container.empty() ||
                                             !p.spec.hooks->start_container.empty());
@@ -907,7 +908,7 @@ Json Runtime::features() {
               {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
             {"annotations",
              {{"io.github.ctk.ns-run.version", CTK_VERSION},
-              {"io.github.ctk.ns-run.init", "ns-run run --init: a minimal init as pid 1"}}}};
+              {init_annotation, "\"true\" (or ns-run run --init): a minimal init as pid 1"}}}};
 }
 
 } // namespace ctk::container

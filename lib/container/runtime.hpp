@@ -24,6 +24,9 @@
 
 namespace ctk::container {
 
+// config.json annotation: "true" runs the minimal init as pid 1, as --init does.
+inline constexpr const char* init_annotation = "io.github.ctk.ns-run.init";
+
 struct CreateOptions {
     std::string id;
     std::string bundle = ".";

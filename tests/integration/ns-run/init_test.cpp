@@ -55,3 +55,11 @@ TEST_F(Init, ExitsWithTheProgramsStatus) {
     auto out = run_container(shell_config("echo $$"), {"--init"});
     EXPECT_EQ(out.out, "2\n") << "the program is pid 2 under the init";
 }
+
+TEST_F(Init, AnnotationAsksForIt) {
+    Json c = shell_config("echo $$");
+    c["annotations"] = {{"io.github.ctk.ns-run.init", "true"}};
+    EXPECT_EQ(run_container(c).out, "2\n") << "the program is pid 2 under the init";
+    c["annotations"]["io.github.ctk.ns-run.init"] = "false";
+    EXPECT_EQ(run_container(c).out, "1\n");
+}
