@@ -21,7 +21,10 @@ const char* probe =
     "echo oom $(cat /proc/self/oom_score_adj); "
     "for n in ipc mnt net pid uts cgroup user; do echo ns $n $([ \"$(readlink /proc/self/ns/$n)\" = "
     "\"$(readlink /proc/1/ns/$n)\" ] && echo same-as-1); done; "
-    "echo fds $(ls /proc/$$/fd); "
+    // ls's own fds (inherited from the shell, plus its directory fd 3): the
+    // shell's own list can show the write end of $(...)'s pipe, which busybox
+    // sh closes only after the fork.
+    "echo fds $(ls /proc/self/fd); "
     "env | sort; "
     "for d in /dev/* /dev/pts/ptmx; do stat -c 'dev %n %F %a %t:%T' $d; done; "
     "while read -r id parent dev root mp opts rest; do fs=${rest#*- }; echo \"mnt $mp ${fs%% *} $opts\"; "
