@@ -130,8 +130,11 @@ TEST_F(Namespaces, UserNamespaceWithMappings) {
     std::string shared = tmp() + "/shared";
     make_dirs(shared);
     ASSERT_EQ(::chown(shared.c_str(), 100000, 100000), 0);
+    // Devices cannot be made in a user namespace: they are bind-mounted from the host.
     Json c = shell_config("id -u; id -g; cat /proc/self/uid_map; touch /shared/made; ls -ln /bin/busybox | "
-                          "while read m l u g rest; do echo $u:$g; done");
+                          "while read m l u g rest; do echo $u:$g; done; stat -c '%t:%T' /dev/null /dev/fuse; "
+                          "echo x > /dev/null && head -c 2 /dev/zero | wc -c");
+    c["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"fileMode", 0600}}};
     c["root"]["path"] = rootfs;
     c["linux"]["namespaces"].push_back({{"type", "user"}});
     c["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
@@ -148,6 +151,10 @@ TEST_F(Namespaces, UserNamespaceWithMappings) {
     std::erase(map, "");
     EXPECT_EQ(map, (std::vector<std::string>{"0", "100000", "65536"}));
     EXPECT_EQ(lines[3], "0:0") << "the rootfs's owner is root inside";
+    ASSERT_GE(lines.size(), 7u) << r.out;
+    EXPECT_EQ(lines[4], "1:3");
+    EXPECT_EQ(lines[5], "a:e5") << "the spec's device too";
+    EXPECT_EQ(lines[6], "2") << "the bound /dev/zero reads";
     struct stat st {};
     ASSERT_EQ(::stat((shared + "/made").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, 100000u) << "a file made by root inside belongs to host uid 100000";
