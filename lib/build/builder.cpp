@@ -345,9 +345,11 @@ std::optional<std::pair<uint32_t, uint32_t>> lookup_db(int rootfd, const std::st
     if (!fd) return std::nullopt;
     for (const auto& line : split(read_fd(fd.get(), 4u << 20), '\n')) {
         auto f = split(line, ':');
-        if (f.size() >= 4 && f[0] == name) {
+        // passwd: name:x:uid:gid:…  group: name:x:gid[:members]
+        if (f.size() >= 3 && f[0] == name) {
             auto a = parse_uint(f[2]);
-            auto b = parse_uint(f[3]);
+            auto b = f.size() >= 4 ? parse_uint(f[3]) : std::nullopt;
+            if (!b) b = a; // a group line: members, not a gid
             if (a && b) return std::make_pair(uint32_t(*a), uint32_t(*b));
         }
     }

@@ -71,7 +71,7 @@ TEST_F(Build, CommitKeepsAddedChangedDeletedFilesAndAReplacedDirectory) {
     CTK_REQUIRE_ROOT();
     load_tiny();
     auto r = ctl({"run", "--network", "none", "--name", "c1", tiny(), "sh", "-c",
-                  "echo new > /added && echo changed > /etc/ctk-arch && rm /bin/true && "
+                  "echo new > /added && echo changed >> /etc/group && rm /bin/true && "
                   "mkdir -p /var/old && echo o > /var/old/f && chmod 4750 /added"});
     ASSERT_EQ(r.status, 0) << r;
     auto c1 = ctl({"commit", "-m", "first", "-a", "tester", "c1", registry() + "/ctk-commit:v1"});
@@ -86,7 +86,7 @@ TEST_F(Build, CommitKeepsAddedChangedDeletedFilesAndAReplacedDirectory) {
 
     // ctl runs the new image with every change
     EXPECT_EQ(in_image(registry() + "/ctk-commit:v2",
-                       "cat /added /etc/ctk-arch; ls /bin/true >/dev/null 2>&1 || echo gone; ls /var; echo $FOO; "
+                       "cat /added; tail -n 1 /etc/group; ls /bin/true >/dev/null 2>&1 || echo gone; ls /var; echo $FOO; "
                        "stat -c '%u:%g %a' /added"),
               "new\nchanged\ngone\nnew\nbar\n0:0 4750\n");
     auto cmd = ctl({"run", "--rm", "--network", "none", registry() + "/ctk-commit:v2"});
@@ -97,7 +97,7 @@ TEST_F(Build, CommitKeepsAddedChangedDeletedFilesAndAReplacedDirectory) {
     // umoci unpacks the same tree
     std::string rootfs = umoci_unpack(registry() + "/ctk-commit:v2");
     EXPECT_EQ(read_file(rootfs + "/added"), "new\n");
-    EXPECT_EQ(read_file(rootfs + "/etc/ctk-arch"), "changed\n");
+    EXPECT_EQ(read_file(rootfs + "/etc/group"), "root:x:0:\nnogroup:x:65534:\nchanged\n");
     EXPECT_FALSE(exists(rootfs + "/bin/true"));
     EXPECT_TRUE(exists(rootfs + "/bin/sh"));
     EXPECT_FALSE(exists(rootfs + "/var/old"));
@@ -283,6 +283,34 @@ TEST_F(Build, AFailingRunStopsWithItsStatusAndLeavesNothing) {
     EXPECT_EQ(mounts.find(ctk_root()), std::string::npos) << "a mount is left under the store";
     EXPECT_FALSE(exists(ctk_run() + "/runtime") && !run_command({"sh", "-c", "ls -A " + ctk_run() + "/runtime"}).out.empty());
     EXPECT_EQ(run_command({"sh", "-c", "ls -A " + ctk_root() + "/tmp"}).out, "");
+    // ns-run's cgroups of the step container are gone too
+    EXPECT_EQ(run_command({"find", "/sys/fs/cgroup", "-maxdepth", "7", "-name", "build-*"}).out, "");
+}
+
+TEST_F(Build, CopyFromAnImageWithNamedOwnersAndReincludedFiles) {
+    CTK_REQUIRE_ROOT();
+    load_tiny();
+    std::string c = ctx("names");
+    file(c + "/keep/a.log", "a\n");
+    file(c + "/keep/b.log", "b\n");
+    file(c + "/keep/c.txt", "c\n");
+    file(c + "/.dockerignore", "keep/*.log\n!keep/b.log\n");
+    file(c + "/Dockerfile", "FROM " + tiny() + "\n"
+                            "RUN echo 'app:x:1234:2345::/home/app:/bin/sh' >> /etc/passwd && "
+                            "echo 'staff:x:3456:' >> /etc/group\n"
+                            "COPY --chown=app:staff keep /keep/\n"
+                            "COPY --from=" + tiny() + " /etc/group /from-image\n");
+    auto b = ctl({"build", "-t", registry() + "/ctk-build:names", "-f", "-", c}, read_file(c + "/Dockerfile"));
+    ASSERT_EQ(b.status, 0) << b;
+    std::string root = umoci_unpack(registry() + "/ctk-build:names");
+    EXPECT_FALSE(exists(root + "/keep/a.log"));
+    EXPECT_EQ(read_file(root + "/keep/b.log"), "b\n");
+    EXPECT_EQ(read_file(root + "/keep/c.txt"), "c\n");
+    EXPECT_EQ(read_file(root + "/from-image"), read_file(umoci_unpack(tiny()) + "/etc/group"));
+    struct stat st;
+    ASSERT_EQ(::stat((root + "/keep/c.txt").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1234u);
+    EXPECT_EQ(st.st_gid, 3456u);
 }
 
 TEST_F(Build, BadDockerfilesGetDockersMessagesWithTheLine) {
