@@ -987,6 +987,7 @@ BuildResult Builder::run() {
         st.state = from(df, i);
         if (!st.state.scratch) say(" ---> " + short12(st.state.id) + "\n");
         for (const auto& in : s.commands) {
+            if (sink_.before_step) sink_.before_step();
             step_line(in.text());
             step(st, in);
         }

@@ -42,6 +42,8 @@ struct BuildSink {
     std::function<void(const std::string&)> stream; // "Step 1/3 : FROM …\n" and RUN output
     std::function<void(const Json&)> aux;           // {"ID": "sha256:…"}
     bool run_output_inherited = false;              // RUN writes straight to our stdout/stderr
+    // Called before each step; throws to stop the build (ctl after SIGINT).
+    std::function<void()> before_step;
 };
 
 struct BuildResult {

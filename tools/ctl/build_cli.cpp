@@ -1,5 +1,7 @@
 #include "build_cli.hpp"
 
+#include <signal.h>
+
 #include <cstdio>
 
 #include "build/builder.hpp"
@@ -25,6 +27,9 @@ struct BuildCli {
 };
 
 namespace {
+
+volatile sig_atomic_t g_build_signal = 0;
+void on_build_signal(int sig) { g_build_signal = sig; }
 
 void build_flags(CLI::App* c, BuildCli& b) {
     c->add_option("-t,--tag", b.bo.tags, "Name and optionally a tag in the 'name:tag' format")->allow_extra_args(false);
@@ -119,6 +124,16 @@ bool run_build_commands(BuildCli& b, engine::Engine& engine, int& status) {
         };
         sink.run_output_inherited = true;
     }
+    // A signal stops the build before its next step; the step running gets it
+    // from the terminal itself (same process group) or ends on its own, and
+    // its bundle, mounts and container are removed on the way out.
+    struct sigaction sa {};
+    sa.sa_handler = on_build_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &sa, nullptr);
+    sink.before_step = [] {
+        if (g_build_signal) throw Error("interrupted by signal " + std::to_string(int(g_build_signal)));
+    };
     auto r = build::build_image(engine, b.bo, sink);
     if (r.ok) {
         if (b.quiet) std::printf("%s\n", r.id.c_str());
