@@ -313,6 +313,22 @@ TEST_F(Build, CopyFromAnImageWithNamedOwnersAndReincludedFiles) {
     EXPECT_EQ(st.st_gid, 3456u);
 }
 
+TEST_F(Build, AnInterruptedBuildStopsBeforeItsNextStepAndLeavesNothing) {
+    CTK_REQUIRE_ROOT();
+    load_tiny();
+    std::string c = ctx("sig");
+    file(c + "/Dockerfile", "FROM " + tiny() + "\nRUN sleep 1\nRUN echo second-step\n");
+    // ctl alone gets SIGINT (as from kill, not a terminal) while the first RUN sleeps
+    auto r = sh(tool_path("ctl") + " build -t " + registry() + "/ctk-sig:x " + c + " > " + tmp() + "/out & pid=$!; "
+                "sleep 0.5; kill -INT $pid; wait $pid; echo status=$?");
+    EXPECT_NE(r.out.find("status=1"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("interrupted by signal 2"), std::string::npos) << r;
+    EXPECT_EQ(read_file(tmp() + "/out").find("second-step"), std::string::npos);
+    EXPECT_EQ(ctl({"images", "-q", registry() + "/ctk-sig"}).out, "");
+    EXPECT_EQ(read_file("/proc/self/mountinfo").find(ctk_root()), std::string::npos);
+    EXPECT_EQ(run_command({"sh", "-c", "ls -A " + ctk_root() + "/tmp"}).out, "");
+}
+
 TEST_F(Build, BadDockerfilesGetDockersMessagesWithTheLine) {
     CTK_REQUIRE_ROOT();
     load_tiny();
