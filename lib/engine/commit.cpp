@@ -66,7 +66,7 @@ std::string commit_container(Engine& engine, const CommitOptions& o) {
         Json pulled = {{"layout", layout.path()}, {"digest", ref}, {"manifest", base.manifest_descriptor}};
         RunOptions ro;
         ro.input = dump_compact(pulled);
-        auto p = run_process({tool_path("img-unpack"), "--mode", "flat", "--no-sync", "-", tmp.path() + "/b"}, ro);
+        auto p = run_process({tool_path("img-unpack"), "--mode", "flat", "--no-sync", "--", "-", tmp.path() + "/b", "true"}, ro);
         if (!p.ok()) throw Error(std::string(trim(p.err)));
         layer = image::write_layer_from_diff(layout, tmp.path() + "/b/rootfs", bundle + "/rootfs", lo);
     }
