@@ -345,6 +345,8 @@ TEST_F(Build, BadDockerfilesGetDockersMessagesWithTheLine) {
     expect_error("FROM " + tiny() + "\nCOPY ../outside /x\n", "forbidden path outside the build context: ../outside");
     expect_error("FROM " + tiny() + "\nCOPY missing.txt /x\n",
                  "file not found in build context or excluded by .dockerignore: stat missing.txt");
+    expect_error("FROM ${NOPE}\n", "base name (${NOPE}) should not be blank");
+    expect_error("FROM " + tiny() + "\nARG\n", "dockerfile parse error line 2: ARG requires at least one argument");
     expect_error("FROM " + tiny() + "\nCOPY present.txt present.txt /x\n",
                  "the destination must be a directory and end with a /");
 }
