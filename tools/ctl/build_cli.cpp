@@ -134,7 +134,18 @@ bool run_build_commands(BuildCli& b, engine::Engine& engine, int& status) {
     sink.before_step = [] {
         if (g_build_signal) throw Error("interrupted by signal " + std::to_string(int(g_build_signal)));
     };
-    auto r = build::build_image(engine, b.bo, sink);
+    build::BuildResult r;
+    try {
+        r = build::build_image(engine, b.bo, sink);
+    } catch (const Error& e) {
+        // the stream ends with the error as the Engine API's does; ctl reports it on stderr too
+        if (json && !b.quiet) {
+            std::string line = dump_compact(Json{{"errorDetail", {{"message", e.what()}}}, {"error", e.what()}}) + "\n";
+            std::fwrite(line.data(), 1, line.size(), stdout);
+            std::fflush(stdout);
+        }
+        throw;
+    }
     if (r.ok) {
         if (b.quiet) std::printf("%s\n", r.id.c_str());
         status = 0;

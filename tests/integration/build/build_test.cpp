@@ -345,6 +345,14 @@ TEST_F(Build, BadDockerfilesGetDockersMessagesWithTheLine) {
     expect_error("FROM " + tiny() + "\nCOPY ../outside /x\n", "forbidden path outside the build context: ../outside");
     expect_error("FROM " + tiny() + "\nCOPY missing.txt /x\n",
                  "file not found in build context or excluded by .dockerignore: stat missing.txt");
+    {
+        std::string c = ctx("badjson");
+        file(c + "/Dockerfile", "FROM " + tiny() + "\nFOO bar\n");
+        auto b = ctl({"build", c});
+        EXPECT_EQ(b.status, 1) << b;
+        // not a terminal: the JSON stream ends with the error too
+        EXPECT_NE(b.out.find("{\"error\":\"dockerfile parse error line 2: unknown instruction: FOO\""), std::string::npos) << b;
+    }
     expect_error("FROM ${NOPE}\n", "base name (${NOPE}) should not be blank");
     expect_error("FROM " + tiny() + "\nARG\n", "dockerfile parse error line 2: ARG requires at least one argument");
     expect_error("FROM " + tiny() + "\nCOPY present.txt present.txt /x\n",
