@@ -400,10 +400,12 @@ std::vector<std::string> volume_specs(const ContainerRecord& r) {
         std::string o = it.value().is_string() ? it.value().get<std::string>() : "";
         specs.push_back(o.empty() ? it.key() : it.key() + ":" + o);
     }
+    // anonymous volumes carry Docker's label, so `volume prune` knows them
     Json anon = r.ctk().value("AnonymousVolumes", Json::object());
     for (auto it = anon.begin(); it != anon.end(); ++it) {
-        specs.push_back("-v");
-        specs.push_back(it.value().get<std::string>() + ":" + it.key());
+        specs.push_back("--mount");
+        specs.push_back("type=volume,src=" + it.value().get<std::string>() + ",dst=" + it.key() +
+                        ",volume-label=com.docker.volume.anonymous=");
     }
     return specs;
 }
@@ -545,7 +547,11 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     else p.add(write_file_step(dir + "/resolv.conf", resolv));
 
     std::vector<std::string> vspecs = volume_specs(r);
-    if (!vspecs.empty()) p.add(run_step(tools::vol_apply(bundle, r.id, vspecs), "volumes, bind mounts and tmpfs into config.json"));
+    if (!vspecs.empty()) {
+        Step v = run_step(tools::vol_apply(bundle, r.id, vspecs), "volumes, bind mounts and tmpfs into config.json");
+        v.stdout_file = dir + "/volumes.json";
+        p.add(v);
+    }
 
     // ctl's own settings in config.json.
     std::vector<JsonEdit> edits;
@@ -1368,6 +1374,14 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
         mounts.push_back(Json{{"Type", "volume"}, {"Name", name}, {"Source", paths_.volume(name) + "/_data"},
                               {"Destination", it.key()}, {"Driver", "local"}, {"Mode", ""}, {"RW", true},
                               {"Propagation", ""}});
+    }
+    // vol-mount's own account of what it mounted, when there is one
+    if (auto text = read_file_if_exists(containers_.dir(r.id) + "/volumes.json", 4u << 20)) {
+        try {
+            Json v = Json::parse(*text);
+            if (v.contains("mount_points") && v["mount_points"].is_array()) mounts = v["mount_points"];
+        } catch (const std::exception&) {
+        }
     }
     out["Mounts"] = mounts;
     Json cfg = d.value("Config", Json::object());

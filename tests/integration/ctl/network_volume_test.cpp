@@ -1,0 +1,133 @@
+// Networks and volumes through ctl: containers reaching each other by name on a
+// user network, a published port answering on 127.0.0.1, data in a volume
+// outliving its container, failure paths that leave nothing behind.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/fs.hpp"
+#include "core/strings.hpp"
+#include "ctl_test.hpp"
+
+using namespace ctk;
+using namespace ctk::test;
+
+namespace {
+class CtlNetVol : public CtlTest {
+protected:
+    void SetUp() override {
+        CtlTest::SetUp();
+        if (::geteuid() == 0) load_tiny();
+    }
+    // an httpd serving one file, on the given ctl run arguments
+    ToolResult httpd(std::vector<std::string> args, const std::string& body) {
+        std::vector<std::string> a = {"run", "-d"};
+        a.insert(a.end(), args.begin(), args.end());
+        a.insert(a.end(), {tiny(), "sh", "-c", "mkdir -p /www && echo " + body + " > /www/index.html && exec httpd -f -p 80 -h /www"});
+        return ctl(a);
+    }
+    std::string host_get(const std::string& url) {
+        for (int i = 0; i < 50; i++) {
+            auto r = run_command({"curl", "-fsS", "--noproxy", "*", "--max-time", "2", url});
+            if (r.status == 0) return r.out;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return "";
+    }
+};
+} // namespace
+
+TEST_F(CtlNetVol, ContainersReachEachOtherByNameOnAUserNetwork) {
+    CTK_REQUIRE_ROOT();
+    auto n = ctl({"network", "create", "--subnet", "10.218.10.0/24", "n1"});
+    ASSERT_EQ(n.status, 0) << n;
+    EXPECT_EQ(trim(n.out).size(), 64u) << n.out;
+    ASSERT_EQ(httpd({"--name", "web", "--network", "n1", "--network-alias", "www"}, "by-name").status, 0);
+    std::string ip(trim(ctl({"inspect", "-f", "{{.NetworkSettings.Networks.n1.IPAddress}}", "web"}).out));
+    EXPECT_EQ(ip.rfind("10.218.10.", 0), 0u) << ip;
+    auto get = ctl({"run", "--rm", "--network", "n1", tiny(), "sh", "-c",
+                    "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/ && break; sleep 0.2; done"});
+    EXPECT_EQ(get.status, 0) << get;
+    EXPECT_EQ(get.out, "by-name\n");
+    auto alias = ctl({"run", "--rm", "--network", "n1", tiny(), "wget", "-qO-", "http://www/"});
+    EXPECT_EQ(alias.out, "by-name\n") << alias;
+    // resolv.conf names the network's DNS responder (the gateway), nothing outside
+    auto resolv = ctl({"run", "--rm", "--network", "n1", tiny(), "cat", "/etc/resolv.conf"});
+    EXPECT_NE(resolv.out.find("nameserver 10.218.10.1"), std::string::npos) << resolv.out;
+    auto ls = ctl({"network", "ls", "--format", "{{.Name}} {{.Driver}}"});
+    EXPECT_NE(ls.out.find("n1 bridge\n"), std::string::npos) << ls.out;
+    auto insp = ctl({"network", "inspect", "n1"});
+    ASSERT_EQ(insp.status, 0) << insp;
+    Json j = insp.json()[0];
+    EXPECT_EQ(j["IPAM"]["Config"][0]["Subnet"], "10.218.10.0/24");
+    EXPECT_EQ(j["Containers"].size(), 1u);
+    // in use: refused; after the container: removed
+    EXPECT_NE(ctl({"network", "rm", "n1"}).status, 0);
+    ASSERT_EQ(ctl({"rm", "-f", "web"}).status, 0);
+    EXPECT_EQ(ctl({"network", "rm", "n1"}).status, 0);
+    EXPECT_EQ(ctl({"network", "ls", "-q", "--filter", "name=n1"}).out, "");
+}
+
+TEST_F(CtlNetVol, PublishedPortAnswersOnLoopbackAndAClashFailsCleanly) {
+    CTK_REQUIRE_ROOT();
+    auto r = httpd({"--name", "pub", "-p", "127.0.0.1:28081:80"}, "published");
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_EQ(host_get("http://127.0.0.1:28081/"), "published\n");
+    EXPECT_EQ(ctl({"port", "pub"}).out, "80/tcp -> 127.0.0.1:28081\n");
+    EXPECT_EQ(ctl({"port", "pub", "80"}).out, "127.0.0.1:28081\n");
+    EXPECT_EQ(ctl({"ps", "--format", "{{.Ports}}"}).out, "127.0.0.1:28081->80/tcp\n");
+    EXPECT_EQ(ctl({"ps", "-q", "--filter", "publish=28081"}).out.size(), 13u);
+    // the same host port again: ctl fails (125) and leaves no container behind
+    auto clash = ctl({"run", "-d", "--name", "clash", "-p", "127.0.0.1:28081:80", tiny(), "sleep", "100"});
+    EXPECT_EQ(clash.status, 125) << clash;
+    EXPECT_EQ(ctl({"ps", "-a", "--format", "{{.Names}}"}).out, "pub\n");
+    auto netns = run_command({"sh", "-c", "ls " + ctk_run() + "/netns | wc -l"});
+    EXPECT_EQ(trim(netns.out), "1") << "a network namespace of the failed container is left";
+    // the default network's container gets an address in the configured subnet
+    std::string ip(trim(ctl({"inspect", "-f", "{{.NetworkSettings.IPAddress}}", "pub"}).out));
+    EXPECT_EQ(ip.rfind(default_subnet().substr(0, 7), 0), 0u) << ip;
+}
+
+TEST_F(CtlNetVol, VolumeDataOutlivesItsContainer) {
+    CTK_REQUIRE_ROOT();
+    ASSERT_EQ(ctl({"volume", "create", "data"}).out, "data\n");
+    auto w = ctl({"run", "--rm", "--network", "none", "-v", "data:/data", tiny(), "sh", "-c", "echo kept > /data/f"});
+    ASSERT_EQ(w.status, 0) << w;
+    auto r = ctl({"run", "--rm", "--network", "none", "-v", "data:/data:ro", tiny(), "cat", "/data/f"});
+    EXPECT_EQ(r.out, "kept\n") << r;
+    auto ro = ctl({"run", "--rm", "--network", "none", "-v", "data:/data:ro", tiny(), "touch", "/data/g"});
+    EXPECT_NE(ro.status, 0) << "a :ro volume was writable";
+    // in use: rm refused; --mount and tmpfs work too
+    ASSERT_EQ(ctl({"run", "-d", "--name", "user", "--network", "none", "--mount", "type=volume,src=data,dst=/m",
+                   "--tmpfs", "/t:size=1m", tiny(), "sleep", "1000"}).status, 0);
+    EXPECT_EQ(ctl({"exec", "user", "cat", "/m/f"}).out, "kept\n");
+    auto df = ctl({"exec", "user", "sh", "-c", "df -k /t | tail -1"});
+    EXPECT_NE(df.out.find(" 1024 "), std::string::npos) << df.out;
+    EXPECT_NE(ctl({"volume", "rm", "data"}).status, 0);
+    auto insp = ctl({"inspect", "-f",
+                     "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Type}}:{{.Name}}:{{.Destination}} {{end}}{{end}}", "user"});
+    EXPECT_EQ(insp.out, "volume:data:/m \n") << insp;
+    ASSERT_EQ(ctl({"rm", "-f", "user"}).status, 0);
+    EXPECT_EQ(ctl({"volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "data"}).out, "data local\n");
+    EXPECT_EQ(ctl({"volume", "rm", "data"}).status, 0);
+    EXPECT_EQ(ctl({"volume", "ls", "-q"}).out, "");
+}
+
+TEST_F(CtlNetVol, AnonymousVolumesGoWithRmAndBindsSeeTheHost) {
+    CTK_REQUIRE_ROOT();
+    auto r = ctl({"run", "--rm", "--network", "none", "-v", "/scratch", tiny(), "sh", "-c", "echo x > /scratch/f"});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_EQ(ctl({"volume", "ls", "-q"}).out, "") << "--rm left its anonymous volume";
+    make_dirs(tmp() + "/host");
+    write_file_atomic(tmp() + "/host/in", "from the host\n");
+    r = ctl({"run", "--rm", "--network", "none", "-v", tmp() + "/host:/h", tiny(), "sh", "-c", "cat /h/in; echo back > /h/out"});
+    EXPECT_EQ(r.out, "from the host\n") << r;
+    EXPECT_EQ(read_file(tmp() + "/host/out"), "back\n");
+    ASSERT_EQ(ctl({"create", "--name", "anon", "--network", "none", "-v", "/scratch", tiny(), "true"}).status, 0);
+    EXPECT_EQ(ctl({"volume", "ls", "-q"}).out.size(), 65u);
+    ASSERT_EQ(ctl({"rm", "-v", "anon"}).status, 0);
+    EXPECT_EQ(ctl({"volume", "ls", "-q"}).out, "");
+}
