@@ -601,7 +601,7 @@ void Commands::top(const std::string& ref, const std::vector<std::string>& ps_ar
     Json t = e_.top(ref, ps_args);
     std::vector<std::string> lines = {join(t["Titles"].get<std::vector<std::string>>(), "\t")};
     for (const auto& p : t["Processes"]) lines.push_back(join(p.get<std::vector<std::string>>(), "\t"));
-    print(tabulate(lines));
+    print(tabulate(lines, 20)); // docker top's columns are at least 20 wide
 }
 
 void Commands::port(const std::string& ref, const std::string& private_port) {

@@ -77,6 +77,12 @@ void ContainerStore::save(const ContainerRecord& record) const {
 
 std::vector<ContainerRecord> ContainerStore::list() const {
     std::vector<ContainerRecord> out;
+    {
+        // tidy up after an interrupted create when nobody is writing a record now
+        make_dirs(paths_.containers(), 0700);
+        FileLock l = FileLock::try_lock(paths_.containers() + "/.lock");
+        if (l.locked()) collect_garbage();
+    }
     for (const auto& id : ids()) {
         try {
             if (auto r = try_load(id)) out.push_back(std::move(*r));
@@ -118,6 +124,7 @@ ContainerRecord ContainerStore::create(Json doc, const std::string& name_in,
             if (retry > 20) throw Error("could not generate a free container name");
         }
     }
+    collect_garbage();
     ContainerRecord r;
     r.id = new_container_id();
     r.name = name;
@@ -139,6 +146,23 @@ ContainerRecord ContainerStore::create(Json doc, const std::string& name_in,
     drop.dismiss();
     sync_parent_dir(dir(r.id));
     return r;
+}
+
+// A ctl killed while writing a record leaves its hidden directory; under the
+// store lock no other writer is half-way, so whatever is there is garbage.
+void ContainerStore::collect_garbage() const {
+    DIR* d = ::opendir(paths_.containers().c_str());
+    if (!d) return;
+    std::vector<std::string> stale;
+    while (dirent* e = ::readdir(d))
+        if (std::string_view(e->d_name).substr(0, 5) == ".new-") stale.push_back(e->d_name);
+    ::closedir(d);
+    for (const auto& n : stale) {
+        try {
+            remove_tree(paths_.containers() + "/" + n);
+        } catch (const Error&) {
+        }
+    }
 }
 
 std::string ContainerStore::resolve(std::string_view ref_in) const {
@@ -192,6 +216,7 @@ void ContainerStore::remove(const std::string& id) {
     }
     for (const auto& n : names) remove_tree_at(fd.get(), n);
     FileLock guard = lock_store();
+    collect_garbage();
     if (::unlinkat(fd.get(), "container.json", 0) < 0 && errno != ENOENT) throw_errno("remove", d + "/container.json");
     if (::rmdir(d.c_str()) < 0 && errno != ENOENT) throw_errno("remove", d);
     ::unlink((paths_.locks() + "/container-" + id + ".lock").c_str());

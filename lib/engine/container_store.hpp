@@ -80,6 +80,9 @@ public:
     // The store-wide lock (names).
     FileLock lock_store() const;
 
+    // Removes what a ctl killed while writing a record left (call under lock_store()).
+    void collect_garbage() const;
+
 private:
     std::string name_owner(const std::string& name) const; // "" when free
     store::Paths paths_;

@@ -188,8 +188,10 @@ std::optional<LocalImage> Engine::ensure_image(const std::string& ref, const std
 
 void Engine::pull(const std::string& ref, bool quiet) {
     Plan p = new_plan("ctl pull " + ref);
-    Step s = run_step(tools::pull(ref, quiet || !is_terminal(STDERR_FILENO)), "fetch the image into the store's layout");
-    s.show_stderr = true;
+    // progress on a terminal; otherwise reg-fetch is quiet and its error becomes ctl's
+    bool progress = !quiet && is_terminal(STDERR_FILENO);
+    Step s = run_step(tools::pull(ref, !progress), "fetch the image into the store's layout");
+    s.show_stderr = progress;
     p.add(s);
     execute(p);
 }
@@ -975,6 +977,8 @@ void Engine::remove(const std::string& ref, bool force, bool volumes) {
     r.doc["Ctk"]["Setup"] = setup::removing;
     containers_.save(r);
     execute(plan_remove(r, volumes, "ctl rm " + ref));
+    FileLock store_lock = containers_.lock_store();
+    containers_.collect_garbage();
 }
 
 int Engine::wait(const std::string& ref) {

@@ -624,8 +624,8 @@ std::string Template::execute(const Json& dot) const {
     return out;
 }
 
-std::string tabulate(const std::vector<std::string>& lines) {
-    constexpr size_t minwidth = 10, padding = 3;
+std::string tabulate(const std::vector<std::string>& lines, size_t minwidth) {
+    constexpr size_t padding = 3;
     std::vector<std::vector<std::string>> cells;
     std::vector<size_t> widths;
     auto width_of = [](const std::string& s) {

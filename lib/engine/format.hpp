@@ -42,7 +42,7 @@ std::string go_print(const Json& v);
 
 // Docker's text/tabwriter settings (minwidth 10, padding 3, spaces): each
 // line's cells separated by '\t'; the last cell of a line is not padded.
-std::string tabulate(const std::vector<std::string>& lines);
+std::string tabulate(const std::vector<std::string>& lines, size_t minwidth = 10);
 
 // How a listing prints its rows, from --format (and -q).
 //   ""        -> the listing's default table

@@ -725,7 +725,8 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
         if (!p.ok() && !s0.may_fail) {
             std::string msg = last_line(p.err);
             if (p.timed_out) msg = tool_name(argv[0]) + ": timed out after " + std::to_string(s0.timeout_s) + "s";
-            if (msg.empty()) msg = tool_name(argv[0]) + " exited with status " + std::to_string(p.status);
+            if (msg.empty())
+                msg = tool_name(argv[0]) + (s0.show_stderr ? " failed (see above)" : " exited with status " + std::to_string(p.status));
             throw Error(msg, kind_of_status(p.status));
         }
         return;

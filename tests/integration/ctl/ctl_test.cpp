@@ -13,6 +13,13 @@ std::string CtlTest::default_subnet() {
     return s && *s ? s : "10.218.0.0/16";
 }
 
+std::string CtlTest::without_runtime_warnings(const std::string& err) {
+    std::string out;
+    for (const auto& line : split(err, '\n'))
+        if (!line.empty() && line.rfind("ns-run: warning:", 0) != 0) out += line + "\n";
+    return out;
+}
+
 void CtlTest::SetUp() {
     ToolTest::SetUp();
     write_file_atomic(config_path(), R"({"network": {"default_subnet": ")" + default_subnet() +

@@ -26,6 +26,9 @@ protected:
     std::string load_tiny();
     std::string tiny() const { return registry() + "/tiny:latest"; }
     std::string config_path() const { return tmp() + "/ctk.json"; }
+    // stderr without ns-run's warnings (the seccomp profile names syscalls this
+    // libseccomp does not know yet), which are not the container's output.
+    static std::string without_runtime_warnings(const std::string& err);
     // The default network's subnet for this test binary.
     static std::string default_subnet();
 };

@@ -85,7 +85,7 @@ TEST_F(EngineTest, ExplainedDetachedRemoveRunsInTheBackground) {
     std::string s = explain_run(f, false);
     EXPECT_TRUE(has(s, "run --detach --bundle")) << s;
     EXPECT_TRUE(has(s, ") </dev/null >/dev/null 2>&1 &")) << s;
-    EXPECT_FALSE(has(s, "net-bridge")) << s;
+    EXPECT_FALSE(has(s, "net-bridge attach")) << s;
     EXPECT_FALSE(has(s, "unshare")) << s;
 }
 
@@ -95,7 +95,7 @@ TEST_F(EngineTest, HostAndContainerNetworkModes) {
     f.networks = {"host"};
     std::string s = explain_run(f);
     EXPECT_TRUE(has(s, ".linux.namespaces |= map(select(.type != \"network\"))")) << s;
-    EXPECT_FALSE(has(s, "net-bridge")) << s;
+    EXPECT_FALSE(has(s, "net-bridge attach")) << s;
 }
 
 TEST_F(EngineTest, ImageOptionsGoToImgUnpackResourcesToConfigEdits) {
