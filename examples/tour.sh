@@ -6,7 +6,7 @@
 #   the interesting ones the tool pipeline behind it (ctl --explain).
 #   Needs root and the loopback registry with the fixture images
 #   (../shared/fixtures/registry.sh start; make-images.sh), default 127.0.0.1:5000.
-#   Uses a temporary store (CTK_ROOT, CTK_RUN) and network 10.216.0.0/16, and
+#   Uses a temporary store (CTK_ROOT, CTK_RUN) and networks in 10.216.0.0/16, and
 #   removes everything it made at the end.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +18,7 @@ CTL="${CTL:-$here/../build/tools/ctl/ctl}"
 
 T="$(mktemp -d /tmp/ctk-tour.XXXXXX)"
 export CTK_ROOT="$T/root" CTK_RUN="$T/run" CTK_CONFIG="$T/ctk.json"
-echo '{"network": {"default_subnet": "10.216.0.0/16", "default_bridge": "ctktour0", "dns": []}}' >"$CTK_CONFIG"
+echo '{"network": {"default_subnet": "10.216.0.0/24", "default_bridge": "ctktour0", "dns": []}}' >"$CTK_CONFIG"
 cleanup() {
     set +e
     local id

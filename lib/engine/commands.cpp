@@ -194,7 +194,19 @@ void Commands::pull(const std::string& ref, bool quiet) {
     print(full + "\n");
 }
 
-void Commands::push(const std::string& ref, bool quiet) { e_.push(ref, quiet); }
+void Commands::push(const std::string& ref, bool quiet) {
+    std::string full = normalize_reference(ref);
+    auto r = oci::Reference::parse_normalized(full);
+    if (!quiet && !e_.explaining()) print("The push refers to repository [" + r.name() + "]\n");
+    Json res = e_.push(ref, quiet);
+    if (e_.explaining()) return;
+    if (quiet) {
+        print(full + "\n");
+        return;
+    }
+    print((r.tag.empty() ? r.digest : r.tag) + ": digest: " + res.value("digest", "") + " size: " +
+          std::to_string(res.value("size", 0)) + "\n");
+}
 
 void Commands::images(const ListOptions& o, const std::string& repo) {
     Filters f = parse_filters(o.filters);

@@ -196,14 +196,32 @@ void Engine::pull(const std::string& ref, bool quiet) {
     execute(p);
 }
 
-void Engine::push(const std::string& ref, bool quiet) {
+Json Engine::push(const std::string& ref, bool quiet) {
     LocalImage img = images_.get(ref);
     std::string name = images_.unpack_ref(img, ref);
+    bool progress = !quiet && is_terminal(STDERR_FILENO);
+    std::vector<std::string> argv = tools::push(images_.layout_path(), name, normalize_reference(ref));
+    if (!progress) argv.insert(argv.begin() + 2, "--quiet");
     Plan p = new_plan("ctl push " + ref);
-    Step s = run_step(tools::push(images_.layout_path(), name, normalize_reference(ref)), "upload what the registry lacks");
-    s.show_stderr = !quiet;
+    Step s = run_step(argv, "upload what the registry lacks, then the manifest");
+    s.show_stderr = progress;
+    s.show_output = true;
     p.add(s);
-    execute(p);
+    if (explain_) {
+        execute(p);
+        return Json::object();
+    }
+    // the same command; its JSON result (the pushed digest) is what ctl prints from
+    RunOptions o;
+    o.capture_stderr = !progress;
+    ProcessResult r = run_process(argv, o);
+    if (!r.ok()) {
+        std::string_view e = trim(r.err);
+        auto nl = e.rfind('\n');
+        throw Error(e.empty() ? "reg-fetch push failed" : std::string(nl == std::string_view::npos ? e : e.substr(nl + 1)),
+                    r.status == 4 ? ErrorKind::not_found : ErrorKind::remote);
+    }
+    return parse_json(r.out, "reg-fetch push");
 }
 
 // ---------------------------------------------------------------- create

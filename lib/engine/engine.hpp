@@ -98,7 +98,8 @@ public:
     // returns the image. In explain mode a missing image yields nullopt.
     std::optional<LocalImage> ensure_image(const std::string& ref, const std::string& policy = "missing");
     void pull(const std::string& ref, bool quiet);
-    void push(const std::string& ref, bool quiet);
+    // reg-fetch push's result: {"reference", "digest", "size", …}
+    Json push(const std::string& ref, bool quiet);
 
     // ---- containers
     // Creates a container; returns its record (Setup "ready"). On failure or
