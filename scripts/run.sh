@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # usage: scripts/run.sh [COMMAND...]
-#   The main job, from a fresh Debian 12 machine and without any registry:
-#   installs the Debian packages, builds ctk, makes a busybox image with
-#   `ctl import` (the busybox-static binary and its applets; no download) and
-#   runs a container from it with `ctl run` (default command: a greeting from
-#   inside the container). Uses the default store (/var/lib/ctk, /run/ctk).
-#   Run as root.
+#   The main job, from a fresh Debian 12 machine, offline: installs the Debian
+#   packages, builds ctk, gets a small image into the default store
+#   (/var/lib/ctk, /run/ctk) and runs a container from it with `ctl run`
+#   (default command: a greeting from inside the container). The image is
+#   pulled from the loopback fixture registry when one answers on
+#   127.0.0.1:5000 (`ctl pull 127.0.0.1:5000/tiny:latest`); otherwise it is
+#   made with `ctl import` of a busybox rootfs (the busybox-static binary and
+#   its applets; no download). Run as root.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -15,6 +17,13 @@ build_ctk
 ctl="$build/tools/ctl/ctl"
 [[ -x "$ctl" ]] || die "ctl is not built"
 image="busybox:latest"
+registry="${CTK_RUN_REGISTRY:-127.0.0.1:5000}"
+if curl -fsS -o /dev/null --max-time 2 "http://$registry/v2/tiny/manifests/latest" \
+        -H 'Accept: application/vnd.oci.image.manifest.v1+json' 2>/dev/null; then
+    image="$registry/tiny:latest"
+    log "ctl pull $image"
+    "$ctl" pull -q "$image" >/dev/null
+fi
 # shellcheck disable=SC2016 # expanded inside the container
 [[ $# -gt 0 ]] || set -- sh -c 'echo "hello from $(hostname), pid $$, in a ctk container"; id; ls /'
 
