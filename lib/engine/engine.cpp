@@ -389,7 +389,12 @@ void fill_id_fields(ContainerRecord& r, const store::Paths& paths) {
     r.doc["HostnamePath"] = dir + "/hostname";
     r.doc["HostsPath"] = dir + "/hosts";
     r.doc["LogPath"] = dir + "/" + r.id + "-json.log";
-    if (r.doc["Config"].value("Hostname", "").empty()) r.doc["Config"]["Hostname"] = r.id.substr(0, 12);
+    if (r.doc["Config"].value("Hostname", "").empty()) {
+        // --network host shares the host's UTS namespace too (as docker): its name
+        char host[256] = {};
+        bool host_mode = get_or(r.doc["HostConfig"], "NetworkMode", "").get<std::string>() == "host";
+        r.doc["Config"]["Hostname"] = host_mode && ::gethostname(host, sizeof host - 1) == 0 ? std::string(host) : r.id.substr(0, 12);
+    }
     Json& ctk = r.doc["Ctk"];
     ctk["Bundle"] = dir + "/bundle";
     ctk["Netns"] = ctk.value("Networks", Json::array()).empty() ? "" : paths.run + "/netns/" + r.id;
@@ -488,7 +493,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     }
     for (const auto& a : strings_of(get_or(rc, "Cmd", Json::array()))) u.command.push_back(a);
     u.user = str_or(rc, "User");
-    u.hostname = hostname;
+    if (mode != "host") u.hostname = hostname; // host mode: no UTS namespace, so no hostname to set
     u.workdir = str_or(rc, "WorkingDir");
     u.env = strings_of(get_or(rc, "Env", Json::array()));
     u.tty = get_or(cfg, "Tty", false).get<bool>();
@@ -582,7 +587,13 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     if (!nets.empty()) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", netns});
     else if (mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "network", nullptr});
     else if (is_container_mode(mode)) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", str_or(r.ctk(), "JoinNetns")});
-    if (mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "uts", nullptr});
+    if (mode == "host") {
+        edits.push_back({JsonEdit::Op::remove_namespace, {}, "uts", nullptr});
+        edits.push_back({JsonEdit::Op::remove, {"hostname"}, "", nullptr});
+        // docker sets these only in a network namespace of the container's own
+        for (const char* k : {"net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"})
+            edits.push_back({JsonEdit::Op::remove, {"linux", "sysctl", k}, "", nullptr});
+    }
     int64_t memory = get_or(host, "Memory", 0).get<int64_t>();
     if (memory > 0) set({"linux", "resources", "memory", "limit"}, memory);
     int64_t swap = get_or(host, "MemorySwap", 0).get<int64_t>();
