@@ -161,3 +161,32 @@ TEST_F(CtlModes, AttachSeesLaterOutputAndRestartPolicyNo) {
     EXPECT_EQ(always.status, 125) << always;
     EXPECT_EQ(ctl({"ps", "-aq", "--filter", "status=created"}).out, "");
 }
+
+TEST_F(CtlModes, LogsFollowAndJsonListings) {
+    CTK_REQUIRE_ROOT();
+    ASSERT_EQ(ctl({"run", "-d", "--name", "talker", "--network", "none", tiny(), "sh", "-c",
+                   "echo first; sleep 1; echo second"})
+                  .status,
+              0);
+    // follows until the container ends
+    auto f = ctl({"logs", "-f", "talker"});
+    EXPECT_EQ(f.status, 0) << f;
+    EXPECT_EQ(f.out, "first\nsecond\n");
+    // --format json: one object a line, for jq
+    auto ps = ctl({"ps", "-a", "--format", "json"});
+    ASSERT_EQ(ps.status, 0) << ps;
+    Json c = Json::parse(ps.out);
+    EXPECT_EQ(c["Names"], "talker");
+    EXPECT_EQ(c["State"], "exited");
+    EXPECT_EQ(c["ID"].get<std::string>().size(), 12u);
+    auto im = ctl({"images", "--format", "json"});
+    ASSERT_EQ(im.status, 0) << im;
+    Json i = Json::parse(im.out);
+    EXPECT_EQ(i["Repository"], registry() + "/tiny");
+    EXPECT_EQ(i["Tag"], "latest");
+    ASSERT_EQ(ctl({"volume", "create", "listed"}).status, 0);
+    auto vl = ctl({"volume", "ls", "--format", "json"});
+    ASSERT_EQ(vl.status, 0) << vl;
+    EXPECT_EQ(Json::parse(vl.out)["Name"], "listed");
+    EXPECT_EQ(ctl({"ps", "-a", "--format", "{{.Names}} {{.State}}"}).out, "talker exited\n");
+}
