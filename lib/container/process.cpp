@@ -51,7 +51,7 @@ ProcessPlan plan_process(const oci::Process& p, const std::optional<oci::Seccomp
         lim.rlim_max = r.hard;
         plan.rlimits.emplace_back(*res, lim);
     }
-    if (seccomp) plan.seccomp = linux::seccomp::compile(*seccomp, warn);
+    if (seccomp) plan.seccomp = linux::seccomp::compile(*seccomp);
     if (!p.apparmor_profile.empty()) {
         if (apparmor_enabled()) plan.apparmor_profile = p.apparmor_profile;
         else warn("apparmorProfile " + quote(p.apparmor_profile) + " given but AppArmor is not enabled on this host: ignored");

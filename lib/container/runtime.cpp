@@ -136,6 +136,8 @@ Prepared prepare(const CreateOptions& o, const RuntimeLog& log, const cg::Layout
     auto warn = [&](const std::string& m) { log.warn(m); };
     p.process = plan_process(*spec.process, lx.seccomp, warn);
     p.process.preserve_fds = o.preserve_fds;
+    if (!p.process.seccomp.unknown.empty())
+        log.debug("seccomp: syscalls unknown to libseccomp skipped: " + join(p.process.seccomp.unknown, ", "));
 
     p.cgroup = cg::Cgroup::plan(layout, lx.cgroups_path, p.id);
     return p;

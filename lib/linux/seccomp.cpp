@@ -83,7 +83,7 @@ void check(int rc, const std::string& what) {
 
 } // namespace
 
-Program compile(const oci::Seccomp& spec, const std::function<void(const std::string&)>& warn) {
+Program compile(const oci::Seccomp& spec) {
     uint32_t def = action(spec.default_action, spec.default_errno_ret);
     scmp_filter_ctx ctx = seccomp_init(def);
     if (!ctx) throw Error("seccomp: cannot initialise a filter", ErrorKind::failed);
@@ -123,7 +123,7 @@ Program compile(const oci::Seccomp& spec, const std::function<void(const std::st
         for (const auto& name : rule.names) {
             int nr = seccomp_syscall_resolve_name(name.c_str());
             if (nr == __NR_SCMP_ERROR) {
-                warn("seccomp: unknown syscall " + quote(name) + " skipped");
+                program.unknown.push_back(name);
                 continue;
             }
             if (!same_index_twice) {

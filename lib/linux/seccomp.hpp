@@ -19,13 +19,15 @@ struct Program {
     std::vector<sock_filter> filter;
     unsigned flags = 0;    // SECCOMP_FILTER_FLAG_*
     bool notify = false;   // some rule uses SCMP_ACT_NOTIFY: loading returns a listener fd
+    std::vector<std::string> unknown; // syscall names this libseccomp does not know, skipped
     bool empty() const { return filter.empty(); }
 };
 
 // Compiles the spec's filter for the host's architectures listed in it.
-// Syscall names the host does not know are skipped (as runc does) and
-// reported through `warn`.
-Program compile(const oci::Seccomp& spec, const std::function<void(const std::string&)>& warn);
+// Syscall names the host does not know are skipped (as runc does) and listed
+// in Program::unknown: Docker's profile names syscalls newer than many hosts'
+// libseccomp, so that is routine, not a warning.
+Program compile(const oci::Seccomp& spec);
 
 // Loads the program into the calling thread (needs no_new_privs or
 // CAP_SYS_ADMIN). Returns the user-notification listener fd when the program
