@@ -765,6 +765,15 @@ ContainerState Engine::state(const ContainerRecord& record) {
     return state_from(record, runtime_state(record.id), abandoned);
 }
 
+ContainerState Engine::state(const ContainerRecord& record, const RuntimeState& rs) {
+    bool abandoned = false;
+    if (record.setup_phase() == setup::creating) {
+        FileLock l = FileLock::try_lock(paths_.locks() + "/container-" + record.id + ".lock");
+        abandoned = l.locked();
+    }
+    return state_from(record, rs, abandoned);
+}
+
 // ---------------------------------------------------------------- start / run
 
 Plan Engine::plan_start(const ContainerRecord& r, const RuntimeState& rs, const StartOptions& o) {
@@ -1079,6 +1088,8 @@ std::string resolve_user(const std::string& rootfs, const std::string& spec) {
     return uid + ":" + (gid.empty() ? "0" : gid);
 }
 } // namespace
+
+std::string container_user(const std::string& rootfs, const std::string& spec) { return resolve_user(rootfs, spec); }
 
 int Engine::exec(const std::string& ref, const ExecRequest& req) {
     ContainerRecord r = containers_.lookup(ref);

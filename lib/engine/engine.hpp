@@ -72,6 +72,10 @@ struct LogOptions {
     std::optional<int64_t> since_ns, until_ns;
 };
 
+// "name[:group]" or "uid[:gid]" -> "uid:gid", looked up in the rootfs' own
+// /etc/passwd and /etc/group (read in-root); not_found for an unknown name.
+std::string container_user(const std::string& rootfs, const std::string& spec);
+
 class Engine {
 public:
     explicit Engine(store::Paths paths);
@@ -130,6 +134,8 @@ public:
 
     // ---- views
     ContainerState state(const ContainerRecord& record);
+    // The same with the runtime's answer in hand (one `ns-run list` for a whole listing).
+    ContainerState state(const ContainerRecord& record, const RuntimeState& rs);
     std::map<std::string, RuntimeState> runtime_states();
     RuntimeState runtime_state(const std::string& id);
     Json inspect(const ContainerRecord& record);                     // GET /containers/{id}/json

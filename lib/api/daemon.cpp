@@ -1,0 +1,350 @@
+#include "api/daemon.hpp"
+
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/process.hpp"
+#include "core/strings.hpp"
+#include "engine/names.hpp"
+#include "engine/timefmt.hpp"
+#include "engine/tools.hpp"
+
+namespace ctk::api {
+
+Daemon::Daemon(store::Paths paths, DaemonOptions options) : paths_(std::move(paths)), options_(std::move(options)) {
+    add_system_routes(router_, *this);
+    add_image_routes(router_, *this);
+    add_container_routes(router_, *this);
+    add_exec_routes(router_, *this);
+    add_network_routes(router_, *this);
+    add_volume_routes(router_, *this);
+    watcher_ = std::make_unique<ExitWatcher>([this](const std::string& id) { on_exit(id); });
+}
+
+Daemon::~Daemon() = default;
+
+void Daemon::log(const std::string& line) const {
+    std::string l = "ctld: " + line + "\n";
+    (void)!::write(STDERR_FILENO, l.data(), l.size());
+}
+
+void Daemon::serve(std::unique_ptr<Transport> t) {
+    std::function<void(const std::string&)> logger;
+    if (options_.debug) logger = [this](const std::string& m) { log(m); };
+    ServerLimits limits;
+    serve_connection(
+        std::move(t),
+        [this](Request& req, Response& res) {
+            if (options_.debug) log(req.method() + " " + req.target());
+            handle(req, res);
+        },
+        limits, logger);
+}
+
+// ---------------------------------------------------------------- listening
+
+namespace {
+
+gid_t group_id(const std::string& name, bool required) {
+    if (name.empty()) return 0;
+    if (auto n = parse_uint(name)) return static_cast<gid_t>(*n);
+    std::vector<char> buf(16384);
+    group g{}, *res = nullptr;
+    if (::getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &res) == 0 && res) return res->gr_gid;
+    if (required) throw Error("group " + quote(name) + " does not exist", ErrorKind::not_found);
+    return 0;
+}
+
+} // namespace
+
+int Daemon::run() {
+    std::vector<std::pair<UniqueFd, std::optional<TlsContext>>> listeners;
+    std::vector<std::string> hosts = options_.hosts;
+    if (hosts.empty()) hosts.push_back("unix://" + paths_.daemon_socket());
+    for (const auto& h : hosts) {
+        Endpoint e = parse_endpoint(h);
+        std::optional<TlsContext> tls;
+        if (e.kind == Endpoint::Kind::tcp) {
+            if (options_.tls_verify) {
+                if (options_.tls.ca.empty() || options_.tls.cert.empty() || options_.tls.key.empty())
+                    throw Error("--tlsverify needs --tlscacert, --tlscert and --tlskey", ErrorKind::usage);
+                tls = TlsContext::server(options_.tls);
+            } else if (!(options_.insecure_tcp && e.loopback())) {
+                throw Error("refusing to listen on " + e.str() +
+                                " without mutual TLS: give --tlsverify with --tlscacert, --tlscert, --tlskey "
+                                "(plain TCP is allowed only on a loopback address, with --insecure-tcp)",
+                            ErrorKind::usage);
+            }
+        } else {
+            make_dirs(e.path.substr(0, e.path.rfind('/')), 0755);
+        }
+        UniqueFd fd = listen_on(e);
+        if (e.kind == Endpoint::Kind::unix_socket) {
+            gid_t gid = group_id(options_.group, options_.group_given);
+            if (::chown(e.path.c_str(), 0, gid) < 0 && ::geteuid() == 0) throw_errno("chown", e.path);
+            if (::chmod(e.path.c_str(), 0660) < 0) throw_errno("chmod", e.path);
+            unix_paths_.push_back(e.path);
+        }
+        log("API listening on " + e.str() + (tls ? " (mutual TLS)" : ""));
+        listeners.emplace_back(std::move(fd), std::move(tls));
+    }
+    make_dirs(paths_.run, 0755);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    UniqueFd sfd(::signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sfd) throw_errno("signalfd");
+    recover();
+    accept_loop(listeners, sfd.get());
+    for (const auto& p : unix_paths_) ::unlink(p.c_str());
+    log("stopped (containers keep running)");
+    return 0;
+}
+
+void Daemon::accept_loop(std::vector<std::pair<UniqueFd, std::optional<TlsContext>>>& listeners, int signal_fd) {
+    for (;;) {
+        std::vector<pollfd> p;
+        p.push_back({signal_fd, POLLIN, 0});
+        for (auto& l : listeners) p.push_back({l.first.get(), POLLIN, 0});
+        int r = ::poll(p.data(), p.size(), -1);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("poll");
+        }
+        if (p[0].revents & POLLIN) {
+            signalfd_siginfo si{};
+            if (::read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si) && si.ssi_signo != SIGHUP) {
+                log(std::string("signal ") + ::strsignal(static_cast<int>(si.ssi_signo)) + ": stopping");
+                return;
+            }
+        }
+        for (size_t i = 0; i < listeners.size(); i++) {
+            if (!(p[i + 1].revents & POLLIN)) continue;
+            sockaddr_storage ss{};
+            socklen_t len = sizeof ss;
+            UniqueFd c(::accept4(listeners[i].first.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC));
+            if (!c) continue;
+            if (connections_.load() >= options_.max_connections) {
+                const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                    "Content-Length: 47\r\n\r\n{\"message\":\"too many connections to the daemon\"}";
+                (void)!::send(c.get(), busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                continue;
+            }
+            std::string peer = ss.ss_family == AF_UNIX ? "unix" : "tcp";
+            const std::optional<TlsContext>* tls = &listeners[i].second;
+            connections_++;
+            std::thread([this, fd = c.release(), peer, tls]() mutable {
+                try {
+                    UniqueFd own(fd);
+                    std::unique_ptr<Transport> t;
+                    if (*tls) t = (*tls)->accept(std::move(own), peer);
+                    else t = plain_transport(std::move(own), peer);
+                    serve(std::move(t));
+                } catch (const std::exception& e) {
+                    log(e.what());
+                }
+                connections_--;
+            }).detach();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- containers
+
+std::map<std::string, std::string> Daemon::container_attributes(const engine::ContainerRecord& r) const {
+    std::map<std::string, std::string> a;
+    const Json& cfg = r.doc.value("Config", Json::object()).is_object() ? r.doc["Config"] : Json::object();
+    if (cfg.contains("Labels") && cfg["Labels"].is_object())
+        for (auto it = cfg["Labels"].begin(); it != cfg["Labels"].end(); ++it)
+            if (it.value().is_string()) a[it.key()] = it.value().get<std::string>();
+    a["image"] = cfg.value("Image", "");
+    a["name"] = r.name;
+    return a;
+}
+
+void Daemon::container_event(const engine::ContainerRecord& r, const std::string& action,
+                             std::map<std::string, std::string> extra) {
+    auto a = container_attributes(r);
+    for (auto& [k, v] : extra) a[k] = v;
+    events_.publish("container", action, r.id, std::move(a));
+}
+
+void Daemon::watch_if_running(const std::string& id) {
+    if (watcher_->watching(id)) return;
+    engine::RuntimeState rs = engine().runtime_state(id);
+    if ((rs.status == "running" || rs.status == "paused") && rs.pid > 0) watcher_->watch(id, rs.pid);
+}
+
+void Daemon::on_exit(const std::string& id) {
+    engine::Engine e = engine();
+    int code = 137;
+    ProcessResult w = run_process(engine::tools::runtime(paths_, {"wait", id}));
+    if (w.ok()) {
+        try {
+            Json j = Json::parse(w.out);
+            if (j.contains("exitCode") && j["exitCode"].is_number_integer()) code = j["exitCode"].get<int>();
+        } catch (const std::exception&) {
+        }
+    }
+    hub_.exited(id, code);
+    auto rec = e.containers().try_load(id);
+    if (!rec) return;
+    container_event(*rec, "die", {{"exitCode", std::to_string(code)}});
+    Json host = rec->doc.value("HostConfig", Json::object());
+    if (host.is_object() && host.value("AutoRemove", false)) {
+        try {
+            remove_container(id, true, true);
+        } catch (const std::exception& ex) {
+            log("--rm of " + id.substr(0, 12) + ": " + ex.what());
+        }
+    }
+}
+
+void Daemon::remove_container(const std::string& ref, bool force, bool volumes) {
+    engine::Engine e = engine();
+    std::string id = e.containers().resolve(ref);
+    auto rec = e.containers().try_load(id);
+    e.remove(id, force, volumes);
+    {
+        std::lock_guard<std::mutex> l(exec_m_);
+        for (auto it = execs_.begin(); it != execs_.end();)
+            it = it->second->container == id ? execs_.erase(it) : std::next(it);
+    }
+    if (rec) container_event(*rec, "destroy");
+    hub_.removed(id);
+}
+
+// ---------------------------------------------------------------- exec instances
+
+std::shared_ptr<ExecInstance> Daemon::new_exec(std::shared_ptr<ExecInstance> x) {
+    std::lock_guard<std::mutex> l(exec_m_);
+    if (execs_.size() > 4096) {
+        for (auto it = execs_.begin(); it != execs_.end();) {
+            std::lock_guard<std::mutex> l2(it->second->m);
+            it = it->second->exit_code ? execs_.erase(it) : std::next(it);
+        }
+    }
+    do {
+        x->id = engine::new_container_id();
+    } while (execs_.count(x->id));
+    execs_[x->id] = x;
+    return x;
+}
+
+std::shared_ptr<ExecInstance> Daemon::exec(const std::string& id) {
+    std::lock_guard<std::mutex> l(exec_m_);
+    auto it = execs_.find(id);
+    if (it == execs_.end()) {
+        // a unique prefix, as IDs go elsewhere
+        std::shared_ptr<ExecInstance> found;
+        for (auto& [k, v] : execs_)
+            if (!id.empty() && k.rfind(id, 0) == 0) {
+                if (found) throw HttpError(404, "No such exec instance: " + id);
+                found = v;
+            }
+        if (!found) throw HttpError(404, "No such exec instance: " + id);
+        return found;
+    }
+    return it->second;
+}
+
+std::vector<std::string> Daemon::exec_ids_of(const std::string& container) {
+    std::lock_guard<std::mutex> l(exec_m_);
+    std::vector<std::string> out;
+    for (auto& [k, v] : execs_)
+        if (v->container == container) out.push_back(k);
+    return out;
+}
+
+// ---------------------------------------------------------------- live restore
+
+void Daemon::recover() {
+    engine::Engine e = engine();
+    std::map<std::string, engine::RuntimeState> states;
+    try {
+        states = e.runtime_states();
+    } catch (const std::exception&) {
+    }
+    size_t running = 0;
+    for (const auto& r : e.containers().list()) {
+        auto it = states.find(r.id);
+        if (it == states.end()) continue;
+        const auto& rs = it->second;
+        if ((rs.status == "running" || rs.status == "paused") && rs.pid > 0) {
+            watcher_->watch(r.id, rs.pid);
+            running++;
+        } else if (rs.status == "stopped") {
+            // exited while ctld was away: finish what --rm asked for
+            Json host = r.doc.value("HostConfig", Json::object());
+            if (host.is_object() && host.value("AutoRemove", false)) {
+                std::string id = r.id;
+                std::thread([this, id] {
+                    try {
+                        remove_container(id, true, true);
+                    } catch (const std::exception&) {
+                    }
+                }).detach();
+            }
+        }
+    }
+    if (running) log("found " + std::to_string(running) + " running container(s)");
+}
+
+// ---------------------------------------------------------------- request bodies
+
+std::string go_json_error(const std::string& text, const std::exception& e) {
+    auto* pe = dynamic_cast<const nlohmann::json::parse_error*>(&e);
+    if (!pe) return e.what();
+    size_t pos = pe->byte; // 1-based position of the offending byte
+    std::string what = pe->what();
+    if (pos == 0 || pos > text.size()) return "unexpected end of JSON input";
+    char c = text[pos - 1];
+    std::string ch = c == '\'' ? "\\'" : std::string(1, c);
+    if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
+        ch = buf;
+    }
+    std::string ctx = "looking for beginning of value";
+    if (what.find("object key") != std::string::npos) ctx = "looking for beginning of object key string";
+    else if (what.find("object separator") != std::string::npos) ctx = "after object key";
+    else if (what.find("end of input") != std::string::npos) ctx = "after top-level value";
+    else if (what.find("object") != std::string::npos && what.find("'}'") != std::string::npos) ctx = "after object key:value pair";
+    else if (what.find("array") != std::string::npos && what.find("']'") != std::string::npos) ctx = "after array element";
+    return "invalid character '" + ch + "' " + ctx;
+}
+
+Json json_body(Request& req, uint64_t limit, bool required) {
+    std::string body = req.body(limit);
+    if (trim(body).empty()) {
+        if (required) throw HttpError(400, "request body is empty: a JSON object is expected");
+        return Json::object();
+    }
+    std::string ct = req.header("Content-Type");
+    std::string base = to_lower(trim(ct.substr(0, ct.find(';'))));
+    if (!base.empty() && base != "application/json")
+        throw HttpError(400, "Content-Type specified (" + ct + ") must be 'application/json'");
+    try {
+        Json j = Json::parse(body);
+        if (!j.is_object()) throw HttpError(400, "the request body must be a JSON object");
+        return j;
+    } catch (const nlohmann::json::exception& e) {
+        throw HttpError(500, go_json_error(body, e));
+    }
+}
+
+} // namespace ctk::api

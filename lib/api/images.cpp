@@ -1,0 +1,418 @@
+// /images/…: the store's OCI layout seen as Docker's images; pull and push
+// run reg-fetch and turn its JSON progress into Docker's progress messages.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+#include "api/daemon.hpp"
+#include "api/spawn.hpp"
+#include "api/util.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/strings.hpp"
+#include "engine/image_archive.hpp"
+#include "engine/timefmt.hpp"
+#include "oci/reference.hpp"
+
+namespace ctk::api {
+
+namespace {
+
+// "127.0.0.1:5000/tiny" + "latest" -> "127.0.0.1:5000/tiny:latest"; a digest tag with '@'.
+std::string join_ref(const std::string& image, const std::string& tag) {
+    if (tag.empty()) return image;
+    return image + (tag.rfind("sha256:", 0) == 0 ? "@" : ":") + tag;
+}
+
+std::string short_digest(const std::string& d) {
+    std::string hex = d.rfind("sha256:", 0) == 0 ? d.substr(7) : d;
+    return hex.substr(0, 12);
+}
+
+bool glob_match(const std::string& pattern, const std::string& s) {
+    size_t p = 0, i = 0, star = std::string::npos, mark = 0;
+    while (i < s.size()) {
+        if (p < pattern.size() && pattern[p] != '*' && (pattern[p] == '?' || pattern[p] == s[i])) {
+            p++;
+            i++;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            mark = i;
+        } else if (star != std::string::npos) {
+            p = star + 1;
+            i = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') p++;
+    return p == pattern.size();
+}
+
+// One reg-fetch progress line as Docker's message.
+Json docker_progress(const Json& j, bool push) {
+    std::string id = short_digest(json_str(j, "id"));
+    std::string st = json_str(j, "status");
+    int64_t cur = j.value("current", 0), total = j.value("total", 0);
+    Json m = {{"id", id}, {"progressDetail", Json::object()}};
+    if (st == "waiting") m["status"] = push ? "Preparing" : "Pulling fs layer";
+    else if (st == "exists") m["status"] = push ? "Layer already exists" : "Already exists";
+    else if (st == "downloading" || st == "resuming" || st == "uploading") {
+        m["status"] = push ? "Pushing" : "Downloading";
+        m["progressDetail"] = {{"current", cur}, {"total", total}};
+        m["progress"] = progress_bar(cur, total);
+    } else if (st == "verifying") m["status"] = "Verifying Checksum";
+    else if (st == "complete") m["status"] = "Download complete";
+    else if (st == "pushed") m["status"] = "Pushed";
+    else if (st == "mounted") m["status"] = "Mounted from " + json_str(j, "from", "another repository");
+    else if (st == "retrying") m["status"] = "Retrying";
+    else m["status"] = st;
+    return m;
+}
+
+Json error_line(const std::string& message) {
+    return Json{{"errorDetail", {{"message", message}}}, {"error", message}};
+}
+
+// The repository path Docker names in "Pulling from …" (no registry host).
+std::string repository_path(const std::string& full) {
+    try {
+        oci::Reference r = oci::Reference::parse_normalized(full);
+        std::string fam = r.familiar_name();
+        auto slash = fam.find('/');
+        if (slash != std::string::npos && (fam.find('.') < slash || fam.find(':') < slash || fam.substr(0, slash) == "localhost"))
+            return fam.substr(slash + 1);
+        return fam;
+    } catch (const std::exception&) {
+        return full;
+    }
+}
+
+void pull(Daemon& d, Request& req, Response& res, const std::string& ref) {
+    std::string full;
+    try {
+        full = engine::normalize_reference(ref);
+    } catch (const Error& e) {
+        throw HttpError(400, e.what());
+    }
+    engine::Engine e = d.engine();
+    std::string before;
+    if (auto img = e.images().find(full)) before = img->resolved.manifest_descriptor.digest.str();
+    std::string tag = full.find('@') != std::string::npos ? full.substr(full.find('@') + 1) : full.substr(full.rfind(':') + 1);
+    auto open_stream = [&] {
+        if (res.started()) return;
+        res.begin_stream(200, "application/json");
+        res.chunk(dump_compact(Json{{"status", "Pulling from " + repository_path(full)}, {"id", tag}}) + "\n");
+    };
+    std::set<std::string> layers;
+    std::string out, last_err;
+    int st = run_streaming({engine::tool_path("reg-fetch"), "--progress", "json", "pull", full},
+                           [&](const std::string& line) {
+                               Json j;
+                               try {
+                                   j = Json::parse(line);
+                               } catch (const std::exception&) {
+                                   return; // a human message: only the last one matters (errors)
+                               }
+                               if (!j.is_object() || json_str(j, "id").empty() || json_str(j, "status") == "note") return;
+                               open_stream();
+                               std::string id = short_digest(json_str(j, "id"));
+                               if (layers.insert(id).second && json_str(j, "status") != "waiting" && json_str(j, "status") != "exists")
+                                   res.chunk(dump_compact(Json{{"status", "Pulling fs layer"}, {"progressDetail", Json::object()}, {"id", id}}) + "\n");
+                               res.chunk(dump_compact(docker_progress(j, false)) + "\n");
+                           },
+                           out, last_err);
+    (void)req;
+    if (st != 0) {
+        std::string msg = tool_message(last_err, "reg-fetch exited with status " + std::to_string(st));
+        if (!res.started()) throw Error(msg, kind_of_exit(st));
+        res.chunk(dump_compact(error_line(msg)) + "\n");
+        return;
+    }
+    open_stream();
+    std::string digest;
+    try {
+        digest = json_str(Json::parse(out.substr(0, out.find('\n'))), "digest");
+    } catch (const std::exception&) {
+    }
+    for (const auto& l : layers) res.chunk(dump_compact(Json{{"status", "Pull complete"}, {"progressDetail", Json::object()}, {"id", l}}) + "\n");
+    res.chunk(dump_compact(Json{{"status", "Digest: " + digest}}) + "\n");
+    bool fresh = before != digest;
+    res.chunk(dump_compact(Json{{"status", std::string("Status: ") + (fresh ? "Downloaded newer image for " : "Image is up to date for ") +
+                                               engine::familiar_reference(full)}}) + "\n");
+    d.events().publish("image", "pull", engine::familiar_reference(full), {{"name", engine::familiar_reference(full)}});
+}
+
+void import_image(Daemon& d, Request& req, Response& res) {
+    std::string src = req.query().value("fromSrc");
+    if (src != "-") throw HttpError(501, "importing from a URL is not implemented by ctld; send the tarball (fromSrc=-)");
+    engine::Engine e = d.engine();
+    make_dirs(e.paths().root + "/tmp");
+    std::string tmp = e.paths().root + "/tmp/import-" + random_hex(8) + ".tar";
+    UniqueFd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!f) throw_errno("create", tmp);
+    ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
+    req.body_stream([&](std::string_view data) { write_all(f.get(), data, tmp); }, 1ull << 40);
+    f.reset();
+    engine::ImportOptions o;
+    o.source = tmp;
+    std::string repo = req.query().value("repo"), tag = req.query().value("tag");
+    if (!repo.empty()) o.reference = join_ref(repo, tag);
+    o.message = req.query().value("message");
+    o.changes = req.query().all("changes");
+    std::string id = engine::import_rootfs(e.images(), o);
+    res.begin_stream(200, "application/json");
+    res.chunk(dump_compact(Json{{"status", id}}) + "\n");
+    d.events().publish("image", "import", id, {});
+}
+
+Json history(const engine::LocalImage& img) {
+    Json out = Json::array();
+    const Json& cfg = img.config;
+    Json hist = cfg.contains("history") && cfg["history"].is_array() ? cfg["history"] : Json::array();
+    std::vector<int64_t> sizes;
+    for (const auto& l : img.resolved.manifest.layers) sizes.push_back(l.size);
+    size_t layer = 0;
+    std::vector<Json> rows;
+    for (const auto& h : hist) {
+        bool empty = h.value("empty_layer", false);
+        int64_t size = 0;
+        if (!empty && layer < sizes.size()) size = sizes[layer++];
+        int64_t created = 0;
+        if (auto t = engine::parse_rfc3339(h.value("created", ""))) created = *t / 1000000000;
+        rows.push_back(Json{{"Id", "<missing>"}, {"Created", created}, {"CreatedBy", h.value("created_by", "")},
+                            {"Tags", nullptr}, {"Size", size}, {"Comment", h.value("comment", "")}});
+    }
+    if (rows.empty())
+        rows.push_back(Json{{"Id", "<missing>"}, {"Created", img.created_unix()}, {"CreatedBy", ""}, {"Tags", nullptr},
+                            {"Size", img.size()}, {"Comment", ""}});
+    rows.back()["Id"] = img.id;
+    auto tags = img.repo_tags();
+    if (!tags.empty()) rows.back()["Tags"] = tags;
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it) out.push_back(*it);
+    return out;
+}
+
+} // namespace
+
+void add_image_routes(Router& r, Daemon& d) {
+    r.add("GET", "/images/json", [&d](Request& req, Response& res) {
+        auto f = parse_filters_json(req.query().value("filters"));
+        for (const auto& [k, v] : f)
+            if (k != "dangling" && k != "label" && k != "reference" && k != "before" && k != "since")
+                throw HttpError(400, "invalid filter '" + k + "'");
+        engine::Engine e = d.engine();
+        auto any = [&](const std::string& key, auto pred) {
+            auto it = f.find(key);
+            if (it == f.end() || it->second.empty()) return true;
+            for (const auto& v : it->second)
+                if (pred(v)) return true;
+            return false;
+        };
+        std::optional<int64_t> before, since;
+        if (f.count("before") && !f["before"].empty()) before = e.images().get(f["before"][0]).created_unix();
+        if (f.count("since") && !f["since"].empty()) since = e.images().get(f["since"][0]).created_unix();
+        Json out = Json::array();
+        for (const auto& img : e.images().list()) {
+            auto tags = img.repo_tags();
+            Json labels = img.config.contains("config") && img.config["config"].is_object()
+                              ? img.config["config"].value("Labels", Json::object())
+                              : Json::object();
+            if (labels.is_null()) labels = Json::object();
+            if (!any("dangling", [&](const std::string& v) { return (v == "true" || v == "1") == tags.empty(); })) continue;
+            if (!any("label", [&](const std::string& v) {
+                    auto eq = v.find('=');
+                    std::string k = v.substr(0, eq);
+                    if (!labels.contains(k)) return false;
+                    return eq == std::string::npos || labels[k] == v.substr(eq + 1);
+                }))
+                continue;
+            if (before && img.created_unix() >= *before) continue;
+            if (since && img.created_unix() <= *since) continue;
+            if (!any("reference", [&](const std::string& v) {
+                    for (const auto& t : tags) {
+                        std::string repo = t.substr(0, t.rfind(':'));
+                        if (glob_match(v, t) || glob_match(v, repo)) return true;
+                    }
+                    return false;
+                }))
+                continue;
+            Json j = e.images().list_json(img);
+            if (j["Labels"].is_null()) j["Labels"] = Json::object();
+            out.push_back(j);
+        }
+        res.json(200, out);
+    });
+
+    r.add("GET", "/images/{name*}/json", [&d](Request& req, Response& res) {
+        engine::Engine e = d.engine();
+        res.json(200, e.images().inspect_json(e.images().get(req.params["name"])));
+    });
+
+    r.add("GET", "/images/{name*}/history", [&d](Request& req, Response& res) {
+        engine::Engine e = d.engine();
+        res.json(200, history(e.images().get(req.params["name"])));
+    });
+
+    r.add("POST", "/images/{name*}/tag", [&d](Request& req, Response& res) {
+        std::string repo = req.query().value("repo"), tag = req.query().value("tag");
+        if (repo.empty()) throw HttpError(400, "repository name must have at least one component");
+        std::string target = join_ref(repo, tag.empty() ? "latest" : tag);
+        try {
+            engine::normalize_reference(target);
+        } catch (const Error& e) {
+            throw HttpError(400, e.what());
+        }
+        engine::Engine e = d.engine();
+        e.images().tag(req.params["name"], target);
+        auto img = e.images().get(target);
+        d.events().publish("image", "tag", img.id, {{"name", engine::familiar_reference(engine::normalize_reference(target))}});
+        res.no_content(201);
+    });
+
+    r.add("DELETE", "/images/{name*}", [&d](Request& req, Response& res) {
+        engine::Engine e = d.engine();
+        std::string name = req.params["name"];
+        Json out = e.images().remove(name, req.query().flag("force"), [&](const std::string& id) { return e.image_user(id); });
+        for (const auto& x : out) {
+            if (x.contains("Untagged")) d.events().publish("image", "untag", x["Untagged"].get<std::string>(), {{"name", name}});
+            if (x.contains("Deleted")) d.events().publish("image", "delete", x["Deleted"].get<std::string>(), {{"name", name}});
+        }
+        res.json(200, out);
+    });
+
+    r.add("POST", "/images/create", [&d](Request& req, Response& res) {
+        if (req.query().has("fromSrc")) return import_image(d, req, res);
+        std::string image = req.query().value("fromImage");
+        if (image.empty()) throw HttpError(400, "fromImage or fromSrc must be given");
+        std::string tag = req.query().value("tag");
+        // "name:tag" in fromImage with no tag parameter is taken as it is
+        pull(d, req, res, join_ref(image, tag));
+    });
+
+    r.add("POST", "/images/{name*}/push", [&d](Request& req, Response& res) {
+        engine::Engine e = d.engine();
+        std::string ref = join_ref(req.params["name"], req.query().value("tag"));
+        engine::LocalImage img = e.images().get(ref);
+        std::string full = engine::normalize_reference(ref);
+        std::string source = e.images().layout_path() + ":" + e.images().unpack_ref(img, ref);
+        res.begin_stream(200, "application/json");
+        std::string repo = full.substr(0, full.find('@') != std::string::npos ? full.find('@') : full.rfind(':'));
+        res.chunk(dump_compact(Json{{"status", "The push refers to repository [" + repo + "]"}}) + "\n");
+        std::string out, last_err;
+        int st = run_streaming({engine::tool_path("reg-fetch"), "--progress", "json", "push", source, full},
+                               [&](const std::string& line) {
+                                   try {
+                                       Json j = Json::parse(line);
+                                       if (j.is_object() && !json_str(j, "id").empty() && json_str(j, "status") != "note")
+                                           res.chunk(dump_compact(docker_progress(j, true)) + "\n");
+                                   } catch (const nlohmann::json::exception&) {
+                                   }
+                               },
+                               out, last_err);
+        if (st != 0) {
+            res.chunk(dump_compact(error_line(tool_message(last_err, "push failed"))) + "\n");
+            return;
+        }
+        Json result;
+        try {
+            result = Json::parse(out);
+        } catch (const std::exception&) {
+            result = Json::object();
+        }
+        std::string tag = full.find('@') != std::string::npos ? "" : full.substr(full.rfind(':') + 1);
+        std::string digest = json_str(result, "digest");
+        int64_t size = result.value("size", 0);
+        res.chunk(dump_compact(Json{{"status", tag + ": digest: " + digest + " size: " + std::to_string(size)}}) + "\n");
+        res.chunk(dump_compact(Json{{"progressDetail", Json::object()},
+                                    {"aux", {{"Tag", tag}, {"Digest", digest}, {"Size", size}}}}) + "\n");
+        d.events().publish("image", "push", engine::familiar_reference(full), {{"name", engine::familiar_reference(full)}});
+    });
+
+    r.add("POST", "/images/load", [&d](Request& req, Response& res) {
+        engine::Engine e = d.engine();
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
+        UniqueFd rd(p[0]), wr(p[1]);
+        std::vector<engine::LoadedImage> loaded;
+        std::string failure;
+        std::thread loader([&] {
+            try {
+                loaded = engine::load_images(e.images(), rd.get());
+            } catch (const std::exception& ex) {
+                failure = ex.what();
+            }
+            rd.reset(); // the writer sees EPIPE if the loader stopped early
+        });
+        try {
+            req.body_stream([&](std::string_view data) { write_all(wr.get(), data, "load"); }, 1ull << 40);
+        } catch (const std::exception&) {
+        }
+        wr.reset();
+        loader.join();
+        if (!failure.empty()) throw Error(failure, ErrorKind::invalid);
+        bool quiet = req.query().flag("quiet");
+        res.begin_stream(200, "application/json");
+        for (const auto& l : loaded) {
+            if (l.tags.empty()) res.chunk(dump_compact(Json{{"stream", "Loaded image ID: " + l.id + "\n"}}) + "\n");
+            for (const auto& t : l.tags) res.chunk(dump_compact(Json{{"stream", "Loaded image: " + t + "\n"}}) + "\n");
+            d.events().publish("image", "load", l.id, {});
+        }
+        (void)quiet;
+    });
+
+    r.add("GET", "/images/get", [&d](Request& req, Response& res) {
+        auto names = req.query().all("names");
+        if (names.empty()) throw HttpError(400, "no image names given");
+        engine::Engine e = d.engine();
+        for (const auto& n : names) e.images().get(n); // 404 before the stream starts
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
+        UniqueFd rd(p[0]), wr(p[1]);
+        std::string failure;
+        std::thread saver([&] {
+            try {
+                engine::save_images(e.images(), names, wr.get());
+            } catch (const std::exception& ex) {
+                failure = ex.what();
+            }
+            wr.reset();
+        });
+        res.begin_stream(200, "application/x-tar");
+        try {
+            char buf[65536];
+            for (;;) {
+                ssize_t n = ::read(rd.get(), buf, sizeof buf);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) break;
+                res.chunk(std::string_view(buf, static_cast<size_t>(n)));
+            }
+        } catch (const std::exception&) {
+            rd.reset();
+        }
+        saver.join();
+    });
+
+    r.add("POST", "/images/prune", [&d](Request& req, Response& res) {
+        auto f = parse_filters_json(req.query().value("filters"));
+        bool dangling_only = !(f.count("dangling") && !f["dangling"].empty() &&
+                               (f["dangling"][0] == "false" || f["dangling"][0] == "0"));
+        engine::Engine e = d.engine();
+        Json deleted = Json::array();
+        for (const auto& img : e.images().list()) {
+            if (dangling_only && !img.repo_tags().empty()) continue;
+            if (!e.image_user(img.id).empty()) continue;
+            try {
+                Json out = e.images().remove(img.id, true, nullptr);
+                for (const auto& x : out) deleted.push_back(x);
+            } catch (const std::exception&) {
+            }
+        }
+        res.json(200, Json{{"ImagesDeleted", deleted.empty() ? Json(nullptr) : deleted}, {"SpaceReclaimed", 0}});
+    });
+}
+
+} // namespace ctk::api

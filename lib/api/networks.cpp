@@ -1,0 +1,344 @@
+// /networks/…: net-bridge's networks as Docker's network objects, plus the
+// predefined "host" and "none". A create without a subnet takes the first
+// free one of ctld's address pools (config "ctld.address_pools" or
+// --default-address-pool), else net-bridge's own choice.
+#include <arpa/inet.h>
+
+#include "api/daemon.hpp"
+#include "api/util.hpp"
+#include "core/error.hpp"
+#include "core/strings.hpp"
+#include "engine/commands.hpp"
+#include "engine/timefmt.hpp"
+#include "engine/tools.hpp"
+#include "store/config.hpp"
+
+namespace ctk::api {
+
+namespace {
+
+std::vector<Json> bridge_networks() {
+    ProcessResult p = run_tool({engine::tool_path("net-bridge"), "ls"});
+    std::vector<Json> out;
+    try {
+        Json j = Json::parse(p.out);
+        if (j.is_array())
+            for (auto& x : j) out.push_back(x);
+        else if (j.is_object() && j.contains("networks"))
+            for (auto& x : j["networks"]) out.push_back(x);
+        else if (j.is_object())
+            out.push_back(j);
+    } catch (const std::exception&) {
+        for (const auto& line : split(p.out, '\n'))
+            if (!trim(line).empty()) out.push_back(Json::parse(line));
+    }
+    return out;
+}
+
+Json predefined(const std::string& name) {
+    return Json{{"Name", name},
+                {"Id", name == "host" ? std::string(64, 'h').replace(0, 4, "0000") : std::string(64, 'n').replace(0, 4, "0000")},
+                {"Created", engine::zero_time},
+                {"Scope", "local"},
+                {"Driver", name == "host" ? "host" : "null"},
+                {"EnableIPv6", false},
+                {"IPAM", {{"Driver", "default"}, {"Options", nullptr}, {"Config", Json::array()}}},
+                {"Internal", false},
+                {"Attachable", false},
+                {"Ingress", false},
+                {"ConfigFrom", {{"Network", ""}}},
+                {"ConfigOnly", false},
+                {"Containers", Json::object()},
+                {"Options", Json::object()},
+                {"Labels", Json::object()}};
+}
+
+// Docker's shape; Options as a user network created without options shows
+// them (compose compares them with its own), the default network as docker0.
+Json docker_network(Daemon& d, const Json& nb) {
+    engine::Engine e = d.engine();
+    engine::Commands c(e, stdout, stderr);
+    Json n = c.network_json(nb);
+    if (n["Name"] != "bridge") n["Options"] = Json::object();
+    else n["Options"]["com.docker.network.bridge.default_bridge"] = "true";
+    if (n["Labels"].is_null()) n["Labels"] = Json::object();
+    return n;
+}
+
+// A network by exact ID, exact name, or unique ID prefix (Docker's order).
+std::optional<Json> find_network(Daemon& d, const std::string& ref) {
+    if (ref == "host" || ref == "none") return predefined(ref);
+    auto all = bridge_networks();
+    for (const auto& n : all)
+        if (json_str(n, "id") == ref) return docker_network(d, n);
+    for (const auto& n : all)
+        if (json_str(n, "name") == ref) return docker_network(d, n);
+    std::optional<Json> found;
+    for (const auto& n : all)
+        if (!ref.empty() && json_str(n, "id").rfind(ref, 0) == 0) {
+            if (found) throw HttpError(400, "network " + ref + " is ambiguous");
+            found = docker_network(d, n);
+        }
+    return found;
+}
+
+Json get_network(Daemon& d, const std::string& ref) {
+    auto n = find_network(d, ref);
+    if (!n) throw HttpError(404, "network " + ref + " not found");
+    return *n;
+}
+
+uint32_t parse_v4(const std::string& s) {
+    in_addr a{};
+    if (::inet_pton(AF_INET, s.c_str(), &a) != 1) throw Error("bad IPv4 address " + quote(s), ErrorKind::invalid);
+    return ntohl(a.s_addr);
+}
+
+std::string format_v4(uint32_t a) {
+    in_addr x{htonl(a)};
+    char buf[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &x, buf, sizeof buf);
+    return buf;
+}
+
+struct Cidr {
+    uint32_t base = 0;
+    int prefix = 0;
+    bool overlaps(const Cidr& o) const {
+        int p = std::min(prefix, o.prefix);
+        uint32_t mask = p == 0 ? 0 : ~uint32_t(0) << (32 - p);
+        return (base & mask) == (o.base & mask);
+    }
+};
+
+std::optional<Cidr> parse_cidr(const std::string& s) {
+    auto slash = s.find('/');
+    if (slash == std::string::npos) return std::nullopt;
+    try {
+        Cidr c;
+        c.base = parse_v4(s.substr(0, slash));
+        c.prefix = std::stoi(s.substr(slash + 1));
+        if (c.prefix < 0 || c.prefix > 32) return std::nullopt;
+        return c;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+// Candidate subnets from the configured pools, in order.
+std::vector<std::string> pool_subnets(const std::vector<std::pair<std::string, int>>& pools) {
+    std::vector<std::string> out;
+    for (const auto& [base, size] : pools) {
+        auto c = parse_cidr(base);
+        if (!c || size < c->prefix || size > 30) continue;
+        uint64_t count = uint64_t(1) << (size - c->prefix);
+        for (uint64_t i = 0; i < count && out.size() < 4096; i++)
+            out.push_back(format_v4(c->base + static_cast<uint32_t>(i << (32 - size))) + "/" + std::to_string(size));
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, int>> address_pools(Daemon& d) {
+    std::vector<std::pair<std::string, int>> pools = d.options().address_pools;
+    if (!pools.empty()) return pools;
+    Json section = store::config_section(store::load_config(), "ctld");
+    if (section.contains("address_pools") && section["address_pools"].is_array())
+        for (const auto& p : section["address_pools"])
+            if (p.is_object() && p.contains("base")) pools.emplace_back(json_str(p, "base"), p.value("size", 24));
+    return pools;
+}
+
+void network_event(Daemon& d, const std::string& action, const Json& n, std::map<std::string, std::string> extra = {}) {
+    extra["name"] = json_str(n, "Name");
+    extra["type"] = json_str(n, "Driver", "bridge");
+    d.events().publish("network", action, json_str(n, "Id"), extra);
+}
+
+} // namespace
+
+void add_network_routes(Router& r, Daemon& d) {
+    r.add("GET", "/networks", [&d](Request& req, Response& res) {
+        auto f = parse_filters_json(req.query().value("filters"));
+        for (const auto& [k, v] : f)
+            if (k != "name" && k != "id" && k != "label" && k != "driver" && k != "scope" && k != "type" && k != "dangling")
+                throw HttpError(400, "invalid filter '" + k + "'");
+        std::vector<Json> all;
+        for (const auto& n : bridge_networks()) all.push_back(docker_network(d, n));
+        for (const char* p : {"host", "none"}) {
+            bool listed = false;
+            for (const auto& n : all) listed = listed || n["Name"] == p;
+            if (!listed) all.push_back(predefined(p));
+        }
+        auto any = [&](const std::string& key, auto pred) {
+            auto it = f.find(key);
+            if (it == f.end() || it->second.empty()) return true;
+            for (const auto& v : it->second)
+                if (pred(v)) return true;
+            return false;
+        };
+        Json out = Json::array();
+        for (const auto& n : all) {
+            std::string name = n["Name"], id = n["Id"];
+            bool builtin = name == "bridge" || name == "host" || name == "none";
+            if (!any("name", [&](const std::string& v) { return name.find(v) != std::string::npos; })) continue;
+            if (!any("id", [&](const std::string& v) { return id.rfind(v, 0) == 0; })) continue;
+            if (!any("driver", [&](const std::string& v) { return v == json_str(n, "Driver"); })) continue;
+            if (!any("scope", [&](const std::string& v) { return v == "local"; })) continue;
+            if (!any("type", [&](const std::string& v) { return v == (builtin ? "builtin" : "custom"); })) continue;
+            if (!any("dangling", [&](const std::string& v) {
+                    return (v == "true" || v == "1") == (n["Containers"].empty() && !builtin);
+                }))
+                continue;
+            if (!any("label", [&](const std::string& v) {
+                    auto eq = v.find('=');
+                    std::string k = v.substr(0, eq);
+                    const Json& l = n["Labels"];
+                    if (!l.contains(k)) return false;
+                    return eq == std::string::npos || l[k] == v.substr(eq + 1);
+                }))
+                continue;
+            out.push_back(n);
+        }
+        res.json(200, out);
+    });
+
+    r.add("GET", "/networks/{id}", [&d](Request& req, Response& res) { res.json(200, get_network(d, req.params["id"])); });
+
+    r.add("POST", "/networks/create", [&d](Request& req, Response& res) {
+        Json body = json_body(req, d.options().json_body_limit, true);
+        std::string name = json_str(body, "Name");
+        if (name.empty()) throw HttpError(400, "network name is required");
+        std::string driver = json_str(body, "Driver", "bridge");
+        if (driver.empty()) driver = "bridge";
+        if (driver != "bridge") throw HttpError(404, "plugin \"" + driver + "\" not found (ctk networks are bridges)");
+        if (name == "host" || name == "none" || name == "bridge")
+            throw HttpError(403, "operation is not permitted on predefined " + name + " network ");
+        if (find_network(d, name)) throw HttpError(409, "network with name " + name + " already exists");
+        std::vector<std::string> argv = {engine::tool_path("net-bridge"), "create", name};
+        Json ipam = json_get(body, "IPAM", Json::object());
+        Json configs = json_get(ipam, "Config", Json::array());
+        std::string subnet;
+        if (configs.is_array() && !configs.empty()) {
+            subnet = json_str(configs[0], "Subnet");
+            std::string gw = json_str(configs[0], "Gateway");
+            if (!gw.empty()) argv.insert(argv.end(), {"--gateway", gw});
+        }
+        if (json_get(body, "Internal", false) == true) argv.push_back("--internal");
+        Json labels = json_get(body, "Labels", Json::object());
+        for (auto it = labels.begin(); it != labels.end(); ++it)
+            if (it.value().is_string()) argv.insert(argv.end(), {"--label", it.key() + "=" + it.value().get<std::string>()});
+        Json opts = json_get(body, "Options", Json::object());
+        for (auto it = opts.begin(); it != opts.end(); ++it) {
+            std::string v = it.value().is_string() ? it.value().get<std::string>() : "";
+            if (it.key() == "com.docker.network.bridge.name") argv.insert(argv.end(), {"--bridge", v});
+            else if (it.key() == "com.docker.network.driver.mtu") argv.insert(argv.end(), {"--mtu", v});
+            else if (it.key() == "com.docker.network.bridge.enable_ip_masquerade" && v == "false") argv.push_back("--no-masquerade");
+        }
+        ProcessResult p;
+        if (!subnet.empty()) {
+            argv.insert(argv.end(), {"--subnet", subnet});
+            p = run_tool(argv);
+        } else {
+            auto candidates = pool_subnets(address_pools(d));
+            if (candidates.empty()) {
+                p = run_tool(argv);
+            } else {
+                std::vector<Cidr> used;
+                for (const auto& n : bridge_networks())
+                    if (auto c = parse_cidr(json_str(n, "subnet"))) used.push_back(*c);
+                bool done = false;
+                std::string last;
+                for (const auto& cand : candidates) {
+                    auto c = parse_cidr(cand);
+                    bool taken = false;
+                    for (const auto& u : used) taken = taken || c->overlaps(u);
+                    if (taken) continue;
+                    auto a = argv;
+                    a.insert(a.end(), {"--subnet", cand});
+                    try {
+                        p = run_tool(a);
+                        done = true;
+                        break;
+                    } catch (const Error& e) {
+                        // another create took it meanwhile: try the next one
+                        if (e.kind() != ErrorKind::conflict) throw;
+                        last = e.what();
+                        used.push_back(*c);
+                    }
+                }
+                if (!done) throw HttpError(403, "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network" +
+                                                    (last.empty() ? std::string() : ": " + last));
+            }
+        }
+        Json created;
+        try {
+            created = Json::parse(p.out);
+        } catch (const std::exception&) {
+            created = Json::object();
+        }
+        Json n = get_network(d, name);
+        network_event(d, "create", n);
+        res.json(201, Json{{"Id", n["Id"]}, {"Warning", ""}});
+    });
+
+    r.add("DELETE", "/networks/{id}", [&d](Request& req, Response& res) {
+        Json n = get_network(d, req.params["id"]);
+        std::string name = n["Name"];
+        if (name == "host" || name == "none" || name == "bridge")
+            throw HttpError(403, name + " is a pre-defined network and cannot be removed");
+        try {
+            run_tool({engine::tool_path("net-bridge"), "rm", name});
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::conflict)
+                throw HttpError(403, "error while removing network: network " + name + " id " + json_str(n, "Id") +
+                                         " has active endpoints");
+            throw;
+        }
+        network_event(d, "destroy", n);
+        res.no_content(204);
+    });
+
+    auto connect = [&d](Request& req, Response& res, bool disconnect) {
+        Json body = json_body(req, d.options().json_body_limit, true);
+        Json n = get_network(d, req.params["id"]);
+        std::string name = n["Name"];
+        std::string container = json_str(body, "Container");
+        if (container.empty()) throw HttpError(400, "a container is required");
+        engine::Engine e = d.engine();
+        engine::ContainerRecord rec = e.containers().lookup(container);
+        engine::Commands c(e, stdout, stderr);
+        if (name == "host" || name == "none")
+            throw HttpError(403, "container cannot be disconnected from or connected to the " + name + " network");
+        try {
+            if (disconnect) {
+                c.network_disconnect(name, rec.id, json_get(body, "Force", false) == true);
+            } else {
+                Json ep = json_get(body, "EndpointConfig", Json::object());
+                std::vector<std::string> aliases = json_strings(json_get(ep, "Aliases", Json::array()));
+                std::string ip = json_str(json_get(ep, "IPAMConfig", Json::object()), "IPv4Address");
+                c.network_connect(name, rec.id, aliases, ip);
+            }
+        } catch (const Error& ex) {
+            if (ex.kind() == ErrorKind::conflict) throw HttpError(403, ex.what());
+            throw;
+        }
+        network_event(d, disconnect ? "disconnect" : "connect", n, {{"container", rec.id}});
+        res.send(200, "", "");
+    };
+    r.add("POST", "/networks/{id}/connect", [connect](Request& req, Response& res) { connect(req, res, false); });
+    r.add("POST", "/networks/{id}/disconnect", [connect](Request& req, Response& res) { connect(req, res, true); });
+
+    r.add("POST", "/networks/prune", [&d](Request&, Response& res) {
+        ProcessResult p = run_tool({engine::tool_path("net-bridge"), "prune"});
+        Json deleted = Json::array();
+        try {
+            Json j = Json::parse(p.out);
+            for (const auto& n : j.value("removed", Json::array()))
+                deleted.push_back(n.is_string() ? n.get<std::string>() : json_str(n, "name"));
+        } catch (const std::exception&) {
+        }
+        res.json(200, Json{{"NetworksDeleted", deleted}});
+    });
+}
+
+} // namespace ctk::api

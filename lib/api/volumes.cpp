@@ -1,0 +1,155 @@
+// /volumes/…: vol-mount's volumes, already kept in Docker's shape.
+#include "api/daemon.hpp"
+#include "api/util.hpp"
+#include "core/error.hpp"
+#include "core/strings.hpp"
+#include "engine/tools.hpp"
+
+namespace ctk::api {
+
+namespace {
+
+std::vector<Json> list_volumes() {
+    ProcessResult p = run_tool({engine::tool_path("vol-mount"), "ls", "--json"});
+    std::vector<Json> out;
+    for (const auto& line : split(p.out, '\n'))
+        if (!trim(line).empty()) out.push_back(Json::parse(line));
+    return out;
+}
+
+// The API's volume object (vol-mount adds the users, the API does not show them).
+Json api_volume(Json v) {
+    v.erase("Users");
+    if (!v.contains("Labels") || v["Labels"].is_null()) v["Labels"] = Json::object();
+    if (!v.contains("Options") || v["Options"].is_null()) v["Options"] = Json::object();
+    if (!v.contains("Scope")) v["Scope"] = "local";
+    if (!v.contains("Driver")) v["Driver"] = "local";
+    return v;
+}
+
+std::optional<Json> find_volume(const std::string& name) {
+    ProcessResult p = run_process({engine::tool_path("vol-mount"), "inspect", name});
+    if (!p.ok()) {
+        if (p.status == 4) return std::nullopt;
+        throw Error(tool_message(p.err, "vol-mount failed"), kind_of_exit(p.status));
+    }
+    for (const auto& line : split(p.out, '\n'))
+        if (!trim(line).empty()) {
+            Json j = Json::parse(line);
+            if (j.is_array() && !j.empty()) return j[0];
+            return j;
+        }
+    return std::nullopt;
+}
+
+} // namespace
+
+void add_volume_routes(Router& r, Daemon& d) {
+    r.add("GET", "/volumes", [](Request& req, Response& res) {
+        auto f = parse_filters_json(req.query().value("filters"));
+        for (const auto& [k, v] : f)
+            if (k != "name" && k != "label" && k != "driver" && k != "dangling")
+                throw HttpError(400, "invalid filter '" + k + "'");
+        auto any = [&](const std::string& key, auto pred) {
+            auto it = f.find(key);
+            if (it == f.end() || it->second.empty()) return true;
+            for (const auto& v : it->second)
+                if (pred(v)) return true;
+            return false;
+        };
+        Json out = Json::array();
+        for (const auto& v : list_volumes()) {
+            std::string name = json_str(v, "Name");
+            Json labels = json_get(v, "Labels", Json::object());
+            bool dangling = json_get(v, "Users", Json::array()).empty();
+            if (!any("name", [&](const std::string& x) { return name.find(x) != std::string::npos; })) continue;
+            if (!any("driver", [&](const std::string& x) { return x == "local"; })) continue;
+            if (!any("dangling", [&](const std::string& x) { return (x == "true" || x == "1") == dangling; })) continue;
+            if (!any("label", [&](const std::string& x) {
+                    auto eq = x.find('=');
+                    std::string k = x.substr(0, eq);
+                    if (!labels.contains(k)) return false;
+                    return eq == std::string::npos || labels[k] == x.substr(eq + 1);
+                }))
+                continue;
+            out.push_back(api_volume(v));
+        }
+        res.json(200, Json{{"Volumes", out}, {"Warnings", nullptr}});
+    });
+
+    r.add("GET", "/volumes/{name}", [](Request& req, Response& res) {
+        auto v = find_volume(req.params["name"]);
+        if (!v) throw HttpError(404, "get " + req.params["name"] + ": no such volume");
+        res.json(200, api_volume(*v));
+    });
+
+    r.add("POST", "/volumes/create", [&d](Request& req, Response& res) {
+        Json body = json_body(req, d.options().json_body_limit);
+        std::string name = json_str(body, "Name");
+        std::string driver = json_str(body, "Driver", "local");
+        if (!driver.empty() && driver != "local") throw HttpError(404, "plugin \"" + driver + "\" not found (ctk volumes are local)");
+        if (!name.empty())
+            if (auto v = find_volume(name)) return res.json(201, api_volume(*v)); // Docker: create is idempotent
+        std::vector<std::string> argv = {engine::tool_path("vol-mount"), "create"};
+        if (!name.empty()) argv.push_back(name);
+        Json labels = json_get(body, "Labels", Json::object());
+        for (auto it = labels.begin(); it != labels.end(); ++it)
+            if (it.value().is_string()) argv.insert(argv.end(), {"--label", it.key() + "=" + it.value().get<std::string>()});
+        Json opts = json_get(body, "DriverOpts", Json::object());
+        for (auto it = opts.begin(); it != opts.end(); ++it)
+            if (it.value().is_string()) argv.insert(argv.end(), {"--opt", it.key() + "=" + it.value().get<std::string>()});
+        ProcessResult p = run_tool(argv);
+        Json v;
+        try {
+            v = Json::parse(p.out);
+        } catch (const std::exception&) {
+            v = Json::object();
+        }
+        if (name.empty()) name = json_str(v, "Name");
+        if (auto full = find_volume(name)) v = *full;
+        d.events().publish("volume", "create", name, {{"driver", "local"}});
+        res.json(201, api_volume(v));
+    });
+
+    r.add("DELETE", "/volumes/{name}", [&d](Request& req, Response& res) {
+        std::string name = req.params["name"];
+        std::vector<std::string> argv = {engine::tool_path("vol-mount"), "rm"};
+        if (req.query().flag("force")) argv.push_back("-f");
+        argv.push_back(name);
+        ProcessResult p = run_process(argv);
+        if (!p.ok()) {
+            std::string msg = tool_message(p.err, "vol-mount failed");
+            if (p.status == 4) {
+                if (req.query().flag("force")) return res.no_content(204);
+                throw HttpError(404, "get " + name + ": no such volume");
+            }
+            if (p.status == 5) throw HttpError(409, "remove " + name + ": volume is in use - " + msg);
+            throw Error(msg, kind_of_exit(p.status));
+        }
+        d.events().publish("volume", "destroy", name, {{"driver", "local"}});
+        res.no_content(204);
+    });
+
+    r.add("POST", "/volumes/prune", [&d](Request& req, Response& res) {
+        auto f = parse_filters_json(req.query().value("filters"));
+        // API 1.41 prunes every unused volume; "all" (1.42+) chooses it later
+        bool all = req.api_minor <= 41;
+        if (f.count("all") && !f["all"].empty()) all = f["all"][0] == "true" || f["all"][0] == "1";
+        std::vector<std::string> argv = {engine::tool_path("vol-mount"), "prune"};
+        if (all) argv.push_back("--all");
+        ProcessResult p = run_tool(argv);
+        Json j;
+        try {
+            j = Json::parse(p.out);
+        } catch (const std::exception&) {
+            j = Json::object();
+        }
+        Json deleted = json_get(j, "VolumesDeleted", Json::array());
+        for (const auto& v : deleted)
+            if (v.is_string()) d.events().publish("volume", "destroy", v.get<std::string>(), {{"driver", "local"}});
+        res.json(200, Json{{"VolumesDeleted", deleted.empty() ? Json(nullptr) : deleted},
+                           {"SpaceReclaimed", j.value("SpaceReclaimed", 0)}});
+    });
+}
+
+} // namespace ctk::api
