@@ -124,6 +124,14 @@ void list(Daemon& d, Request& req, Response& res) {
             if (pred(v)) return true;
         return false;
     };
+        // Docker: every label filter must match; other keys match any of their values.
+        auto every = [&](const std::string& key, auto pred) {
+            auto it = f.find(key);
+            if (it == f.end()) return true;
+            for (const auto& v : it->second)
+                if (!pred(v)) return false;
+            return true;
+        };
     std::optional<std::string> before, since;
     if (f.count("before") && !f["before"].empty()) before = e.containers().lookup(f["before"][0]).doc.value("Created", "");
     if (f.count("since") && !f["since"].empty()) since = e.containers().lookup(f["since"][0]).doc.value("Created", "");
@@ -151,7 +159,7 @@ void list(Daemon& d, Request& req, Response& res) {
             continue;
         Json entry = e.list_entry(r, st);
         Json labels = entry["Labels"].is_object() ? entry["Labels"] : Json::object();
-        if (!any("label", [&](const std::string& v) {
+        if (!every("label", [&](const std::string& v) {
                 auto eq = v.find('=');
                 std::string k = v.substr(0, eq);
                 if (!labels.contains(k)) return false;
@@ -271,6 +279,7 @@ void attach(Daemon& d, Request& req, Response& res) {
     if (running) d.watch_if_running(r.id);
     ShimSpec shim = shim_paths(d.paths().run, r.id);
     Transport& t = res.hijack(StdHeaders::none);
+    d.container_event(r, "attach");
 
     auto send = [&](const std::vector<LogEntry>& entries) {
         std::string out;

@@ -46,8 +46,11 @@ void Daemon::serve(std::unique_ptr<Transport> t) {
     serve_connection(
         std::move(t),
         [this](Request& req, Response& res) {
-            if (options_.debug) log(req.method() + " " + req.target());
+            if (!options_.debug) return handle(req, res);
+            int64_t t0 = engine::now_ns();
+            log(req.method() + " " + req.target());
             handle(req, res);
+            log(req.method() + " " + req.target() + " done in " + std::to_string((engine::now_ns() - t0) / 1000000) + " ms");
         },
         limits, logger);
 }

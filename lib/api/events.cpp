@@ -137,6 +137,14 @@ bool EventFilter::match(const Json& e) const {
             if (pred(v)) return true;
         return false;
     };
+    // Docker: every label filter must match; other keys match any of their values.
+    auto every = [&](const std::string& key, auto pred) {
+        auto it = f_.find(key);
+        if (it == f_.end()) return true;
+        for (const auto& v : it->second)
+            if (!pred(v)) return false;
+        return true;
+    };
     if (!any("type", [&](const std::string& v) { return v == type; })) return false;
     if (!any("event", [&](const std::string& v) {
             // "exec_start" matches "exec_start: sh -c …" as Docker's does
@@ -159,7 +167,7 @@ bool EventFilter::match(const Json& e) const {
         return false;
     if (f_.count("volume") && !(type == "volume" && any("volume", [&](const std::string& v) { return v == id; })))
         return false;
-    if (!any("label", [&](const std::string& v) {
+    if (!every("label", [&](const std::string& v) {
             auto eq = v.find('=');
             std::string k = v.substr(0, eq);
             if (!attrs.contains(k)) return false;

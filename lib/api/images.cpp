@@ -212,6 +212,14 @@ void add_image_routes(Router& r, Daemon& d) {
                 if (pred(v)) return true;
             return false;
         };
+        // Docker: every label filter must match; other keys match any of their values.
+        auto every = [&](const std::string& key, auto pred) {
+            auto it = f.find(key);
+            if (it == f.end()) return true;
+            for (const auto& v : it->second)
+                if (!pred(v)) return false;
+            return true;
+        };
         std::optional<int64_t> before, since;
         if (f.count("before") && !f["before"].empty()) before = e.images().get(f["before"][0]).created_unix();
         if (f.count("since") && !f["since"].empty()) since = e.images().get(f["since"][0]).created_unix();
@@ -223,7 +231,7 @@ void add_image_routes(Router& r, Daemon& d) {
                               : Json::object();
             if (labels.is_null()) labels = Json::object();
             if (!any("dangling", [&](const std::string& v) { return (v == "true" || v == "1") == tags.empty(); })) continue;
-            if (!any("label", [&](const std::string& v) {
+            if (!every("label", [&](const std::string& v) {
                     auto eq = v.find('=');
                     std::string k = v.substr(0, eq);
                     if (!labels.contains(k)) return false;

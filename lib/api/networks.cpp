@@ -6,6 +6,7 @@
 
 #include "api/daemon.hpp"
 #include "api/util.hpp"
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
 #include "engine/commands.hpp"
@@ -37,7 +38,7 @@ std::vector<Json> bridge_networks() {
 
 Json predefined(const std::string& name) {
     return Json{{"Name", name},
-                {"Id", name == "host" ? std::string(64, 'h').replace(0, 4, "0000") : std::string(64, 'n').replace(0, 4, "0000")},
+                {"Id", Digest::sha256_of("ctk predefined network " + name).encoded()},
                 {"Created", engine::zero_time},
                 {"Scope", "local"},
                 {"Driver", name == "host" ? "host" : "null"},
@@ -55,31 +56,42 @@ Json predefined(const std::string& name) {
 
 // Docker's shape; Options as a user network created without options shows
 // them (compose compares them with its own), the default network as docker0.
-Json docker_network(Daemon& d, const Json& nb) {
+Json docker_network(Daemon& d, Json nb) {
     engine::Engine e = d.engine();
     engine::Commands c(e, stdout, stderr);
+    size_t endpoints = nb.contains("endpoints") && nb["endpoints"].is_number() ? nb["endpoints"].get<size_t>() : 0;
+    if (!nb.contains("endpoints") || !nb["endpoints"].is_array()) nb["endpoints"] = Json::array(); // `ls` counts them only
     Json n = c.network_json(nb);
+    if (endpoints) n["_endpoints"] = endpoints;
     if (n["Name"] != "bridge") n["Options"] = Json::object();
     else n["Options"]["com.docker.network.bridge.default_bridge"] = "true";
     if (n["Labels"].is_null()) n["Labels"] = Json::object();
     return n;
 }
 
-// A network by exact ID, exact name, or unique ID prefix (Docker's order).
+// A network by exact ID, exact name, or unique ID prefix (Docker's order),
+// with its endpoints (net-bridge inspect).
 std::optional<Json> find_network(Daemon& d, const std::string& ref) {
     if (ref == "host" || ref == "none") return predefined(ref);
     auto all = bridge_networks();
+    std::string name;
     for (const auto& n : all)
-        if (json_str(n, "id") == ref) return docker_network(d, n);
+        if (name.empty() && json_str(n, "id") == ref) name = json_str(n, "name");
     for (const auto& n : all)
-        if (json_str(n, "name") == ref) return docker_network(d, n);
-    std::optional<Json> found;
-    for (const auto& n : all)
-        if (!ref.empty() && json_str(n, "id").rfind(ref, 0) == 0) {
-            if (found) throw HttpError(400, "network " + ref + " is ambiguous");
-            found = docker_network(d, n);
-        }
-    return found;
+        if (name.empty() && json_str(n, "name") == ref) name = ref;
+    if (name.empty())
+        for (const auto& n : all)
+            if (!ref.empty() && json_str(n, "id").rfind(ref, 0) == 0) {
+                if (!name.empty()) throw HttpError(400, "network " + ref + " is ambiguous");
+                name = json_str(n, "name");
+            }
+    if (name.empty()) return std::nullopt;
+    ProcessResult p = run_process({engine::tool_path("net-bridge"), "inspect", name});
+    if (!p.ok()) {
+        if (p.status == 4) return std::nullopt;
+        throw Error(tool_message(p.err, "net-bridge inspect failed"), kind_of_exit(p.status));
+    }
+    return docker_network(d, Json::parse(p.out));
 }
 
 Json get_network(Daemon& d, const std::string& ref) {
@@ -176,6 +188,14 @@ void add_network_routes(Router& r, Daemon& d) {
                 if (pred(v)) return true;
             return false;
         };
+        // Docker: every label filter must match; other keys match any of their values.
+        auto every = [&](const std::string& key, auto pred) {
+            auto it = f.find(key);
+            if (it == f.end()) return true;
+            for (const auto& v : it->second)
+                if (!pred(v)) return false;
+            return true;
+        };
         Json out = Json::array();
         for (const auto& n : all) {
             std::string name = n["Name"], id = n["Id"];
@@ -186,10 +206,10 @@ void add_network_routes(Router& r, Daemon& d) {
             if (!any("scope", [&](const std::string& v) { return v == "local"; })) continue;
             if (!any("type", [&](const std::string& v) { return v == (builtin ? "builtin" : "custom"); })) continue;
             if (!any("dangling", [&](const std::string& v) {
-                    return (v == "true" || v == "1") == (n["Containers"].empty() && !builtin);
+                    return (v == "true" || v == "1") == (!n.contains("_endpoints") && !builtin);
                 }))
                 continue;
-            if (!any("label", [&](const std::string& v) {
+            if (!every("label", [&](const std::string& v) {
                     auto eq = v.find('=');
                     std::string k = v.substr(0, eq);
                     const Json& l = n["Labels"];
@@ -197,7 +217,9 @@ void add_network_routes(Router& r, Daemon& d) {
                     return eq == std::string::npos || l[k] == v.substr(eq + 1);
                 }))
                 continue;
-            out.push_back(n);
+            Json shown = n;
+            shown.erase("_endpoints");
+            out.push_back(shown);
         }
         res.json(200, out);
     });

@@ -57,6 +57,14 @@ void add_volume_routes(Router& r, Daemon& d) {
                 if (pred(v)) return true;
             return false;
         };
+        // Docker: every label filter must match; other keys match any of their values.
+        auto every = [&](const std::string& key, auto pred) {
+            auto it = f.find(key);
+            if (it == f.end()) return true;
+            for (const auto& v : it->second)
+                if (!pred(v)) return false;
+            return true;
+        };
         Json out = Json::array();
         for (const auto& v : list_volumes()) {
             std::string name = json_str(v, "Name");
@@ -65,7 +73,7 @@ void add_volume_routes(Router& r, Daemon& d) {
             if (!any("name", [&](const std::string& x) { return name.find(x) != std::string::npos; })) continue;
             if (!any("driver", [&](const std::string& x) { return x == "local"; })) continue;
             if (!any("dangling", [&](const std::string& x) { return (x == "true" || x == "1") == dangling; })) continue;
-            if (!any("label", [&](const std::string& x) {
+            if (!every("label", [&](const std::string& x) {
                     auto eq = x.find('=');
                     std::string k = x.substr(0, eq);
                     if (!labels.contains(k)) return false;
