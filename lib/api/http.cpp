@@ -210,8 +210,10 @@ public:
             t_->write_all("HTTP/1.1 100 Continue\r\n\r\n");
             continue_sent_ = true;
         }
-        if (auto len = p.content_length(); len && *len > limit)
+        if (auto len = p.content_length(); len && *len > limit) {
+            close_after_ = true; // the body is not read: the connection cannot go on
             throw HttpError(413, "request body too large: " + std::to_string(*len) + " bytes (limit " + std::to_string(limit) + ")");
+        }
         uint64_t total = 0;
         char buf[65536];
         while (!p.is_done()) {

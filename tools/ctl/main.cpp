@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "api/remote.hpp"
 #include "core/cli.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -126,6 +127,13 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     bool explain = false;
     app.add_flag("--explain", explain, "Print the tool pipeline as a shell script instead of running it");
+    api::RemoteFlags remote;
+    app.add_option("-H,--host", remote.host, "Send the command to a daemon (unix:///path or tcp://host:port; also CTK_HOST)");
+    app.add_option("-c,--context", remote.context, "Send the command to a daemon named in the configuration (ctl.contexts)");
+    app.add_flag("--tlsverify", remote.tls_verify, "Mutual TLS with the daemon");
+    app.add_option("--tlscacert", remote.tls.ca, "CA certificate the daemon's certificate is signed by");
+    app.add_option("--tlscert", remote.tls.cert, "Client certificate");
+    app.add_option("--tlskey", remote.tls.key, "Client key");
 
     // ---- images
     std::string s1, s2, platform, output, input, message, format, type;
@@ -364,6 +372,17 @@ int main(int argc, char** argv) {
     // run/create/exec/top/login: everything after the first positional belongs to the command
     auto rest_of = [](CLI::App* c) { return c->remaining(); };
     bool runlike = run->parsed() || create->parsed() || exec->parsed() || start->parsed() || attach->parsed();
+
+    // -H, --context, CTK_HOST: the verbs go to a daemon instead (lib/api/remote.hpp)
+    try {
+        if (auto target = api::remote_target(remote)) {
+            if (explain) throw Error("--explain prints the local tool pipeline; it does not go with a daemon", ErrorKind::usage);
+            return api::remote_main(app, *target, rf, lo, logo, er);
+        }
+    } catch (const Error& e) {
+        report_error("ctl", e.what());
+        return exit_failed;
+    }
 
     Engine engine(store::Paths::from_env());
     Plan explained = engine.new_plan(quoted_command_line(argc, argv));

@@ -1,0 +1,1079 @@
+#include "api/remote.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <set>
+#include <thread>
+
+#include "api/client.hpp"
+#include "api/streams.hpp"
+#include "core/cli.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/strings.hpp"
+#include "engine/container_archive.hpp"
+#include "engine/format.hpp"
+#include "engine/image_store.hpp"
+#include "engine/timefmt.hpp"
+#include "store/config.hpp"
+
+namespace ctk::api {
+
+using engine::Listing;
+
+// ---------------------------------------------------------------- target
+
+std::optional<RemoteTarget> remote_target(const RemoteFlags& f) {
+    std::string host = f.host, context = f.context;
+    if (host.empty() && context.empty()) {
+        if (const char* h = std::getenv("CTK_HOST"); h && *h) host = h;
+        else if (const char* c = std::getenv("CTK_CONTEXT"); c && *c) context = c;
+    }
+    RemoteTarget t;
+    Json section = store::config_section(store::load_config(), "ctl");
+    if (host.empty() && context.empty() && section.contains("context") && section["context"].is_string())
+        context = section["context"].get<std::string>();
+    TlsFiles tls = f.tls;
+    bool verify = f.tls_verify;
+    if (host.empty() && !context.empty() && context != "default") {
+        Json ctxs = section.value("contexts", Json::object());
+        if (!ctxs.is_object() || !ctxs.contains(context))
+            throw Error("context " + quote(context) + " is not in the configuration file (section ctl.contexts)", ErrorKind::usage);
+        const Json& c = ctxs[context];
+        host = c.value("host", "");
+        if (host.empty()) throw Error("context " + quote(context) + " names no host", ErrorKind::usage);
+        if (tls.ca.empty()) tls.ca = c.value("tlscacert", "");
+        if (tls.cert.empty()) tls.cert = c.value("tlscert", "");
+        if (tls.key.empty()) tls.key = c.value("tlskey", "");
+        verify = verify || c.value("tlsverify", !tls.ca.empty());
+    }
+    if (host.empty()) return std::nullopt;
+    t.host = host;
+    if (verify || !tls.ca.empty() || !tls.cert.empty()) {
+        if (tls.ca.empty() || tls.cert.empty() || tls.key.empty())
+            throw Error("--tlsverify needs --tlscacert, --tlscert and --tlskey", ErrorKind::usage);
+        t.tls = tls;
+    }
+    return t;
+}
+
+namespace {
+
+// ---------------------------------------------------------------- CLI values
+
+CLI::App* parsed_sub(CLI::App* a) {
+    for (CLI::App* s : a->get_subcommands())
+        if (s->parsed()) return s;
+    return nullptr;
+}
+bool has(CLI::App* c, const std::string& name) {
+    auto* o = c->get_option_no_throw(name);
+    return o && o->count() > 0;
+}
+std::string opt(CLI::App* c, const std::string& name) {
+    auto* o = c->get_option_no_throw(name);
+    return o && o->count() > 0 ? o->as<std::string>() : "";
+}
+std::vector<std::string> opts(CLI::App* c, const std::string& name) {
+    auto* o = c->get_option_no_throw(name);
+    return o && o->count() > 0 ? o->as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+[[noreturn]] void usage(const std::string& m) { throw Error(m, ErrorKind::usage); }
+
+std::string short_id(const std::string& id) {
+    std::string s = id.rfind("sha256:", 0) == 0 ? id.substr(7) : id;
+    return s.substr(0, 12);
+}
+
+std::string ellipsis(const std::string& s, size_t n) {
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < s.size(); i++)
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+    if (starts.size() <= n) return s;
+    return s.substr(0, starts[n - 1]) + "…";
+}
+
+std::string join_labels(const Json& labels) {
+    std::vector<std::string> parts;
+    if (labels.is_object())
+        for (auto it = labels.begin(); it != labels.end(); ++it)
+            parts.push_back(it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : ""));
+    return join(parts, ",");
+}
+
+std::string ports_display(const Json& ports) {
+    std::vector<std::string> out;
+    if (ports.is_array())
+        for (const auto& p : ports) {
+            std::string type = p.value("Type", "tcp");
+            int priv = p.value("PrivatePort", 0);
+            if (p.value("PublicPort", 0) > 0) {
+                std::string ip = p.value("IP", "");
+                out.push_back((ip.empty() ? "0.0.0.0" : ip) + ":" + std::to_string(p.value("PublicPort", 0)) + "->" +
+                              std::to_string(priv) + "/" + type);
+            } else {
+                out.push_back(std::to_string(priv) + "/" + type);
+            }
+        }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return join(out, ", ");
+}
+
+// The CLI's --filter key=value as the API's {"key":{"value":true}}.
+std::string filters_json(const std::vector<std::string>& filters) {
+    Json f = Json::object();
+    for (const auto& a : filters) {
+        auto kv = split_once(a, '=');
+        if (!kv) usage("bad format of filter (expected name=value)");
+        f[to_lower(trim(kv->first))][std::string(trim(kv->second))] = true;
+    }
+    return f.empty() ? "" : dump_compact(f);
+}
+
+class Terminal {
+public:
+    explicit Terminal(int fd) : fd_(fd) {
+        if (::tcgetattr(fd_, &saved_) == 0) {
+            termios raw = saved_;
+            ::cfmakeraw(&raw);
+            ok_ = ::tcsetattr(fd_, TCSANOW, &raw) == 0;
+        }
+    }
+    ~Terminal() {
+        if (ok_) ::tcsetattr(fd_, TCSANOW, &saved_);
+    }
+
+private:
+    int fd_;
+    termios saved_{};
+    bool ok_ = false;
+};
+
+std::pair<int, int> terminal_size() {
+    winsize ws{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) return {ws.ws_row, ws.ws_col};
+    if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) return {ws.ws_row, ws.ws_col};
+    return {0, 0};
+}
+
+std::atomic<bool> g_winch{false};
+void on_winch(int) { g_winch.store(true); }
+
+// Docker's multiplexed frames from a byte stream, to stdout/stderr.
+class Demux {
+public:
+    void feed(std::string_view data) {
+        buf_.append(data);
+        for (;;) {
+            if (buf_.size() < 8) return;
+            uint32_t n = (static_cast<uint8_t>(buf_[4]) << 24) | (static_cast<uint8_t>(buf_[5]) << 16) |
+                         (static_cast<uint8_t>(buf_[6]) << 8) | static_cast<uint8_t>(buf_[7]);
+            if (buf_.size() < 8 + n) return;
+            int fd = buf_[0] == 2 ? STDERR_FILENO : STDOUT_FILENO;
+            try {
+                write_all(fd, std::string_view(buf_).substr(8, n), "output");
+            } catch (const Error&) {
+            }
+            buf_.erase(0, 8 + n);
+        }
+    }
+
+private:
+    std::string buf_;
+};
+
+// ---------------------------------------------------------------- the verbs
+
+class Remote {
+public:
+    Remote(Client& c) : c_(c) {}
+
+    void print(const std::string& s) {
+        std::fwrite(s.data(), 1, s.size(), stdout);
+        std::fflush(stdout);
+    }
+
+    std::string container_path(const std::string& ref) { return "/containers/" + url_encode(ref); }
+    Json inspect_container(const std::string& ref) { return c_.get(container_path(ref) + "/json"); }
+
+    // ---- images
+    void pull(const std::string& ref, bool quiet) {
+        std::string image = ref, tag;
+        auto at = ref.find('@');
+        auto slash = ref.rfind('/');
+        auto colon = ref.rfind(':');
+        if (at != std::string::npos) {
+            image = ref.substr(0, at);
+            tag = ref.substr(at + 1);
+        } else if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+            image = ref.substr(0, colon);
+            tag = ref.substr(colon + 1);
+        } else {
+            tag = "latest";
+        }
+        std::string err_body;
+        std::string pending, failure;
+        int st = c_.stream("POST", "/images/create?fromImage=" + url_encode(image) + "&tag=" + url_encode(tag), "",
+                           [&](std::string_view d) {
+                               pending.append(d);
+                               size_t nl;
+                               while ((nl = pending.find('\n')) != std::string::npos) {
+                                   std::string line = pending.substr(0, nl);
+                                   pending.erase(0, nl + 1);
+                                   Json j = Json::parse(line, nullptr, false);
+                                   if (j.is_discarded()) continue;
+                                   if (j.contains("error")) failure = j.value("error", "pull failed");
+                                   else if (!quiet && j.contains("status")) {
+                                       std::string s = j.value("status", "");
+                                       if (s == "Downloading" || s == "Pushing") continue;
+                                       std::string id = j.value("id", "");
+                                       std::fprintf(stderr, "%s%s\n", id.empty() ? "" : (id + ": ").c_str(), s.c_str());
+                                   }
+                               }
+                           },
+                           &err_body);
+        if (st >= 400) throw_api_error(st, err_body);
+        if (!failure.empty()) throw Error(failure, ErrorKind::remote);
+        print(engine::normalize_reference(ref) + "\n");
+    }
+
+    void push(const std::string& ref, bool quiet) {
+        std::string name = ref, tag;
+        auto slash = ref.rfind('/');
+        auto colon = ref.rfind(':');
+        if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+            name = ref.substr(0, colon);
+            tag = ref.substr(colon + 1);
+        }
+        std::string err_body, pending, failure;
+        int st = c_.stream("POST", "/images/" + name + "/push" + (tag.empty() ? "" : "?tag=" + url_encode(tag)), "",
+                           [&](std::string_view d) {
+                               pending.append(d);
+                               size_t nl;
+                               while ((nl = pending.find('\n')) != std::string::npos) {
+                                   Json j = Json::parse(pending.substr(0, nl), nullptr, false);
+                                   pending.erase(0, nl + 1);
+                                   if (j.is_discarded()) continue;
+                                   if (j.contains("error")) failure = j.value("error", "push failed");
+                                   else if (!quiet && j.contains("status") && j.value("status", "") != "Pushing") {
+                                       std::string id = j.value("id", "");
+                                       std::fprintf(stderr, "%s%s\n", id.empty() ? "" : (id + ": ").c_str(), j.value("status", "").c_str());
+                                   }
+                               }
+                           },
+                           &err_body, "");
+        if (st >= 400) throw_api_error(st, err_body);
+        if (!failure.empty()) throw Error(failure, ErrorKind::remote);
+    }
+
+    void images(const engine::ListOptions& o, const std::string& repo) {
+        Json list = c_.get("/images/json" + std::string(o.all ? "?all=1" : "") +
+                           (o.filters.empty() ? "" : std::string(o.all ? "&" : "?") + "filters=" + url_encode(filters_json(o.filters))));
+        std::vector<Json> rows;
+        for (const auto& img : list) {
+            std::vector<std::pair<std::string, std::string>> shown;
+            for (const auto& t : img.value("RepoTags", Json::array())) {
+                std::string s = t.get<std::string>();
+                auto colon = s.rfind(':');
+                std::string r = s.substr(0, colon), tg = s.substr(colon + 1);
+                if (!repo.empty()) {
+                    auto c = repo.rfind(':');
+                    std::string want = repo, want_tag;
+                    if (c != std::string::npos && repo.find('/', c) == std::string::npos) {
+                        want = repo.substr(0, c);
+                        want_tag = repo.substr(c + 1);
+                    }
+                    if (want != r || (!want_tag.empty() && want_tag != tg)) continue;
+                }
+                shown.emplace_back(r, tg);
+            }
+            if (shown.empty() && repo.empty() && img.value("RepoTags", Json::array()).empty()) shown.emplace_back("<none>", "<none>");
+            for (const auto& [r, tg] : shown) {
+                std::string digest = "<none>";
+                for (const auto& dj : img.value("RepoDigests", Json::array())) {
+                    std::string dd = dj.get<std::string>();
+                    if (dd.substr(0, dd.find('@')) == r) digest = dd.substr(dd.find('@') + 1);
+                }
+                int64_t created = img.value("Created", 0);
+                std::string id = img.value("Id", "");
+                rows.push_back(Json{{"Repository", r},
+                                    {"Tag", tg},
+                                    {"ID", o.no_trunc ? id : short_id(id)},
+                                    {"Digest", digest},
+                                    {"CreatedSince", engine::human_duration(engine::now_ns() / 1000000000 - created) + " ago"},
+                                    {"CreatedAt", engine::docker_created_at(created)},
+                                    {"Size", engine::human_size_decimal(img.value("Size", 0))},
+                                    {"Containers", "N/A"},
+                                    {"SharedSize", "N/A"},
+                                    {"UniqueSize", "N/A"},
+                                    {"VirtualSize", engine::human_size_decimal(img.value("Size", 0))}});
+            }
+        }
+        if (o.quiet) {
+            std::set<std::string> seen;
+            for (const auto& r : rows)
+                if (seen.insert(r["ID"].get<std::string>()).second) print(r["ID"].get<std::string>() + "\n");
+            return;
+        }
+        Listing l;
+        l.default_table = o.digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                                    : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+        l.headers = {{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"}, {"Digest", "DIGEST"},
+                     {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"Size", "SIZE"}, {"Containers", "CONTAINERS"},
+                     {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"}, {"VirtualSize", "VIRTUAL SIZE"}};
+        print(engine::render_listing(l, o.format, rows));
+    }
+
+    void rmi(const std::vector<std::string>& refs, bool force) {
+        each(refs, false, [&](const std::string& r) {
+            ClientResponse res = c_.request("DELETE", "/images/" + r + (force ? "?force=1" : ""));
+            if (res.status >= 400) throw_api_error(res.status, res.body);
+            for (const auto& x : Json::parse(res.body)) {
+                if (x.contains("Untagged")) print("Untagged: " + x["Untagged"].get<std::string>() + "\n");
+                if (x.contains("Deleted")) print("Deleted: " + x["Deleted"].get<std::string>() + "\n");
+            }
+        });
+    }
+
+    void tag(const std::string& src, const std::string& dst) {
+        std::string full = engine::normalize_reference(dst);
+        auto at = full.find('@');
+        std::string repo = at == std::string::npos ? full.substr(0, full.rfind(':')) : full.substr(0, at);
+        std::string t = at == std::string::npos ? full.substr(full.rfind(':') + 1) : "";
+        c_.post("/images/" + src + "/tag?repo=" + url_encode(repo) + "&tag=" + url_encode(t));
+    }
+
+    void save(const std::vector<std::string>& refs, const std::string& output) {
+        std::string q;
+        for (const auto& r : refs) q += (q.empty() ? "?" : "&") + std::string("names=") + url_encode(r);
+        UniqueFd file;
+        int fd = STDOUT_FILENO;
+        std::string tmp;
+        if (!output.empty()) {
+            tmp = output + ".tmp-" + random_hex(4);
+            file = open_path(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            fd = file.get();
+        } else if (is_terminal(STDOUT_FILENO)) {
+            usage("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+        }
+        std::string err;
+        int st = c_.stream("GET", "/images/get" + q, "", [&](std::string_view d) { write_all(fd, d, "archive"); }, &err);
+        if (st >= 400) {
+            if (!tmp.empty()) ::unlink(tmp.c_str());
+            throw_api_error(st, err);
+        }
+        if (!tmp.empty() && ::rename(tmp.c_str(), output.c_str()) < 0) throw_errno("rename", output);
+    }
+
+    void load(const std::string& input) {
+        UniqueFd file;
+        int fd = STDIN_FILENO;
+        if (!input.empty()) {
+            file = open_path(input, O_RDONLY | O_CLOEXEC);
+            fd = file.get();
+        }
+        ClientResponse r = c_.upload("POST", "/images/load", [&] {
+            char buf[65536];
+            ssize_t n;
+            while ((n = ::read(fd, buf, sizeof buf)) < 0 && errno == EINTR) {
+            }
+            return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+        }, "application/x-tar");
+        if (r.status >= 400) throw_api_error(r.status, r.body);
+        for (const auto& line : split(r.body, '\n')) {
+            Json j = Json::parse(line, nullptr, false);
+            if (!j.is_discarded() && j.contains("stream")) print(j["stream"].get<std::string>());
+        }
+    }
+
+    void import(const std::string& source, const std::string& ref, const std::vector<std::string>& changes, const std::string& message) {
+        UniqueFd file;
+        int fd = STDIN_FILENO;
+        if (source != "-") {
+            file = open_path(source, O_RDONLY | O_CLOEXEC);
+            fd = file.get();
+        }
+        std::string q = "/images/create?fromSrc=-";
+        if (!ref.empty()) {
+            std::string full = engine::normalize_reference(ref);
+            q += "&repo=" + url_encode(full.substr(0, full.rfind(':'))) + "&tag=" + url_encode(full.substr(full.rfind(':') + 1));
+        }
+        if (!message.empty()) q += "&message=" + url_encode(message);
+        for (const auto& c : changes) q += "&changes=" + url_encode(c);
+        ClientResponse r = c_.upload("POST", q, [&] {
+            char buf[65536];
+            ssize_t n;
+            while ((n = ::read(fd, buf, sizeof buf)) < 0 && errno == EINTR) {
+            }
+            return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+        }, "application/x-tar");
+        if (r.status >= 400) throw_api_error(r.status, r.body);
+        Json j = Json::parse(trim(r.body), nullptr, false);
+        print((j.is_object() ? j.value("status", "") : std::string(trim(r.body))) + "\n");
+    }
+
+    // ---- containers
+    std::string create(const engine::RunFlags& f) {
+        engine::CreateRequest req = engine::request_from_flags(f);
+        Json body = req.config;
+        body["HostConfig"] = req.host_config;
+        body["NetworkingConfig"] = req.networking;
+        if (f.tty) {
+            auto [rows, cols] = terminal_size();
+            if (rows > 0) body["HostConfig"]["ConsoleSize"] = Json::array({rows, cols});
+        }
+        std::string path = "/containers/create" + (f.name.empty() ? "" : "?name=" + url_encode(f.name));
+        ClientResponse r = c_.request("POST", path, dump_compact(body));
+        if (r.status == 404 && f.pull != "never" && r.body.find("No such image") != std::string::npos) {
+            std::fprintf(stderr, "Unable to find image '%s' locally\n", f.image.c_str());
+            pull(f.image, false);
+            r = c_.request("POST", path, dump_compact(body));
+        }
+        if (r.status >= 400) throw_api_error(r.status, r.body);
+        return Json::parse(r.body).value("Id", "");
+    }
+
+    // attach (+stdin) until the stream ends; the exit status from a wait issued before start.
+    int attach_and_start(const std::string& id, bool tty, bool interactive, bool start, const std::string& condition) {
+        std::string q = "/containers/" + id + "/attach?stream=1&stdout=1&stderr=1" + std::string(interactive ? "&stdin=1" : "");
+        std::unique_ptr<Transport> t = c_.hijack(q);
+        std::atomic<int> status{-1};
+        std::string wait_error;
+        std::thread waiter([&] {
+            try {
+                std::string body, err;
+                int st = c_.stream("POST", "/containers/" + id + "/wait?condition=" + condition, "",
+                                   [&](std::string_view d) { body.append(d); }, &err);
+                if (st >= 400) {
+                    wait_error = err;
+                    return;
+                }
+                Json j = Json::parse(body, nullptr, false);
+                if (j.is_object()) status = j.value("StatusCode", 0);
+            } catch (const std::exception& e) {
+                wait_error = e.what();
+            }
+        });
+        std::unique_ptr<Terminal> raw;
+        if (start) {
+            try {
+                c_.post("/containers/" + id + "/start");
+            } catch (...) {
+                t->close_write();
+                waiter.detach();
+                throw;
+            }
+        }
+        if (tty && is_terminal(STDIN_FILENO)) {
+            raw = std::make_unique<Terminal>(STDIN_FILENO);
+            auto [rows, cols] = terminal_size();
+            if (rows > 0) c_.request("POST", "/containers/" + id + "/resize?h=" + std::to_string(rows) + "&w=" + std::to_string(cols));
+            ::signal(SIGWINCH, on_winch);
+        }
+        pump(*t, tty, interactive, [&](int rows, int cols) {
+            c_.request("POST", "/containers/" + id + "/resize?h=" + std::to_string(rows) + "&w=" + std::to_string(cols));
+        });
+        raw.reset();
+        waiter.join();
+        if (status < 0) {
+            if (!wait_error.empty()) throw Error("waiting for " + short_id(id) + ": " + wait_error);
+            return 125;
+        }
+        return status;
+    }
+
+    // Copies stdin to the stream and the stream to stdout/stderr until the daemon ends it.
+    void pump(Transport& t, bool tty, bool send_stdin, const std::function<void(int, int)>& resize) {
+        Demux demux;
+        bool in_open = send_stdin;
+        if (!send_stdin) t.close_write();
+        for (;;) {
+            if (g_winch.exchange(false)) {
+                auto [rows, cols] = terminal_size();
+                if (rows > 0) resize(rows, cols);
+            }
+            pollfd p[2] = {{t.fd(), POLLIN, 0}, {STDIN_FILENO, static_cast<short>(in_open ? POLLIN : 0), 0}};
+            int n = t.buffered() ? 1 : ::poll(p, in_open ? 2 : 1, 500);
+            if (n < 0 && errno != EINTR) break;
+            if (t.buffered() || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+                char buf[65536];
+                size_t got = 0;
+                try {
+                    got = t.read_some(buf, sizeof buf);
+                } catch (const std::exception&) {
+                    break;
+                }
+                if (got == 0) break;
+                if (tty) write_all(STDOUT_FILENO, std::string_view(buf, got), "output");
+                else demux.feed(std::string_view(buf, got));
+            }
+            if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+                char buf[65536];
+                ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
+                if (got <= 0) {
+                    in_open = false;
+                    if (!tty) t.close_write();
+                } else {
+                    try {
+                        t.write_all(std::string_view(buf, static_cast<size_t>(got)));
+                    } catch (const std::exception&) {
+                        in_open = false;
+                    }
+                }
+            }
+        }
+    }
+
+    int run(const engine::RunFlags& f) {
+        std::string id = create(f);
+        if (f.detach) {
+            c_.post("/containers/" + id + "/start");
+            print(id + "\n");
+            return 0;
+        }
+        return attach_and_start(id, f.tty, f.interactive, true, f.rm ? "removed" : "next-exit");
+    }
+
+    int start(const std::vector<std::string>& refs, bool attach, bool interactive) {
+        if (attach && refs.size() > 1) usage("you cannot start and attach multiple containers at once");
+        if (attach) {
+            Json c = inspect_container(refs[0]);
+            bool tty = c["Config"].value("Tty", false);
+            return attach_and_start(c.value("Id", ""), tty, interactive, true, "next-exit");
+        }
+        each(refs, true, [&](const std::string& r) { c_.post(container_path(r) + "/start"); });
+        return 0;
+    }
+
+    int exec(const std::string& ref, const engine::ExecRequest& r) {
+        Json body = {{"User", r.user}, {"Privileged", false}, {"Tty", r.tty}, {"AttachStdin", r.interactive && !r.detach},
+                     {"AttachStdout", !r.detach}, {"AttachStderr", !r.detach}, {"Detach", r.detach}, {"Env", r.env},
+                     {"WorkingDir", r.workdir}, {"Cmd", r.cmd}};
+        if (r.tty) {
+            auto [rows, cols] = terminal_size();
+            if (rows > 0) body["ConsoleSize"] = Json::array({rows, cols});
+        }
+        std::string id = c_.post(container_path(ref) + "/exec", body).value("Id", "");
+        Json start = {{"Detach", r.detach}, {"Tty", r.tty}};
+        if (r.detach) {
+            c_.post("/exec/" + id + "/start", start);
+            return 0;
+        }
+        std::unique_ptr<Transport> t = c_.hijack("/exec/" + id + "/start", dump_compact(start), "application/json");
+        std::unique_ptr<Terminal> raw;
+        if (r.tty && is_terminal(STDIN_FILENO)) {
+            raw = std::make_unique<Terminal>(STDIN_FILENO);
+            auto [rows, cols] = terminal_size();
+            if (rows > 0) c_.request("POST", "/exec/" + id + "/resize?h=" + std::to_string(rows) + "&w=" + std::to_string(cols));
+            ::signal(SIGWINCH, on_winch);
+        }
+        pump(*t, r.tty, r.interactive, [&](int rows, int cols) {
+            c_.request("POST", "/exec/" + id + "/resize?h=" + std::to_string(rows) + "&w=" + std::to_string(cols));
+        });
+        raw.reset();
+        Json info = c_.get("/exec/" + id + "/json");
+        return info["ExitCode"].is_number() ? info["ExitCode"].get<int>() : 125;
+    }
+
+    int attach(const std::string& ref) {
+        Json c = inspect_container(ref);
+        return attach_and_start(c.value("Id", ""), c["Config"].value("Tty", false), false, false, "next-exit");
+    }
+
+    void logs(const std::string& ref, const engine::LogOptions& o, const std::string& since, const std::string& until) {
+        Json c = inspect_container(ref);
+        bool tty = c["Config"].value("Tty", false);
+        std::string q = "/containers/" + c.value("Id", "") + "/logs?stdout=1&stderr=1&tail=" + url_encode(o.tail.empty() ? "all" : o.tail);
+        if (o.follow) q += "&follow=1";
+        if (o.timestamps) q += "&timestamps=1";
+        int64_t now = engine::now_ns();
+        auto unix_time = [&](const std::string& s) {
+            auto t = engine::parse_time_or_duration(s, now);
+            if (!t) usage("invalid value for time: " + s);
+            return std::to_string(*t / 1000000000) + "." + std::to_string(*t % 1000000000);
+        };
+        if (!since.empty()) q += "&since=" + unix_time(since);
+        if (!until.empty()) q += "&until=" + unix_time(until);
+        Demux demux;
+        std::string err;
+        int st = c_.stream("GET", q, "", [&](std::string_view d) {
+            if (tty) write_all(STDOUT_FILENO, d, "output");
+            else demux.feed(d);
+        }, &err);
+        if (st >= 400) throw_api_error(st, err);
+    }
+
+    void ps(const engine::ListOptions& o) {
+        std::string q = "/containers/json?";
+        if (o.all) q += "all=1&";
+        if (o.latest) q += "limit=1&";
+        else if (o.last >= 0) q += "limit=" + std::to_string(o.last) + "&";
+        if (!o.filters.empty()) q += "filters=" + url_encode(filters_json(o.filters));
+        Json list = c_.get(q);
+        std::vector<Json> rows;
+        for (const auto& e : list) {
+            std::string id = e.value("Id", "");
+            std::string name = e.value("Names", Json::array()).empty() ? "" : e["Names"][0].get<std::string>();
+            if (!name.empty() && name[0] == '/') name = name.substr(1);
+            std::string command = e.value("Command", "");
+            int64_t created = e.value("Created", 0);
+            std::vector<std::string> nets, mounts;
+            Json n = e.contains("NetworkSettings") ? e["NetworkSettings"].value("Networks", Json::object()) : Json::object();
+            for (auto it = n.begin(); it != n.end(); ++it) nets.push_back(it.key());
+            for (const auto& m : e.value("Mounts", Json::array())) mounts.push_back(m.value("Name", m.value("Source", "")));
+            rows.push_back(Json{{"ID", o.no_trunc ? id : id.substr(0, 12)},
+                                {"Image", e.value("Image", "")},
+                                {"Command", dump_compact(Json(o.no_trunc ? command : ellipsis(command, 20)))},
+                                {"CreatedAt", engine::docker_created_at(created)},
+                                {"RunningFor", engine::human_duration(engine::now_ns() / 1000000000 - created) + " ago"},
+                                {"Ports", ports_display(e.value("Ports", Json::array()))},
+                                {"State", e.value("State", "")},
+                                {"Status", e.value("Status", "")},
+                                {"Size", "0B"},
+                                {"Names", name},
+                                {"Labels", join_labels(e.value("Labels", Json::object()))},
+                                {"Mounts", join(mounts, ",")},
+                                {"Networks", join(nets, ",")},
+                                {"LocalVolumes", std::to_string(mounts.size())}});
+        }
+        if (o.quiet) {
+            for (const auto& r : rows) print(r["ID"].get<std::string>() + "\n");
+            return;
+        }
+        Listing l;
+        l.default_table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+        if (o.size) l.default_table += "\t{{.Size}}";
+        l.headers = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"},
+                     {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"State", "STATE"}, {"Status", "STATUS"}, {"Size", "SIZE"},
+                     {"Names", "NAMES"}, {"Labels", "LABELS"}, {"Mounts", "MOUNTS"}, {"Networks", "NETWORKS"},
+                     {"LocalVolumes", "LOCAL VOLUMES"}};
+        print(engine::render_listing(l, o.format, rows));
+    }
+
+    template <typename F> void each(const std::vector<std::string>& refs, bool echo, F f) {
+        std::string failed;
+        for (const auto& r : refs) {
+            try {
+                f(r);
+                if (echo) print(r + "\n");
+            } catch (const Error& e) {
+                if (refs.size() == 1) throw;
+                std::fprintf(stderr, "Error response from daemon: %s\n", e.what());
+                failed = e.what();
+            }
+        }
+        if (!failed.empty()) throw Error(failed);
+    }
+
+    void stop(const std::vector<std::string>& refs, const std::string& verb, const std::string& t) {
+        each(refs, true, [&](const std::string& r) {
+            ClientResponse res = c_.request("POST", container_path(r) + "/" + verb + (t.empty() ? "" : "?t=" + url_encode(t)));
+            if (res.status >= 400) throw_api_error(res.status, res.body);
+        });
+    }
+
+    int wait(const std::vector<std::string>& refs) {
+        each(refs, false, [&](const std::string& r) {
+            std::string body, err;
+            int st = c_.stream("POST", container_path(r) + "/wait", "", [&](std::string_view d) { body.append(d); }, &err);
+            if (st >= 400) throw_api_error(st, err);
+            print(std::to_string(Json::parse(body).value("StatusCode", 0)) + "\n");
+        });
+        return 0;
+    }
+
+    void top(const std::string& ref, const std::vector<std::string>& args) {
+        Json t = c_.get(container_path(ref) + "/top" + (args.empty() ? "" : "?ps_args=" + url_encode(join(args, " "))));
+        std::vector<std::string> lines = {join(t["Titles"].get<std::vector<std::string>>(), "\t")};
+        for (const auto& p : t["Processes"]) lines.push_back(join(p.get<std::vector<std::string>>(), "\t"));
+        print(engine::tabulate(lines));
+    }
+
+    void port(const std::string& ref, const std::string& private_port) {
+        Json ports = inspect_container(ref)["NetworkSettings"].value("Ports", Json::object());
+        std::string want = private_port;
+        if (!want.empty() && want.find('/') == std::string::npos) want += "/tcp";
+        bool found = false;
+        for (auto it = ports.begin(); it != ports.end(); ++it) {
+            if (it.value().is_null() || (!want.empty() && it.key() != want)) continue;
+            for (const auto& b : it.value()) {
+                std::string line = b.value("HostIp", "") + ":" + b.value("HostPort", "");
+                print(want.empty() ? it.key() + " -> " + line + "\n" : line + "\n");
+                found = true;
+            }
+        }
+        if (!want.empty() && !found) throw_not_found("No public port '" + want + "' published for " + ref);
+    }
+
+    void cp(const std::string& src, const std::string& dst) {
+        auto container_side = [](const std::string& s) {
+            if (s.empty() || s[0] == '/' || s[0] == '.') return std::string::npos;
+            auto c = s.find(':');
+            return c == 0 ? std::string::npos : c;
+        };
+        size_t sc = container_side(src), dc = container_side(dst);
+        if ((sc == std::string::npos) == (dc == std::string::npos))
+            usage("copying between containers or between host paths is not supported: one side must be CONTAINER:PATH");
+        UniqueFd root = open_dir("/");
+        auto absolute = [](const std::string& p) {
+            if (!p.empty() && p[0] == '/') return p;
+            char cwd[4096];
+            if (!::getcwd(cwd, sizeof cwd)) throw_errno("getcwd");
+            return std::string(cwd) + "/" + p;
+        };
+        if (sc != std::string::npos) {
+            std::string ctr = src.substr(0, sc), path = src.substr(sc + 1);
+            std::string dest = absolute(dst);
+            std::string err;
+            std::string q = container_path(ctr) + "/archive?path=" + url_encode(path);
+            // Extract into a scratch directory beside the destination, then rename into place.
+            std::string parent = dest.substr(0, dest.rfind('/') == 0 ? 1 : dest.rfind('/'));
+            bool into_dir = ::access(dest.c_str(), F_OK) == 0 && [&] {
+                struct stat st;
+                return ::stat(dest.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+            }();
+            std::string target_dir = into_dir ? dest : parent;
+            int p[2];
+            if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
+            UniqueFd rd(p[0]), wr(p[1]);
+            std::string failure;
+            std::thread ex([&] {
+                try {
+                    engine::extract_tar(root.get(), target_dir, rd.get(), {false, false});
+                } catch (const std::exception& e) {
+                    failure = e.what();
+                }
+                rd.reset();
+            });
+            std::map<std::string, std::string> headers;
+            int st = 0;
+            try {
+                st = c_.stream("GET", q, "", [&](std::string_view d) { write_all(wr.get(), d, "archive"); }, &err, "", &headers);
+            } catch (const std::exception&) {
+            }
+            wr.reset();
+            ex.join();
+            if (st >= 400) throw_api_error(st, err);
+            if (!failure.empty()) throw Error(failure);
+            if (!into_dir) {
+                std::string base = path.substr(path.find_last_not_of('/') == std::string::npos ? 0 : 0);
+                while (base.size() > 1 && base.back() == '/') base.pop_back();
+                base = base.substr(base.rfind('/') + 1);
+                std::string extracted = target_dir + "/" + base;
+                if (extracted != dest && ::rename(extracted.c_str(), dest.c_str()) < 0) throw_errno("rename", dest);
+            }
+            return;
+        }
+        std::string ctr = dst.substr(0, dc), path = dst.substr(dc + 1);
+        std::string source = absolute(src);
+        std::string name = source;
+        while (name.size() > 1 && name.back() == '/') name.pop_back();
+        name = name.substr(name.rfind('/') + 1);
+        // Copy into a directory of the container, or as a new name beside it.
+        std::string dest_dir = path;
+        ClientResponse head = c_.request("HEAD", container_path(ctr) + "/archive?path=" + url_encode(path));
+        if (head.status == 404) {
+            while (dest_dir.size() > 1 && dest_dir.back() == '/') dest_dir.pop_back();
+            std::string newname = dest_dir.substr(dest_dir.rfind('/') + 1);
+            dest_dir = dest_dir.substr(0, dest_dir.rfind('/'));
+            if (dest_dir.empty()) dest_dir = "/";
+            name = newname;
+        } else if (head.status >= 400) {
+            throw_api_error(head.status, head.body);
+        }
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
+        UniqueFd rd(p[0]), wr(p[1]);
+        std::string failure;
+        std::thread tar([&] {
+            try {
+                engine::write_tar(root.get(), source, name, wr.get());
+            } catch (const std::exception& e) {
+                failure = e.what();
+            }
+            wr.reset();
+        });
+        ClientResponse r = c_.upload("PUT", container_path(ctr) + "/archive?path=" + url_encode(dest_dir) + "&noOverwriteDirNonDir=true",
+                                     [&] {
+                                         char buf[65536];
+                                         ssize_t n;
+                                         while ((n = ::read(rd.get(), buf, sizeof buf)) < 0 && errno == EINTR) {
+                                         }
+                                         return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+                                     },
+                                     "application/x-tar");
+        rd.reset();
+        tar.join();
+        if (!failure.empty()) throw Error(failure);
+        if (r.status >= 400) throw_api_error(r.status, r.body);
+    }
+
+    void print_inspect(const std::vector<Json>& objects, const std::string& format) {
+        if (format.empty()) {
+            print(Json(objects).dump(4) + "\n");
+            return;
+        }
+        if (format == "json") {
+            for (const auto& o : objects) print(dump_compact(o) + "\n");
+            return;
+        }
+        engine::Template t = engine::Template::parse(engine::unescape_format(format));
+        for (const auto& o : objects) print(t.execute(o) + "\n");
+    }
+
+    void inspect(const std::vector<std::string>& refs, const std::string& format, const std::string& type) {
+        std::vector<Json> found;
+        std::string missing;
+        for (const auto& r : refs) {
+            std::optional<Json> hit;
+            for (const auto& [kind, path] : std::vector<std::pair<std::string, std::string>>{
+                     {"container", container_path(r) + "/json"}, {"image", "/images/" + r + "/json"},
+                     {"network", "/networks/" + url_encode(r)}, {"volume", "/volumes/" + url_encode(r)}}) {
+                if (!type.empty() && type != kind) continue;
+                ClientResponse res = c_.request("GET", path);
+                if (res.status == 200) {
+                    hit = Json::parse(res.body);
+                    break;
+                }
+                if (res.status != 404) throw_api_error(res.status, res.body);
+            }
+            if (hit) found.push_back(*hit);
+            else missing = r;
+        }
+        print_inspect(found, format);
+        if (!missing.empty()) throw_not_found("No such object: " + missing);
+    }
+
+    // ---- networks and volumes
+    void network_ls(const engine::ListOptions& o) {
+        Json list = c_.get("/networks" + (o.filters.empty() ? "" : "?filters=" + url_encode(filters_json(o.filters))));
+        std::vector<Json> rows;
+        for (const auto& n : list) {
+            std::string id = n.value("Id", "");
+            int64_t created = 0;
+            if (auto t = engine::parse_rfc3339(n.value("Created", ""))) created = *t / 1000000000;
+            rows.push_back(Json{{"ID", o.no_trunc ? id : id.substr(0, 12)}, {"Name", n.value("Name", "")},
+                                {"Driver", n.value("Driver", "")}, {"Scope", n.value("Scope", "local")},
+                                {"IPv6", n.value("EnableIPv6", false) ? "true" : "false"},
+                                {"Internal", n.value("Internal", false) ? "true" : "false"},
+                                {"Labels", join_labels(n.value("Labels", Json::object()))},
+                                {"CreatedAt", engine::docker_created_at(created)}});
+        }
+        if (o.quiet) {
+            for (const auto& r : rows) print(r["ID"].get<std::string>() + "\n");
+            return;
+        }
+        Listing l;
+        l.default_table = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
+        l.headers = {{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"}, {"IPv6", "IPV6"},
+                     {"Internal", "INTERNAL"}, {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"}};
+        print(engine::render_listing(l, o.format, rows));
+    }
+
+    void volume_ls(const engine::ListOptions& o) {
+        Json list = c_.get("/volumes" + (o.filters.empty() ? "" : "?filters=" + url_encode(filters_json(o.filters))));
+        std::vector<Json> rows;
+        for (const auto& v : list.value("Volumes", Json::array()))
+            rows.push_back(Json{{"Driver", v.value("Driver", "local")}, {"Name", v.value("Name", "")}, {"Scope", v.value("Scope", "local")},
+                                {"Mountpoint", v.value("Mountpoint", "")}, {"Labels", join_labels(v.value("Labels", Json::object()))},
+                                {"Links", "N/A"}, {"Size", "N/A"}});
+        if (o.quiet) {
+            for (const auto& r : rows) print(r["Name"].get<std::string>() + "\n");
+            return;
+        }
+        Listing l;
+        l.default_table = "table {{.Driver}}\t{{.Name}}";
+        l.headers = {{"Driver", "DRIVER"}, {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"}, {"Mountpoint", "MOUNTPOINT"},
+                     {"Labels", "LABELS"}, {"Links", "LINKS"}, {"Size", "SIZE"}};
+        print(engine::render_listing(l, o.format, rows));
+    }
+
+    Client& c_;
+};
+
+Json labels_json(const std::vector<std::string>& labels) {
+    Json out = Json::object();
+    for (const auto& l : labels) {
+        auto kv = split_once(l, '=');
+        out[kv ? kv->first : l] = kv ? kv->second : "";
+    }
+    return out;
+}
+
+int dispatch(CLI::App& app, Remote& r, const engine::RunFlags& rf0, const engine::ListOptions& lo,
+             const engine::LogOptions& logo, const engine::ExecRequest& er) {
+    CLI::App* s = parsed_sub(&app);
+    if (!s) usage("no command given");
+    std::string v = s->get_name();
+    CLI::App* s2 = nullptr;
+    if (v == "container" || v == "image" || v == "network" || v == "volume") {
+        s2 = parsed_sub(s);
+        if (!s2) usage("\"" + v + "\" needs a subcommand");
+    }
+    std::string w = s2 ? s2->get_name() : "";
+    CLI::App* c = s2 ? s2 : s;
+    auto is = [&](const char* top, const char* management = nullptr, const char* sub = nullptr) {
+        return (v == top && !s2) || (management && v == management && w == sub);
+    };
+    if (is("pull", "image", "pull")) r.pull(opt(c, "NAME"), has(c, "--quiet"));
+    else if (is("push", "image", "push")) r.push(opt(c, "NAME"), has(c, "--quiet"));
+    else if (is("images", "image", "ls")) r.images(lo, opt(c, "REPOSITORY"));
+    else if (is("rmi", "image", "rm")) r.rmi(opts(c, "IMAGE"), has(c, "--force"));
+    else if (is("tag", "image", "tag")) r.tag(opt(c, "SOURCE"), opt(c, "TARGET"));
+    else if (is("save", "image", "save")) r.save(opts(c, "IMAGE"), opt(c, "--output"));
+    else if (is("load", "image", "load")) r.load(opt(c, "--input"));
+    else if (is("import", "image", "import")) r.import(opt(c, "SOURCE"), opt(c, "REPOSITORY"), opts(c, "--change"), opt(c, "--message"));
+    else if (is("login") || is("logout")) usage("login and logout work on this machine's credentials: run them without -H");
+    else if (is("run") || is("create")) {
+        auto rest = c->remaining();
+        if (rest.empty()) usage("\"" + v + "\" requires at least 1 argument");
+        engine::RunFlags rf = rf0;
+        rf.image = rest[0];
+        rf.command.assign(rest.begin() + 1, rest.end());
+        if (v == "run") return r.run(rf);
+        r.print(r.create(rf) + "\n");
+    } else if (is("start")) return r.start(opts(c, "CONTAINER"), has(c, "--attach"), has(c, "--interactive"));
+    else if (is("stop")) r.stop(opts(c, "CONTAINER"), "stop", opt(c, "--time"));
+    else if (is("restart")) r.stop(opts(c, "CONTAINER"), "restart", opt(c, "--time"));
+    else if (is("kill")) {
+        std::string sig = opt(c, "--signal");
+        r.each(opts(c, "CONTAINER"), true, [&](const std::string& x) {
+            r.c_.post(r.container_path(x) + "/kill" + (sig.empty() ? "" : "?signal=" + url_encode(sig)));
+        });
+    } else if (is("rm", "container", "rm")) {
+        std::string q = std::string(has(c, "--force") ? "force=1&" : "") + (has(c, "--volumes") ? "v=1" : "");
+        r.each(opts(c, "CONTAINER"), true, [&](const std::string& x) { r.c_.del(r.container_path(x) + (q.empty() ? "" : "?" + q)); });
+    } else if (is("ps", "container", "ls")) r.ps(lo);
+    else if (is("logs")) r.logs(opt(c, "CONTAINER"), logo, opt(c, "--since"), opt(c, "--until"));
+    else if (is("exec")) {
+        auto rest = c->remaining();
+        if (rest.size() < 2) usage("\"exec\" requires at least 2 arguments");
+        engine::ExecRequest x = er;
+        x.cmd.assign(rest.begin() + 1, rest.end());
+        std::vector<std::string> env;
+        for (const auto& f : opts(c, "--env-file"))
+            for (const auto& kv : engine::read_env_file(f)) env.push_back(kv);
+        for (const auto& e : x.env) {
+            if (e.find('=') != std::string::npos) env.push_back(e);
+            else if (const char* val = std::getenv(e.c_str())) env.push_back(e + "=" + val);
+        }
+        x.env = env;
+        return r.exec(rest[0], x);
+    } else if (is("attach")) return r.attach(opt(c, "CONTAINER"));
+    else if (is("pause") || is("unpause")) {
+        r.each(opts(c, "CONTAINER"), true, [&](const std::string& x) { r.c_.post(r.container_path(x) + "/" + v); });
+    } else if (is("wait")) return r.wait(opts(c, "CONTAINER"));
+    else if (is("top")) {
+        auto rest = c->remaining();
+        if (rest.empty()) usage("\"top\" requires at least 1 argument");
+        r.top(rest[0], std::vector<std::string>(rest.begin() + 1, rest.end()));
+    } else if (is("port")) r.port(opt(c, "CONTAINER"), opt(c, "PRIVATE_PORT"));
+    else if (is("rename")) r.c_.post(r.container_path(opt(c, "CONTAINER")) + "/rename?name=" + url_encode(opt(c, "NEW_NAME")));
+    else if (is("cp")) r.cp(opt(c, "SRC"), opt(c, "DEST"));
+    else if (is("inspect")) r.inspect(opts(c, "NAME"), opt(c, "--format"), opt(c, "--type"));
+    else if (v == "container" && w == "inspect") r.inspect(opts(c, "CONTAINER"), opt(c, "--format"), "container");
+    else if (v == "image" && w == "inspect") r.inspect(opts(c, "IMAGE"), opt(c, "--format"), "image");
+    else if (v == "container" && w == "prune") {
+        Json j = r.c_.post("/containers/prune");
+        if (j.contains("ContainersDeleted") && j["ContainersDeleted"].is_array() && !j["ContainersDeleted"].empty()) {
+            r.print("Deleted Containers:\n");
+            for (const auto& id : j["ContainersDeleted"]) r.print(id.get<std::string>() + "\n");
+            r.print("\n");
+        }
+        r.print("Total reclaimed space: 0B\n");
+    } else if (v == "network" && w == "create") {
+        std::string driver = opt(c, "--driver");
+        Json body = {{"Name", opt(c, "NETWORK")}, {"CheckDuplicate", true}, {"Driver", driver.empty() ? "bridge" : driver},
+                     {"Internal", has(c, "--internal")}, {"Attachable", has(c, "--attachable")},
+                     {"Labels", labels_json(opts(c, "--label"))}, {"Options", labels_json(opts(c, "--opt"))}};
+        Json ipam = {{"Driver", "default"}, {"Config", Json::array()}};
+        if (!opt(c, "--subnet").empty()) {
+            Json cfg = {{"Subnet", opt(c, "--subnet")}};
+            if (!opt(c, "--gateway").empty()) cfg["Gateway"] = opt(c, "--gateway");
+            ipam["Config"].push_back(cfg);
+        }
+        body["IPAM"] = ipam;
+        r.print(r.c_.post("/networks/create", body).value("Id", "") + "\n");
+    } else if (v == "network" && w == "ls") r.network_ls(lo);
+    else if (v == "network" && w == "inspect") {
+        std::vector<Json> objs;
+        for (const auto& n : opts(c, "NETWORK")) objs.push_back(r.c_.get("/networks/" + url_encode(n)));
+        r.print_inspect(objs, opt(c, "--format"));
+    } else if (v == "network" && w == "rm") {
+        r.each(opts(c, "NETWORK"), true, [&](const std::string& n) { r.c_.del("/networks/" + url_encode(n)); });
+    } else if (v == "network" && (w == "connect" || w == "disconnect")) {
+        Json body = {{"Container", opt(c, "CONTAINER")}};
+        if (w == "connect") {
+            Json ep = {{"Aliases", opts(c, "--alias")}};
+            if (!opt(c, "--ip").empty()) ep["IPAMConfig"] = {{"IPv4Address", opt(c, "--ip")}};
+            body["EndpointConfig"] = ep;
+        } else {
+            body["Force"] = has(c, "--force");
+        }
+        r.c_.post("/networks/" + url_encode(opt(c, "NETWORK")) + "/" + w, body);
+    } else if (v == "network" && w == "prune") {
+        Json j = r.c_.post("/networks/prune");
+        if (j.contains("NetworksDeleted") && j["NetworksDeleted"].is_array() && !j["NetworksDeleted"].empty()) {
+            r.print("Deleted Networks:\n");
+            for (const auto& n : j["NetworksDeleted"]) r.print(n.get<std::string>() + "\n");
+        }
+    } else if (v == "volume" && w == "create") {
+        Json body = {{"Name", opt(c, "VOLUME")}, {"Driver", opt(c, "--driver").empty() ? "local" : opt(c, "--driver")},
+                     {"Labels", labels_json(opts(c, "--label"))}, {"DriverOpts", labels_json(opts(c, "--opt"))}};
+        r.print(r.c_.post("/volumes/create", body).value("Name", "") + "\n");
+    } else if (v == "volume" && w == "ls") r.volume_ls(lo);
+    else if (v == "volume" && w == "inspect") {
+        std::vector<Json> objs;
+        for (const auto& n : opts(c, "VOLUME")) objs.push_back(r.c_.get("/volumes/" + url_encode(n)));
+        r.print_inspect(objs, opt(c, "--format"));
+    } else if (v == "volume" && w == "rm") {
+        bool force = has(c, "--force");
+        r.each(opts(c, "VOLUME"), true, [&](const std::string& n) { r.c_.del("/volumes/" + url_encode(n) + (force ? "?force=1" : "")); });
+    } else if (v == "volume" && w == "prune") {
+        Json j = r.c_.post(has(c, "--all") ? "/volumes/prune?filters=" + url_encode("{\"all\":[\"true\"]}") : "/volumes/prune");
+        if (j.contains("VolumesDeleted") && j["VolumesDeleted"].is_array() && !j["VolumesDeleted"].empty()) {
+            r.print("Deleted Volumes:\n");
+            for (const auto& n : j["VolumesDeleted"]) r.print(n.get<std::string>() + "\n");
+            r.print("\n");
+        }
+        r.print("Total reclaimed space: " + engine::human_size_decimal(j.value("SpaceReclaimed", 0)) + "\n");
+    } else {
+        usage("\"" + v + (w.empty() ? "" : " " + w) + "\" is not available with -H");
+    }
+    return 0;
+}
+
+} // namespace
+
+int remote_main(CLI::App& app, const RemoteTarget& target, const engine::RunFlags& rf, const engine::ListOptions& lo,
+                const engine::LogOptions& logo, const engine::ExecRequest& er) {
+    CLI::App* s = parsed_sub(&app);
+    std::string verb = s ? s->get_name() : "";
+    bool runlike = verb == "run" || verb == "create" || verb == "exec" || verb == "start" || verb == "attach";
+    try {
+        Client client(target.host, target.tls);
+        Remote r(client);
+        int status = dispatch(app, r, rf, lo, logo, er);
+        std::fflush(stdout);
+        return status;
+    } catch (const Error& e) {
+        report_error("ctl", e.what());
+        if (e.kind() == ErrorKind::usage) return 125;
+        return runlike ? 125 : 1;
+    } catch (const std::exception& e) {
+        report_error("ctl", std::string("internal error: ") + e.what());
+        return 125;
+    }
+}
+
+} // namespace ctk::api

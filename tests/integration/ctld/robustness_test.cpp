@@ -1,0 +1,189 @@
+// What users rely on beyond single flows: many clients at once, a stuck
+// client that blocks nobody, bad requests that get Docker's errors, live
+// restore across a restart (and a kill -9), and TCP with mutual TLS.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "api/spawn.hpp"
+#include "core/fs.hpp"
+#include "core/strings.hpp"
+#include "ctld_test.hpp"
+
+namespace ctk::test {
+namespace {
+
+class Robustness : public CtldTest {};
+
+TEST_F(Robustness, TwentyParallelRunsAllSucceed) {
+    tiny();
+    std::vector<std::future<ToolResult>> runs;
+    for (int i = 0; i < 20; i++)
+        runs.push_back(std::async(std::launch::async, [this, i] {
+            return docker({"run", "--rm", "--network", i % 2 ? "none" : "default", "tiny", "sh", "-c",
+                           "echo run-" + std::to_string(i) + "; exit " + std::to_string(i % 4)});
+        }));
+    for (int i = 0; i < 20; i++) {
+        ToolResult r = runs[i].get();
+        EXPECT_EQ(r.status, i % 4) << "run " << i << ": " << r;
+        EXPECT_EQ(r.out, "run-" + std::to_string(i) + "\n") << "run " << i << ": " << r;
+    }
+    EXPECT_EQ(docker({"ps", "-aq"}).out, "");
+}
+
+TEST_F(Robustness, AStuckClientBlocksNobody) {
+    tiny();
+    // half a request, never finished; an attach whose output is never read
+    UniqueFd stuck(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, socket_path().c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(::connect(stuck.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::string half = "POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"Ima";
+    ASSERT_EQ(::write(stuck.get(), half.data(), half.size()), static_cast<ssize_t>(half.size()));
+    ASSERT_EQ(docker({"run", "-d", "--name", "loud", "tiny", "sh", "-c", "while true; do echo aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; done"}).status, 0);
+    UniqueFd reader(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(::connect(reader.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::string attach = "POST /v1.41/containers/loud/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+    ASSERT_EQ(::write(reader.get(), attach.data(), attach.size()), static_cast<ssize_t>(attach.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = docker({"run", "--rm", "tiny", "echo", "still-served"});
+    EXPECT_EQ(r.out, "still-served\n") << r;
+    EXPECT_EQ(docker({"ps", "--format", "{{.Names}}"}).out, "loud\n");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+}
+
+TEST_F(Robustness, BadRequestsGetDockerErrorsAndTheDaemonStays) {
+    auto resp = [&](const std::string& req) { return raw_request(req, 3000); };
+    EXPECT_EQ(resp("GET /v1.99/version HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 400 Bad Request", 0), 0u);
+    std::string old = resp("GET /v1.11/version HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(old.find("client version 1.11 is too old"), std::string::npos) << old;
+    EXPECT_NE(old.find("text/plain"), std::string::npos);
+    std::string nf = resp("GET /v1.41/no/such/endpoint HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(nf.rfind("HTTP/1.1 404 Not Found", 0), 0u);
+    EXPECT_NE(nf.find("{\"message\":\"page not found\"}"), std::string::npos);
+    EXPECT_EQ(resp("DELETE /v1.41/_ping HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
+    std::string json = resp("POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{bad json");
+    EXPECT_NE(json.find("invalid character 'b' looking for beginning of object key string"), std::string::npos) << json;
+    std::string huge = resp("POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\n\r\n{");
+    EXPECT_EQ(huge.rfind("HTTP/1.1 413", 0), 0u) << huge;
+    std::string garbage = resp("\x16\x03\x01 not http at all\r\n\r\n");
+    EXPECT_EQ(garbage.rfind("HTTP/1.1 400", 0), 0u) << garbage;
+    std::string unknown = resp("POST /v1.41/networks/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 56\r\n\r\n"
+                               "{\"Name\":\"n-unknown\",\"Driver\":\"bridge\",\"FutureField\":[1]}");
+    EXPECT_EQ(unknown.rfind("HTTP/1.1 201", 0), 0u) << unknown;
+    std::string ping = resp("GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(ping.substr(ping.size() - 2), "OK");
+    EXPECT_EQ(::kill(daemon_pid(), 0), 0) << "ctld died";
+}
+
+TEST_F(Robustness, RestartKeepsContainersRunning) {
+    tiny();
+    ASSERT_EQ(docker({"run", "-d", "--name", "lr", "tiny", "sh", "-c",
+                      "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"}).status, 0);
+    ASSERT_EQ(docker({"run", "-d", "-t", "--name", "lrt", "tiny", "sh", "-c", "echo tty-up; sleep 1000"}).status, 0);
+    ASSERT_EQ(docker({"run", "-d", "-i", "--name", "lri", "tiny", "sh", "-c", "read line; echo got $line; sleep 1000"}).status, 0);
+    ASSERT_EQ(docker({"run", "-d", "--rm", "--name", "lrrm", "tiny", "sleep", "1"}).status, 0);
+    ASSERT_EQ(docker({"run", "-d", "--name", "lrexit", "tiny", "sh", "-c", "sleep 1; exit 7"}).status, 0);
+    std::string pid_before = docker({"inspect", "-f", "{{.State.Pid}}", "lr"}).out;
+    stop_daemon();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    start_daemon();
+    EXPECT_EQ(docker({"inspect", "-f", "{{.State.Pid}}", "lr"}).out, pid_before);
+    auto ps = docker({"ps", "-a", "--format", "{{.Names}} {{.State}}"});
+    EXPECT_NE(ps.out.find("lr running"), std::string::npos) << ps.out;
+    EXPECT_NE(ps.out.find("lrt running"), std::string::npos) << ps.out;
+    EXPECT_NE(ps.out.find("lri running"), std::string::npos) << ps.out;
+    EXPECT_EQ(ps.out.find("lrrm"), std::string::npos) << "the --rm container that exited meanwhile was not removed:\n" << ps.out;
+    EXPECT_EQ(docker({"inspect", "-f", "{{.State.ExitCode}}", "lrexit"}).out, "7\n");
+    EXPECT_EQ(docker({"wait", "lrexit"}).out, "7\n");
+    auto logs = docker({"logs", "lr"});
+    EXPECT_GE(split(trim(logs.out), '\n').size(), 8u) << logs;
+    EXPECT_NE(docker({"logs", "lrt"}).out.find("tty-up"), std::string::npos);
+    // stdin is still open through the keeper: an attach after the restart feeds it
+    auto fed = sh("echo hello | docker attach lri & sleep 1; docker logs lri");
+    EXPECT_NE(fed.out.find("got hello"), std::string::npos) << fed;
+    // and the exit of a container started before the restart is still seen
+    ASSERT_EQ(docker({"kill", "lr"}).status, 0);
+    EXPECT_EQ(docker({"wait", "lr"}).out, "137\n");
+}
+
+TEST_F(Robustness, Kill9MidRequestLeavesTheStoreConsistent) {
+    tiny();
+    // creates and a pull in flight when ctld dies without warning
+    std::vector<api::Spawned> clients;
+    for (int i = 0; i < 4; i++) {
+        api::SpawnOptions so;
+        std::vector<std::string> argv = {"/usr/local/bin/docker", "-H", host(), "run", "-d", "--name", "k" + std::to_string(i), "tiny", "sleep", "1000"};
+        clients.push_back(api::spawn(argv, so));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    stop_daemon(true);
+    for (auto& c : clients) api::wait_child(c.pid);
+    start_daemon();
+    auto ps = docker({"ps", "-a", "--format", "{{.Names}}"});
+    ASSERT_EQ(ps.status, 0) << ps;
+    for (const auto& name : split(trim(ps.out), '\n')) {
+        if (name.empty()) continue;
+        auto rm = docker({"rm", "-f", name});
+        EXPECT_EQ(rm.status, 0) << "a container left by the kill cannot be removed: " << rm;
+    }
+    EXPECT_EQ(docker({"ps", "-aq"}).out, "");
+    // the store is whole: ctl reads it too, and new containers work
+    auto ctl_ps = ctl({"ps", "-a", "-q"});
+    EXPECT_EQ(ctl_ps.status, 0) << ctl_ps;
+    EXPECT_EQ(docker({"run", "--rm", "tiny", "echo", "after"}).out, "after\n");
+}
+
+TEST_F(Robustness, TcpNeedsMutualTlsOrAnExplicitLoopbackFlag) {
+    if (!have_program("openssl")) GTEST_SKIP() << "openssl missing";
+    std::string d = tmp() + "/tls";
+    make_dirs(d);
+    auto ssl = run_command({"sh", "-c",
+        "cd " + d + " && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 1 -subj /CN=ctk-test-ca 2>/dev/null && "
+        "openssl req -newkey rsa:2048 -nodes -keyout key.pem -out server.csr -subj /CN=127.0.0.1 2>/dev/null && "
+        "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext && "
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out cert.pem -days 1 -extfile server.ext 2>/dev/null && "
+        "openssl req -newkey rsa:2048 -nodes -keyout client-key.pem -out client.csr -subj /CN=client 2>/dev/null && "
+        "printf 'extendedKeyUsage=clientAuth\\n' > client.ext && "
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out client-cert.pem -days 1 -extfile client.ext 2>/dev/null && "
+        "mkdir client && cp ca.pem client/ca.pem && cp client-cert.pem client/cert.pem && cp client-key.pem client/key.pem"});
+    ASSERT_EQ(ssl.status, 0) << ssl;
+    int port = 23000 + static_cast<int>(::getpid() % 1000);
+    std::string tcp = "tcp://127.0.0.1:" + std::to_string(port);
+    // plain TCP is refused without the flag
+    auto refused = run_command({"timeout", "20", tool_path("ctld"), "-H", "unix://" + tmp() + "/other.sock", "-H", tcp}, "", daemon_env());
+    EXPECT_EQ(refused.status, 2) << refused;
+    EXPECT_NE(refused.err.find("without mutual TLS"), std::string::npos) << refused;
+    auto notloop = run_command({"timeout", "20", tool_path("ctld"), "-H", "tcp://10.220.99.1:2376", "--insecure-tcp"}, "", daemon_env());
+    EXPECT_EQ(notloop.status, 2) << notloop;
+    stop_daemon();
+    start_daemon({"-H", tcp, "--tlsverify", "--tlscacert", d + "/ca.pem", "--tlscert", d + "/cert.pem", "--tlskey", d + "/key.pem"});
+    auto ok = run_command({"/usr/local/bin/docker", "--tlsverify", "-H", tcp, "version", "--format", "{{.Server.APIVersion}}"}, "",
+                          {"DOCKER_CERT_PATH=" + d + "/client", "DOCKER_CONFIG=" + tmp() + "/docker-config"});
+    EXPECT_EQ(ok.out, "1.41\n") << ok << daemon_log();
+    auto run_tls = run_command({"/usr/local/bin/docker", "--tlsverify", "-H", tcp, "run", "--rm", tiny(), "echo", "over-tls"}, "",
+                               {"DOCKER_CERT_PATH=" + d + "/client", "DOCKER_CONFIG=" + tmp() + "/docker-config"});
+    EXPECT_EQ(run_tls.out, "over-tls\n") << run_tls;
+    // a client without a certificate is turned away
+    auto nocert = run_command({"curl", "-sk", "--max-time", "5", "https://127.0.0.1:" + std::to_string(port) + "/_ping"});
+    EXPECT_NE(nocert.out, "OK") << nocert;
+    auto withcert = run_command({"curl", "-s", "--max-time", "5", "--cacert", d + "/ca.pem", "--cert", d + "/client-cert.pem",
+                                 "--key", d + "/client-key.pem", "https://127.0.0.1:" + std::to_string(port) + "/_ping"});
+    EXPECT_EQ(withcert.out, "OK") << withcert;
+    // ctl -H talks TLS too
+    auto ctl_tls = ctl({"-H", tcp, "--tlsverify", "--tlscacert", d + "/ca.pem", "--tlscert", d + "/client-cert.pem", "--tlskey",
+                        d + "/client-key.pem", "ps", "-a", "-q"});
+    EXPECT_EQ(ctl_tls.status, 0) << ctl_tls;
+}
+
+} // namespace
+} // namespace ctk::test
