@@ -220,7 +220,7 @@ public:
             p.get().body().data = buf;
             p.get().body().size = sizeof buf;
             error_code ec;
-            http::read(stream_, buffer_, p, ec);
+            http::read_some(stream_, buffer_, p, ec); // a chunk at a time: the limit holds without a final chunk
             if (ec == http::error::need_buffer) ec = {};
             if (ec) {
                 close_after_ = true;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -47,16 +48,14 @@ std::string human_size4(double v) {
 std::string progress_bar(int64_t current, int64_t total) {
     if (total <= 0) return human_size4(static_cast<double>(current));
     if (current > total) current = total;
-    int width = 50;
-    int bars = static_cast<int>(static_cast<double>(width) * static_cast<double>(current) / static_cast<double>(total));
-    std::string bar = "[";
-    if (bars > 0) bar += std::string(static_cast<size_t>(bars - 1), '=') + ">";
-    bar += std::string(static_cast<size_t>(width - std::max(bars, 0)), ' ');
-    bar += "] ";
-    std::string sizes = human_size4(static_cast<double>(current)) + "/" + human_size4(static_cast<double>(total));
-    // right-aligned in 18 columns, as jsonmessage prints it
-    if (sizes.size() < 18) sizes = std::string(18 - sizes.size(), ' ') + sizes;
-    return bar + sizes;
+    // jsonmessage: percent / 2 '=' then '>', in 50 columns; current padded to 8
+    int bars = static_cast<int>(100.0 * static_cast<double>(current) / static_cast<double>(total)) / 2;
+    bars = std::clamp(bars, 0, 50);
+    std::string bar = "[" + std::string(static_cast<size_t>(bars), '=') + ">" +
+                      std::string(static_cast<size_t>(50 - bars), ' ') + "] ";
+    std::string cur = human_size4(static_cast<double>(current));
+    if (cur.size() < 8) cur = std::string(8 - cur.size(), ' ') + cur;
+    return bar + cur + "/" + human_size4(static_cast<double>(total));
 }
 
 ErrorKind kind_of_exit(int status) {

@@ -31,7 +31,7 @@ TEST_F(Remote, ContainersThroughTheDaemon) {
     EXPECT_EQ(trim(d.out).size(), 64u);
     auto ps = rctl({"ps", "--format", "{{.Names}} {{.Image}} {{.State}}"});
     EXPECT_EQ(ps.out, "rc tiny running\n") << ps;
-    EXPECT_EQ(rctl({"ps", "-q"}).out, trim(d.out).substr(0, 12) + "\n");
+    EXPECT_EQ(rctl({"ps", "-q"}).out, std::string(trim(d.out).substr(0, 12)) + "\n");
     std::string logs;
     for (int i = 0; i < 50 && logs != "hello\n"; i++) {
         logs = rctl({"logs", "rc"}).out;

@@ -4,6 +4,7 @@
 // sequence (method, templated path, API version, status, hijack) must equal
 // the one recorded with Docker Engine 20.10 for the same command. The raw
 // bytes of hijacked streams are checked for Docker's framing.
+#include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -33,7 +34,13 @@ std::ostream& operator<<(std::ostream& os, const Endpoint& e) {
     return os << e.method << " " << e.path << " " << e.version << " -> " << e.status << (e.hijacked ? " [hijacked]" : "");
 }
 
-std::string reference_dir() { return ToolTest::shared_dir() + "/reference/docker-api"; }
+// ToolTest::shared_dir() is for the fixture's members; same rule here.
+std::string reference_dir() {
+    const char* shared = std::getenv("CTK_SHARED_DIR");
+    const char* source = std::getenv("CTK_SOURCE_DIR");
+    std::string dir = shared && *shared ? shared : std::string(source && *source ? source : ".") + "/../shared";
+    return dir + "/reference/docker-api";
+}
 
 // The ENDPOINT SEQUENCE block of a reference file: one list per command.
 std::vector<std::vector<Endpoint>> reference_sequence(const std::string& file) {
