@@ -689,7 +689,13 @@ bool Daemon::start_container(const std::string& ref) {
         int status = wait_child(sp.pid);
         if (status != 0) {
             if (shim_pid > 0) ::kill(shim_pid, SIGTERM);
-            throw Error(tool_message(err, "ns-run exited with status " + std::to_string(status)), kind_of_exit(status));
+            std::string msg = tool_message(err, "ns-run exited with status " + std::to_string(status));
+            // the CLI turns these words into docker run's exit codes 127 and 126
+            if (status == 127 || msg.find("ENOENT") != std::string::npos)
+                msg += ": executable file not found: no such file or directory";
+            else if (status == 126 || msg.find("EACCES") != std::string::npos)
+                msg += ": permission denied";
+            throw Error(msg, kind_of_exit(status));
         }
     }
     engine::RuntimeState rs = e.runtime_state(r.id);
@@ -718,7 +724,24 @@ void add_container_routes(Router& r, Daemon& d) {
     });
 
     r.add("POST", "/containers/{id}/start", [&d](Request& req, Response& res) {
-        if (!d.start_container(req.params["id"])) return res.no_content(304);
+        try {
+            if (!d.start_container(req.params["id"])) return res.no_content(304);
+        } catch (const std::exception&) {
+            // as the engine does: a --rm container that cannot start is removed,
+            // which also ends the CLI's wait?condition=removed
+            engine::Engine e = d.engine();
+            if (auto rec = e.containers().try_load(e.containers().resolve(req.params["id"]))) {
+                Json host = rec->doc.value("HostConfig", Json::object());
+                if (host.is_object() && host.value("AutoRemove", false)) {
+                    try {
+                        d.remove_container(rec->id, true, true);
+                    } catch (const std::exception& ex) {
+                        d.log("--rm of " + rec->id.substr(0, 12) + " after a failed start: " + ex.what());
+                    }
+                }
+            }
+            throw;
+        }
         res.no_content(204);
     });
     r.add("POST", "/containers/{id}/stop", [&d](Request& req, Response& res) { stop(d, req, res, false); });

@@ -276,7 +276,7 @@ TEST_F(Traffic, ErrorsAndVersionRules) {
     client("docker rm w");
     compare("21-errors-invalid-name-missing-object.txt", {0, 1, 2, 3, 4});
     std::remove(trace_.c_str());
-    std::string id = trim(docker({"image", "inspect", "-f", "{{.Id}}", "tiny"}).out).data();
+    std::string id(trim(docker({"image", "inspect", "-f", "{{.Id}}", "tiny"}).out));
     id = id.substr(7, 12);
     std::string c = "curl -s -i --unix-socket " + proxy_ + " ";
     client("docker pull " + registry() + "/nosuch");
