@@ -293,14 +293,13 @@ void Daemon::recover() {
         } else if (rs.status == "stopped") {
             // exited while ctld was away: finish what --rm asked for
             Json host = r.doc.value("HostConfig", Json::object());
+            // (before the first request is served, so no client sees it half-removed)
             if (host.is_object() && host.value("AutoRemove", false)) {
-                std::string id = r.id;
-                std::thread([this, id] {
-                    try {
-                        remove_container(id, true, true);
-                    } catch (const std::exception&) {
-                    }
-                }).detach();
+                try {
+                    remove_container(r.id, true, true);
+                } catch (const std::exception& ex) {
+                    log("--rm of " + r.id.substr(0, 12) + ": " + ex.what());
+                }
             }
         }
     }

@@ -108,7 +108,7 @@ TEST_F(Robustness, RestartKeepsContainersRunning) {
     EXPECT_GE(split(trim(logs.out), '\n').size(), 8u) << logs;
     EXPECT_NE(docker({"logs", "lrt"}).out.find("tty-up"), std::string::npos);
     // stdin is still open through the keeper: an attach after the restart feeds it
-    auto fed = sh("echo hello | docker attach lri & sleep 1; docker logs lri");
+    auto fed = sh("echo hello | docker attach lri >/dev/null 2>&1 & sleep 1; docker logs lri");
     EXPECT_NE(fed.out.find("got hello"), std::string::npos) << fed;
     // and the exit of a container started before the restart is still seen
     ASSERT_EQ(docker({"kill", "lr"}).status, 0);
