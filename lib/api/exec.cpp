@@ -94,7 +94,13 @@ void start(Daemon& d, Request& req, Response& res) {
             x->running = true;
             x->runtime_pid = sp.pid;
         }
-        std::thread([&d, x, r = *rec, pid = sp.pid] { finished(d, *x, wait_child(pid), r); }).detach();
+        std::thread([&d, x, r = *rec, pid = sp.pid] {
+            try {
+                finished(d, *x, wait_child(pid), r);
+            } catch (const std::exception& e) {
+                d.log(std::string("exec: ") + e.what());
+            }
+        }).detach();
         res.send(200, "", "");
         return;
     }

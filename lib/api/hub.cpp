@@ -138,7 +138,13 @@ void ExitWatcher::watch(const std::string& id, pid_t pid) {
         }
     }
     // already gone
-    std::thread([cb = on_exit_, id] { cb(id); }).detach();
+    std::thread([cb = on_exit_, id] {
+        try {
+            cb(id);
+        } catch (const std::exception&) {
+            // (a missing or failing ns-run) must not end the daemon: the exit is seen again at the next look
+        }
+    }).detach();
 }
 
 void ExitWatcher::loop() {
@@ -162,7 +168,13 @@ void ExitWatcher::loop() {
                 by_fd_.erase(it);
                 ids_.erase(id);
             }
-            std::thread([cb = on_exit_, id] { cb(id); }).detach();
+            std::thread([cb = on_exit_, id] {
+        try {
+            cb(id);
+        } catch (const std::exception&) {
+            // (a missing or failing ns-run) must not end the daemon: the exit is seen again at the next look
+        }
+    }).detach();
         }
     }
 }
