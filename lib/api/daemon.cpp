@@ -29,6 +29,7 @@ Daemon::Daemon(store::Paths paths, DaemonOptions options) : paths_(std::move(pat
     add_exec_routes(router_, *this);
     add_network_routes(router_, *this);
     add_volume_routes(router_, *this);
+    add_build_routes(router_, *this);
     watcher_ = std::make_unique<ExitWatcher>([this](const std::string& id) { on_exit(id); });
 }
 

@@ -122,6 +122,7 @@ void add_container_routes(Router& r, Daemon& d);
 void add_exec_routes(Router& r, Daemon& d);
 void add_network_routes(Router& r, Daemon& d);
 void add_volume_routes(Router& r, Daemon& d);
+void add_build_routes(Router& r, Daemon& d);
 
 // Request bodies: JSON objects (Content-Type application/json or none), with
 // Go's wording for syntax errors (500, as the engine answers).

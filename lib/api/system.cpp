@@ -279,17 +279,15 @@ void add_system_routes(Router& r, Daemon& d) {
                            {"Volumes", volumes}, {"BuildCache", Json::array()}});
     });
 
-    // Image build and commit come with a later issue; until then Docker's
-    // answer for a feature the engine lacks.
+    // Build cache pruning: Docker's answer for a feature the engine lacks
+    // (POST /build and /commit are in build.cpp).
     auto not_implemented = [](const char* what) {
         return [what](Request& req, Response& res) {
             req.body_stream([](std::string_view) {}, 1ull << 40);
             res.error(501, std::string(what) + " is not implemented by ctld yet");
         };
     };
-    r.add("POST", "/build", not_implemented("image build"));
     r.add("POST", "/build/prune", not_implemented("build cache prune"));
-    r.add("POST", "/commit", not_implemented("commit"));
 
     // No plugins: `docker inspect` ends its search here with a 404.
     r.add("GET", "/plugins", [](Request&, Response& res) { res.json(200, Json::array()); });
