@@ -22,7 +22,7 @@
 #include "core/strings.hpp"
 #include "engine/commit.hpp"
 #include "engine/container_archive.hpp"
-#include "engine/names.hpp"
+#include "engine/image_store.hpp"
 
 namespace ctk::api {
 
