@@ -101,6 +101,7 @@ TEST_F(CtldBuild, ContextEntriesOutsideAreRefused) {
     ASSERT_NE(t.out.find("../escaped-by-ctld-test"), std::string::npos) << t.out;
     auto b = sh("DOCKER_BUILDKIT=0 docker build -t " + registry() + "/ctk-evil:v1 - < " + tmp() + "/evil.tar");
     EXPECT_NE(b.status, 0) << b;
+    EXPECT_NE(b.err.find("build context: "), std::string::npos) << b << daemon_log();
     for (const std::string& at : {std::string("/"), ctk_root() + "/", ctk_root() + "/tmp/"})
         EXPECT_FALSE(std::filesystem::exists(at + "escaped-by-ctld-test")) << at;
     EXPECT_EQ(docker({"images", "-q", registry() + "/ctk-evil:v1"}).out, "");
