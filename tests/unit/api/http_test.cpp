@@ -289,7 +289,8 @@ TEST(Http, JsonHandlersAnswerMalformedBodiesWithDockerErrors) {
     out = ask("DELETE", "/v1.41/version", "");
     EXPECT_NE(out.find("page not found"), std::string::npos);
     out = ask("POST", "/v1.41/build", "tar bytes");
-    EXPECT_EQ(out.rfind("HTTP/1.1 501", 0), 0u) << out;
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+    EXPECT_NE(out.find("build context: "), std::string::npos) << out;
 
     std::mt19937 rng(99);
     const std::vector<std::pair<std::string, std::string>> targets = {
