@@ -5,6 +5,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "api/beast_stream.hpp"
 #include "api/http.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
@@ -17,56 +18,6 @@ using boost::system::error_code;
 
 namespace {
 
-// Beast's synchronous stream concepts over a Transport (the client side).
-class Stream {
-public:
-    explicit Stream(Transport& t) : t_(t) {}
-    template <class B> size_t read_some(const B& buffers, error_code& ec) {
-        ec = {};
-        for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
-            net::mutable_buffer b = *it;
-            if (b.size() == 0) continue;
-            try {
-                size_t n = t_.read_some(b.data(), b.size());
-                if (n == 0) ec = net::error::eof;
-                return n;
-            } catch (const std::exception&) {
-                ec = net::error::connection_reset;
-                return 0;
-            }
-        }
-        return 0;
-    }
-    template <class B> size_t read_some(const B& buffers) {
-        error_code ec;
-        size_t n = read_some(buffers, ec);
-        if (ec) throw boost::system::system_error(ec);
-        return n;
-    }
-    template <class B> size_t write_some(const B& buffers, error_code& ec) {
-        ec = {};
-        size_t total = 0;
-        try {
-            for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
-                net::const_buffer b = *it;
-                t_.write_all(std::string_view(static_cast<const char*>(b.data()), b.size()));
-                total += b.size();
-            }
-        } catch (const std::exception&) {
-            ec = net::error::broken_pipe;
-        }
-        return total;
-    }
-    template <class B> size_t write_some(const B& buffers) {
-        error_code ec;
-        size_t n = write_some(buffers, ec);
-        if (ec) throw boost::system::system_error(ec);
-        return n;
-    }
-
-private:
-    Transport& t_;
-};
 
 std::string versioned(const std::string& path) { return path.rfind("/_ping", 0) == 0 ? path : std::string("/v") + api_version + path; }
 
@@ -140,7 +91,7 @@ struct Reader {
         p.body_limit(std::numeric_limits<std::uint64_t>::max());
         p.header_limit(1 << 20);
     }
-    Stream s;
+    BeastStream s;
     boost::beast::flat_buffer buf;
     http::response_parser<http::buffer_body> p;
 

@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "api/beast_stream.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
 
@@ -107,57 +108,6 @@ std::string http_date(int64_t unix_seconds) {
 
 namespace {
 
-// Beast's synchronous stream concepts over a Transport.
-class BeastStream {
-public:
-    explicit BeastStream(Transport& t) : t_(t) {}
-
-    template <class MutableBufferSequence> size_t read_some(const MutableBufferSequence& buffers, error_code& ec) {
-        ec = {};
-        for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
-            net::mutable_buffer b = *it;
-            if (b.size() == 0) continue;
-            try {
-                size_t n = t_.read_some(b.data(), b.size());
-                if (n == 0) ec = net::error::eof;
-                return n;
-            } catch (const std::exception&) {
-                ec = net::error::connection_reset;
-                return 0;
-            }
-        }
-        return 0;
-    }
-    template <class MutableBufferSequence> size_t read_some(const MutableBufferSequence& buffers) {
-        error_code ec;
-        size_t n = read_some(buffers, ec);
-        if (ec) throw boost::system::system_error(ec);
-        return n;
-    }
-    template <class ConstBufferSequence> size_t write_some(const ConstBufferSequence& buffers, error_code& ec) {
-        ec = {};
-        size_t total = 0;
-        try {
-            for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
-                net::const_buffer b = *it;
-                t_.write_all(std::string_view(static_cast<const char*>(b.data()), b.size()));
-                total += b.size();
-            }
-        } catch (const std::exception&) {
-            ec = net::error::broken_pipe;
-        }
-        return total;
-    }
-    template <class ConstBufferSequence> size_t write_some(const ConstBufferSequence& buffers) {
-        error_code ec;
-        size_t n = write_some(buffers, ec);
-        if (ec) throw boost::system::system_error(ec);
-        return n;
-    }
-
-private:
-    Transport& t_;
-};
 
 } // namespace
 
