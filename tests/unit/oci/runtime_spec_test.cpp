@@ -7,7 +7,7 @@
 using namespace ctk;
 using namespace ctk::oci;
 
-static std::string data_path(const std::string& name) {
+static std::string spec_data_path(const std::string& name) {
     const char* d = std::getenv("CTK_TEST_DATA");
     return std::string(d ? d : "tests/data") + "/" + name;
 }
@@ -17,14 +17,14 @@ static std::string data_path(const std::string& name) {
 TEST(RuntimeSpec, PeerSpecsRoundTrip) {
     for (const char* file : {"runc-spec.json", "crun-spec.json", "umoci-config.json"}) {
         SCOPED_TRACE(file);
-        std::string text = read_file(data_path(file));
+        std::string text = read_file(spec_data_path(file));
         Spec s = Spec::parse(text, file);
         EXPECT_EQ(Json(s), parse_json(text, file));
     }
 }
 
 TEST(RuntimeSpec, TypedFieldsFromRuncSpec) {
-    Spec s = Spec::load(data_path("runc-spec.json"));
+    Spec s = Spec::load(spec_data_path("runc-spec.json"));
     ASSERT_TRUE(s.process);
     EXPECT_EQ(s.process->args, std::vector<std::string>{"sh"});
     EXPECT_TRUE(s.process->terminal);
