@@ -30,7 +30,7 @@ bool apparmor_enabled() {
 bool selinux_enabled() { return ::access("/sys/fs/selinux/enforce", F_OK) == 0; }
 
 ProcessPlan plan_process(const oci::Process& p, const std::optional<oci::Seccomp>& seccomp,
-                         const std::function<void(const std::string&)>& warn) {
+                         const std::function<void(const std::string&)>& warn, const std::string& seccomp_cache) {
     ProcessPlan plan;
     plan.args = p.args;
     plan.env = p.env;
@@ -51,7 +51,7 @@ ProcessPlan plan_process(const oci::Process& p, const std::optional<oci::Seccomp
         lim.rlim_max = r.hard;
         plan.rlimits.emplace_back(*res, lim);
     }
-    if (seccomp) plan.seccomp = linux::seccomp::compile(*seccomp);
+    if (seccomp) plan.seccomp = linux::seccomp::compile_cached(*seccomp, seccomp_cache);
     if (!p.apparmor_profile.empty()) {
         if (apparmor_enabled()) plan.apparmor_profile = p.apparmor_profile;
         else warn("apparmorProfile " + quote(p.apparmor_profile) + " given but AppArmor is not enabled on this host: ignored");

@@ -41,8 +41,11 @@ struct ProcessPlan {
 
 // Checks and converts the spec's process; warnings (unknown capabilities or
 // syscalls, LSM fields on a host without that LSM) go through `warn`.
+// The seccomp filter is compiled through the cache in `seccomp_cache` (see
+// linux::seccomp::compile_cached; empty: no cache).
 ProcessPlan plan_process(const oci::Process& p, const std::optional<oci::Seccomp>& seccomp,
-                         const std::function<void(const std::string&)>& warn);
+                         const std::function<void(const std::string&)>& warn,
+                         const std::string& seccomp_cache = {});
 
 bool apparmor_enabled();
 bool selinux_enabled();

@@ -67,7 +67,12 @@ struct Prepared {
     bool new_cgroup_ns = false;
 };
 
-Prepared prepare(const CreateOptions& o, const RuntimeLog& log, const cg::Layout& layout) {
+// Compiled seccomp filters are kept under the state root, in a directory
+// that no container ID can name (IDs do not start with '.').
+std::string seccomp_cache(const StateStore& store) { return store.root() + "/.seccomp"; }
+
+Prepared prepare(const CreateOptions& o, const RuntimeLog& log, const cg::Layout& layout,
+                 const std::string& seccomp_cache) {
     check_id(o.id);
     Prepared p;
     p.id = o.id;
@@ -134,7 +139,7 @@ Prepared prepare(const CreateOptions& o, const RuntimeLog& log, const cg::Layout
             throw_invalid("mount destination " + quote(m.destination) + " is not absolute");
 
     auto warn = [&](const std::string& m) { log.warn(m); };
-    p.process = plan_process(*spec.process, lx.seccomp, warn);
+    p.process = plan_process(*spec.process, lx.seccomp, warn, seccomp_cache);
     p.process.preserve_fds = o.preserve_fds;
     if (!p.process.seccomp.unknown.empty())
         log.debug("seccomp: syscalls unknown to libseccomp skipped: " + join(p.process.seccomp.unknown, ", "));
@@ -441,7 +446,7 @@ void finish_foreground(const StateStore& store_, const RuntimeLog& log_, const s
 void Runtime::create(const CreateOptions& o) {
     cg::Layout layout = cg::Layout::detect();
     cg::AttachPrimer primer = cg::AttachPrimer::start(layout);
-    Prepared p = prepare(o, log_, layout);
+    Prepared p = prepare(o, log_, layout, seccomp_cache(store_));
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
         try {
@@ -530,7 +535,7 @@ static void inherit_terminal_size(ProcessPlan& plan) {
 int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
     cg::Layout layout = cg::Layout::detect();
     cg::AttachPrimer primer = cg::AttachPrimer::start(layout);
-    Prepared p = prepare(o, log_, layout);
+    Prepared p = prepare(o, log_, layout, seccomp_cache(store_));
     if (!detach && o.console_socket.empty()) inherit_terminal_size(p.process);
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
@@ -802,7 +807,7 @@ int Runtime::exec(const ExecOptions& o) {
     std::optional<oci::Seccomp> seccomp;
     if (s.config.linux) seccomp = s.config.linux->seccomp;
     ExecConfig cfg;
-    cfg.process = plan_process(proc, seccomp, warn);
+    cfg.process = plan_process(proc, seccomp, warn, seccomp_cache(store_));
     cfg.process.preserve_fds = o.preserve_fds;
     if (!o.detach && o.console_socket.empty()) inherit_terminal_size(cfg.process);
 

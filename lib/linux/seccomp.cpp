@@ -1,16 +1,21 @@
 #include "linux/seccomp.hpp"
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/json.hpp"
 #include "core/strings.hpp"
 
 namespace ctk::linux::seccomp {
@@ -150,6 +155,85 @@ Program compile(const oci::Seccomp& spec) {
     program.filter.resize(bytes.size() / sizeof(sock_filter));
     std::memcpy(program.filter.data(), bytes.data(), bytes.size());
     return program;
+}
+
+namespace {
+
+// What else a compiled program depends on besides the filter's text.
+Json compile_context() {
+    const scmp_version* v = seccomp_version();
+    return Json{{"format", 1},
+                {"libseccomp", std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                                   std::to_string(v->micro)},
+                {"api", seccomp_api_get()},
+                {"arch", seccomp_arch_native()}};
+}
+
+// FNV-1a, 64 bits: only names the entry; the entry is checked against the
+// whole text before it is used.
+std::string entry_name(const std::string& text) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : text) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return std::string(buf) + ".json";
+}
+
+std::optional<Program> read_entry(const std::string& path, const Json& context, const std::string& text) {
+    UniqueFd f(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!f) return std::nullopt;
+    struct stat st {};
+    if (::fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return std::nullopt;
+    try {
+        Json j = Json::parse(read_fd(f.get(), 8u << 20));
+        if (j.at("context") != context || j.at("source").get<std::string>() != text) return std::nullopt;
+        Program p;
+        p.flags = j.at("flags").get<unsigned>();
+        p.notify = j.at("notify").get<bool>();
+        p.unknown = j.at("unknown").get<std::vector<std::string>>();
+        for (const auto& ins : j.at("filter")) {
+            if (!ins.is_array() || ins.size() != 4) return std::nullopt;
+            p.filter.push_back(sock_filter{ins[0].get<uint16_t>(), ins[1].get<uint8_t>(), ins[2].get<uint8_t>(),
+                                           ins[3].get<uint32_t>()});
+        }
+        if (p.filter.empty() || p.filter.size() > BPF_MAXINSNS) return std::nullopt;
+        return p;
+    } catch (const std::exception&) {
+        return std::nullopt; // a torn or foreign file: compile again
+    }
+}
+
+void write_entry(const std::string& dir, const std::string& path, const Json& context, const std::string& text,
+                 const Program& p) {
+    Json filter = Json::array();
+    for (const auto& ins : p.filter) filter.push_back(Json::array({ins.code, ins.jt, ins.jf, ins.k}));
+    Json j{{"context", context}, {"source", text}, {"flags", p.flags}, {"notify", p.notify},
+           {"unknown", p.unknown}, {"filter", std::move(filter)}};
+    try {
+        if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return;
+        write_file_atomic(path, j.dump(), 0600);
+    } catch (const std::exception&) {
+        // a cache that cannot be written only costs the next start the compile
+    }
+}
+
+} // namespace
+
+Program compile_cached(const oci::Seccomp& spec, const std::string& cache_dir) {
+    if (cache_dir.empty()) return compile(spec);
+    Json source = spec;
+    std::string text = source.dump();
+    Json context = compile_context();
+    std::string path = cache_dir + "/" + entry_name(text);
+    if (auto p = read_entry(path, context, text)) return *p;
+    Program p = compile(spec);
+    write_entry(cache_dir, path, context, text, p);
+    return p;
 }
 
 UniqueFd load(const Program& program) {

@@ -1,8 +1,10 @@
-// libarchive, loaded when first used. Only import, save and load need it, and
-// linking it (with libxml2, ICU, nettle, lzma, zstd, lz4, bz2, acl) would cost
-// every ctl start about 2 ms of dynamic loading, ctl run included. These
-// definitions stand in for the library's functions: each resolves the real
-// one with dlsym on its first call.
+// libarchive, loaded when first used. Only import, save, load, cp, commit and
+// build need it, and linking it (with libxml2, ICU, nettle, lzma, zstd, lz4,
+// bz2, acl) would cost every ctl start milliseconds of dynamic loading, ctl run
+// included, and keep megabytes of their pages resident in ctld. These
+// definitions stand in for every libarchive function ctk calls: each resolves
+// the real one with dlsym on its first call. A call not listed here shows up
+// as an undefined archive_* symbol at link time (the library is not linked).
 #include <archive.h>
 #include <archive_entry.h>
 #include <dlfcn.h>
@@ -45,26 +47,43 @@ void* symbol(const char* name) {
         return f args;                                                                             \
     }
 
+CTK_ARCHIVE_FWD(time_t, archive_entry_atime, (struct archive_entry *a0), (a0))
+CTK_ARCHIVE_FWD(int, archive_entry_atime_is_set, (struct archive_entry *a0), (a0))
+CTK_ARCHIVE_FWD(void, archive_entry_copy_stat, (struct archive_entry *a0, const struct stat *a1), (a0, a1))
 CTK_ARCHIVE_FWD(mode_t, archive_entry_filetype, (struct archive_entry *a0), (a0))
 CTK_ARCHIVE_FWD(void, archive_entry_free, (struct archive_entry *a0), (a0))
+CTK_ARCHIVE_FWD(la_int64_t, archive_entry_gid, (struct archive_entry *a0), (a0))
 CTK_ARCHIVE_FWD(const char *, archive_entry_hardlink, (struct archive_entry *a0), (a0))
 CTK_ARCHIVE_FWD(void, archive_entry_linkify, (struct archive_entry_linkresolver *a0, struct archive_entry **a1, struct archive_entry **a2), (a0, a1, a2))
 CTK_ARCHIVE_FWD(void, archive_entry_linkresolver_free, (struct archive_entry_linkresolver *a0), (a0))
 CTK_ARCHIVE_FWD(struct archive_entry_linkresolver *, archive_entry_linkresolver_new, (), ())
 CTK_ARCHIVE_FWD(void, archive_entry_linkresolver_set_strategy, (struct archive_entry_linkresolver *a0, int a1), (a0, a1))
+CTK_ARCHIVE_FWD(time_t, archive_entry_mtime, (struct archive_entry *a0), (a0))
+CTK_ARCHIVE_FWD(long, archive_entry_mtime_nsec, (struct archive_entry *a0), (a0))
 CTK_ARCHIVE_FWD(struct archive_entry *, archive_entry_new, (), ())
 CTK_ARCHIVE_FWD(const char *, archive_entry_pathname, (struct archive_entry *a0), (a0))
+CTK_ARCHIVE_FWD(mode_t, archive_entry_perm, (struct archive_entry *a0), (a0))
+CTK_ARCHIVE_FWD(dev_t, archive_entry_rdev, (struct archive_entry *a0), (a0))
 CTK_ARCHIVE_FWD(void, archive_entry_set_filetype, (struct archive_entry *a0, unsigned int a1), (a0, a1))
+CTK_ARCHIVE_FWD(void, archive_entry_set_gid, (struct archive_entry *a0, la_int64_t a1), (a0, a1))
 CTK_ARCHIVE_FWD(void, archive_entry_set_hardlink, (struct archive_entry *a0, const char *a1), (a0, a1))
+CTK_ARCHIVE_FWD(void, archive_entry_set_mode, (struct archive_entry *a0, mode_t a1), (a0, a1))
 CTK_ARCHIVE_FWD(void, archive_entry_set_mtime, (struct archive_entry *a0, time_t a1, long a2), (a0, a1, a2))
 CTK_ARCHIVE_FWD(void, archive_entry_set_pathname, (struct archive_entry *a0, const char *a1), (a0, a1))
 CTK_ARCHIVE_FWD(void, archive_entry_set_perm, (struct archive_entry *a0, mode_t a1), (a0, a1))
+CTK_ARCHIVE_FWD(void, archive_entry_set_rdevmajor, (struct archive_entry *a0, dev_t a1), (a0, a1))
+CTK_ARCHIVE_FWD(void, archive_entry_set_rdevminor, (struct archive_entry *a0, dev_t a1), (a0, a1))
 CTK_ARCHIVE_FWD(void, archive_entry_set_size, (struct archive_entry *a0, la_int64_t a1), (a0, a1))
+CTK_ARCHIVE_FWD(void, archive_entry_set_symlink, (struct archive_entry *a0, const char *a1), (a0, a1))
+CTK_ARCHIVE_FWD(void, archive_entry_set_uid, (struct archive_entry *a0, la_int64_t a1), (a0, a1))
 CTK_ARCHIVE_FWD(la_int64_t, archive_entry_size, (struct archive_entry *a0), (a0))
 CTK_ARCHIVE_FWD(const char *, archive_entry_symlink, (struct archive_entry *a0), (a0))
+CTK_ARCHIVE_FWD(la_int64_t, archive_entry_uid, (struct archive_entry *a0), (a0))
+CTK_ARCHIVE_FWD(void, archive_entry_xattr_add_entry, (struct archive_entry *a0, const char *a1, const void *a2, size_t a3), (a0, a1, a2, a3))
 CTK_ARCHIVE_FWD(const char *, archive_error_string, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(int, archive_format, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(la_ssize_t, archive_read_data, (struct archive *a0, void *a1, size_t a2), (a0, a1, a2))
+CTK_ARCHIVE_FWD(int, archive_read_data_block, (struct archive *a0, const void **a1, size_t *a2, la_int64_t *a3), (a0, a1, a2, a3))
 CTK_ARCHIVE_FWD(int, archive_read_disk_descend, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(struct archive *, archive_read_disk_new, (), ())
 CTK_ARCHIVE_FWD(int, archive_read_disk_open, (struct archive *a0, const char *a1), (a0, a1))
@@ -75,12 +94,17 @@ CTK_ARCHIVE_FWD(struct archive *, archive_read_new, (), ())
 CTK_ARCHIVE_FWD(int, archive_read_next_header, (struct archive *a0, struct archive_entry **a1), (a0, a1))
 CTK_ARCHIVE_FWD(int, archive_read_next_header2, (struct archive *a0, struct archive_entry *a1), (a0, a1))
 CTK_ARCHIVE_FWD(int, archive_read_open_fd, (struct archive *a0, int a1, size_t a2), (a0, a1, a2))
+CTK_ARCHIVE_FWD(int, archive_read_open_filename, (struct archive *a0, const char *a1, size_t a2), (a0, a1, a2))
 CTK_ARCHIVE_FWD(int, archive_read_support_filter_all, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(int, archive_read_support_format_gnutar, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(int, archive_read_support_format_raw, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(int, archive_read_support_format_tar, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(int, archive_write_close, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(la_ssize_t, archive_write_data, (struct archive *a0, const void *a1, size_t a2), (a0, a1, a2))
+CTK_ARCHIVE_FWD(la_ssize_t, archive_write_data_block, (struct archive *a0, const void *a1, size_t a2, la_int64_t a3), (a0, a1, a2, a3))
+CTK_ARCHIVE_FWD(struct archive *, archive_write_disk_new, (), ())
+CTK_ARCHIVE_FWD(int, archive_write_disk_set_options, (struct archive *a0, int a1), (a0, a1))
+CTK_ARCHIVE_FWD(int, archive_write_finish_entry, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(int, archive_write_free, (struct archive *a0), (a0))
 CTK_ARCHIVE_FWD(int, archive_write_header, (struct archive *a0, struct archive_entry *a1), (a0, a1))
 CTK_ARCHIVE_FWD(struct archive *, archive_write_new, (), ())
