@@ -20,10 +20,8 @@ build_ctk() {
     if [[ ! -f "$build/build.ninja" ]]; then
         log "meson setup $build"
         # No debug info: it nearly doubles the compile time of the
-        # template-heavy files (JSON, Asio) and nothing here reads it. A
-        # unity build: sources compiled four to a file share the JSON and
-        # gtest template code instead of each compiling it again.
-        meson setup "$build" "$top" -Ddebug=false -Dunity=on >/dev/null
+        # template-heavy files (JSON, Asio) and nothing here reads it.
+        meson setup "$build" "$top" -Ddebug=false >/dev/null
     fi
     log "building"
     ninja -C "$build" >/dev/null || { ninja -C "$build" | tail -n 40; die "build failed"; }

@@ -12,6 +12,7 @@
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "engine/image_archive.hpp"
+#include "engine/json_fields.hpp"
 #include "engine/names.hpp"
 #include "engine/timefmt.hpp"
 #include "engine/tools.hpp"
@@ -20,12 +21,6 @@
 namespace ctk::engine {
 
 namespace {
-
-std::string str_or(const Json& j, const char* key, const std::string& fallback = "") {
-    if (!j.is_object()) return fallback;
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
 
 [[noreturn]] void usage(const std::string& m) { throw Error(m, ErrorKind::usage); }
 

@@ -19,6 +19,7 @@
 #include "core/fs.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
+#include "engine/json_fields.hpp"
 #include "engine/names.hpp"
 #include "engine/timefmt.hpp"
 #include "engine/tools.hpp"
@@ -89,18 +90,6 @@ int Engine::execute(const Plan& plan) {
 }
 
 namespace {
-
-Json get_or(const Json& j, const char* key, Json fallback) {
-    if (!j.is_object()) return fallback;
-    auto it = j.find(key);
-    return it != j.end() && !it->is_null() ? *it : fallback;
-}
-
-std::string str_or(const Json& j, const char* key, const std::string& fallback = "") {
-    if (!j.is_object()) return fallback;
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
 
 std::vector<std::string> strings_of(const Json& j) {
     std::vector<std::string> out;
@@ -828,7 +817,8 @@ int Engine::run(const CreateRequest& request, const StartOptions& o, std::string
     bool auto_remove = get_or(r.doc["HostConfig"], "AutoRemove", false).get<bool>();
     Plan p = plan_start(r, RuntimeState{}, o);
     if (auto_remove) {
-        Plan rm = plan_remove(r, true);
+        // in the foreground, ns-run run (without --keep) deletes the container itself
+        Plan rm = plan_remove(r, true, "", o.attach);
         if (o.attach) {
             p.append(rm);
         } else {
@@ -954,7 +944,7 @@ void Engine::unpause(const std::string& ref) {
 
 // ---------------------------------------------------------------- remove
 
-Plan Engine::plan_remove(const ContainerRecord& r, bool volumes, const std::string& title) {
+Plan Engine::plan_remove(const ContainerRecord& r, bool volumes, const std::string& title, bool runtime_gone) {
     std::string dir = containers_.dir(r.id);
     std::string bundle = dir + "/bundle";
     std::string netns = str_or(r.ctk(), "Netns");
@@ -964,7 +954,8 @@ Plan Engine::plan_remove(const ContainerRecord& r, bool volumes, const std::stri
         s.may_fail = true;
         p.add(std::move(s));
     };
-    tolerant(run_step(tools::runtime(paths_, {"delete", "--force", r.id}), "stop and forget it in the runtime"));
+    if (!runtime_gone)
+        tolerant(run_step(tools::runtime(paths_, {"delete", "--force", r.id}), "stop and forget it in the runtime"));
     for (const auto& n : attached_networks(r))
         tolerant(run_step(tools::net_detach(n, netns, r.id), "disconnect it from network " + n));
     if (!netns.empty()) p.add(remove_netns_step(netns));

@@ -147,7 +147,10 @@ public:
     std::string image_user(const std::string& image_id);
 
     // The plans, for --explain and for ctld.
-    Plan plan_remove(const ContainerRecord& record, bool volumes, const std::string& title = "");
+    // runtime_gone: the runtime has forgotten the container already (a
+    // foreground `ns-run run` deletes it when it ends), so no `ns-run delete`.
+    Plan plan_remove(const ContainerRecord& record, bool volumes, const std::string& title = "",
+                     bool runtime_gone = false);
     Plan plan_stop(const ContainerRecord& record, const RuntimeState& rs, int timeout, const std::string& title = "");
 
 private:
