@@ -114,8 +114,12 @@ void container_init(const InitConfig& cfg, Channel& channel) {
         std::vector<int> keep = {channel.fd(), cfg.host_proc, cfg.fifo, cfg.console_socket, cfg.stdout_fd,
                                  cfg.stderr_fd};
         for (const auto& [ns, fd] : cfg.joins) keep.push_back(fd);
+        keep.insert(keep.end(), cfg.cgroup_tasks.begin(), cfg.cgroup_tasks.end());
         for (int fd = 3; fd < 3 + cfg.process.preserve_fds; fd++) keep.push_back(fd);
         linux::close_fds_except(keep);
+        // into the container's v1 cgroups before anything is charged here
+        linux::cgroup::join_v1_tasks(cfg.cgroup_tasks);
+        for (int fd : cfg.cgroup_tasks) ::close(fd);
         reset_signals();
         // Until the container is created, it dies with the runtime.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -190,8 +194,11 @@ void container_init(const InitConfig& cfg, Channel& channel) {
 void exec_init(const ExecConfig& cfg, Channel& channel) {
     try {
         std::vector<int> keep = {channel.fd(), cfg.pidfd, cfg.console_socket};
+        keep.insert(keep.end(), cfg.cgroup_tasks.begin(), cfg.cgroup_tasks.end());
         for (int fd = 3; fd < 3 + cfg.process.preserve_fds; fd++) keep.push_back(fd);
         linux::close_fds_except(keep);
+        linux::cgroup::join_v1_tasks(cfg.cgroup_tasks);
+        for (int fd : cfg.cgroup_tasks) ::close(fd);
         reset_signals();
         ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -30,6 +30,7 @@ struct InitConfig {
     bool new_cgroup_ns = false;  // unshared right before the program, once the cgroups are joined
     bool mount_namespace = true;
     const linux::cgroup::Cgroup* cgroup = nullptr;
+    std::vector<int> cgroup_tasks; // v1 `tasks` files: joined first thing (join_v1_tasks)
 
     int host_proc = -1;          // the host's /proc, kept across pivot_root for /proc/self/fd
     int fifo = -1;               // create: exec.fifo (O_PATH); opening it for writing waits for start
@@ -46,6 +47,7 @@ struct ExecConfig {
     int pidfd = -1;              // the container's first process
     uint32_t setns_flags = 0;    // its namespaces to join (not pid: the runtime did that)
     int console_socket = -1;
+    std::vector<int> cgroup_tasks; // the container's v1 `tasks` files: joined first thing
 };
 
 [[noreturn]] void exec_init(const ExecConfig& cfg, Channel& channel);

@@ -206,6 +206,8 @@ Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bo
         p.cgroup.apply_device_filter({}, lx.devices);
     }
     UniqueFd unified = p.cgroup.open_unified();
+    // v1: the process joins its cgroups itself, first thing (see open_v1_tasks)
+    std::vector<UniqueFd> v1_tasks = p.cgroup.open_v1_tasks();
 
     UniqueFd fifo;
     if (wait_on_fifo) {
@@ -237,6 +239,7 @@ Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bo
     cfg.process = p.process;
     for (const auto& [ns, fd] : p.joins) cfg.joins.emplace_back(ns, fd.get());
     cfg.unshare_flags = p.unshare_flags;
+    for (const auto& fd : v1_tasks) cfg.cgroup_tasks.push_back(fd.get());
     cfg.wait_for_maps = p.new_user;
     cfg.user_namespace = p.in_user;
     cfg.new_cgroup_ns = p.new_cgroup_ns;
@@ -293,9 +296,8 @@ Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bo
         linux::write_id_maps(l.pid, maps(lx.uid_mappings), maps(lx.gid_mappings));
         l.channel.send(Msg::go);
     }
-    // The process runs its mounts meanwhile; joining v1 cgroups can wait for
-    // an RCU grace period in the kernel.
-    p.cgroup.add_process(l.pid, static_cast<bool>(unified));
+    v1_tasks.clear();
+    if (!unified) p.cgroup.add_process_unified(l.pid); // no CLONE_INTO_CGROUP
     if (p.spec.process->oom_score_adj) {
         std::string path = "/proc/" + std::to_string(l.pid) + "/oom_score_adj";
         UniqueFd f = open_path(path, O_WRONLY);
@@ -445,7 +447,6 @@ void finish_foreground(const StateStore& store_, const RuntimeLog& log_, const s
 
 void Runtime::create(const CreateOptions& o) {
     cg::Layout layout = cg::Layout::detect();
-    cg::AttachPrimer primer = cg::AttachPrimer::start(layout);
     Prepared p = prepare(o, log_, layout, seccomp_cache(store_));
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
@@ -534,7 +535,6 @@ static void inherit_terminal_size(ProcessPlan& plan) {
 
 int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
     cg::Layout layout = cg::Layout::detect();
-    cg::AttachPrimer primer = cg::AttachPrimer::start(layout);
     Prepared p = prepare(o, log_, layout, seccomp_cache(store_));
     if (!detach && o.console_socket.empty()) inherit_terminal_size(p.process);
     UniqueFd lock = store_.create(o.id);
@@ -601,7 +601,6 @@ int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
 
     block_forwarded_signals();
     Launched l = launch(p, o, store_, false, log_);
-    primer.reap();
     ScopeGuard kill_child([&] {
         linux::pidfd_send_signal(l.pidfd.get(), SIGKILL);
         reap(l.pidfd.get());
@@ -829,6 +828,8 @@ int Runtime::exec(const ExecOptions& o) {
     cg::Cgroup cgroup;
     if (!s.cgroup.empty()) cgroup = cg::Cgroup::from_json(s.cgroup);
     UniqueFd unified = cgroup.empty() ? UniqueFd() : cgroup.open_unified();
+    std::vector<UniqueFd> v1_tasks = cgroup.empty() ? std::vector<UniqueFd>() : cgroup.open_v1_tasks();
+    for (const auto& fd : v1_tasks) cfg.cgroup_tasks.push_back(fd.get());
     auto [parent_end, child_end] = Channel::pair();
 
     if (!o.detach) block_forwarded_signals();
@@ -856,7 +857,8 @@ int Runtime::exec(const ExecOptions& o) {
         linux::pidfd_send_signal(c.pidfd.get(), SIGKILL);
         reap(c.pidfd.get());
     });
-    if (!cgroup.empty()) cgroup.add_process(c.pid, static_cast<bool>(unified));
+    v1_tasks.clear();
+    if (!cgroup.empty() && !unified) cgroup.add_process_unified(c.pid); // no CLONE_INTO_CGROUP
     if (proc.oom_score_adj) {
         std::string path = "/proc/" + std::to_string(c.pid) + "/oom_score_adj";
         UniqueFd f = open_path(path, O_WRONLY);

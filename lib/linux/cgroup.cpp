@@ -630,41 +630,32 @@ void Cgroup::apply_device_filter(const std::vector<oci::DeviceCgroup>& rules,
     }
 }
 
-AttachPrimer AttachPrimer::start(const Layout& layout) {
-    AttachPrimer primer;
-    const Hierarchy* v1 = nullptr;
-    for (const auto& h : layout.hierarchies)
-        if (!h.unified && !h.own.empty()) {
-            v1 = &h;
-            break;
-        }
-    if (!v1) return primer;
-    std::string procs = v1->dir(v1->own) + "/cgroup.procs";
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            ssize_t n = ::write(fd, "0", 1); // "0": the writing process itself
-            (void)n;
-        }
-        ::_exit(0);
-    }
-    primer.pid_ = pid;
-    return primer;
-}
-
-void AttachPrimer::reap() {
-    if (pid_ <= 0) return;
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-}
-
 void Cgroup::add_process(pid_t pid, bool skip_unified) const {
     std::string value = std::to_string(pid);
     for (const auto& d : dirs_) {
         if (d.unified && skip_unified) continue;
         write_value(d.dir(), "cgroup.procs", value);
+    }
+}
+
+void Cgroup::add_process_unified(pid_t pid) const {
+    if (const Dir* d = unified()) write_value(d->dir(), "cgroup.procs", std::to_string(pid));
+}
+
+std::vector<UniqueFd> Cgroup::open_v1_tasks() const {
+    std::vector<UniqueFd> out;
+    for (const auto& d : dirs_)
+        if (!d.unified) out.push_back(open_path(d.dir() + "/tasks", O_WRONLY | O_CLOEXEC));
+    return out;
+}
+
+void join_v1_tasks(const std::vector<int>& tasks_fds) {
+    for (int fd : tasks_fds) {
+        ssize_t n;
+        do {
+            n = ::write(fd, "0", 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) throw_errno("join the container's cgroup (v1 tasks)");
     }
 }
 

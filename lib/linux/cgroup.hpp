@@ -92,6 +92,16 @@ public:
     // Moves pid into every hierarchy (v1 and hybrid; skip_unified when it was
     // cloned into the unified one already).
     void add_process(pid_t pid, bool skip_unified = false) const;
+    // Moves pid into the unified hierarchy only (when it was not cloned into
+    // it); the process joins the v1 ones itself through open_v1_tasks().
+    void add_process_unified(pid_t pid) const;
+    // The `tasks` file of every v1 hierarchy, opened for writing, for a
+    // single-threaded process to join them itself with join_v1_tasks():
+    // moving one thread that writes "0" (itself) takes no global lock, while
+    // writing a pid to cgroup.procs takes cgroup_threadgroup_rwsem for
+    // writing, which waits for an RCU grace period (~10-20 ms here) and holds
+    // cgroup_mutex meanwhile.
+    std::vector<UniqueFd> open_v1_tasks() const;
     // The unified directory, opened for CLONE_INTO_CGROUP; empty when none.
     UniqueFd open_unified() const;
 
@@ -113,25 +123,6 @@ private:
     std::vector<Dir> dirs_;
 };
 
-// Moving a process between v1 cgroups takes a lock whose first writer waits
-// for an RCU grace period (milliseconds, more on a busy host); writers that
-// come within about a grace period of the last one do not wait. A primer is
-// a forked process that moves itself into its own v1 cgroup (a no-op move)
-// right away, so that the grace period passes while the runtime reads the
-// bundle and makes the container, not after it. Nothing on v2.
-class AttachPrimer {
-public:
-    AttachPrimer() = default;
-    static AttachPrimer start(const Layout& layout);
-    AttachPrimer(AttachPrimer&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
-    AttachPrimer& operator=(AttachPrimer&&) = delete;
-    ~AttachPrimer() { reap(); }
-    void reap();
-
-private:
-    pid_t pid_ = -1;
-};
-
 // runc's conversions between the v1 values in the spec and the v2 files.
 uint64_t cpu_shares_to_weight(uint64_t shares);
 // memory.swap.max from the spec's swap (memory+swap) and limit; "" = leave unset.
@@ -141,5 +132,9 @@ uint64_t blkio_weight_to_io_weight(uint64_t weight);
 // The default device rules every container gets after the spec's own (as runc
 // and crun add them): mknod of anything, and the standard /dev nodes.
 std::vector<oci::DeviceCgroup> default_device_rules();
+
+// Writes "0" into each fd from Cgroup::open_v1_tasks(): the calling thread
+// joins those cgroups. Call it while the process has one thread only.
+void join_v1_tasks(const std::vector<int>& tasks_fds);
 
 } // namespace ctk::linux::cgroup

@@ -57,13 +57,15 @@ TEST_F(EngineTest, ExplainedRunShowsEveryToolInOrder) {
     std::string s = explain_run(f);
     size_t unpack = s.find("img-unpack --image"), attach = s.find("net-bridge attach bridge"),
            vol = s.find("vol-mount apply"), run = s.find(" run --bundle"), del = s.find(" delete --force"),
-           release = s.find("img-unpack --release"), rm = s.find("rm -rf \"${C}\"");
+           detach = s.find("net-bridge detach bridge"), release = s.find("img-unpack --release"),
+           rm = s.find("rm -rf \"${C}\"");
     ASSERT_NE(unpack, std::string::npos) << s;
     EXPECT_LT(unpack, attach);
     EXPECT_LT(attach, vol);
     EXPECT_LT(vol, run);
-    EXPECT_LT(run, del);
-    EXPECT_LT(del, release);
+    EXPECT_EQ(del, std::string::npos) << "a foreground ns-run run deletes the container itself\n" << s;
+    EXPECT_LT(run, detach);
+    EXPECT_LT(detach, release);
     EXPECT_LT(release, rm);
     EXPECT_TRUE(has(s, "127.0.0.1:5000/tiny:latest\" --mode overlay --hostname ")) << s;
     EXPECT_TRUE(has(s, " -- \"${C}/bundle\" echo hi")) << s;
