@@ -217,7 +217,7 @@ void wait(Daemon& d, Request& req, Response& res) {
     auto listening = d.hub().listen(r.id, wake);
     ContainerSignals s0 = d.hub().get(r.id);
     engine::ContainerState st = e.state(r);
-    d.watch_if_running(r.id);
+    d.watch_if_running(r.id, st);
     res.begin_stream(200, "application/json");
     int code = st.exit_code;
     auto finish = [&](int c) { res.chunk(dump_compact(Json{{"Error", nullptr}, {"StatusCode", c}}) + "\n"); };
@@ -276,7 +276,7 @@ void attach(Daemon& d, Request& req, Response& res) {
     auto listening = d.hub().listen(r.id, wake);
     ContainerSignals s0 = d.hub().get(r.id);
     bool running = st.status == "running";
-    if (running) d.watch_if_running(r.id);
+    if (running) d.watch_if_running(r.id, st);
     ShimSpec shim = shim_paths(d.paths().run, r.id);
     Transport& t = res.hijack(StdHeaders::none);
     d.container_event(r, "attach");
@@ -341,7 +341,7 @@ void attach(Daemon& d, Request& req, Response& res) {
             engine::RuntimeState rs = e.runtime_state(r.id);
             if (rs.status == "running") {
                 running = true;
-                d.watch_if_running(r.id);
+                d.watch_if_running(r.id, rs);
                 connect_stdin();
             }
         }
@@ -445,7 +445,7 @@ void logs(Daemon& d, Request& req, Response& res) {
     }
     emit(first, from);
     if (!follow || (st.status != "running" && st.status != "paused" && st.status != "created")) return;
-    if (st.status == "running" || st.status == "paused") d.watch_if_running(r.id);
+    if (st.status == "running" || st.status == "paused") d.watch_if_running(r.id, st);
     for (;;) {
         ContainerSignals s = d.hub().get(r.id);
         if (s.exits > s0.exits || s.removed) {
@@ -460,7 +460,7 @@ void logs(Daemon& d, Request& req, Response& res) {
         emit(tail.read(), 0);
         if (n == 0) {
             engine::RuntimeState rs = e.runtime_state(r.id);
-            if (rs.status == "running" || rs.status == "paused") d.watch_if_running(r.id);
+            if (rs.status == "running" || rs.status == "paused") d.watch_if_running(r.id, rs);
             else if (rs.status != "created") {
                 emit(tail.read(), 0);
                 return;
@@ -619,7 +619,7 @@ void stop(Daemon& d, Request& req, Response& res, bool restart) {
     if (auto v = req.query().integer("t")) t = static_cast<int>(*v);
     engine::ContainerState st = e.state(r);
     if (is_running(st)) {
-        d.watch_if_running(r.id);
+        d.watch_if_running(r.id, st);
         std::string sig = json_str(r.doc["Config"], "StopSignal", "SIGTERM");
         d.container_event(r, "kill", {{"signal", sig}});
         e.stop(r.id, t);
@@ -642,6 +642,7 @@ bool Daemon::start_container(const std::string& ref) {
     engine::Engine e = engine();
     ContainerRecord r = e.containers().lookup(ref);
     pid_t shim_pid = -1;
+    std::string pid_file;
     {
         FileLock lock = e.containers().lock(r.id);
         r = e.containers().load(r.id);
@@ -677,6 +678,9 @@ bool Daemon::start_container(const std::string& ref) {
         Json init = r.doc["HostConfig"].value("Init", Json());
         if (init.is_boolean() && init.get<bool>()) args.push_back("--init");
         args.insert(args.end(), {"--bundle", bundle_of(e, r)});
+        // the process's pid, for the exit watcher, without asking `ns-run state`
+        pid_file = e.containers().dir(r.id) + "/ns-run.pid";
+        args.insert(args.end(), {"--pid-file", pid_file});
         if (tty) args.insert(args.end(), {"--console-socket", shim.console});
         else args.insert(args.end(), {"--stdio-log", log});
         args.push_back(r.id);
@@ -698,11 +702,18 @@ bool Daemon::start_container(const std::string& ref) {
             throw Error(msg, kind_of_exit(status));
         }
     }
-    engine::RuntimeState rs = e.runtime_state(r.id);
+    pid_t pid = 0;
+    if (auto text = read_file_if_exists(pid_file, 64)) {
+        if (auto n = parse_uint(trim(*text))) pid = static_cast<pid_t>(*n);
+        ::unlink(pid_file.c_str());
+    }
+    if (pid <= 0) {
+        engine::RuntimeState rs = e.runtime_state(r.id);
+        if (rs.status == "running" || rs.status == "paused") pid = rs.pid;
+    }
     hub_.started(r.id);
     container_event(r, "start");
-    if ((rs.status == "running" || rs.status == "paused") && rs.pid > 0) watcher_->watch(r.id, rs.pid);
-    else watcher_->watch(r.id, 0); // already over
+    watcher_->watch(r.id, pid); // 0 or a process already gone: over already
     return true;
 }
 
@@ -755,7 +766,7 @@ void add_container_routes(Router& r, Daemon& d) {
         engine::ContainerState st = e.state(rec);
         if (!is_running(st))
             throw HttpError(409, "Cannot kill container: " + req.params["id"] + ": Container " + rec.id + " is not running");
-        d.watch_if_running(rec.id);
+        d.watch_if_running(rec.id, st);
         e.kill(rec.id, sig);
         d.container_event(rec, "kill", {{"signal", sig}});
         res.no_content(204);

@@ -1,6 +1,6 @@
 #include "api/daemon.hpp"
 
-#include <grp.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -60,19 +60,30 @@ void Daemon::serve(std::unique_ptr<Transport> t) {
 
 namespace {
 
+// The socket's group, by number or by its name in /etc/group. Read here, not
+// through NSS: getgrnam would load the NSS modules (libnss_systemd and what it
+// links) into ctld for good, a third of a MiB resident for one lookup. A group
+// that only NSS knows (LDAP, systemd-userdb) is given by number.
 gid_t group_id(const std::string& name, bool required) {
     if (name.empty()) return 0;
     if (auto n = parse_uint(name)) return static_cast<gid_t>(*n);
-    std::vector<char> buf(16384);
-    group g{}, *res = nullptr;
-    if (::getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &res) == 0 && res) return res->gr_gid;
-    if (required) throw Error("group " + quote(name) + " does not exist", ErrorKind::not_found);
+    if (auto text = read_file_if_exists("/etc/group", 16u << 20)) {
+        for (const auto& line : split(*text, '\n')) {
+            auto f = split(line, ':');
+            if (f.size() >= 3 && f[0] == name)
+                if (auto gid = parse_uint(f[2])) return static_cast<gid_t>(*gid);
+        }
+    }
+    if (required) throw Error("group " + quote(name) + " does not exist in /etc/group", ErrorKind::not_found);
     return 0;
 }
 
 } // namespace
 
 int Daemon::run() {
+    // One thread per connection: without a cap glibc gives threads arenas of
+    // their own (up to 8 per core), each keeping freed memory resident.
+    ::mallopt(M_ARENA_MAX, 2);
     std::vector<std::pair<UniqueFd, std::optional<TlsContext>>> listeners;
     std::vector<std::string> hosts = options_.hosts;
     if (hosts.empty()) hosts.push_back("unix://" + paths_.daemon_socket());
@@ -161,7 +172,8 @@ void Daemon::accept_loop(std::vector<std::pair<UniqueFd, std::optional<TlsContex
                 } catch (const std::exception& e) {
                     log(e.what());
                 }
-                connections_--;
+                // the last connection gone: give the freed heap back (idle RSS)
+                if (--connections_ == 0) ::malloc_trim(0);
             }).detach();
         }
     }
@@ -189,8 +201,17 @@ void Daemon::container_event(const engine::ContainerRecord& r, const std::string
 
 void Daemon::watch_if_running(const std::string& id) {
     if (watcher_->watching(id)) return;
-    engine::RuntimeState rs = engine().runtime_state(id);
+    watch_if_running(id, engine().runtime_state(id));
+}
+
+void Daemon::watch_if_running(const std::string& id, const engine::RuntimeState& rs) {
+    if (watcher_->watching(id)) return;
     if ((rs.status == "running" || rs.status == "paused") && rs.pid > 0) watcher_->watch(id, rs.pid);
+}
+
+void Daemon::watch_if_running(const std::string& id, const engine::ContainerState& st) {
+    if (watcher_->watching(id)) return;
+    if (st.running && st.pid > 0) watcher_->watch(id, st.pid);
 }
 
 void Daemon::on_exit(const std::string& id) {

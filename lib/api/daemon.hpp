@@ -84,6 +84,9 @@ public:
     bool start_container(const std::string& ref);
     // Makes sure a running container's exit is noticed (ctl may have started it).
     void watch_if_running(const std::string& id);
+    // The same with a state the caller has just read (no second `ns-run state`).
+    void watch_if_running(const std::string& id, const engine::ContainerState& st);
+    void watch_if_running(const std::string& id, const engine::RuntimeState& rs);
     // Removes a container the way DELETE /containers/{id} does, with events.
     void remove_container(const std::string& ref, bool force, bool volumes);
     // The attributes Docker's container events carry (name, image, labels).

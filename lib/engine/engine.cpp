@@ -996,8 +996,9 @@ void Engine::remove(const std::string& ref, bool force, bool volumes) {
     }
     FileLock lock = containers_.lock(r.id);
     r = containers_.load(r.id);
-    RuntimeState rs = runtime_state(r.id);
-    if ((rs.status == "running" || rs.status == "paused" || rs.status == "created") && !force) {
+    // forced, the runtime's state does not matter: `ns-run delete --force` stops it
+    RuntimeState rs = force ? RuntimeState{} : runtime_state(r.id);
+    if (rs.status == "running" || rs.status == "paused" || rs.status == "created") {
         if (rs.status == "paused")
             throw_conflict("You cannot remove a paused container " + r.id + ". Unpause and then stop the container before attempting removal or force remove");
         throw_conflict("You cannot remove a running container " + r.id +
