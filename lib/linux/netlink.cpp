@@ -244,8 +244,19 @@ template <typename F> void each_nested(const nlattr* nest, F f) {
         &f);
 }
 
+// IPv4 BIG TCP (Linux 6.3): TCP may hand segments of up to this size to a
+// bridge or veth, instead of 64 KiB, and they cross the bridge whole; on a
+// 1500-byte MTU that is a third of the per-packet work between containers
+// (bench/net: 0.66x -> 0.83x of loopback). A device that cannot send them
+// (a NIC on the way out) gets them segmented by the kernel as before. The
+// attribute numbers are those of linux/if_link.h 6.3.
+constexpr uint16_t ifla_gso_ipv4_max_size = 63;
+constexpr uint16_t ifla_gro_ipv4_max_size = 64;
+constexpr uint32_t big_tcp_ipv4_size = 196608;
+
 struct LinkAttrs {
     const nlattr* tb[IFLA_MAX + 1] = {};
+    const nlattr* gso_ipv4_max_size = nullptr; // newer than this IFLA_MAX
 };
 
 LinkInfo parse_link(const nlmsghdr* nlh) {
@@ -259,11 +270,13 @@ LinkInfo parse_link(const nlmsghdr* nlh) {
         [](const nlattr* attr, void* data) {
             int type = mnl_attr_get_type(attr);
             if (type <= IFLA_MAX) static_cast<LinkAttrs*>(data)->tb[type] = attr;
+            else if (type == ifla_gso_ipv4_max_size) static_cast<LinkAttrs*>(data)->gso_ipv4_max_size = attr;
             return MNL_CB_OK;
         },
         &a);
     if (a.tb[IFLA_IFNAME]) info.name = mnl_attr_get_str(a.tb[IFLA_IFNAME]);
     if (a.tb[IFLA_MTU]) info.mtu = mnl_attr_get_u32(a.tb[IFLA_MTU]);
+    if (a.gso_ipv4_max_size) info.gso_ipv4_max_size = mnl_attr_get_u32(a.gso_ipv4_max_size);
     if (a.tb[IFLA_MASTER]) info.master = static_cast<int>(mnl_attr_get_u32(a.tb[IFLA_MASTER]));
     if (a.tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(a.tb[IFLA_ADDRESS]) == 6)
         info.mac = format_mac(static_cast<const unsigned char*>(mnl_attr_get_payload(a.tb[IFLA_ADDRESS])));
@@ -386,6 +399,7 @@ std::vector<RouteInfo> RouteSocket::routes() {
     return out;
 }
 
+
 int RouteSocket::add_bridge(const std::string& name, unsigned mtu) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = link_message(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
@@ -430,6 +444,19 @@ int RouteSocket::add_veth(const std::string& host_name, const std::string& peer_
     auto l = link(host_name);
     if (!l) throw_errno("create veth", host_name, ENODEV);
     return l->index;
+}
+
+bool RouteSocket::try_big_tcp(int index) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = link_message(buf, RTM_NEWLINK, 0, index);
+    mnl_attr_put_u32(nlh, ifla_gso_ipv4_max_size, big_tcp_ipv4_size);
+    mnl_attr_put_u32(nlh, ifla_gro_ipv4_max_size, big_tcp_ipv4_size);
+    try {
+        request(nlh, "IPv4 BIG TCP on link " + std::to_string(index));
+        return true;
+    } catch (const Error&) {
+        return false; // a kernel before 6.3, or a device that cannot
+    }
 }
 
 void RouteSocket::delete_link(int index) {

@@ -60,6 +60,7 @@ struct LinkInfo {
     std::string name;
     std::string kind; // "bridge", "veth", "" when the kernel does not say
     unsigned mtu = 0;
+    unsigned gso_ipv4_max_size = 0; // 0: the kernel does not say (before 6.3)
     unsigned flags = 0; // IFF_*
     int master = 0;
     std::string mac; // "aa:bb:cc:dd:ee:ff"
@@ -100,6 +101,10 @@ public:
     // caller: veth_open() fails with ENOTCONN before the pair is linked).
     int add_veth(const std::string& host_name, const std::string& peer_name, const Netns& peer_ns,
                  unsigned mtu, const std::optional<std::string>& peer_mac, int master);
+    // IPv4 BIG TCP: segments of up to 192 KiB handed to the link (see
+    // netlink.cpp). Best effort: false when the kernel (before 6.3) or the
+    // device (a bridge without ports yet) refuses.
+    bool try_big_tcp(int index);
     void delete_link(int index);
     // Returns false when no such link exists.
     bool delete_link(const std::string& name);

@@ -279,6 +279,11 @@ AttachResult attach(const NetworkStore& store, const NetworkConfig& config, cons
     rt.set_hairpin(host_index, true);
     auto peer = inside.link(e.ifname);
     if (!peer) throw_errno("find interface in network namespace", e.ifname, ENODEV);
+    // big segments from the container, through the bridge, to its peers and
+    // the host (the bridge takes them once it has a port)
+    inside.try_big_tcp(peer->index);
+    rt.try_big_tcp(host_index);
+    rt.try_big_tcp(bridge_index);
     e.mac = peer->mac;
     inside.add_address(peer->index, prefix(e.address, n.subnet.length));
     inside.set_up(peer->index);

@@ -10,6 +10,7 @@
 
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "linux/netlink.hpp"
 #include "net_bridge_test.hpp"
 
 namespace ctk::test {
@@ -351,6 +352,27 @@ TEST_F(Network, AddressMacAndMtuAsAsked) {
     // The next automatic address skips the gateway and the taken one.
     Json r2 = attach({"jumbo", "--netns", ns_path(netns("b"))});
     EXPECT_EQ(r2["ips"][0]["address"], "10.200.13.1/24");
+}
+
+// IPv4 BIG TCP (Linux 6.3+): both veth ends and the bridge take 192 KiB
+// segments; between two namespaces the traffic still flows.
+TEST_F(Network, BigTcpOnTheVethPairAndTheBridge) {
+    std::string bridge = create_network("bigtcp", "10.200.14.0/24");
+    auto a = netns("a"), b = netns("b");
+    Json ra = attach({"bigtcp", "--netns", ns_path(a)});
+    attach({"bigtcp", "--netns", ns_path(b)});
+    linux::RouteSocket host;
+    auto br = host.link(bridge);
+    auto veth = host.link(ra["interfaces"][1]["name"].get<std::string>());
+    linux::RouteSocket inside = linux::RouteSocket::in_netns(linux::Netns::open(ns_path(a)));
+    auto eth0 = inside.link("eth0");
+    ASSERT_TRUE(br && veth && eth0);
+    if (eth0->gso_ipv4_max_size == 0) GTEST_SKIP() << "this kernel does not report gso_ipv4_max_size (before 6.3)";
+    EXPECT_EQ(eth0->gso_ipv4_max_size, 196608u);
+    EXPECT_EQ(veth->gso_ipv4_max_size, 196608u);
+    EXPECT_EQ(br->gso_ipv4_max_size, 196608u);
+    std::string addr = ra["ips"][0]["address"].get<std::string>();
+    EXPECT_TRUE(ping(b, addr.substr(0, addr.find('/'))));
 }
 
 TEST_F(Network, LsAndPrune) {
