@@ -117,21 +117,6 @@ void list(Daemon& d, Request& req, Response& res) {
     engine::Engine e = d.engine();
     auto records = e.containers().list();
     auto states = e.runtime_states();
-    auto any = [&](const std::string& key, auto pred) {
-        auto it = f.find(key);
-        if (it == f.end() || it->second.empty()) return true;
-        for (const auto& v : it->second)
-            if (pred(v)) return true;
-        return false;
-    };
-        // Docker: every label filter must match; other keys match any of their values.
-        auto every = [&](const std::string& key, auto pred) {
-            auto it = f.find(key);
-            if (it == f.end()) return true;
-            for (const auto& v : it->second)
-                if (!pred(v)) return false;
-            return true;
-        };
     std::optional<std::string> before, since;
     if (f.count("before") && !f["before"].empty()) before = e.containers().lookup(f["before"][0]).doc.value("Created", "");
     if (f.count("since") && !f["since"].empty()) since = e.containers().lookup(f["since"][0]).doc.value("Created", "");
@@ -145,8 +130,8 @@ void list(Daemon& d, Request& req, Response& res) {
         std::string created = r.doc.value("Created", "");
         if (before && created >= *before) continue;
         if (since && created <= *since) continue;
-        if (!any("id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
-        if (!any("name", [&](const std::string& v) {
+        if (!filter_any(f, "id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
+        if (!filter_any(f, "name", [&](const std::string& v) {
                 try {
                     return std::regex_search(r.name, std::regex(v));
                 } catch (const std::regex_error&) {
@@ -154,19 +139,19 @@ void list(Daemon& d, Request& req, Response& res) {
                 }
             }))
             continue;
-        if (!any("status", [&](const std::string& v) { return st.status == v; })) continue;
-        if (!any("exited", [&](const std::string& v) { return st.status == "exited" && std::to_string(st.exit_code) == v; }))
+        if (!filter_any(f, "status", [&](const std::string& v) { return st.status == v; })) continue;
+        if (!filter_any(f, "exited", [&](const std::string& v) { return st.status == "exited" && std::to_string(st.exit_code) == v; }))
             continue;
         Json entry = e.list_entry(r, st);
         Json labels = entry["Labels"].is_object() ? entry["Labels"] : Json::object();
-        if (!every("label", [&](const std::string& v) {
+        if (!filter_every(f, "label", [&](const std::string& v) {
                 auto eq = v.find('=');
                 std::string k = v.substr(0, eq);
                 if (!labels.contains(k)) return false;
                 return eq == std::string::npos || labels[k] == v.substr(eq + 1);
             }))
             continue;
-        if (!any("ancestor", [&](const std::string& v) {
+        if (!filter_any(f, "ancestor", [&](const std::string& v) {
                 std::string img = json_str(entry, "Image"), iid = json_str(entry, "ImageID");
                 if (img == v) return true;
                 try {
@@ -177,8 +162,8 @@ void list(Daemon& d, Request& req, Response& res) {
                 return false;
             }))
             continue;
-        if (!any("network", [&](const std::string& v) { return entry["NetworkSettings"]["Networks"].contains(v); })) continue;
-        if (!any("volume", [&](const std::string& v) {
+        if (!filter_any(f, "network", [&](const std::string& v) { return entry["NetworkSettings"]["Networks"].contains(v); })) continue;
+        if (!filter_any(f, "volume", [&](const std::string& v) {
                 for (const auto& m : entry["Mounts"])
                     if (json_str(m, "Name") == v || json_str(m, "Destination") == v || json_str(m, "Source") == v) return true;
                 return false;
@@ -192,8 +177,8 @@ void list(Daemon& d, Request& req, Response& res) {
             }
             return false;
         };
-        if (!any("publish", [&](const std::string& v) { return port_filter(v, true); })) continue;
-        if (!any("expose", [&](const std::string& v) { return port_filter(v, false); })) continue;
+        if (!filter_any(f, "publish", [&](const std::string& v) { return port_filter(v, true); })) continue;
+        if (!filter_any(f, "expose", [&](const std::string& v) { return port_filter(v, false); })) continue;
         if (req.query().flag("size")) {
             entry["SizeRw"] = 0;
             entry["SizeRootFs"] = 0;

@@ -130,44 +130,29 @@ bool EventFilter::match(const Json& e) const {
     const std::string id = actor.value("ID", "");
     const Json attrs = actor.value("Attributes", Json::object());
     auto attr = [&](const char* k) { return attrs.contains(k) && attrs[k].is_string() ? attrs[k].get<std::string>() : ""; };
-    auto any = [&](const std::string& key, auto pred) {
-        auto it = f_.find(key);
-        if (it == f_.end() || it->second.empty()) return true;
-        for (const auto& v : it->second)
-            if (pred(v)) return true;
-        return false;
-    };
-    // Docker: every label filter must match; other keys match any of their values.
-    auto every = [&](const std::string& key, auto pred) {
-        auto it = f_.find(key);
-        if (it == f_.end()) return true;
-        for (const auto& v : it->second)
-            if (!pred(v)) return false;
-        return true;
-    };
-    if (!any("type", [&](const std::string& v) { return v == type; })) return false;
-    if (!any("event", [&](const std::string& v) {
+    if (!filter_any(f_, "type", [&](const std::string& v) { return v == type; })) return false;
+    if (!filter_any(f_, "event", [&](const std::string& v) {
             // "exec_start" matches "exec_start: sh -c …" as Docker's does
             return v == action || action.rfind(v + ":", 0) == 0;
         }))
         return false;
-    if (!any("scope", [&](const std::string& v) { return v == e.value("scope", ""); })) return false;
+    if (!filter_any(f_, "scope", [&](const std::string& v) { return v == e.value("scope", ""); })) return false;
     if (f_.count("container") &&
-        !(type == "container" && any("container", [&](const std::string& v) {
+        !(type == "container" && filter_any(f_, "container", [&](const std::string& v) {
               return v == id || v == attr("name") || (v.size() >= 1 && id.rfind(v, 0) == 0);
           })))
         return false;
-    if (f_.count("image") && !any("image", [&](const std::string& v) {
+    if (f_.count("image") && !filter_any(f_, "image", [&](const std::string& v) {
             std::string img = type == "image" ? id : attr("image");
             return v == img || v == attr("name") || (type == "image" && id.rfind(v, 0) == 0);
         }))
         return false;
     if (f_.count("network") &&
-        !(type == "network" && any("network", [&](const std::string& v) { return v == id || v == attr("name"); })))
+        !(type == "network" && filter_any(f_, "network", [&](const std::string& v) { return v == id || v == attr("name"); })))
         return false;
-    if (f_.count("volume") && !(type == "volume" && any("volume", [&](const std::string& v) { return v == id; })))
+    if (f_.count("volume") && !(type == "volume" && filter_any(f_, "volume", [&](const std::string& v) { return v == id; })))
         return false;
-    if (!every("label", [&](const std::string& v) {
+    if (!filter_every(f_, "label", [&](const std::string& v) {
             auto eq = v.find('=');
             std::string k = v.substr(0, eq);
             if (!attrs.contains(k)) return false;

@@ -67,4 +67,24 @@ private:
 // Both filter encodings, as key -> values. Throws HttpError 400 when malformed.
 std::map<std::string, std::vector<std::string>> parse_filters_json(const std::string& text);
 
+// How Docker applies them: a key matches when it is absent (or has no values)
+// or when any of its values satisfies `pred`; label filters use filter_every,
+// where each value must.
+template <typename Pred>
+bool filter_any(const std::map<std::string, std::vector<std::string>>& f, const std::string& key, Pred pred) {
+    auto it = f.find(key);
+    if (it == f.end() || it->second.empty()) return true;
+    for (const auto& v : it->second)
+        if (pred(v)) return true;
+    return false;
+}
+template <typename Pred>
+bool filter_every(const std::map<std::string, std::vector<std::string>>& f, const std::string& key, Pred pred) {
+    auto it = f.find(key);
+    if (it == f.end()) return true;
+    for (const auto& v : it->second)
+        if (!pred(v)) return false;
+    return true;
+}
+
 } // namespace ctk::api

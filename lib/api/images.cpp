@@ -205,21 +205,6 @@ void add_image_routes(Router& r, Daemon& d) {
             if (k != "dangling" && k != "label" && k != "reference" && k != "before" && k != "since")
                 throw HttpError(400, "invalid filter '" + k + "'");
         engine::Engine e = d.engine();
-        auto any = [&](const std::string& key, auto pred) {
-            auto it = f.find(key);
-            if (it == f.end() || it->second.empty()) return true;
-            for (const auto& v : it->second)
-                if (pred(v)) return true;
-            return false;
-        };
-        // Docker: every label filter must match; other keys match any of their values.
-        auto every = [&](const std::string& key, auto pred) {
-            auto it = f.find(key);
-            if (it == f.end()) return true;
-            for (const auto& v : it->second)
-                if (!pred(v)) return false;
-            return true;
-        };
         std::optional<int64_t> before, since;
         if (f.count("before") && !f["before"].empty()) before = e.images().get(f["before"][0]).created_unix();
         if (f.count("since") && !f["since"].empty()) since = e.images().get(f["since"][0]).created_unix();
@@ -230,8 +215,8 @@ void add_image_routes(Router& r, Daemon& d) {
                               ? img.config["config"].value("Labels", Json::object())
                               : Json::object();
             if (labels.is_null()) labels = Json::object();
-            if (!any("dangling", [&](const std::string& v) { return (v == "true" || v == "1") == tags.empty(); })) continue;
-            if (!every("label", [&](const std::string& v) {
+            if (!filter_any(f, "dangling", [&](const std::string& v) { return (v == "true" || v == "1") == tags.empty(); })) continue;
+            if (!filter_every(f, "label", [&](const std::string& v) {
                     auto eq = v.find('=');
                     std::string k = v.substr(0, eq);
                     if (!labels.contains(k)) return false;
@@ -240,7 +225,7 @@ void add_image_routes(Router& r, Daemon& d) {
                 continue;
             if (before && img.created_unix() >= *before) continue;
             if (since && img.created_unix() <= *since) continue;
-            if (!any("reference", [&](const std::string& v) {
+            if (!filter_any(f, "reference", [&](const std::string& v) {
                     for (const auto& t : tags) {
                         std::string repo = t.substr(0, t.rfind(':'));
                         if (glob_match(v, t) || glob_match(v, repo)) return true;

@@ -181,35 +181,20 @@ void add_network_routes(Router& r, Daemon& d) {
             for (const auto& n : all) listed = listed || n["Name"] == p;
             if (!listed) all.push_back(predefined(p));
         }
-        auto any = [&](const std::string& key, auto pred) {
-            auto it = f.find(key);
-            if (it == f.end() || it->second.empty()) return true;
-            for (const auto& v : it->second)
-                if (pred(v)) return true;
-            return false;
-        };
-        // Docker: every label filter must match; other keys match any of their values.
-        auto every = [&](const std::string& key, auto pred) {
-            auto it = f.find(key);
-            if (it == f.end()) return true;
-            for (const auto& v : it->second)
-                if (!pred(v)) return false;
-            return true;
-        };
         Json out = Json::array();
         for (const auto& n : all) {
             std::string name = n["Name"], id = n["Id"];
             bool builtin = name == "bridge" || name == "host" || name == "none";
-            if (!any("name", [&](const std::string& v) { return name.find(v) != std::string::npos; })) continue;
-            if (!any("id", [&](const std::string& v) { return id.rfind(v, 0) == 0; })) continue;
-            if (!any("driver", [&](const std::string& v) { return v == json_str(n, "Driver"); })) continue;
-            if (!any("scope", [&](const std::string& v) { return v == "local"; })) continue;
-            if (!any("type", [&](const std::string& v) { return v == (builtin ? "builtin" : "custom"); })) continue;
-            if (!any("dangling", [&](const std::string& v) {
+            if (!filter_any(f, "name", [&](const std::string& v) { return name.find(v) != std::string::npos; })) continue;
+            if (!filter_any(f, "id", [&](const std::string& v) { return id.rfind(v, 0) == 0; })) continue;
+            if (!filter_any(f, "driver", [&](const std::string& v) { return v == json_str(n, "Driver"); })) continue;
+            if (!filter_any(f, "scope", [&](const std::string& v) { return v == "local"; })) continue;
+            if (!filter_any(f, "type", [&](const std::string& v) { return v == (builtin ? "builtin" : "custom"); })) continue;
+            if (!filter_any(f, "dangling", [&](const std::string& v) {
                     return (v == "true" || v == "1") == (!n.contains("_endpoints") && !builtin);
                 }))
                 continue;
-            if (!every("label", [&](const std::string& v) {
+            if (!filter_every(f, "label", [&](const std::string& v) {
                     auto eq = v.find('=');
                     std::string k = v.substr(0, eq);
                     const Json& l = n["Labels"];

@@ -50,30 +50,15 @@ void add_volume_routes(Router& r, Daemon& d) {
         for (const auto& [k, v] : f)
             if (k != "name" && k != "label" && k != "driver" && k != "dangling")
                 throw HttpError(400, "invalid filter '" + k + "'");
-        auto any = [&](const std::string& key, auto pred) {
-            auto it = f.find(key);
-            if (it == f.end() || it->second.empty()) return true;
-            for (const auto& v : it->second)
-                if (pred(v)) return true;
-            return false;
-        };
-        // Docker: every label filter must match; other keys match any of their values.
-        auto every = [&](const std::string& key, auto pred) {
-            auto it = f.find(key);
-            if (it == f.end()) return true;
-            for (const auto& v : it->second)
-                if (!pred(v)) return false;
-            return true;
-        };
         Json out = Json::array();
         for (const auto& v : list_volumes()) {
             std::string name = json_str(v, "Name");
             Json labels = json_get(v, "Labels", Json::object());
             bool dangling = json_get(v, "Users", Json::array()).empty();
-            if (!any("name", [&](const std::string& x) { return name.find(x) != std::string::npos; })) continue;
-            if (!any("driver", [&](const std::string& x) { return x == "local"; })) continue;
-            if (!any("dangling", [&](const std::string& x) { return (x == "true" || x == "1") == dangling; })) continue;
-            if (!every("label", [&](const std::string& x) {
+            if (!filter_any(f, "name", [&](const std::string& x) { return name.find(x) != std::string::npos; })) continue;
+            if (!filter_any(f, "driver", [&](const std::string& x) { return x == "local"; })) continue;
+            if (!filter_any(f, "dangling", [&](const std::string& x) { return (x == "true" || x == "1") == dangling; })) continue;
+            if (!filter_every(f, "label", [&](const std::string& x) {
                     auto eq = x.find('=');
                     std::string k = x.substr(0, eq);
                     if (!labels.contains(k)) return false;
