@@ -185,6 +185,28 @@ const std::vector<oci::Hook>& hooks_of(const oci::Spec& spec, std::vector<oci::H
 
 // Everything from the cgroup to "created". The caller removes the state
 // directory on failure; this kills what it started and removes the cgroup.
+// clone3(args) with the pid namespace `pid_ns` (a namespace fd or a pidfd;
+// -1: our own) entered around the call only, so that the child alone is in
+// it. The child runs `child`, which does not return.
+template <typename Child>
+linux::Cloned clone_child(int pid_ns, const linux::CloneArgs& args, const std::string& what, Child&& child) {
+    UniqueFd own_pid_ns;
+    if (pid_ns >= 0) {
+        own_pid_ns = open_path("/proc/self/ns/pid", O_RDONLY);
+        linux::set_namespace(pid_ns, Namespace::pid, "the container's");
+    }
+    linux::Cloned c;
+    try {
+        c = linux::clone3(args);
+    } catch (const Error& e) {
+        if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
+        throw e.wrap(what);
+    }
+    if (c.pid == 0) child();
+    if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
+    return c;
+}
+
 Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bool wait_on_fifo,
                 const RuntimeLog& log) {
     Launched l;
@@ -255,27 +277,13 @@ Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bo
                                             !p.spec.hooks->create_container.empty() ||
                                             !p.spec.hooks->start_container.empty());
 
-    // A joined pid namespace is entered for our children only, around the clone.
-    UniqueFd own_pid_ns;
-    if (p.pid_join) {
-        own_pid_ns = open_path("/proc/self/ns/pid", O_RDONLY);
-        linux::set_namespace(p.pid_join.get(), Namespace::pid, "pid");
-    }
     linux::CloneArgs args;
     args.flags = p.clone_flags;
     args.cgroup_fd = unified.get();
-    linux::Cloned c;
-    try {
-        c = linux::clone3(args);
-    } catch (const Error& e) {
-        if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
-        throw e.wrap("create the container process");
-    }
-    if (c.pid == 0) {
+    linux::Cloned c = clone_child(p.pid_join ? p.pid_join.get() : -1, args, "create the container process", [&] {
         parent_end.close();
         container_init(cfg, child_end);
-    }
-    if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
+    });
     child_end.close();
     out_w.reset();
     err_w.reset();
@@ -833,25 +841,12 @@ int Runtime::exec(const ExecOptions& o) {
     auto [parent_end, child_end] = Channel::pair();
 
     if (!o.detach) block_forwarded_signals();
-    UniqueFd own_pid_ns;
-    if (pid_ns) {
-        own_pid_ns = open_path("/proc/self/ns/pid", O_RDONLY);
-        if (::setns(pidfd.get(), CLONE_NEWPID) < 0) throw_errno("join the container's pid namespace");
-    }
     linux::CloneArgs args;
     args.cgroup_fd = unified.get();
-    linux::Cloned c;
-    try {
-        c = linux::clone3(args);
-    } catch (const Error& e) {
-        if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
-        throw e.wrap("create the exec process");
-    }
-    if (c.pid == 0) {
+    linux::Cloned c = clone_child(pid_ns ? pidfd.get() : -1, args, "create the exec process", [&] {
         parent_end.close();
         exec_init(cfg, child_end);
-    }
-    if (own_pid_ns) linux::set_namespace(own_pid_ns.get(), Namespace::pid, "own pid");
+    });
     child_end.close();
     ScopeGuard kill_child([&] {
         linux::pidfd_send_signal(c.pidfd.get(), SIGKILL);
