@@ -27,7 +27,11 @@
 
 namespace ctk::api {
 
+using engine::ellipsis;
+using engine::join_labels;
 using engine::Listing;
+using engine::ports_display;
+using engine::short_id;
 
 // ---------------------------------------------------------------- target
 
@@ -88,46 +92,6 @@ std::vector<std::string> opts(CLI::App* c, const std::string& name) {
 }
 
 [[noreturn]] void usage(const std::string& m) { throw Error(m, ErrorKind::usage); }
-
-std::string short_id(const std::string& id) {
-    std::string s = id.rfind("sha256:", 0) == 0 ? id.substr(7) : id;
-    return s.substr(0, 12);
-}
-
-std::string ellipsis(const std::string& s, size_t n) {
-    std::vector<size_t> starts;
-    for (size_t i = 0; i < s.size(); i++)
-        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
-    if (starts.size() <= n) return s;
-    return s.substr(0, starts[n - 1]) + "…";
-}
-
-std::string join_labels(const Json& labels) {
-    std::vector<std::string> parts;
-    if (labels.is_object())
-        for (auto it = labels.begin(); it != labels.end(); ++it)
-            parts.push_back(it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : ""));
-    return join(parts, ",");
-}
-
-std::string ports_display(const Json& ports) {
-    std::vector<std::string> out;
-    if (ports.is_array())
-        for (const auto& p : ports) {
-            std::string type = p.value("Type", "tcp");
-            int priv = p.value("PrivatePort", 0);
-            if (p.value("PublicPort", 0) > 0) {
-                std::string ip = p.value("IP", "");
-                out.push_back((ip.empty() ? "0.0.0.0" : ip) + ":" + std::to_string(p.value("PublicPort", 0)) + "->" +
-                              std::to_string(priv) + "/" + type);
-            } else {
-                out.push_back(std::to_string(priv) + "/" + type);
-            }
-        }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return join(out, ", ");
-}
 
 // The CLI's --filter key=value as the API's {"key":{"value":true}}.
 std::string filters_json(const std::vector<std::string>& filters) {

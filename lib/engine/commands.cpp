@@ -24,20 +24,6 @@ namespace {
 
 [[noreturn]] void usage(const std::string& m) { throw Error(m, ErrorKind::usage); }
 
-std::string short_id(const std::string& id) {
-    std::string s = id.rfind("sha256:", 0) == 0 ? id.substr(7) : id;
-    return s.substr(0, 12);
-}
-
-std::string ellipsis(const std::string& s, size_t n) {
-    // count code points
-    std::vector<size_t> starts;
-    for (size_t i = 0; i < s.size(); i++)
-        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
-    if (starts.size() <= n) return s;
-    return s.substr(0, starts[n - 1]) + "…";
-}
-
 bool glob_match(const std::string& pattern, const std::string& s) {
     // '*' and '?' as path.Match (without '/' crossing for '*')
     size_t p = 0, i = 0, star = std::string::npos, mark = 0;
@@ -71,14 +57,6 @@ bool label_filter(const Json& labels, const std::string& f) {
     return !kv || (l[k].is_string() && l[k].get<std::string>() == kv->second);
 }
 
-std::string join_labels(const Json& labels) {
-    std::vector<std::string> parts;
-    Json l = labels_of(labels);
-    for (auto it = l.begin(); it != l.end(); ++it)
-        parts.push_back(it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : ""));
-    return join(parts, ",");
-}
-
 void check_filter_keys(const Filters& f, std::initializer_list<const char*> allowed) {
     for (const auto& [k, v] : f) {
         bool ok = false;
@@ -93,24 +71,6 @@ template <typename Pred> bool any_of_key(const Filters& f, const std::string& ke
     for (auto it = lo; it != hi; ++it)
         if (pred(it->second)) return true;
     return false;
-}
-
-std::string ports_display(const Json& ports) {
-    std::vector<std::string> out;
-    for (const auto& p : ports) {
-        std::string type = str_or(p, "Type", "tcp");
-        int priv = p.value("PrivatePort", 0);
-        if (p.contains("PublicPort") && p["PublicPort"].is_number() && p["PublicPort"].get<int>() > 0) {
-            std::string ip = str_or(p, "IP");
-            out.push_back((ip.empty() ? "0.0.0.0" : ip) + ":" + std::to_string(p["PublicPort"].get<int>()) + "->" +
-                          std::to_string(priv) + "/" + type);
-        } else {
-            out.push_back(std::to_string(priv) + "/" + type);
-        }
-    }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return join(out, ", ");
 }
 
 } // namespace

@@ -704,4 +704,46 @@ std::string render_listing(const Listing& listing, std::string_view format_in, c
     return out;
 }
 
+std::string short_id(const std::string& id) {
+    std::string s = id.rfind("sha256:", 0) == 0 ? id.substr(7) : id;
+    return s.substr(0, 12);
+}
+
+std::string ellipsis(const std::string& s, size_t n) {
+    std::vector<size_t> starts; // where each code point begins
+    for (size_t i = 0; i < s.size(); i++)
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+    if (starts.size() <= n) return s;
+    return s.substr(0, starts[n - 1]) + "…";
+}
+
+std::string join_labels(const Json& labels) {
+    std::vector<std::string> parts;
+    if (labels.is_object())
+        for (auto it = labels.begin(); it != labels.end(); ++it)
+            parts.push_back(it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : ""));
+    return join(parts, ",");
+}
+
+std::string ports_display(const Json& ports) {
+    std::vector<std::string> out;
+    if (ports.is_array())
+        for (const auto& p : ports) {
+            if (!p.is_object()) continue;
+            std::string type = p.contains("Type") && p["Type"].is_string() ? p["Type"].get<std::string>() : "tcp";
+            int priv = p.contains("PrivatePort") && p["PrivatePort"].is_number() ? p["PrivatePort"].get<int>() : 0;
+            int pub = p.contains("PublicPort") && p["PublicPort"].is_number() ? p["PublicPort"].get<int>() : 0;
+            if (pub > 0) {
+                std::string ip = p.contains("IP") && p["IP"].is_string() ? p["IP"].get<std::string>() : "";
+                out.push_back((ip.empty() ? "0.0.0.0" : ip) + ":" + std::to_string(pub) + "->" + std::to_string(priv) +
+                              "/" + type);
+            } else {
+                out.push_back(std::to_string(priv) + "/" + type);
+            }
+        }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return join(out, ", ");
+}
+
 } // namespace ctk::engine

@@ -59,4 +59,14 @@ std::string render_listing(const Listing& listing, std::string_view format, cons
 // Unescapes "\t" and "\n" in a --format given on the command line (Docker does this).
 std::string unescape_format(std::string_view s);
 
+// Pieces of Docker's listing columns (ctl's listings, local and -H remote):
+// "sha256:0123..." or "0123..." -> its first 12 characters of hex
+std::string short_id(const std::string& id);
+// s cut to n code points, "…" marking the cut
+std::string ellipsis(const std::string& s, size_t n);
+// {"a":"1","b":"2"} -> "a=1,b=2" (not an object: "")
+std::string join_labels(const Json& labels);
+// the API's Ports -> "0.0.0.0:8080->80/tcp, 53/udp", sorted, no repeats
+std::string ports_display(const Json& ports);
+
 } // namespace ctk::engine
