@@ -42,17 +42,7 @@ Spawned spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
     give(2, o.pipe_stderr ? err_w.get() : o.stderr_fd, false);
     for (const auto& [child, mine] : o.extra_fds) posix_spawn_file_actions_adddup2(&fa, mine, child);
 
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    ScopeGuard attr_done([&] { posix_spawnattr_destroy(&attr); });
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    if (o.new_session) flags |= POSIX_SPAWN_SETSID;
-    posix_spawnattr_setflags(&attr, flags);
+    SpawnAttr attr(o.new_session ? POSIX_SPAWN_SETSID : 0);
 
     std::vector<std::string> env = environment_with(o.extra_env);
     std::vector<char*> envp;
@@ -62,7 +52,7 @@ Spawned spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
     std::vector<char*> cargv;
     for (auto& a : args) cargv.push_back(a.data());
     cargv.push_back(nullptr);
-    int rc = posix_spawnp(&s.pid, cargv[0], &fa, &attr, cargv.data(), envp.data());
+    int rc = posix_spawnp(&s.pid, cargv[0], &fa, attr.get(), cargv.data(), envp.data());
     if (rc != 0) throw_errno("execute", argv[0], rc);
     return s;
 }

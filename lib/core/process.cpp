@@ -17,6 +17,16 @@ extern char** environ;
 
 namespace ctk {
 
+SpawnAttr::SpawnAttr(short extra_flags) {
+    posix_spawnattr_init(&attr_);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr_, &none);
+    posix_spawnattr_setsigdefault(&attr_, &all);
+    posix_spawnattr_setflags(&attr_, static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | extra_flags));
+}
+
 int exit_status(int wstatus) noexcept {
     if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
     if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
@@ -79,15 +89,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions
     if (err_w) posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
     if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, options.cwd.c_str());
 
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    ScopeGuard attr_done([&] { posix_spawnattr_destroy(&attr); });
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    SpawnAttr attr;
 
     std::vector<std::string> env_strings;
     if (options.env) env_strings = *options.env;
@@ -107,8 +109,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions
     pid_t pid;
     char** envv = custom_env ? envp.data() : environ;
     int rc = options.executable.empty()
-                 ? posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), envv)
-                 : posix_spawn(&pid, options.executable.c_str(), &fa, &attr, cargv.data(), envv);
+                 ? posix_spawnp(&pid, cargv[0], &fa, attr.get(), cargv.data(), envv)
+                 : posix_spawn(&pid, options.executable.c_str(), &fa, attr.get(), cargv.data(), envv);
     if (rc != 0) throw_errno("execute", options.executable.empty() ? argv[0] : options.executable, rc);
     in_r.reset();
     out_w.reset();

@@ -2,6 +2,7 @@
 // img-unpack, ns-run ...), ns-run runs OCI hooks, tests run the built tools.
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -9,6 +10,22 @@
 #include <vector>
 
 namespace ctk {
+
+// posix_spawn attributes for a child that starts as a fresh process does:
+// no signal blocked, every signal at its default (whatever the parent set),
+// plus `extra_flags` (POSIX_SPAWN_SETSID, POSIX_SPAWN_SETPGROUP ...; set the
+// matching attribute through get() before spawning).
+class SpawnAttr {
+public:
+    explicit SpawnAttr(short extra_flags = 0);
+    ~SpawnAttr() { posix_spawnattr_destroy(&attr_); }
+    SpawnAttr(const SpawnAttr&) = delete;
+    SpawnAttr& operator=(const SpawnAttr&) = delete;
+    posix_spawnattr_t* get() { return &attr_; }
+
+private:
+    posix_spawnattr_t attr_;
+};
 
 struct RunOptions {
     std::string executable;                            // run this file; argv[0] is only its name ("" = argv[0] via PATH)

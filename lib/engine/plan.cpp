@@ -586,16 +586,8 @@ std::string tool_name(const std::string& argv0) {
 // with or without a tty), or forwarded by ctl when ctl itself was signalled.
 int run_foreground(const std::vector<std::string>& argv, bool stdin_null, const ExecOptions& options) {
     bool own_terminal = !stdin_null && ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    ScopeGuard attr_done([&] { posix_spawnattr_destroy(&attr); });
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    SpawnAttr attr(POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(attr.get(), 0);
     std::vector<std::string> args = argv;
     std::vector<char*> cargv;
     for (auto& a : args) cargv.push_back(a.data());
@@ -606,7 +598,7 @@ int run_foreground(const std::vector<std::string>& argv, bool stdin_null, const 
     if (stdin_null) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     if (own_terminal) posix_spawn_file_actions_addtcsetpgrp_np(&fa, STDIN_FILENO);
     pid_t pid;
-    int rc = posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), environ);
+    int rc = posix_spawnp(&pid, cargv[0], &fa, attr.get(), cargv.data(), environ);
     if (rc != 0) throw_errno("execute", argv[0], rc);
     if (options.on_foreground) options.on_foreground(pid);
     int wstatus = 0;
