@@ -497,14 +497,31 @@ engine::PathStat stat_or_404(int root, const std::string& path, const ContainerR
     }
 }
 
+// What the three /containers/{id}/archive handlers act on: the container,
+// the path (made absolute), the container's root opened, and what is at the
+// path (404 if nothing).
+struct ArchiveTarget {
+    ContainerRecord record;
+    std::string path;
+    UniqueFd root;
+    engine::PathStat stat;
+};
+
+ArchiveTarget archive_target(engine::Engine& e, Request& req) {
+    ArchiveTarget t;
+    t.record = e.containers().lookup(req.params["id"]);
+    const ContainerRecord& r = t.record;
+    t.path = req.query().value("path");
+    if (t.path.empty()) throw HttpError(400, "path is required");
+    if (t.path[0] != '/') t.path = "/" + t.path;
+    t.root = container_root(e, r);
+    t.stat = stat_or_404(t.root.get(), t.path, r);
+    return t;
+}
+
 void archive_head(Daemon& d, Request& req, Response& res) {
     engine::Engine e = d.engine();
-    ContainerRecord r = e.containers().lookup(req.params["id"]);
-    std::string path = req.query().value("path");
-    if (path.empty()) throw HttpError(400, "path is required");
-    if (path[0] != '/') path = "/" + path;
-    UniqueFd root = container_root(e, r);
-    engine::PathStat ps = stat_or_404(root.get(), path, r);
+    auto [r, path, root, ps] = archive_target(e, req);
     std::vector<std::pair<std::string, std::string>> h;
     path_stat_header(ps, h);
     res.send(200, "", "", h);
@@ -512,12 +529,7 @@ void archive_head(Daemon& d, Request& req, Response& res) {
 
 void archive_get(Daemon& d, Request& req, Response& res) {
     engine::Engine e = d.engine();
-    ContainerRecord r = e.containers().lookup(req.params["id"]);
-    std::string path = req.query().value("path");
-    if (path.empty()) throw HttpError(400, "path is required");
-    if (path[0] != '/') path = "/" + path;
-    UniqueFd root = container_root(e, r);
-    engine::PathStat ps = stat_or_404(root.get(), path, r);
+    auto [r, path, root, ps] = archive_target(e, req);
     std::vector<std::pair<std::string, std::string>> h;
     path_stat_header(ps, h);
     int p[2];
@@ -549,12 +561,7 @@ void archive_get(Daemon& d, Request& req, Response& res) {
 
 void archive_put(Daemon& d, Request& req, Response& res) {
     engine::Engine e = d.engine();
-    ContainerRecord r = e.containers().lookup(req.params["id"]);
-    std::string path = req.query().value("path");
-    if (path.empty()) throw HttpError(400, "path is required");
-    if (path[0] != '/') path = "/" + path;
-    UniqueFd root = container_root(e, r);
-    engine::PathStat ps = stat_or_404(root.get(), path, r);
+    auto [r, path, root, ps] = archive_target(e, req);
     if (!ps.is_dir()) throw HttpError(400, "extraction point is not a directory");
     engine::ExtractOptions o;
     o.no_overwrite_dir_non_dir = req.query().flag("noOverwriteDirNonDir");
