@@ -666,7 +666,8 @@ bool Daemon::start_container(const std::string& ref) {
             shim_pid = start_shim(shim, stdin_w.get());
             stdin_w.reset();
         }
-        std::vector<std::string> args = {"run", "--detach"};
+        // ctld is no shim: ns-run's monitor waits for the container and records its exit
+        std::vector<std::string> args = {"run", "--detach", "--monitor"};
         Json init = r.doc["HostConfig"].value("Init", Json());
         if (init.is_boolean() && init.get<bool>()) args.push_back("--init");
         args.insert(args.end(), {"--bundle", bundle_of(e, r)});

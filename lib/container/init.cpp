@@ -108,6 +108,7 @@ void wait_for_start(const InitConfig& cfg, Channel& channel) {
 
 void container_init(const InitConfig& cfg, Channel& channel) {
     std::string hook_state;
+    const pid_t runtime_pid = ::getppid();
     try {
         // Only what this process needs: no fd of the runtime's (its lock, a
         // report pipe) may stay open in the container.
@@ -123,6 +124,7 @@ void container_init(const InitConfig& cfg, Channel& channel) {
         reset_signals();
         // Until the container is created, it dies with the runtime.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (::getppid() != runtime_pid) ::_exit(1);
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         ::umask(0);
         redirect_stdio(cfg);
@@ -163,15 +165,22 @@ void container_init(const InitConfig& cfg, Channel& channel) {
         bool private_prop = !spec.linux || spec.linux->rootfs_propagation.empty() ||
                             spec.linux->rootfs_propagation == "private" ||
                             spec.linux->rootfs_propagation == "rprivate";
-        pivot_into(root.get(), private_prop);
+        if (cfg.no_pivot) move_root_into(root.get(), cfg.rootfs);
+        else pivot_into(root.get(), private_prop);
         root.reset();
 
         UniqueFd master;
         if (cfg.process.terminal) master = setup_console(cfg.process, true);
         finish_rootfs(spec);
+        check_executable(cfg.process);
+        // Created: from here the process outlives the runtime, which exits
+        // right after "ready" when no monitor stays (the caller's subreaper
+        // adopts it). So the death signal goes first; a runtime that died
+        // before this point is seen as a new parent, and the process gives up.
+        ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        if (::getppid() != runtime_pid) ::_exit(1);
         if (master) hand_over_master(std::move(master), cfg.console_socket, channel, Msg::ready);
         else channel.send(Msg::ready);
-        ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 
         wait_for_start(cfg, channel);
         if (cfg.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare the cgroup namespace");

@@ -37,6 +37,7 @@ struct InitConfig {
     int console_socket = -1;     // --console-socket, connected
     int stdout_fd = -1, stderr_fd = -1; // --stdio-log pipes
     bool init = false;           // --init: a minimal pid 1 runs the program
+    bool no_pivot = false;       // --no-pivot: MS_MOVE + chroot instead of pivot_root
     bool hooks_in_runtime = false; // prestart/createRuntime hooks: stop and let the runtime run them
 };
 

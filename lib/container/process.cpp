@@ -1,5 +1,8 @@
 #include "container/process.hpp"
 
+#include <linux/keyctl.h>
+#include <sys/syscall.h>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -96,6 +99,28 @@ std::string find_executable(const ProcessPlan& plan) {
     throw Error("exec " + quote(name) + ": executable file not found in $PATH", ErrorKind::not_found, ENOENT);
 }
 
+void check_executable(const ProcessPlan& plan) {
+    const std::string& name = plan.args[0];
+    if (name.find('/') == std::string::npos) {
+        (void)find_executable(plan);
+        return;
+    }
+    if (name[0] != '/') return; // relative to cwd: execve tells
+    struct stat st {};
+    if (::stat(name.c_str(), &st) < 0)
+        throw Error("exec " + quote(name) + ": no such file or directory", ErrorKind::not_found, ENOENT);
+    if (S_ISDIR(st.st_mode) || ::access(name.c_str(), X_OK) < 0)
+        throw Error("exec " + quote(name) + ": permission denied", ErrorKind::invalid, EACCES);
+}
+
+int exec_failure_status(const Error& e) {
+    std::string_view what = e.what();
+    if (what.rfind("exec ", 0) != 0) return 0;
+    if (e.error_number() == ENOENT) return 127;
+    if (e.error_number() == EACCES) return 126;
+    return 0;
+}
+
 void enter_cwd(const std::string& cwd) {
     UniqueFd root = open_path("/", O_PATH | O_DIRECTORY);
     UniqueFd dir = try_open_in_root(root.get(), cwd, O_PATH | O_DIRECTORY);
@@ -156,6 +181,14 @@ void finalize_and_exec(const ProcessPlan& given, Channel& channel, bool as_init)
             if (::setrlimit(res, &lim) < 0) throw_errno("setrlimit " + std::to_string(res));
         if (!plan.apparmor_profile.empty()) write_attr("exec", "exec " + plan.apparmor_profile);
         if (!plan.selinux_label.empty()) write_attr("exec", plan.selinux_label);
+        // runc: a session keyring of the container's own, so that keys of the
+        // host's session (or of other containers) are out of its reach
+        if (!plan.session_keyring.empty() &&
+            ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, plan.session_keyring.c_str()) < 0 && errno != ENOSYS)
+            throw_errno("join session keyring", plan.session_keyring);
+        // a session of its own, as runc's init makes: the caller's job control
+        // and terminal signals do not reach it
+        if (::setsid() < 0 && errno != EPERM) throw_errno("setsid");
         if (plan.terminal) setup_terminal_stdio();
         enter_cwd(plan.cwd);
 

@@ -37,6 +37,7 @@ struct ProcessPlan {
     std::optional<oci::ConsoleSize> console_size;
     int preserve_fds = 0;               // fds 3 .. 3+n-1 stay open
     bool setgroups_allowed = true;      // false in a user namespace with setgroups denied
+    std::string session_keyring;        // joined (made) before the program runs: "_ses.ID"; "" keeps the caller's
 };
 
 // Checks and converts the spec's process; warnings (unknown capabilities or
@@ -56,6 +57,14 @@ void reset_signals();
 // The file execve will run: args[0] searched in the PATH of the process's
 // environment when it has no '/'. Throws not_found / invalid with the reason.
 std::string find_executable(const ProcessPlan& plan);
+// The same check before the container is created, as runc's init makes it:
+// a missing (not_found, ENOENT) or non-executable (invalid, EACCES) program
+// fails `create`, whose callers print the reason. Names relative to the cwd
+// are left to execve.
+void check_executable(const ProcessPlan& plan);
+// 127 or 126 for an error of check_executable/find_executable (a shell's
+// statuses for "not found" and "cannot execute"), else 0.
+int exec_failure_status(const Error& e);
 
 // The last steps and execve. `proc_fd` is a verified procfs directory for the
 // LSM attributes. On failure it reports through `channel` and exits 127

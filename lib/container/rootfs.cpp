@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -484,6 +485,31 @@ void pivot_into(int rootfd, bool propagate_private) {
     if (!propagate_private && ::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
         throw_errno("make the old root a slave");
     if (::umount2(".", MNT_DETACH) < 0) throw_errno("detach the old root");
+    if (::chdir("/") < 0) throw_errno("chdir", "/");
+}
+
+// --no-pivot (runc's msMoveRoot): for a rootfs pivot_root refuses (ramfs,
+// an initramfs root). The mounts outside the rootfs are detached first, as
+// far as they can be, so that the chroot cannot be climbed out of into them;
+// then the rootfs is moved over / and chrooted into.
+void move_root_into(int rootfd, const std::string& rootfs) {
+    std::vector<std::string> others;
+    if (auto info = read_file_if_exists("/proc/self/mountinfo", 16u << 20)) {
+        for (const auto& line : split(*info, '\n')) {
+            auto fields = split(line, ' ');
+            if (fields.size() < 5) continue;
+            const std::string& point = fields[4];
+            bool inside = point == rootfs || point.rfind(rootfs + "/", 0) == 0;
+            bool above = point == "/" || rootfs.rfind(point + "/", 0) == 0;
+            if (!inside && !above) others.push_back(point);
+        }
+    }
+    // deepest first, so that a parent is not busy with its children
+    std::sort(others.begin(), others.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    for (const auto& point : others) ::umount2(point.c_str(), MNT_DETACH);
+    if (::fchdir(rootfd) < 0) throw_errno("chdir into the rootfs");
+    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) throw_errno("move the rootfs to /");
+    if (::chroot(".") < 0) throw_errno("chroot into the rootfs");
     if (::chdir("/") < 0) throw_errno("chdir", "/");
 }
 

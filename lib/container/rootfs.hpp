@@ -40,6 +40,8 @@ UniqueFd prepare_rootfs(const RootfsPlan& plan);
 void protect_paths(int rootfd, const oci::Spec& spec);
 // pivot_root(".", ".") into rootfd and detach the old root.
 void pivot_into(int rootfd, bool propagate_private);
+// --no-pivot: MS_MOVE of the rootfs (at `rootfs`, its path) onto / and chroot.
+void move_root_into(int rootfd, const std::string& rootfs);
 // After pivot_root: root.readonly.
 void finish_rootfs(const oci::Spec& spec);
 

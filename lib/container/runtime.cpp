@@ -69,7 +69,7 @@ struct Prepared {
 
 // Compiled seccomp filters are kept under the state root, in a directory
 // that no container ID can name (IDs do not start with '.').
-std::string seccomp_cache(const StateStore& store) { return store.root() + "/.seccomp"; }
+
 
 Prepared prepare(const CreateOptions& o, const RuntimeLog& log, const cg::Layout& layout,
                  const std::string& seccomp_cache) {
@@ -259,6 +259,8 @@ Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bo
     cfg.bundle = p.bundle;
     cfg.rootfs = p.rootfs;
     cfg.process = p.process;
+    if (o.new_keyring) cfg.process.session_keyring = "_ses." + p.id;
+    cfg.no_pivot = o.no_pivot;
     for (const auto& [ns, fd] : p.joins) cfg.joins.emplace_back(ns, fd.get());
     cfg.unshare_flags = p.unshare_flags;
     for (const auto& fd : v1_tasks) cfg.cgroup_tasks.push_back(fd.get());
@@ -332,15 +334,19 @@ Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bo
     return l;
 }
 
-State make_state(const Prepared& p, const Launched& l) {
+// `monitored`: this process stays the container process's parent (the
+// monitor, or a foreground run); else the caller's subreaper adopts it.
+State make_state(const Prepared& p, const Launched& l, bool monitored = true) {
     State s;
     s.id = p.id;
     s.bundle = p.bundle;
     s.rootfs = p.rootfs;
     s.pid = l.pid;
     s.pid_start = l.start;
-    s.monitor_pid = ::getpid();
-    s.monitor_start = linux::process_start_time(s.monitor_pid).value_or(0);
+    if (monitored) {
+        s.monitor_pid = ::getpid();
+        s.monitor_start = linux::process_start_time(s.monitor_pid).value_or(0);
+    }
     s.created = now_rfc3339();
     s.own_pid_ns = p.new_pid;
     s.cgroup = p.cgroup.to_json();
@@ -451,18 +457,31 @@ void finish_foreground(const StateStore& store_, const RuntimeLog& log_, const s
     }
 }
 
-} // namespace
 
-void Runtime::create(const CreateOptions& o) {
-    cg::Layout layout = cg::Layout::detect();
-    Prepared p = prepare(o, log_, layout, seccomp_cache(store_));
-    UniqueFd lock = store_.create(o.id);
-    ScopeGuard remove_dir([&] {
-        try {
-            store_.remove(o.id);
-        } catch (const std::exception&) {
-        }
-    });
+// Undoes a launch that cannot go on: the process killed and reaped, its cgroup removed.
+void kill_launched(Launched& l, Prepared& p) {
+    linux::pidfd_send_signal(l.pidfd.get(), SIGKILL);
+    reap(l.pidfd.get());
+    try {
+        p.cgroup.remove();
+    } catch (const std::exception&) {
+    }
+}
+
+// The shape of both detached verbs. Without --monitor (runc's way) the
+// container process is this process's child and is adopted, when ns-run
+// exits, by the caller's subreaper. With --monitor a forked monitor is its
+// parent and stays: `body` runs in the monitor, which reports the outcome
+// over a pipe and then becomes the waiting loop.
+template <typename Body>
+void detached(const StateStore& store, const CreateOptions& o, const char* verb, Body&& body) {
+    if (!o.monitor) {
+        if (!o.stdio_log.empty())
+            throw Error(std::string(verb) + ": --stdio-log needs --monitor (someone must write the log)",
+                        ErrorKind::usage);
+        body();
+        return;
+    }
     int report[2];
     if (::pipe2(report, O_CLOEXEC) < 0) throw_errno("pipe");
     UniqueFd report_r(report[0]), report_w(report[1]);
@@ -473,22 +492,16 @@ void Runtime::create(const CreateOptions& o) {
         ::setsid();
         Launched l;
         try {
-            l = launch(p, o, store_, true, log_);
-            State s = make_state(p, l);
-            store_.save(s);
-            write_pid_file(o.pid_file, l.pid);
+            l = body();
         } catch (const Error& e) {
             std::string payload = error_payload(e);
             ssize_t n = ::write(report_w.get(), payload.data(), payload.size());
             (void)n;
             ::_exit(1);
         }
-        ssize_t n = ::write(report_w.get(), "", 0);
-        (void)n;
-        lock.reset();
         report_w.reset();
         l.channel.close();
-        become_monitor(store_, o.id, l.pid, o.stdio_log, l.out.release(), l.err.release());
+        become_monitor(store, o.id, l.pid, o.stdio_log, l.out.release(), l.err.release());
     }
     report_w.reset();
     std::string answer = read_fd(report_r.get(), 1 << 20);
@@ -496,11 +509,35 @@ void Runtime::create(const CreateOptions& o) {
         ::waitpid(monitor, nullptr, 0);
         throw error_from_payload(answer);
     }
-    if (!store_.exists(o.id)) {
+    if (!store.exists(o.id)) {
         ::waitpid(monitor, nullptr, 0);
-        throw Error("create " + quote(o.id) + ": the monitor exited before the container was created",
+        throw Error(std::string(verb) + " " + quote(o.id) + ": the monitor exited before the container was " +
+                        (std::string(verb) == "create" ? "created" : "started"),
                     ErrorKind::failed);
     }
+}
+
+} // namespace
+
+void Runtime::create(const CreateOptions& o) {
+    cg::Layout layout = cg::Layout::detect();
+    Prepared p = prepare(o, log_, layout, seccomp_cache_);
+    UniqueFd lock = store_.create(o.id);
+    ScopeGuard remove_dir([&] {
+        try {
+            store_.remove(o.id);
+        } catch (const std::exception&) {
+        }
+    });
+    detached(store_, o, "create", [&] {
+        Launched l = launch(p, o, store_, true, log_);
+        ScopeGuard kill_child([&] { kill_launched(l, p); });
+        store_.save(make_state(p, l, o.monitor));
+        write_pid_file(o.pid_file, l.pid);
+        kill_child.dismiss();
+        lock.reset();
+        return l;
+    });
     remove_dir.dismiss();
 }
 
@@ -543,7 +580,7 @@ static void inherit_terminal_size(ProcessPlan& plan) {
 
 int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
     cg::Layout layout = cg::Layout::detect();
-    Prepared p = prepare(o, log_, layout, seccomp_cache(store_));
+    Prepared p = prepare(o, log_, layout, seccomp_cache_);
     if (!detach && o.console_socket.empty()) inherit_terminal_size(p.process);
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
@@ -555,68 +592,38 @@ int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
     if (detach) {
         if (p.process.terminal && o.console_socket.empty())
             throw_invalid("a container with a terminal that runs detached needs --console-socket");
-        int report[2];
-        if (::pipe2(report, O_CLOEXEC) < 0) throw_errno("pipe");
-        UniqueFd report_r(report[0]), report_w(report[1]);
-        pid_t monitor = ::fork();
-        if (monitor < 0) throw_errno("fork the monitor");
-        if (monitor == 0) {
-            report_r.reset();
-            ::setsid();
-            Launched l;
-            State s;
-            try {
-                l = launch(p, o, store_, false, log_);
-                s = make_state(p, l);
-                l.channel.send(Msg::start);
-                s.started = now_rfc3339();
-                store_.save(s);
-                wait_exec(l.channel);
-                write_pid_file(o.pid_file, l.pid);
-            } catch (const Error& e) {
-                if (l.pidfd) {
-                    linux::pidfd_send_signal(l.pidfd.get(), SIGKILL);
-                    reap(l.pidfd.get());
-                    try {
-                        p.cgroup.remove();
-                    } catch (const std::exception&) {
-                    }
-                }
-                std::string payload = error_payload(e);
-                ssize_t n = ::write(report_w.get(), payload.data(), payload.size());
-                (void)n;
-                ::_exit(1);
-            }
+        State s;
+        detached(store_, o, "run", [&] {
+            Launched l = launch(p, o, store_, false, log_);
+            ScopeGuard kill_child([&] { kill_launched(l, p); });
+            s = make_state(p, l, o.monitor);
+            l.channel.send(Msg::start);
+            s.started = now_rfc3339();
+            store_.save(s);
+            wait_exec(l.channel);
+            write_pid_file(o.pid_file, l.pid);
+            kill_child.dismiss();
             lock.reset();
             run_poststart(s, log_);
-            report_w.reset();
-            become_monitor(store_, o.id, l.pid, o.stdio_log, l.out.release(), l.err.release());
-        }
-        report_w.reset();
-        std::string answer = read_fd(report_r.get(), 1 << 20);
-        if (!answer.empty()) {
-            ::waitpid(monitor, nullptr, 0);
-            throw error_from_payload(answer);
-        }
-        if (!store_.exists(o.id)) {
-            ::waitpid(monitor, nullptr, 0);
-            throw Error("run " + quote(o.id) + ": the monitor exited before the container started",
-                        ErrorKind::failed);
-        }
+            return l;
+        });
         remove_dir.dismiss();
         return 0;
     }
 
     block_forwarded_signals();
-    Launched l = launch(p, o, store_, false, log_);
-    ScopeGuard kill_child([&] {
-        linux::pidfd_send_signal(l.pidfd.get(), SIGKILL);
-        reap(l.pidfd.get());
-        try {
-            p.cgroup.remove();
-        } catch (const std::exception&) {
-        }
-    });
+    Launched l;
+    try {
+        l = launch(p, o, store_, false, log_);
+    } catch (const Error& e) {
+        // A program that is missing or cannot run: run's status is 127 or
+        // 126, as a shell's (the process never started)
+        int status = exec_failure_status(e);
+        if (!status) throw;
+        log_.failure(e.what());
+        return status;
+    }
+    ScopeGuard kill_child([&] { kill_launched(l, p); });
     State s = make_state(p, l);
     l.channel.send(Msg::start);
     s.started = now_rfc3339();
@@ -657,17 +664,25 @@ Json Runtime::state(const std::string& id) const {
 void Runtime::kill(const std::string& id, int sig, bool all) {
     State s = store_.load(id);
     Status st = current_status(s, store_.dir(id));
-    if (st == Status::stopped) throw_conflict("container " + quote(id) + " is not running");
+    // runc: kill --all of a stopped container has nothing to signal and succeeds
+    if (st == Status::stopped && all) return;
+    // "container not running": the words containerd's shim and conmon match
+    if (st == Status::stopped) throw_conflict("kill " + quote(id) + ": container not running");
     if (all && !s.cgroup.empty()) {
         cg::Cgroup::from_json(s.cgroup).signal_all(sig);
         return;
     }
     UniqueFd pidfd = open_recorded(s.pid, s.pid_start);
     if (!pidfd || !linux::pidfd_send_signal(pidfd.get(), sig))
-        throw_conflict("container " + quote(id) + " is not running");
+        throw_conflict("kill " + quote(id) + ": container not running");
 }
 
 void Runtime::remove(const std::string& id, bool force) {
+    // runc: delete --force of a container that is gone already succeeds
+    if (force && !store_.exists(id)) {
+        check_id(id);
+        return;
+    }
     State s = store_.load(id);
     Status st = current_status(s, store_.dir(id));
     if ((st == Status::running || st == Status::paused) && !force)
@@ -758,7 +773,7 @@ Json Runtime::wait(const std::string& id) {
 int Runtime::exec(const ExecOptions& o) {
     State s = store_.load(o.id);
     Status st = current_status(s, store_.dir(o.id));
-    if (st == Status::stopped) throw_conflict("container " + quote(o.id) + " is not running");
+    if (st == Status::stopped) throw_conflict("exec in " + quote(o.id) + ": container not running");
     if (st == Status::paused && !o.ignore_paused) throw_conflict("container " + quote(o.id) + " is paused");
 
     oci::Process proc;
@@ -814,12 +829,13 @@ int Runtime::exec(const ExecOptions& o) {
     std::optional<oci::Seccomp> seccomp;
     if (s.config.linux) seccomp = s.config.linux->seccomp;
     ExecConfig cfg;
-    cfg.process = plan_process(proc, seccomp, warn, seccomp_cache(store_));
+    cfg.process = plan_process(proc, seccomp, warn, seccomp_cache_);
     cfg.process.preserve_fds = o.preserve_fds;
+    cfg.process.session_keyring = "_ses." + o.id; // the container's, as runc exec joins it
     if (!o.detach && o.console_socket.empty()) inherit_terminal_size(cfg.process);
 
     UniqueFd pidfd = open_recorded(s.pid, s.pid_start);
-    if (!pidfd) throw_conflict("container " + quote(o.id) + " is not running");
+    if (!pidfd) throw_conflict("exec in " + quote(o.id) + ": container not running");
     bool pid_ns = false;
     if (s.config.linux) {
         for (const auto& n : s.config.linux->namespaces) {
@@ -878,6 +894,75 @@ int Runtime::exec(const ExecOptions& o) {
     fg.pidfd = c.pidfd.get();
     fg.master = ready.fd.get();
     return wait_foreground(fg);
+}
+
+void Runtime::update(const std::string& id, const Json& resources) {
+    UniqueFd lock = store_.lock(id);
+    State s = store_.load(id);
+    Status st = current_status(s, store_.dir(id));
+    if (st == Status::stopped) throw_conflict("update " + quote(id) + ": container not running");
+    if (s.cgroup.empty()) throw Error("update " + quote(id) + ": the container has no cgroup", ErrorKind::failed);
+    if (!resources.is_object()) throw_invalid("update " + quote(id) + ": resources must be a JSON object");
+    // runc writes only what is set: dockerd sends 0 (and "") for every field
+    // it leaves alone, and containerd's CRI the device rules with each update
+    Json patch = resources;
+    patch.erase("devices");
+    std::function<void(Json&)> drop_unset = [&](Json& j) {
+        for (auto it = j.begin(); it != j.end();) {
+            if (it->is_object()) drop_unset(*it);
+            bool unset = (it->is_number() && it->get<double>() == 0) || (it->is_string() && it->empty()) ||
+                         (it->is_object() && it->empty()) || it->is_null();
+            it = unset ? j.erase(it) : std::next(it);
+        }
+    };
+    drop_unset(patch);
+    oci::Resources change;
+    try {
+        change = patch.get<oci::Resources>();
+    } catch (const std::exception& e) {
+        throw Error("update " + quote(id) + ": resources: " + e.what(), ErrorKind::invalid);
+    }
+    cg::Cgroup::from_json(s.cgroup).apply_limits(change, [&](const std::string& m) { log_.warn(m); });
+    if (!s.config.linux) s.config.linux = oci::Linux{};
+    Json merged = s.config.linux->resources ? Json(*s.config.linux->resources) : Json::object();
+    merged.merge_patch(patch);
+    s.config.linux->resources = merged.get<oci::Resources>();
+    store_.save(s);
+}
+
+void Runtime::events(const std::string& id, int interval_ms, bool once,
+                     const std::function<void(const Json&)>& emit) {
+    State s = store_.load(id);
+    Status st = current_status(s, store_.dir(id));
+    if (st == Status::stopped) throw_conflict("events " + quote(id) + ": container not running");
+    if (s.cgroup.empty()) throw Error("events " + quote(id) + ": the container has no cgroup", ErrorKind::failed);
+    cg::Cgroup cgroup = cg::Cgroup::from_json(s.cgroup);
+    auto stats = [&] { emit({{"type", "stats"}, {"id", id}, {"data", cgroup.stats()}}); };
+    if (once) {
+        stats();
+        return;
+    }
+    UniqueFd pidfd = open_recorded(s.pid, s.pid_start);
+    uint64_t ooms = cgroup.oom_kills();
+    // The OOM count is polled (a small file read) rather than watched through
+    // cgroup.event_control, which v2 lacks: one loop serves both.
+    const int tick = 100;
+    int since_stats = interval_ms;
+    for (;;) {
+        uint64_t now = cgroup.oom_kills();
+        if (now > ooms) emit({{"type", "oom"}, {"id", id}});
+        ooms = now;
+        if (!pidfd) return;
+        if (since_stats >= interval_ms) {
+            stats();
+            since_stats = 0;
+        }
+        if (wait_gone(pidfd.get(), std::min(tick, interval_ms))) {
+            if (cgroup.oom_kills() > ooms) emit({{"type", "oom"}, {"id", id}});
+            return;
+        }
+        since_stats += std::min(tick, interval_ms);
+    }
 }
 
 Json Runtime::features() {

@@ -4,16 +4,22 @@
 // Processes (see the README's ns-run section for the picture):
 //   run (foreground)  ns-run --clone3--> container process; ns-run waits,
 //                     forwards signals, proxies a pty, records the exit.
-//   create, run -d    ns-run --fork--> monitor --clone3--> container process;
+//   create, run -d    ns-run --clone3--> container process, as runc does:
 //                     ns-run returns once the container is created (or, with
-//                     run -d, started); the monitor re-executes itself as a
-//                     small waiter that writes the stdio log and the exit.
+//                     run -d, started) and the process is adopted by the
+//                     caller's subreaper (containerd's shim, conmon), which
+//                     reaps it and learns its exit status.
+//   ... --monitor     ns-run --fork--> monitor --clone3--> container process;
+//                     for callers without a shim (ctl, ctld): the monitor
+//                     re-executes itself as a small waiter that writes the
+//                     stdio log and records the exit in state.json.
 //   exec              ns-run --clone3 (in the container's pid namespace)-->
 //                     process that joins the other namespaces and executes.
 #pragma once
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,10 +38,12 @@ struct CreateOptions {
     std::string bundle = ".";
     std::string console_socket;
     std::string pid_file;
-    std::string stdio_log;   // json-file log of stdout/stderr, written by the monitor
+    std::string stdio_log;   // json-file log of stdout/stderr (foreground, or by the monitor)
+    bool monitor = false;    // create, run -d: a monitor of ns-run's is the process's parent
+    bool new_keyring = true; // a session keyring of the container's own (runc's default)
     int preserve_fds = 0;
     bool init = false;       // a minimal init as pid 1
-    bool no_pivot = false;   // accepted for runc compatibility; pivot_root is always used
+    bool no_pivot = false;   // MS_MOVE + chroot instead of pivot_root (a ramfs rootfs)
 };
 
 struct ExecOptions {
@@ -59,7 +67,10 @@ struct ExecOptions {
 
 class Runtime {
 public:
-    Runtime(std::string root, RuntimeLog log) : store_(std::move(root)), log_(std::move(log)) {}
+    // seccomp_cache: where compiled seccomp filters are kept ("" = none); not
+    // under `root`, which callers share with runc (dockerd, podman list it).
+    Runtime(std::string root, RuntimeLog log, std::string seccomp_cache = {})
+        : store_(std::move(root)), log_(std::move(log)), seccomp_cache_(std::move(seccomp_cache)) {}
 
     void create(const CreateOptions& o);
     void start(const std::string& id);
@@ -76,12 +87,20 @@ public:
     // Blocks until the container has stopped: {"id": ..., "exitCode": N}.
     Json wait(const std::string& id);
     static Json features();
+    // runc update: new limits for a running container's cgroup (merged into
+    // the resources it was created with, as a JSON merge patch), kept in its state.
+    void update(const std::string& id, const Json& resources);
+    // runc events: with `once` one stats event {"type":"stats","id","data"};
+    // else a stats event every interval_ms and {"type":"oom","id"} when the
+    // OOM killer strikes, until the container stops.
+    void events(const std::string& id, int interval_ms, bool once, const std::function<void(const Json&)>& emit);
 
     const StateStore& store() const { return store_; }
 
 private:
     StateStore store_;
     RuntimeLog log_;
+    std::string seccomp_cache_;
 };
 
 // The monitor's main after it re-executed itself (argv from Runtime).

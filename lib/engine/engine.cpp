@@ -775,7 +775,8 @@ Plan Engine::plan_start(const ContainerRecord& r, const RuntimeState& rs, const 
         p.add(del);
     }
     std::vector<std::string> args = {"run"};
-    if (!o.attach) args.push_back("--detach");
+    // ctl has no shim: ns-run's monitor waits for the container, writes its log and exit code
+    if (!o.attach) args.insert(args.end(), {"--detach", "--monitor"});
     // in the foreground ns-run deletes the container when it ends; keep its state
     // (exit code, times) unless it is removed right after anyway
     else if (!get_or(r.doc["HostConfig"], "AutoRemove", false).get<bool>()) args.push_back("--keep");

@@ -457,6 +457,15 @@ template <typename T> T get_or(const Json& j, const char* key, T fallback) {
 
 void Cgroup::apply(const oci::Resources& r, const std::vector<oci::Device>& devices,
                    const std::function<void(const std::string&)>& warn) {
+    apply_limits(r, warn);
+    // v1 device rules (v2 uses apply_device_filter).
+    if (const Dir* d = find("devices"); d && !d->unified) {
+        for (const auto& rule : effective_device_rules(r.devices, devices))
+            write_value(d->dir(), rule.allow ? "devices.allow" : "devices.deny", v1_device_rule(rule));
+    }
+}
+
+void Cgroup::apply_limits(const oci::Resources& r, const std::function<void(const std::string&)>& warn) {
     auto need = [&](const std::string& controller) -> const Dir& {
         const Dir* d = find(controller);
         if (!d)
@@ -479,9 +488,19 @@ void Cgroup::apply(const oci::Resources& r, const std::vector<oci::Device>& devi
         if (m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer || m.kernel_tcp) {
             const Dir& d = need("memory");
             if (!d.unified) {
+                // memory+swap may never be below memory: when both change, the
+                // order that keeps the pair valid depends on the values now set
+                // (runc does the same for `update`).
+                bool swap_first = false;
+                if (m.limit && m.swap && *m.swap >= 0) {
+                    auto now = read_if(d.dir() + "/memory.memsw.limit_in_bytes");
+                    auto cur = now ? parse_uint(trimmed(*now)) : std::nullopt;
+                    swap_first = cur && *m.limit > 0 && static_cast<uint64_t>(*m.limit) > *cur;
+                }
+                if (m.swap && swap_first) write_opt(d, "memory.memsw.limit_in_bytes", num(*m.swap));
                 if (m.limit) write(d, "memory.limit_in_bytes", num(*m.limit));
                 if (m.reservation) write(d, "memory.soft_limit_in_bytes", num(*m.reservation));
-                if (m.swap) write_opt(d, "memory.memsw.limit_in_bytes", num(*m.swap));
+                if (m.swap && !swap_first) write_opt(d, "memory.memsw.limit_in_bytes", num(*m.swap));
                 if (m.kernel_tcp) write_opt(d, "memory.kmem.tcp.limit_in_bytes", num(*m.kernel_tcp));
                 if (m.swappiness && *m.swappiness <= 100) write(d, "memory.swappiness", unum(*m.swappiness));
                 if (m.disable_oom_killer && *m.disable_oom_killer) write(d, "memory.oom_control", "1");
@@ -607,11 +626,6 @@ void Cgroup::apply(const oci::Resources& r, const std::vector<oci::Device>& devi
                 throw_invalid("resources.unified: bad file name " + quote(key));
             write(*d, key, value);
         }
-    }
-    // v1 device rules (v2 uses apply_device_filter).
-    if (const Dir* d = find("devices"); d && !d->unified) {
-        for (const auto& rule : effective_device_rules(r.devices, devices))
-            write(*d, rule.allow ? "devices.allow" : "devices.deny", v1_device_rule(rule));
     }
 }
 

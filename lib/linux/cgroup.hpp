@@ -86,6 +86,16 @@ public:
     // be honoured but is not an error (a controller file the kernel lacks).
     void apply(const oci::Resources& resources, const std::vector<oci::Device>& devices,
                const std::function<void(const std::string&)>& warn);
+    // The same without the device rules: what `update` changes on a running container.
+    void apply_limits(const oci::Resources& resources, const std::function<void(const std::string&)>& warn);
+    // Usage figures in runc's `events --stats` shape (libcontainer's types.Stats:
+    // cpu, memory, pids, blkio, hugetlb), from v1 or v2 files.
+    Json stats() const;
+    // How many times the kernel's OOM killer killed a process in this cgroup
+    // (v1 memory.oom_control oom_kill, v2 memory.events oom_kill).
+    uint64_t oom_kills() const;
+    // The file to watch for OOM (v1 memory.oom_control, v2 memory.events); "" when none.
+    std::string oom_file() const;
     // v2: loads the eBPF device filter for the rules and attaches it.
     void apply_device_filter(const std::vector<oci::DeviceCgroup>& rules,
                              const std::vector<oci::Device>& devices);

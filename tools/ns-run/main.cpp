@@ -2,8 +2,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <climits>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "container/protected_exe.hpp"
 #include "container/runtime.hpp"
@@ -53,6 +56,71 @@ std::string ps_table(const std::vector<pid_t>& pids) {
     return out;
 }
 
+// runc update's flags; set ones override the --resources file.
+struct UpdateFlags {
+    std::string memory, memory_swap, memory_reservation, kernel_memory, kernel_memory_tcp;
+    std::optional<uint64_t> cpu_shares, cpu_period, cpu_rt_period, blkio_weight;
+    std::optional<int64_t> cpu_quota, cpu_rt_runtime, pids_limit;
+    std::string cpuset_cpus, cpuset_mems, l3_cache_schema, mem_bw_schema;
+};
+
+// Sizes as runc reads them (docker's units.RAMInBytes): 64m, 1g, 512k, bytes; -1.
+int64_t parse_bytes(const std::string& flag, const std::string& text) {
+    if (text == "-1") return -1;
+    size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) digits++;
+    auto n = parse_uint(std::string_view(text).substr(0, digits));
+    std::string unit = to_lower(text.substr(digits));
+    if (!unit.empty() && unit.back() == 'b') unit.pop_back();
+    if (unit.size() == 2 && unit[1] == 'i') unit.pop_back();
+    const std::string units = "kmgtp";
+    uint64_t mult = 1;
+    if (unit.size() == 1 && units.find(unit[0]) != std::string::npos)
+        for (size_t i = 0; i <= units.find(unit[0]); i++) mult *= 1024;
+    else if (!unit.empty()) n.reset();
+    if (!n || *n > static_cast<uint64_t>(INT64_MAX) / mult)
+        throw Error(flag + ": invalid size " + quote(text), ErrorKind::usage);
+    return static_cast<int64_t>(*n * mult);
+}
+
+// Go durations as runc's --interval takes them: 5s, 500ms, 1m, 1.5s.
+int parse_duration_ms(const std::string& text) {
+    size_t end = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &end);
+    } catch (const std::exception&) {
+        end = 0;
+    }
+    std::string unit = text.substr(end);
+    double ms = unit == "ms" ? v : unit == "s" ? v * 1000 : unit == "m" ? v * 60000 : unit == "h" ? v * 3600000 : -1;
+    if (end == 0 || ms < 1 || ms > 86400000.0)
+        throw Error("--interval: invalid duration " + quote(text), ErrorKind::usage);
+    return static_cast<int>(ms);
+}
+
+void merge_update_flags(const UpdateFlags& f, Json& r) {
+    if (!f.l3_cache_schema.empty() || !f.mem_bw_schema.empty())
+        throw Error("update: Intel RDT is not supported", ErrorKind::usage);
+    auto bytes = [&](const char* flag, const std::string& v, const char* key) {
+        if (!v.empty()) r["memory"][key] = parse_bytes(flag, v);
+    };
+    bytes("--memory", f.memory, "limit");
+    bytes("--memory-swap", f.memory_swap, "swap");
+    bytes("--memory-reservation", f.memory_reservation, "reservation");
+    bytes("--kernel-memory", f.kernel_memory, "kernel");
+    bytes("--kernel-memory-tcp", f.kernel_memory_tcp, "kernelTCP");
+    if (f.cpu_shares) r["cpu"]["shares"] = *f.cpu_shares;
+    if (f.cpu_period) r["cpu"]["period"] = *f.cpu_period;
+    if (f.cpu_quota) r["cpu"]["quota"] = *f.cpu_quota;
+    if (f.cpu_rt_period) r["cpu"]["realtimePeriod"] = *f.cpu_rt_period;
+    if (f.cpu_rt_runtime) r["cpu"]["realtimeRuntime"] = *f.cpu_rt_runtime;
+    if (!f.cpuset_cpus.empty()) r["cpu"]["cpus"] = f.cpuset_cpus;
+    if (!f.cpuset_mems.empty()) r["cpu"]["mems"] = f.cpuset_mems;
+    if (f.pids_limit) r["pids"]["limit"] = *f.pids_limit;
+    if (f.blkio_weight) r["blockIO"]["weight"] = *f.blkio_weight;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -91,15 +159,18 @@ int main(int argc, char** argv) {
         c->add_option("--preserve-fds", copts.preserve_fds, "pass fds 3..3+N-1 to the container");
         c->add_option("--stdio-log", copts.stdio_log, "write stdout/stderr to FILE in Docker's json-file format");
         c->add_flag("--init", copts.init, "run a minimal init as pid 1 (reaps zombies, forwards signals)");
-        c->add_flag("--no-pivot", copts.no_pivot, "accepted for runc compatibility (pivot_root is always used)");
-        c->add_flag("--no-new-keyring", no_new_keyring, "accepted for runc compatibility");
+        c->add_flag("--no-pivot", copts.no_pivot, "move the rootfs to / and chroot instead of pivot_root (a ramfs root)");
+        c->add_flag("--no-new-keyring", no_new_keyring, "keep the caller's session keyring (default: a new one, _ses.ID)");
+        c->add_flag("--monitor", copts.monitor,
+                    "create, run -d: a monitor of ns-run's stays the process's parent, records its exit and "
+                    "writes --stdio-log (for callers without a shim; default: the caller's subreaper adopts it, as with runc)");
         c->add_option("id", copts.id, "container ID")->required();
     };
     auto* create = app.add_subcommand("create", "create a container (its process waits for start)");
     add_create(create);
     auto* run = app.add_subcommand("run", "create and start a container, wait for it unless -d");
     add_create(run);
-    run->add_flag("-d,--detach", detach, "return once started; a monitor waits for the container");
+    run->add_flag("-d,--detach", detach, "return once started (the caller, or --monitor, waits for the container)");
     run->add_flag("--keep", keep, "keep the stopped container's state (foreground)");
     run->add_flag("--no-subreaper", no_subreaper, "accepted for runc compatibility");
 
@@ -130,6 +201,32 @@ int main(int argc, char** argv) {
     auto* resume = app.add_subcommand("resume", "thaw a paused container");
     resume->add_option("id", id)->required();
     auto* features = app.add_subcommand("features", "what this runtime supports (JSON)");
+    std::string resources_file, interval = "5s";
+    UpdateFlags uflags;
+    auto* update = app.add_subcommand("update", "change the resource limits of a running container");
+    update->add_option("-r,--resources", resources_file, "a runtime-spec linux.resources JSON file ('-': stdin)");
+    update->add_option("--memory", uflags.memory, "memory limit (bytes; k, m, g suffixes)");
+    update->add_option("--memory-swap", uflags.memory_swap, "memory+swap limit; -1: unlimited swap");
+    update->add_option("--memory-reservation", uflags.memory_reservation, "memory soft limit");
+    update->add_option("--kernel-memory", uflags.kernel_memory, "kernel memory limit (v1)");
+    update->add_option("--kernel-memory-tcp", uflags.kernel_memory_tcp, "kernel TCP buffer limit (v1)");
+    update->add_option("--cpu-share", uflags.cpu_shares, "CPU shares (relative weight)");
+    update->add_option("--cpu-period", uflags.cpu_period, "CFS period (us)");
+    update->add_option("--cpu-quota", uflags.cpu_quota, "CFS quota (us) per period");
+    update->add_option("--cpu-rt-period", uflags.cpu_rt_period, "realtime period (us)");
+    update->add_option("--cpu-rt-runtime", uflags.cpu_rt_runtime, "realtime runtime (us) per period");
+    update->add_option("--cpuset-cpus", uflags.cpuset_cpus, "CPUs to use");
+    update->add_option("--cpuset-mems", uflags.cpuset_mems, "memory nodes to use");
+    update->add_option("--pids-limit", uflags.pids_limit, "maximum number of processes");
+    update->add_option("--blkio-weight", uflags.blkio_weight, "block IO weight (10-1000)");
+    update->add_option("--l3-cache-schema", uflags.l3_cache_schema, "Intel RDT (not supported)");
+    update->add_option("--mem-bw-schema", uflags.mem_bw_schema, "Intel RDT (not supported)");
+    update->add_option("id", id)->required();
+    bool stats_once = false;
+    auto* events = app.add_subcommand("events", "stats and OOM events of a container (JSON lines)");
+    events->add_option("--interval", interval, "time between stats events (Go duration: 5s, 500ms)");
+    events->add_flag("--stats", stats_once, "print the stats once and exit");
+    events->add_option("id", id)->required();
     auto* wait = app.add_subcommand("wait", "wait until the container stops; print its exit code (JSON)");
     wait->add_option("id", id)->required();
 
@@ -160,8 +257,10 @@ int main(int argc, char** argv) {
         try {
             if (systemd_cgroup)
                 throw Error("--systemd-cgroup: the systemd cgroup driver is not supported", ErrorKind::usage);
-            if (root.empty()) root = store::Paths::from_env().runtime_state();
-            Runtime rt(root, log);
+            store::Paths paths = store::Paths::from_env();
+            if (root.empty()) root = paths.runtime_state();
+            Runtime rt(root, log, paths.run + "/seccomp-cache");
+            copts.new_keyring = !no_new_keyring;
             if (*create) {
                 rt.create(copts);
             } else if (*run) {
@@ -193,6 +292,20 @@ int main(int argc, char** argv) {
                 rt.resume(id);
             } else if (*features) {
                 print_json(Runtime::features());
+            } else if (*update) {
+                Json resources = Json::object();
+                if (!resources_file.empty()) {
+                    std::string text = resources_file == "-" ? read_fd(0) : read_file(resources_file);
+                    resources = parse_json(text, resources_file == "-" ? "resources on stdin" : resources_file);
+                }
+                merge_update_flags(uflags, resources);
+                rt.update(id, resources);
+            } else if (*events) {
+                rt.events(id, parse_duration_ms(interval), stats_once, [](const Json& e) {
+                    std::string line = dump_compact(e) + "\n";
+                    std::fputs(line.c_str(), stdout);
+                    std::fflush(stdout);
+                });
             } else if (*wait) {
                 print_json(rt.wait(id));
             } else if (*exec) {

@@ -90,7 +90,7 @@ TEST_F(Console, MasterArrivesOnTheConsoleSocket) {
     Json c = shell_config("tty; echo ready; read line; echo got:$line; stty size");
     c["process"]["terminal"] = true;
     c["process"]["consoleSize"] = {{"height", 33}, {"width", 111}};
-    std::string id = create_container(c, {"--console-socket", path}, true);
+    std::string id = create_container(c, {"--console-socket", path, "--monitor"}, true);
     receiver.join();
     ASSERT_TRUE(master) << "no fd on the console socket";
     EXPECT_FALSE(name.empty());

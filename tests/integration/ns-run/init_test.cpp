@@ -43,7 +43,7 @@ TEST_F(Init, ReapsOrphans) {
 }
 
 TEST_F(Init, ForwardsSignalsToTheProgram) {
-    std::string id = create_container(shell_config("exec sleep 1000"), {"--init"}, true);
+    std::string id = create_container(shell_config("exec sleep 1000"), {"--init", "--monitor"}, true);
     auto cmd = ns({"exec", id, "cat", "/proc/1/cmdline"});
     EXPECT_NE(cmd.out.find("ns-run"), std::string::npos) << "pid 1 is the init: " << cmd;
     ASSERT_EQ(ns({"kill", id, "TERM"}).status, 0);

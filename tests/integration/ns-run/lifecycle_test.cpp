@@ -62,7 +62,8 @@ TEST_F(Lifecycle, CreateStartStateKillDelete) {
     Json c = shell_config("echo started > /tmp/started; exec sleep 1000");
     c["root"]["readonly"] = false;
     c["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
-    std::string id = create_container(c);
+    // --monitor: ns-run's own monitor records the exit code (for ctl and ctld)
+    std::string id = create_container(c, {"--monitor"});
     Json s = state(id);
     EXPECT_EQ(s["status"], "created");
     EXPECT_GT(s["pid"].get<int>(), 0);
@@ -117,7 +118,8 @@ TEST_F(Lifecycle, DeleteOfACreatedContainerNeedsNoForce) {
 }
 
 TEST_F(Lifecycle, KillDeliversTheSignal) {
-    std::string id = create_container(shell_config("trap 'exit 3' USR1; while :; do sleep 0.05; done"), {}, true);
+    std::string id =
+        create_container(shell_config("trap 'exit 3' USR1; while :; do sleep 0.05; done"), {"--monitor"}, true);
     wait_for_handler(state(id)["pid"].get<int>(), SIGUSR1);
     auto k = ns({"kill", id, "SIGUSR1"});
     ASSERT_EQ(k.status, 0) << k;
@@ -174,7 +176,7 @@ TEST_F(Lifecycle, PsListsTheContainersProcesses) {
 }
 
 TEST_F(Lifecycle, WaitReportsTheExitCode) {
-    std::string id = create_container(shell_config("sleep 0.2; exit 7"), {}, true);
+    std::string id = create_container(shell_config("sleep 0.2; exit 7"), {"--monitor"}, true);
     auto w = ns({"wait", id});
     ASSERT_EQ(w.status, 0) << w;
     EXPECT_EQ(w.json()["exitCode"], 7);

@@ -24,7 +24,7 @@ protected:
 TEST_F(StdioLog, DetachedRunWritesJsonFile) {
     std::string log = tmp() + "/c.log";
     std::string id = create_container(shell_config("echo out; echo err >&2; printf 'tail \\377'; exit 4"),
-                                      {"--stdio-log", log}, true);
+                                      {"--stdio-log", log, "--monitor"}, true);
     auto w = ns({"wait", id});
     ASSERT_EQ(w.status, 0) << w;
     EXPECT_EQ(w.json()["exitCode"], 4);
@@ -48,7 +48,7 @@ TEST_F(StdioLog, DetachedRunWritesJsonFile) {
 
 TEST_F(StdioLog, CreateStartAndForeground) {
     std::string log = tmp() + "/c.log";
-    std::string id = create_container(shell_config("echo one"), {"--stdio-log", log});
+    std::string id = create_container(shell_config("echo one"), {"--stdio-log", log, "--monitor"});
     ASSERT_EQ(ns({"start", id}).status, 0);
     ASSERT_EQ(ns({"wait", id}).status, 0);
     auto l = lines(log);
@@ -63,7 +63,7 @@ TEST_F(StdioLog, CreateStartAndForeground) {
 }
 
 TEST_F(StdioLog, MonitorIsSmall) {
-    std::string id = create_container(shell_config("exec sleep 1000"), {"--stdio-log", tmp() + "/c.log"}, true);
+    std::string id = create_container(shell_config("exec sleep 1000"), {"--stdio-log", tmp() + "/c.log", "--monitor"}, true);
     // The monitor is the container process's parent.
     std::string stat = read_file("/proc/" + std::to_string(state(id)["pid"].get<int>()) + "/stat");
     auto fields = split(stat.substr(stat.rfind(')') + 2), ' ');
