@@ -400,11 +400,15 @@ std::vector<RouteInfo> RouteSocket::routes() {
 }
 
 
-int RouteSocket::add_bridge(const std::string& name, unsigned mtu) {
+int RouteSocket::add_bridge(const std::string& name, unsigned mtu, const std::optional<std::string>& mac) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = link_message(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
     if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+    if (mac) {
+        auto bytes = parse_mac(*mac);
+        mnl_attr_put(nlh, IFLA_ADDRESS, bytes.size(), bytes.data());
+    }
     nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
     mnl_attr_nest_end(nlh, info);

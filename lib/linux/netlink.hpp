@@ -94,8 +94,11 @@ public:
     std::vector<AddressInfo> addresses();
     std::vector<RouteInfo> routes();
 
-    // ip link add NAME type bridge [mtu MTU]; returns the index.
-    int add_bridge(const std::string& name, unsigned mtu);
+    // ip link add NAME type bridge [mtu MTU] [address MAC]; returns the index.
+    // With a MAC the kernel keeps it (addr_assign_type "set"); without, the
+    // bridge takes the lowest MAC of its ports, which changes as ports come
+    // and go (and is all zeros with none).
+    int add_bridge(const std::string& name, unsigned mtu, const std::optional<std::string>& mac = std::nullopt);
     // ip link add HOST [mtu] [master MASTER] up type veth peer name PEER netns PEER_NS
     // [address MAC]: one request, the host end up (the peer is set up by the
     // caller: veth_open() fails with ENOTCONN before the pair is linked).

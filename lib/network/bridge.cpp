@@ -26,8 +26,20 @@ void enable_forwarding() {
     if (linux::read_sysctl("ipv4/ip_forward") != "1") linux::write_sysctl("ipv4/ip_forward", "1");
 }
 
+// A random locally administered unicast MAC: a bridge with a MAC of its own
+// keeps it (Docker's bridge driver does the same), so the gateway's MAC that
+// containers have cached stays valid as endpoints come and go.
+std::string random_bridge_mac() {
+    std::string hex = random_hex(6);
+    unsigned first = (std::stoul(hex.substr(0, 2), nullptr, 16) & 0xfe) | 0x02;
+    static const char digits[] = "0123456789abcdef";
+    std::string mac = {digits[first >> 4], digits[first & 15]};
+    for (size_t i = 2; i < 12; i += 2) mac += ":" + hex.substr(i, 2);
+    return mac;
+}
+
 int make_bridge(RouteSocket& rt, const Network& n) {
-    int index = rt.add_bridge(n.bridge, n.mtu);
+    int index = rt.add_bridge(n.bridge, n.mtu, random_bridge_mac());
     ScopeGuard undo([&] {
         try {
             rt.delete_link(index);

@@ -354,6 +354,28 @@ TEST_F(Network, AddressMacAndMtuAsAsked) {
     EXPECT_EQ(r2["ips"][0]["address"], "10.200.13.1/24");
 }
 
+// The bridge has a MAC of its own ("set", locally administered), which the
+// kernel keeps as ports come and go: the gateway MAC cached in a container
+// stays valid. Without it a Linux bridge takes its lowest port MAC.
+TEST_F(Network, BridgeKeepsItsOwnMac) {
+    std::string bridge = create_network("mac", "10.200.15.0/24");
+    std::string sys = "/sys/class/net/" + bridge;
+    EXPECT_EQ(trim(read_file(sys + "/addr_assign_type")), "3"); // NET_ADDR_SET
+    std::string mac(trim(read_file(sys + "/address")));
+    ASSERT_EQ(mac.size(), 17u);
+    unsigned first = std::stoul(mac.substr(0, 2), nullptr, 16);
+    EXPECT_EQ(first & 0x03, 0x02u) << mac; // locally administered, unicast
+    // Two ports join, then both leave.
+    auto a = netns("a"), b = netns("b");
+    attach({"mac", "--netns", ns_path(a)});
+    Json rb = attach({"mac", "--netns", ns_path(b)});
+    EXPECT_EQ(trim(read_file(sys + "/address")), mac);
+    EXPECT_EQ(rb["interfaces"][0]["mac"], mac);
+    EXPECT_EQ(nb({"detach", "mac", "--netns", ns_path(a)}).status, 0);
+    EXPECT_EQ(nb({"detach", "mac", "--netns", ns_path(b)}).status, 0);
+    EXPECT_EQ(trim(read_file(sys + "/address")), mac);
+}
+
 // IPv4 BIG TCP (Linux 6.3+): both veth ends and the bridge take 192 KiB
 // segments; between two namespaces the traffic still flows.
 TEST_F(Network, BigTcpOnTheVethPairAndTheBridge) {
