@@ -10,7 +10,8 @@ build=(meson ninja-build g++ pkg-config
        libnftnl-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libcli11-dev
        libgtest-dev libgmock-dev libzstd-dev zlib1g-dev libboost-dev libdeflate-dev)
 peers=(runc crun umoci skopeo docker-registry containernetworking-plugins busybox-static
-       containerd docker.io docker-compose buildah)
+       containerd docker.io docker-compose buildah
+       podman python3-grpcio python3-grpc-tools)  # peers-podman; peers-cri: the CRI client (gRPC)
 tools=(hyperfine jq curl debootstrap zstd python3 iproute2 nftables util-linux tar gzip
        coreutils procps psmisc shellcheck iperf3
        apache2-utils openssl)  # reg-fetch tests: htpasswd (bcrypt) and certificates
