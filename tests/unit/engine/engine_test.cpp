@@ -85,7 +85,7 @@ TEST_F(EngineTest, ExplainedDetachedRemoveRunsInTheBackground) {
     f.detach = true;
     f.networks = {"none"};
     std::string s = explain_run(f, false);
-    EXPECT_TRUE(has(s, "run --detach --bundle")) << s;
+    EXPECT_TRUE(has(s, "run --detach --monitor --bundle")) << s;
     EXPECT_TRUE(has(s, ") </dev/null >/dev/null 2>&1 &")) << s;
     EXPECT_FALSE(has(s, "net-bridge attach")) << s;
     EXPECT_FALSE(has(s, "unshare")) << s;
