@@ -37,7 +37,7 @@ std::map<std::string, std::string> string_map(const Query& q, const std::string&
     if (raw.empty()) return out;
     Json j;
     try {
-        j = Json::parse(raw);
+        j = parse_json_text(raw, key);
     } catch (const std::exception& e) {
         throw HttpError(400, "invalid " + key + ": " + std::string(e.what()));
     }

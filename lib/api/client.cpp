@@ -57,7 +57,7 @@ std::string url_encode(std::string_view s) {
 void throw_api_error(int status, const std::string& body) {
     std::string msg = std::string(trim(body));
     try {
-        Json j = Json::parse(body);
+        Json j = parse_json_text(body, "daemon response");
         if (j.is_object() && j.contains("message") && j["message"].is_string()) msg = j["message"].get<std::string>();
     } catch (const std::exception&) {
     }
@@ -214,7 +214,7 @@ Json Client::get(const std::string& path) {
     ClientResponse r = request("GET", path);
     if (r.status >= 400) throw_api_error(r.status, r.body);
     if (trim(r.body).empty()) return Json();
-    return Json::parse(r.body);
+    return parse_json_text(r.body, "daemon response");
 }
 
 Json Client::post(const std::string& path, const Json& body, int* status) {
@@ -223,7 +223,7 @@ Json Client::post(const std::string& path, const Json& body, int* status) {
     if (r.status >= 400) throw_api_error(r.status, r.body);
     if (trim(r.body).empty()) return Json();
     try {
-        return Json::parse(r.body);
+        return parse_json_text(r.body, "daemon response");
     } catch (const std::exception&) {
         return Json(r.body);
     }

@@ -220,7 +220,7 @@ void Daemon::on_exit(const std::string& id) {
     ProcessResult w = run_process(engine::tools::runtime(paths_, {"wait", id}));
     if (w.ok()) {
         try {
-            Json j = Json::parse(w.out);
+            Json j = parse_json_text(w.out, "runtime wait");
             if (j.contains("exitCode") && j["exitCode"].is_number_integer()) code = j["exitCode"].get<int>();
         } catch (const std::exception&) {
         }
@@ -363,7 +363,7 @@ Json json_body(Request& req, uint64_t limit, bool required) {
     if (!base.empty() && base != "application/json")
         throw HttpError(400, "Content-Type specified (" + ct + ") must be 'application/json'");
     try {
-        Json j = Json::parse(body);
+        Json j = parse_json_text(body, "request body", limit);
         if (!j.is_object()) throw HttpError(400, "the request body must be a JSON object");
         return j;
     } catch (const nlohmann::json::exception& e) {

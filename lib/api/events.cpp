@@ -89,7 +89,7 @@ std::map<std::string, std::vector<std::string>> parse_filters_json(const std::st
     if (text.empty()) return out;
     Json j;
     try {
-        j = Json::parse(text);
+        j = parse_json_text(text, "filters");
     } catch (const std::exception& e) {
         throw HttpError(400, std::string("invalid filter: ") + e.what());
     }

@@ -113,7 +113,7 @@ void pull(Daemon& d, Request& req, Response& res, const std::string& ref) {
                            [&](const std::string& line) {
                                Json j;
                                try {
-                                   j = Json::parse(line);
+                                   j = parse_json_text(line, "reg-fetch output");
                                } catch (const std::exception&) {
                                    return; // a human message: only the last one matters (errors)
                                }
@@ -135,7 +135,7 @@ void pull(Daemon& d, Request& req, Response& res, const std::string& ref) {
     open_stream();
     std::string digest;
     try {
-        digest = json_str(Json::parse(out.substr(0, out.find('\n'))), "digest");
+        digest = json_str(parse_json_text(out.substr(0, out.find('\n')), "reg-fetch output"), "digest");
     } catch (const std::exception&) {
     }
     for (const auto& l : layers) res.chunk(dump_compact(Json{{"status", "Pull complete"}, {"progressDetail", Json::object()}, {"id", l}}) + "\n");
@@ -299,7 +299,7 @@ void add_image_routes(Router& r, Daemon& d) {
         int st = run_streaming({engine::tool_path("reg-fetch"), "--progress", "json", "push", source, full},
                                [&](const std::string& line) {
                                    try {
-                                       Json j = Json::parse(line);
+                                       Json j = parse_json_text(line, "reg-fetch output");
                                        if (j.is_object() && !json_str(j, "id").empty() && json_str(j, "status") != "note")
                                            res.chunk(dump_compact(docker_progress(j, true)) + "\n");
                                    } catch (const nlohmann::json::exception&) {
@@ -312,7 +312,7 @@ void add_image_routes(Router& r, Daemon& d) {
         }
         Json result;
         try {
-            result = Json::parse(out);
+            result = parse_json_text(out, "reg-fetch output");
         } catch (const std::exception&) {
             result = Json::object();
         }

@@ -22,7 +22,7 @@ std::vector<Json> bridge_networks() {
     ProcessResult p = run_tool({engine::tool_path("net-bridge"), "ls"});
     std::vector<Json> out;
     try {
-        Json j = Json::parse(p.out);
+        Json j = parse_json_text(p.out, "net-bridge output");
         if (j.is_array())
             for (auto& x : j) out.push_back(x);
         else if (j.is_object() && j.contains("networks"))
@@ -31,7 +31,7 @@ std::vector<Json> bridge_networks() {
             out.push_back(j);
     } catch (const std::exception&) {
         for (const auto& line : split(p.out, '\n'))
-            if (!trim(line).empty()) out.push_back(Json::parse(line));
+            if (!trim(line).empty()) out.push_back(parse_json_text(line, "net-bridge output"));
     }
     return out;
 }
@@ -91,7 +91,7 @@ std::optional<Json> find_network(Daemon& d, const std::string& ref) {
         if (p.status == 4) return std::nullopt;
         throw Error(tool_message(p.err, "net-bridge inspect failed"), kind_of_exit(p.status));
     }
-    return docker_network(d, Json::parse(p.out));
+    return docker_network(d, parse_json_text(p.out, "net-bridge output"));
 }
 
 Json get_network(Daemon& d, const std::string& ref) {
@@ -279,7 +279,7 @@ void add_network_routes(Router& r, Daemon& d) {
         }
         Json created;
         try {
-            created = Json::parse(p.out);
+            created = parse_json_text(p.out, "net-bridge output");
         } catch (const std::exception&) {
             created = Json::object();
         }
@@ -339,7 +339,7 @@ void add_network_routes(Router& r, Daemon& d) {
         ProcessResult p = run_tool({engine::tool_path("net-bridge"), "prune"});
         Json deleted = Json::array();
         try {
-            Json j = Json::parse(p.out);
+            Json j = parse_json_text(p.out, "net-bridge output");
             for (const auto& n : j.value("removed", Json::array()))
                 deleted.push_back(n.is_string() ? n.get<std::string>() : json_str(n, "name"));
         } catch (const std::exception&) {

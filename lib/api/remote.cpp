@@ -194,7 +194,7 @@ public:
                                while ((nl = pending.find('\n')) != std::string::npos) {
                                    std::string line = pending.substr(0, nl);
                                    pending.erase(0, nl + 1);
-                                   Json j = Json::parse(line, nullptr, false);
+                                   Json j = try_parse_json(line);
                                    if (j.is_discarded()) continue;
                                    if (j.contains("error")) failure = j.value("error", "pull failed");
                                    else if (!quiet && j.contains("status")) {
@@ -225,7 +225,7 @@ public:
                                pending.append(d);
                                size_t nl;
                                while ((nl = pending.find('\n')) != std::string::npos) {
-                                   Json j = Json::parse(pending.substr(0, nl), nullptr, false);
+                                   Json j = try_parse_json(pending.substr(0, nl));
                                    pending.erase(0, nl + 1);
                                    if (j.is_discarded()) continue;
                                    if (j.contains("error")) failure = j.value("error", "push failed");
@@ -302,7 +302,7 @@ public:
         each(refs, false, [&](const std::string& r) {
             ClientResponse res = c_.request("DELETE", "/images/" + r + (force ? "?force=1" : ""));
             if (res.status >= 400) throw_api_error(res.status, res.body);
-            for (const auto& x : Json::parse(res.body)) {
+            for (const auto& x : parse_json_text(res.body, "daemon response")) {
                 if (x.contains("Untagged")) print("Untagged: " + x["Untagged"].get<std::string>() + "\n");
                 if (x.contains("Deleted")) print("Deleted: " + x["Deleted"].get<std::string>() + "\n");
             }
@@ -355,7 +355,7 @@ public:
         }, "application/x-tar");
         if (r.status >= 400) throw_api_error(r.status, r.body);
         for (const auto& line : split(r.body, '\n')) {
-            Json j = Json::parse(line, nullptr, false);
+            Json j = try_parse_json(line);
             if (!j.is_discarded() && j.contains("stream")) print(j["stream"].get<std::string>());
         }
     }
@@ -382,7 +382,7 @@ public:
             return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
         }, "application/x-tar");
         if (r.status >= 400) throw_api_error(r.status, r.body);
-        Json j = Json::parse(trim(r.body), nullptr, false);
+        Json j = try_parse_json(trim(r.body));
         print((j.is_object() ? j.value("status", "") : std::string(trim(r.body))) + "\n");
     }
 
@@ -404,7 +404,7 @@ public:
             r = c_.request("POST", path, dump_compact(body));
         }
         if (r.status >= 400) throw_api_error(r.status, r.body);
-        return Json::parse(r.body).value("Id", "");
+        return parse_json_text(r.body, "daemon response").value("Id", "");
     }
 
     // attach (+stdin) until the stream ends; the exit status from a wait issued before start.
@@ -422,7 +422,7 @@ public:
                     wait_error = err;
                     return;
                 }
-                Json j = Json::parse(body, nullptr, false);
+                Json j = try_parse_json(body);
                 if (j.is_object()) status = j.value("StatusCode", 0);
             } catch (const std::exception& e) {
                 wait_error = e.what();
@@ -651,7 +651,7 @@ public:
             std::string body, err;
             int st = c_.stream("POST", container_path(r) + "/wait", "", [&](std::string_view d) { body.append(d); }, &err);
             if (st >= 400) throw_api_error(st, err);
-            print(std::to_string(Json::parse(body).value("StatusCode", 0)) + "\n");
+            print(std::to_string(parse_json_text(body, "daemon response").value("StatusCode", 0)) + "\n");
         });
         return 0;
     }
@@ -806,7 +806,7 @@ public:
                 if (!type.empty() && type != kind) continue;
                 ClientResponse res = c_.request("GET", path);
                 if (res.status == 200) {
-                    hit = Json::parse(res.body);
+                    hit = parse_json_text(res.body, "daemon response");
                     break;
                 }
                 if (res.status != 404) throw_api_error(res.status, res.body);

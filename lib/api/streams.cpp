@@ -23,7 +23,7 @@ std::string mux_frame(int stream, std::string_view data) {
 
 bool parse_log_line(std::string_view line, LogEntry& out) {
     try {
-        Json j = Json::parse(line);
+        Json j = parse_json_text(line, "log line");
         if (!j.is_object()) return false;
         auto get = [&](const char* k) {
             auto it = j.find(k);

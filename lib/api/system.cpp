@@ -268,7 +268,7 @@ void add_system_routes(Router& r, Daemon& d) {
             for (const auto& line : split(v.out, '\n'))
                 if (!trim(line).empty()) {
                     try {
-                        Json j = Json::parse(line);
+                        Json j = parse_json_text(line, "vol-mount output");
                         j["UsageData"] = {{"Size", -1}, {"RefCount", j.value("Users", Json::array()).size()}};
                         j.erase("Users");
                         volumes.push_back(j);

@@ -13,7 +13,7 @@ std::vector<Json> list_volumes() {
     ProcessResult p = run_tool({engine::tool_path("vol-mount"), "ls", "--json"});
     std::vector<Json> out;
     for (const auto& line : split(p.out, '\n'))
-        if (!trim(line).empty()) out.push_back(Json::parse(line));
+        if (!trim(line).empty()) out.push_back(parse_json_text(line, "vol-mount output"));
     return out;
 }
 
@@ -35,7 +35,7 @@ std::optional<Json> find_volume(const std::string& name) {
     }
     for (const auto& line : split(p.out, '\n'))
         if (!trim(line).empty()) {
-            Json j = Json::parse(line);
+            Json j = parse_json_text(line, "vol-mount output");
             if (j.is_array() && !j.empty()) return j[0];
             return j;
         }
@@ -94,7 +94,7 @@ void add_volume_routes(Router& r, Daemon& d) {
         ProcessResult p = run_tool(argv);
         Json v;
         try {
-            v = Json::parse(p.out);
+            v = parse_json_text(p.out, "vol-mount output");
         } catch (const std::exception&) {
             v = Json::object();
         }
@@ -133,7 +133,7 @@ void add_volume_routes(Router& r, Daemon& d) {
         ProcessResult p = run_tool(argv);
         Json j;
         try {
-            j = Json::parse(p.out);
+            j = parse_json_text(p.out, "vol-mount output");
         } catch (const std::exception&) {
             j = Json::object();
         }

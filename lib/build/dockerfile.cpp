@@ -238,7 +238,7 @@ std::vector<std::string> split_blanks(std::string_view rest) {
 std::optional<std::vector<std::string>> parse_json_array(std::string_view rest) {
     rest = trim_left(rest);
     if (rest.empty() || rest[0] != '[') return std::nullopt;
-    Json j = Json::parse(rest.begin(), rest.end(), nullptr, false);
+    Json j = try_parse_json(rest);
     if (j.is_discarded() || !j.is_array()) return std::nullopt;
     std::vector<std::string> out;
     for (const auto& e : j) {

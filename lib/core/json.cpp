@@ -4,7 +4,36 @@
 
 namespace ctk {
 
-Json parse_json(std::string_view text, std::string_view what) {
+void check_json_limits(std::string_view text, std::string_view what, size_t max_size) {
+    if (text.size() > max_size)
+        throw_invalid(std::string(what) + ": JSON text of " + std::to_string(text.size()) +
+                      " bytes is over the limit of " + std::to_string(max_size) + " bytes");
+    size_t depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') i++; // the escaped byte cannot end the string
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > json_max_depth)
+                throw_invalid(std::string(what) + ": JSON nests deeper than " + std::to_string(json_max_depth) +
+                              " levels");
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+}
+
+Json parse_json_text(std::string_view text, std::string_view what, size_t max_size) {
+    check_json_limits(text, what, max_size);
+    return Json::parse(text.begin(), text.end());
+}
+
+Json parse_json(std::string_view text, std::string_view what, size_t max_size) {
+    check_json_limits(text, what, max_size);
     try {
         return Json::parse(text.begin(), text.end());
     } catch (const Json::parse_error& e) {
@@ -14,6 +43,15 @@ Json parse_json(std::string_view text, std::string_view what) {
         if (pos != std::string::npos) msg = msg.substr(pos + 2);
         throw_invalid(std::string(what) + ": malformed JSON: " + msg);
     }
+}
+
+Json try_parse_json(std::string_view text, size_t max_size) {
+    try {
+        check_json_limits(text, "", max_size);
+    } catch (const Error&) {
+        return Json(Json::value_t::discarded);
+    }
+    return Json::parse(text.begin(), text.end(), nullptr, false);
 }
 
 Json read_json_file(const std::string& path, size_t max_size) {

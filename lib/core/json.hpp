@@ -18,10 +18,33 @@ namespace ctk {
 
 using Json = nlohmann::json;
 
-// Parses `text`; a syntax error becomes ErrorKind::invalid "<what>: malformed JSON: ...".
-Json parse_json(std::string_view text, std::string_view what);
+// Every JSON text ctk reads goes through the parsers below (never Json::parse
+// directly), so each is held to two limits before nlohmann sees it:
+// - nesting depth json_max_depth: nlohmann's conversions, copies and dumps
+//   recurse once per level, and 100 000 nested arrays (200 KB) overflow a
+//   thread's stack. Go's encoding/json stops at 10 000; no image, runtime,
+//   CNI or Engine API document comes near 1 000.
+// - size: max_size bytes, chosen by the caller for its input (the default
+//   suits files of the store).
+inline constexpr size_t json_max_depth = 1000;
+inline constexpr size_t json_max_size = 64u << 20;
+
+// Throws ErrorKind::invalid "<what>: JSON nests deeper than 1000 levels" or
+// "<what>: JSON text of N bytes is over the limit of M bytes". Brackets inside
+// strings do not count; the text need not be well-formed (the parser judges that).
+void check_json_limits(std::string_view text, std::string_view what, size_t max_size = json_max_size);
+
+// Parses `text`; a syntax error or a limit becomes ErrorKind::invalid
+// "<what>: malformed JSON: ...".
+Json parse_json(std::string_view text, std::string_view what, size_t max_size = json_max_size);
+// The same limits (ctk::Error, invalid), but a syntax error stays nlohmann's
+// Json::parse_error, for callers that report it in their own words (ctld
+// answers with Go's wording).
+Json parse_json_text(std::string_view text, std::string_view what, size_t max_size = json_max_size);
+// Never throws: a discarded value (is_discarded()) for a syntax error or a limit.
+Json try_parse_json(std::string_view text, size_t max_size = json_max_size);
 // Reads and parses a file (at most max_size bytes).
-Json read_json_file(const std::string& path, size_t max_size = 64u << 20);
+Json read_json_file(const std::string& path, size_t max_size = json_max_size);
 // Serialises and replaces the file atomically (write_file_atomic).
 void write_json_file(const std::string& path, const Json& value, int indent = 2);
 // Compact form, as tools print on stdout (one object a line).

@@ -657,7 +657,7 @@ void Commands::inspect(const std::vector<std::string>& refs, const std::string& 
             }
             if (p.ok()) {
                 try {
-                    found = network_json(Json::parse(p.out));
+                    found = network_json(parse_json_text(p.out, "net-bridge output"));
                 } catch (const std::exception&) {
                 }
             }
@@ -671,7 +671,7 @@ void Commands::inspect(const std::vector<std::string>& refs, const std::string& 
             }
             if (p.ok()) {
                 try {
-                    found = Json::parse(p.out);
+                    found = parse_json_text(p.out, "vol-mount output");
                 } catch (const std::exception&) {
                 }
             }
@@ -724,7 +724,7 @@ void Commands::network_create(const std::string& name, const std::vector<std::st
     ProcessResult p = tool(argv, "ctl network create " + name);
     if (e_.explaining()) return;
     try {
-        print(str_or(Json::parse(p.out), "id") + "\n");
+        print(str_or(parse_json_text(p.out, "net-bridge output"), "id") + "\n");
     } catch (const std::exception&) {
         print(p.out);
     }
@@ -737,7 +737,7 @@ std::vector<Json> network_list(const std::string& net_bridge) {
     std::vector<Json> out;
     std::string text = p.out;
     try {
-        Json j = Json::parse(text);
+        Json j = parse_json_text(text, "net-bridge output");
         if (j.is_array())
             for (auto& x : j) out.push_back(x);
         else if (j.contains("networks"))
@@ -745,7 +745,7 @@ std::vector<Json> network_list(const std::string& net_bridge) {
         else out.push_back(j);
     } catch (const std::exception&) {
         for (const auto& line : split(text, '\n'))
-            if (!trim(line).empty()) out.push_back(Json::parse(line));
+            if (!trim(line).empty()) out.push_back(parse_json_text(line, "net-bridge output"));
     }
     return out;
 }
@@ -788,7 +788,7 @@ void Commands::network_inspect(const std::vector<std::string>& names, const std:
     for (const auto& n : names) {
         ProcessResult p = tool({tool_path("net-bridge"), "inspect", n}, "ctl network inspect " + n);
         if (e_.explaining()) continue;
-        objects.push_back(network_json(Json::parse(p.out)));
+        objects.push_back(network_json(parse_json_text(p.out, "net-bridge output")));
     }
     if (!e_.explaining()) print_inspect(objects, format);
 }
@@ -849,7 +849,7 @@ void Commands::network_prune(bool) {
     ProcessResult p = tool({tool_path("net-bridge"), "prune"}, "ctl network prune");
     if (e_.explaining()) return;
     try {
-        Json j = Json::parse(p.out);
+        Json j = parse_json_text(p.out, "net-bridge output");
         Json removed = j.value("removed", Json::array());
         if (!removed.empty()) {
             print("Deleted Networks:\n");
@@ -868,7 +868,7 @@ void Commands::volume_create(const std::string& name, const std::vector<std::str
     ProcessResult p = tool(argv, "ctl volume create " + name);
     if (e_.explaining()) return;
     try {
-        print(str_or(Json::parse(p.out), "Name") + "\n");
+        print(str_or(parse_json_text(p.out, "vol-mount output"), "Name") + "\n");
     } catch (const std::exception&) {
         print(p.out);
     }
@@ -885,7 +885,7 @@ void Commands::volume_ls(const ListOptions& o) {
     std::vector<Json> rows;
     for (const auto& line : split(p.out, '\n')) {
         if (trim(line).empty()) continue;
-        Json v = Json::parse(line);
+        Json v = parse_json_text(line, "vol-mount output");
         std::string name = str_or(v, "Name");
         if (!any_of_key(f, "name", [&](const std::string& x) { return name.find(x) != std::string::npos; })) continue;
         if (!any_of_key(f, "label", [&](const std::string& x) { return label_filter(v.value("Labels", Json::object()), x); }))
@@ -917,7 +917,7 @@ void Commands::volume_inspect(const std::vector<std::string>& names, const std::
         ProcessResult p = tool({tool_path("vol-mount"), "inspect", n}, "ctl volume inspect " + n);
         if (e_.explaining()) continue;
         for (const auto& line : split(p.out, '\n'))
-            if (!trim(line).empty()) objects.push_back(Json::parse(line));
+            if (!trim(line).empty()) objects.push_back(parse_json_text(line, "vol-mount output"));
     }
     if (!e_.explaining()) print_inspect(objects, format);
 }
@@ -937,7 +937,7 @@ void Commands::volume_prune(bool, bool all) {
     ProcessResult p = tool(argv, "ctl volume prune");
     if (e_.explaining()) return;
     try {
-        Json j = Json::parse(p.out);
+        Json j = parse_json_text(p.out, "vol-mount output");
         Json deleted = j.value("VolumesDeleted", Json::array());
         if (!deleted.is_null() && !deleted.empty()) {
             print("Deleted Volumes:\n");

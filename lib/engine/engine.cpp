@@ -672,7 +672,7 @@ RuntimeState Engine::runtime_state(const std::string& id) {
     if (!p.ok()) return s;
     Json j;
     try {
-        j = Json::parse(p.out);
+        j = parse_json_text(p.out, "runtime state");
     } catch (const std::exception&) {
         return s;
     }
@@ -691,7 +691,7 @@ std::map<std::string, RuntimeState> Engine::runtime_states() {
     if (!p.ok()) return out;
     Json j;
     try {
-        j = Json::parse(p.out);
+        j = parse_json_text(p.out, "runtime list");
     } catch (const std::exception&) {
         return out;
     }
@@ -1021,7 +1021,7 @@ int Engine::wait(const std::string& ref) {
             ProcessResult p = run_process(tools::runtime(paths_, {"wait", r.id}));
             if (p.ok()) {
                 try {
-                    Json j = Json::parse(p.out);
+                    Json j = parse_json_text(p.out, "runtime wait");
                     if (j.contains("exitCode")) return j["exitCode"].get<int>();
                 } catch (const std::exception&) {
                 }
@@ -1137,7 +1137,7 @@ Json Engine::top(const std::string& ref, const std::vector<std::string>& ps_args
     ProcessResult pids = run_process(tools::runtime(paths_, {"ps", "--format", "json", r.id}));
     if (!pids.ok()) throw Error(std::string(trim(pids.err)));
     std::set<std::string> want;
-    for (const auto& p : Json::parse(pids.out)) want.insert(std::to_string(p.get<int64_t>()));
+    for (const auto& p : parse_json_text(pids.out, "runtime ps")) want.insert(std::to_string(p.get<int64_t>()));
     std::vector<std::string> argv = {"ps"};
     if (ps_args.empty()) argv.push_back("-ef");
     else argv.insert(argv.end(), ps_args.begin(), ps_args.end());
@@ -1178,7 +1178,7 @@ struct LogLine {
 
 std::optional<LogLine> parse_log_line(const std::string& line) {
     try {
-        Json j = Json::parse(line);
+        Json j = parse_json_text(line, "log line");
         return LogLine{str_or(j, "stream"), str_or(j, "time"), str_or(j, "log")};
     } catch (const std::exception&) {
         return std::nullopt;
@@ -1304,7 +1304,7 @@ Endpoint endpoint_of(const std::string& file) {
     if (!text) return e;
     Json j;
     try {
-        j = Json::parse(*text);
+        j = parse_json_text(*text, file);
     } catch (const std::exception&) {
         return e;
     }
@@ -1333,7 +1333,7 @@ std::string network_id(const store::Paths& paths, const std::string& name) {
     auto text = read_file_if_exists(paths.network(name), 4 << 20);
     if (!text) return "";
     try {
-        Json j = Json::parse(*text);
+        Json j = parse_json_text(*text, paths.network(name));
         for (const char* k : {"id", "Id", "ID"})
             if (j.contains(k) && j[k].is_string()) return j[k].get<std::string>();
     } catch (const std::exception&) {
@@ -1415,7 +1415,7 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
     // vol-mount's own account of what it mounted, when there is one
     if (auto text = read_file_if_exists(containers_.dir(r.id) + "/volumes.json", 4u << 20)) {
         try {
-            Json v = Json::parse(*text);
+            Json v = parse_json_text(*text, "volumes.json");
             if (v.contains("mount_points") && v["mount_points"].is_array()) mounts = v["mount_points"];
         } catch (const std::exception&) {
         }

@@ -222,7 +222,7 @@ Json exec_or_shell(std::string_view rest) {
     std::string_view r = trim(rest);
     if (!r.empty() && r[0] == '[') {
         try {
-            Json j = Json::parse(r);
+            Json j = parse_json_text(r, "instruction");
             if (j.is_array() && std::all_of(j.begin(), j.end(), [](const Json& x) { return x.is_string(); }))
                 return j;
         } catch (const std::exception&) {

@@ -190,7 +190,7 @@ std::optional<Program> read_entry(const std::string& path, const Json& context, 
         (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
         return std::nullopt;
     try {
-        Json j = Json::parse(read_fd(f.get(), 8u << 20));
+        Json j = parse_json_text(read_fd(f.get(), 8u << 20), "seccomp cache");
         if (j.at("context") != context || j.at("source").get<std::string>() != text) return std::nullopt;
         Program p;
         p.flags = j.at("flags").get<unsigned>();

@@ -56,7 +56,7 @@ std::string need_env(const std::map<std::string, std::string>& env, const char* 
 CniConfig parse_config(const std::string& text) {
     Json j;
     try {
-        j = Json::parse(text);
+        j = parse_json_text(text, "network configuration");
     } catch (const std::exception& e) {
         throw CniError(decode_failure, std::string("network configuration is not JSON: ") + e.what());
     }
@@ -165,7 +165,7 @@ CniOutcome run_cni(const std::map<std::string, std::string>& env, const std::str
         if (command == "VERSION") return {0, version_result()};
         // Errors carry the configuration's version when it has one (CNI spec "Error").
         try {
-            Json j = Json::parse(stdin_config);
+            Json j = parse_json_text(stdin_config, "network configuration");
             if (j.is_object() && j.value("cniVersion", Json()).is_string()) version = j["cniVersion"];
         } catch (const std::exception&) {
         }

@@ -174,7 +174,7 @@ void Authenticator::fetch_token(Transport& transport, const Request& like) {
     if (!r.ok()) {
         std::string detail;
         try {
-            Json j = Json::parse(r.body);
+            Json j = parse_json_text(r.body, "token response");
             if (j.contains("errors") && j["errors"].is_array() && !j["errors"].empty())
                 detail = j["errors"][0].value("message", "");
             else if (j.contains("details")) detail = j.value("details", "");

@@ -137,7 +137,7 @@ void Client::fail(const Response& r, std::string_view object) const {
     if (std::string t = status_text(r.status); !t.empty()) msg += " " + t;
     std::vector<std::string> details;
     try {
-        Json j = Json::parse(r.body);
+        Json j = parse_json_text(r.body, "error response");
         if (j.is_object() && j.contains("errors") && j["errors"].is_array())
             for (const auto& e : j["errors"]) {
                 if (!e.is_object()) continue;
@@ -198,7 +198,7 @@ Document Client::get_manifest(std::string_view reference) {
     std::string media_type;
     Json j;
     try {
-        j = Json::parse(doc.bytes);
+        j = parse_json_text(doc.bytes, where() + ": " + object);
     } catch (const Json::exception& e) {
         throw_invalid(where() + ": " + object + ": malformed JSON: " + e.what());
     }

@@ -237,7 +237,7 @@ static bool bundle_mounts(const std::string& bundle, const std::string& source) 
     }
     if (!text) return false;
     try {
-        Json j = Json::parse(*text);
+        Json j = parse_json_text(*text, "volumes.json");
         if (!j.contains("mounts") || !j["mounts"].is_array()) return false;
         for (const auto& m : j["mounts"])
             if (m.is_object() && m.value("source", "") == source) return true;

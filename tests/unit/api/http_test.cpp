@@ -272,6 +272,13 @@ TEST(Http, JsonHandlersAnswerMalformedBodiesWithDockerErrors) {
     std::string out = ask("POST", "/v1.41/containers/create", "{bad json");
     EXPECT_EQ(out.rfind("HTTP/1.1 500", 0), 0u) << out;
     EXPECT_NE(out.find("invalid character 'b' looking for beginning of object key string"), std::string::npos) << out;
+    // issue 16: 100 000 nested arrays (200 KB) overflowed ctld's stack; Docker answers 400
+    for (const auto& deep : {std::string(100000, '[') + std::string(100000, ']'),
+                             R"({"Image":"tiny","Labels":)" + std::string(100000, '{') + "}"}) {
+        out = ask("POST", "/v1.41/containers/create", deep);
+        EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out.substr(0, 300);
+        EXPECT_NE(out.find("request body: JSON nests deeper than 1000 levels"), std::string::npos) << out.substr(0, 300);
+    }
     out = ask("POST", "/v1.41/containers/create", "{}", "text/plain");
     EXPECT_NE(out.find("Content-Type specified (text/plain) must be 'application/json'"), std::string::npos) << out;
     out = ask("POST", "/v1.41/containers/create?name=w", R"({"Image":"tiny"})");

@@ -1,5 +1,9 @@
 #include "core/json.hpp"
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 using namespace ctk;
@@ -56,4 +60,88 @@ TEST(Json, ErrorsNameObjectAndField) {
         EXPECT_EQ(std::string(e.what()).rfind("config.json: malformed JSON", 0), 0u) << e.what();
     }
     EXPECT_THROW(parse_json("[]", "t").get<Thing>(), Error);
+}
+
+namespace {
+std::string nested(size_t depth, char open = '[', char close = ']') {
+    return std::string(depth, open) + std::string(depth, close);
+}
+std::string invalid_message(std::string_view text, size_t max_size = json_max_size) {
+    try {
+        parse_json(text, "body", max_size);
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid) << e.what();
+        return e.what();
+    }
+    return "";
+}
+} // namespace
+
+// Issue 16: 100 000 nested arrays overflowed the stack of ctld, reg-fetch, img-unpack and ns-run.
+TEST(JsonLimits, DeepNestingIsRefusedBeforeParsing) {
+    EXPECT_EQ(invalid_message(nested(100000)), "body: JSON nests deeper than 1000 levels");
+    EXPECT_EQ(invalid_message(nested(1001, '{', '}')), "body: JSON nests deeper than 1000 levels");
+    EXPECT_EQ(invalid_message(R"({"a":)" + nested(1000) + "}"), "body: JSON nests deeper than 1000 levels");
+    // unclosed brackets count too: the parser never sees them
+    EXPECT_EQ(invalid_message(std::string(200000, '[')), "body: JSON nests deeper than 1000 levels");
+    EXPECT_THROW(parse_json_text(nested(5000), "body"), Error);
+    EXPECT_TRUE(try_parse_json(nested(5000)).is_discarded());
+}
+
+TEST(JsonLimits, DepthAtTheLimitParses) {
+    Json j = parse_json(nested(1000), "body");
+    EXPECT_TRUE(j.is_array());
+    // siblings do not add up: depth is what is open at once
+    std::string wide = "[";
+    for (int i = 0; i < 3000; i++) wide += (i ? "," : "") + nested(10);
+    wide += "]";
+    EXPECT_EQ(parse_json(wide, "body").size(), 3000u);
+}
+
+TEST(JsonLimits, BracketsInStringsDoNotCount) {
+    std::string s = "\"" + std::string(5000, '[') + std::string(5000, '{') + "\"";
+    EXPECT_EQ(parse_json("[" + s + "]", "body")[0].get<std::string>().size(), 10000u);
+    // an escaped quote does not end the string, so the brackets after it are still inside
+    std::string esc = R"(["\")" + std::string(5000, '[') + R"("])";
+    EXPECT_EQ(parse_json(esc, "body")[0].get<std::string>(), "\"" + std::string(5000, '['));
+    // an escaped backslash does end it: what follows is structure again
+    std::string after = R"(["\\",)" + nested(1001) + "]";
+    EXPECT_EQ(invalid_message(after), "body: JSON nests deeper than 1000 levels");
+    // closing brackets inside strings do not lower the depth either
+    std::string closers = std::string(999, '[') + "\"" + std::string(999, ']') + "\"" + nested(2) +
+                          std::string(999, ']');
+    EXPECT_EQ(invalid_message(closers), "body: JSON nests deeper than 1000 levels");
+}
+
+TEST(JsonLimits, SizeLimitIsTheCallers) {
+    EXPECT_EQ(invalid_message(R"({"a":"0123456789"})", 10), "body: JSON text of 18 bytes is over the limit of 10 bytes");
+    EXPECT_NO_THROW(parse_json(R"({"a":"0123456789"})", "body", 18));
+    EXPECT_TRUE(try_parse_json("[1,2,3]", 3).is_discarded());
+    EXPECT_EQ(try_parse_json("[1,2,3]").size(), 3u);
+}
+
+TEST(JsonLimits, SyntaxErrorsStayNlohmannsForParseJsonText) {
+    EXPECT_THROW(parse_json_text("{not json", "body"), Json::parse_error);
+    EXPECT_TRUE(try_parse_json("{not json").is_discarded());
+}
+
+// The limits hold only if nothing bypasses them: no Json::parse outside lib/core/json.cpp.
+TEST(JsonLimits, EveryParserGoesThroughTheCheckedOne) {
+    const char* src = std::getenv("CTK_SOURCE_DIR");
+    ASSERT_NE(src, nullptr) << "CTK_SOURCE_DIR is not set";
+    std::vector<std::string> offenders;
+    for (const char* top : {"lib", "tools"}) {
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(src) + "/" + top)) {
+            auto ext = entry.path().extension();
+            if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".hpp")) continue;
+            if (entry.path().generic_string().ends_with("lib/core/json.cpp")) continue;
+            std::ifstream in(entry.path());
+            std::string line;
+            for (int n = 1; std::getline(in, line); n++)
+                if (line.find("Json::parse(") != std::string::npos || line.find("json::parse(") != std::string::npos ||
+                    line.find("Json::sax_parse(") != std::string::npos || line.find("json::sax_parse(") != std::string::npos)
+                    offenders.push_back(entry.path().string() + ":" + std::to_string(n));
+        }
+    }
+    EXPECT_TRUE(offenders.empty()) << "unchecked JSON parse at:\n" << ::testing::PrintToString(offenders);
 }

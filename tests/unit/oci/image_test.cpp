@@ -101,3 +101,22 @@ TEST(Platform, ParseAndNormalise) {
     EXPECT_EQ(Platform::host().os, "linux");
     EXPECT_FALSE(Platform::host().architecture.empty());
 }
+
+// Issue 16: an image config (or manifest, index) nesting 100 000 arrays crashed
+// reg-fetch and img-unpack (stack overflow); it is refused as invalid before parsing.
+TEST(ImageJson, DeepNestingIsInvalid) {
+    std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    std::string doc = R"({"schemaVersion":2,"x":)" + deep + "}";
+    for (int kind = 0; kind < 3; kind++) {
+        try {
+            if (kind == 0) ImageConfig::parse(doc, "config sha256:ab");
+            if (kind == 1) Manifest::parse(doc, "manifest sha256:ab");
+            if (kind == 2) Index::parse(doc, "index sha256:ab");
+            ADD_FAILURE() << kind << ": accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::invalid);
+            EXPECT_NE(std::string(e.what()).find("sha256:ab: JSON nests deeper than 1000 levels"), std::string::npos)
+                << e.what();
+        }
+    }
+}
