@@ -19,6 +19,14 @@ using namespace ctk;
 int main(int argc, char** argv) {
     // The stdio keeper of a container (lib/api/shim.hpp) is this binary re-executed.
     if (argc > 1 && std::strcmp(argv[1], "--shim") == 0) return api::shim_main(argc, argv);
+    // The stop signals are read from a signalfd by the accept loop: blocked
+    // here, before any thread exists, so that every thread inherits the mask
+    // (one that did not would take SIGTERM's default action: exit 143, the
+    // socket left behind). Children get a clean mask (core/process SpawnAttr).
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop, sig);
+    ::pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
     CLI::App app("ctld: the Docker Engine API (1.41) over the ctk store; the docker CLI, docker-compose and "
                  "ctl -H drive it. Containers are made by the same tools ctl runs (img-unpack, net-bridge, "

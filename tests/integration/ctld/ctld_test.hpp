@@ -25,6 +25,8 @@ protected:
     // SIGTERM (or SIGKILL) and wait.
     void stop_daemon(bool kill9 = false);
     pid_t daemon_pid() const { return pid_; }
+    // The test reaped the daemon itself.
+    void forget_daemon() { pid_ = -1; }
 
     // docker -H unix://SOCK ARGS…
     ToolResult docker(const std::vector<std::string>& args, const std::string& input = "",

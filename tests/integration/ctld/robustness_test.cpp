@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -113,6 +114,33 @@ TEST_F(Robustness, RestartKeepsContainersRunning) {
     // and the exit of a container started before the restart is still seen
     ASSERT_EQ(docker({"kill", "lr"}).status, 0);
     EXPECT_EQ(docker({"wait", "lr"}).out, "137\n");
+}
+
+TEST_F(Robustness, SigtermAndSigintStopCleanlyWithStatusZero) {
+    // threads of every kind first: a streaming request, the exit watcher, an exec
+    tiny();
+    ASSERT_EQ(docker({"run", "-d", "--name", "st", "tiny", "sh", "-c", "echo up; sleep 1000"}).status, 0);
+    auto follow = sh("timeout 30 docker logs -f st >/dev/null 2>&1 & sleep 0.5; echo started");
+    EXPECT_EQ(docker({"exec", "st", "true"}).status, 0);
+    for (int sig : {SIGTERM, SIGINT}) {
+        pid_t pid = daemon_pid();
+        ASSERT_GT(pid, 0);
+        ::kill(pid, sig);
+        int ws = 0;
+        pid_t got = 0;
+        for (int i = 0; i < 400 && got == 0; i++) {
+            got = ::waitpid(pid, &ws, WNOHANG);
+            if (got == 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        ASSERT_EQ(got, pid) << "ctld did not stop on " << ::strsignal(sig);
+        forget_daemon();
+        EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+            << ::strsignal(sig) << ": " << (WIFSIGNALED(ws) ? "killed by signal " + std::to_string(WTERMSIG(ws))
+                                                                   : "exit " + std::to_string(WEXITSTATUS(ws)));
+        EXPECT_NE(::access(socket_path().c_str(), F_OK), 0) << "the socket is removed";
+        start_daemon();
+        ASSERT_EQ(docker({"inspect", "-f", "{{.State.Running}}", "st"}).out, "true\n") << "containers keep running";
+    }
 }
 
 TEST_F(Robustness, Kill9MidRequestLeavesTheStoreConsistent) {
