@@ -276,6 +276,8 @@ void Response::send(int status, std::string_view content_type, std::string_view 
     add_standard(h, std);
     if (!content_type.empty()) h.set(http::field::content_type, std::string(content_type));
     for (const auto& [k, v] : extra) h.set(k, v);
+    // a client may reuse a connection unless told it ends here
+    if (!c_.keep_alive()) h.set(http::field::connection, "close");
     bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
     if (!no_body) h.set(http::field::content_length, std::to_string(body.size()));
     std::string out = header_text(h);
@@ -303,8 +305,11 @@ void Response::begin_stream(int status, std::string_view content_type,
     if (!content_type.empty()) h.set(http::field::content_type, std::string(content_type));
     for (const auto& [k, v] : extra) h.set(k, v);
     h.set(http::field::transfer_encoding, "chunked");
+    // a client that drops a stream leaves nothing reusable; saying so keeps
+    // Go's client from sending its next request on it
+    h.set(http::field::connection, "close");
     state_ = State::streaming;
-    c_.close_after(); // a client that drops a stream leaves nothing reusable
+    c_.close_after();
     c_.transport().write_all(header_text(h));
 }
 

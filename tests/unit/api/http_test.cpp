@@ -169,6 +169,24 @@ TEST(Http, StreamedResponsesAreChunked) {
     EXPECT_NE(out.find("8\r\n{\"a\":1}\n\r\n8\r\n{\"b\":2}\n\r\n0\r\n\r\n"), std::string::npos) << out;
 }
 
+TEST(Http, AResponseAfterWhichTheConnectionClosesSaysSo) {
+    // Go's client reuses a connection that did not say "Connection: close":
+    // its next request then meets a reset (issue 16: docker run after a pull)
+    Conn streamed(echo_handler());
+    streamed.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string out = streamed.read_all();
+    EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+    Conn too_big(echo_handler());
+    too_big.send("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    out = too_big.read_all(2000);
+    EXPECT_NE(out.find("HTTP/1.1 413"), std::string::npos) << out;
+    EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+    Conn kept(echo_handler());
+    kept.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    kept.close_write();
+    EXPECT_EQ(kept.read_all().find("Connection: close"), std::string::npos) << "kept alive: no close";
+}
+
 TEST(Http, HijackSwitchesToRawBytes) {
     Conn c(echo_handler());
     c.send("POST /hijack HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n");
