@@ -97,4 +97,20 @@ void ObjectReader::fail_type(const char* key, const std::exception& e) const {
     throw_invalid(what_ + ": field " + quote(key) + ": " + msg);
 }
 
+// "process.user.uid: -1 is out of range for uint32"
+void ObjectReader::fail_integer(const char* key, const std::string& why) const {
+    throw_invalid(what_ + "." + key + ": " + why);
+}
+
+// Readers are named by their path in the document ("process.user"), so an
+// error from the reader of field `key` starts with "<what>.<key>" (or, in the
+// document's top reader, "<key>") and needs no second "field" prefix.
+bool ObjectReader::names_field(std::string_view message, const char* key) const {
+    auto starts_path = [&](const std::string& path) {
+        return message.substr(0, path.size()) == path && message.size() > path.size() &&
+               (message[path.size()] == '.' || message[path.size()] == ':');
+    };
+    return starts_path(what_ + "." + key) || starts_path(key);
+}
+
 } // namespace ctk

@@ -3,11 +3,14 @@
 // fields ctk does not know, so a read-modify-write loses nothing.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -82,15 +85,48 @@ private:
     const Json* find(const char* key);
     [[noreturn]] void fail_missing(const char* key) const;
     [[noreturn]] void fail_type(const char* key, const std::exception& e) const;
+    [[noreturn]] void fail_integer(const char* key, const std::string& why) const;
+    bool names_field(std::string_view message, const char* key) const;
 
     template <typename T> void convert(const char* key, const Json& v, T& out) {
         try {
+            if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+                check_integer<T>(key, v);
+            } else if constexpr (requires { typename T::value_type; out.push_back(typename T::value_type{}); }) {
+                using E = typename T::value_type;
+                if constexpr (std::is_integral_v<E> && !std::is_same_v<E, bool>)
+                    if (v.is_array())
+                        for (const auto& x : v) check_integer<E>(key, x);
+            }
             v.get_to(out);
         } catch (const Error& e) {
+            // an inner reader that already names this field's path says it best
+            if (names_field(e.what(), key)) throw;
             throw e.wrap(what_ + ": field " + quote(key));
         } catch (const Json::exception& e) {
             fail_type(key, e);
         }
+    }
+
+    // An integer field holds what its Go type holds (runc's runtime-spec
+    // types): nlohmann would wrap -1 to 4294967295 for a uint32 uid, truncate
+    // 1.5 and take true as 1; encoding/json refuses them all.
+    template <typename T> void check_integer(const char* key, const Json& v) const {
+        using L = std::numeric_limits<T>;
+        const char* why = nullptr;
+        if (v.is_number_unsigned()) {
+            if (v.get<uint64_t>() > static_cast<uint64_t>(L::max())) why = "is out of range for";
+        } else if (v.is_number_integer()) {
+            int64_t x = v.get<int64_t>();
+            if (x < 0 ? !L::is_signed || x < static_cast<int64_t>(L::min())
+                      : static_cast<uint64_t>(x) > static_cast<uint64_t>(L::max()))
+                why = "is out of range for";
+        } else if (v.is_number_float() || v.is_boolean()) {
+            why = "is not a value of type";
+        }
+        if (why)
+            fail_integer(key, v.dump() + " " + why + " " + (L::is_signed ? "int" : "uint") +
+                                  std::to_string(sizeof(T) * 8));
     }
 
     const Json& j_;

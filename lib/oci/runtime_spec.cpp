@@ -275,6 +275,66 @@ void to_json(Json& j, const Resources& v) {
     put_if(j, "pids", v.pids);
     put_if(j, "unified", v.unified);
 }
+// blockIO, hugepageLimits, network and rdma stay untyped (in `extra`), but
+// their numbers are range-checked as runc's types are before the cgroup code
+// reads them.
+static void check_untyped_resources(const Json& extra) {
+    auto each = [](const Json& parent, const char* key, const std::string& what, auto check) {
+        auto it = parent.find(key);
+        if (it == parent.end() || it->is_null()) return;
+        if (!it->is_array()) throw_invalid(what + ": expected an array, got " + std::string(it->type_name()));
+        for (const auto& e : *it) check(e, what);
+    };
+    auto device = [](const Json& e, const std::string& what, bool rate) {
+        ObjectReader r(e, what);
+        int64_t n = 0;
+        uint16_t w = 0;
+        uint64_t u = 0;
+        r.optional("major", n);
+        r.optional("minor", n);
+        if (rate) {
+            r.optional("rate", u);
+        } else {
+            r.optional("weight", w);
+            r.optional("leafWeight", w);
+        }
+    };
+    if (auto it = extra.find("blockIO"); it != extra.end() && !it->is_null()) {
+        ObjectReader r(*it, "linux.resources.blockIO");
+        uint16_t w = 0;
+        r.optional("weight", w);
+        r.optional("leafWeight", w);
+        each(*it, "weightDevice", "linux.resources.blockIO.weightDevice",
+             [&](const Json& e, const std::string& what) { device(e, what, false); });
+        for (const char* k : {"throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+                              "throttleWriteIOPSDevice"})
+            each(*it, k, "linux.resources.blockIO." + std::string(k),
+                 [&](const Json& e, const std::string& what) { device(e, what, true); });
+    }
+    each(extra, "hugepageLimits", "linux.resources.hugepageLimits", [](const Json& e, const std::string& what) {
+        ObjectReader r(e, what);
+        uint64_t limit = 0;
+        r.optional("limit", limit);
+    });
+    if (auto it = extra.find("network"); it != extra.end() && !it->is_null()) {
+        ObjectReader r(*it, "linux.resources.network");
+        uint32_t id = 0;
+        r.optional("classID", id);
+        each(*it, "priorities", "linux.resources.network.priorities", [](const Json& e, const std::string& what) {
+            ObjectReader p(e, what);
+            uint32_t prio = 0;
+            p.optional("priority", prio);
+        });
+    }
+    if (auto it = extra.find("rdma"); it != extra.end() && it->is_object())
+        for (const auto& [device_name, limits] : it->items()) {
+            ObjectReader r(limits, "linux.resources.rdma." + device_name);
+            uint32_t n = 0;
+            r.optional("hcaHandles", n);
+            r.optional("hcaObjects", n);
+        }
+}
+
 void from_json(const Json& j, Resources& v) {
     ObjectReader r(j, "linux.resources");
     r.optional("devices", v.devices);
@@ -283,6 +343,7 @@ void from_json(const Json& j, Resources& v) {
     r.optional("pids", v.pids);
     r.optional("unified", v.unified);
     v.extra = r.rest();
+    check_untyped_resources(v.extra);
 }
 
 void to_json(Json& j, const SeccompArg& v) {

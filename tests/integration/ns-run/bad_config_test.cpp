@@ -39,3 +39,30 @@ TEST_F(BadConfig, DeepNestingIsRefused) {
     text.insert(text.rfind('}'), R"(,"x-deep":)" + deep);
     expect_refused(run_text(text), "JSON nests deeper than 1000 levels");
 }
+
+// A uid or gid of -1 or 2^32 ran the process as root with the default
+// capabilities; runc refuses both ("cannot unmarshal number -1 ... of type uint32").
+TEST_F(BadConfig, UidAndGidOutsideUint32AreRefused) {
+    CTK_REQUIRE_ROOT();
+    const std::vector<std::pair<const char*, Json>> cases = {
+        {"uid", -1}, {"uid", 4294967296u}, {"gid", -1}, {"gid", 4294967296u}};
+    for (const auto& [field, value] : cases) {
+        SCOPED_TRACE(std::string(field) + "=" + value.dump());
+        Json c = shell_config("id -u; id -g");
+        c["process"]["user"][field] = value;
+        expect_refused(run_text(c.dump()), std::string("process.user.") + field + ": " + value.dump() +
+                                               " is out of range for uint32");
+        if (have_program("runc")) {
+            std::string b = bundle(c);
+            std::string id = new_id();
+            auto r = run_command({"runc", "--root", tmp() + "/runc", "run", "--bundle", b, id});
+            EXPECT_NE(r.status, 0) << "runc refuses it too: " << r;
+            run_command({"runc", "--root", tmp() + "/runc", "delete", "--force", id});
+        }
+    }
+    Json ok = shell_config("id -u; id -g");
+    ok["process"]["user"] = {{"uid", 4294967294u}, {"gid", 65534}};
+    auto r = run_text(ok.dump());
+    EXPECT_EQ(r.status, 0) << r;
+    EXPECT_EQ(r.out, "4294967294\n65534\n") << "the largest valid ids still run";
+}

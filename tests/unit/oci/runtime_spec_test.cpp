@@ -110,3 +110,66 @@ TEST(RuntimeSpec, SaveIsAtomicAndReadable) {
     EXPECT_EQ(back.process->args, std::vector<std::string>{"/bin/true"});
     EXPECT_EQ(back.oci_version, runtime_spec_version);
 }
+
+// Issue 16: a uid of -1 or 2^32 ran the process as root (nlohmann wraps -1 to
+// 4294967295 and 2^32 to 0); every integer field holds only what runc's Go type does.
+TEST(RuntimeSpec, IntegersOutsideTheirGoTypesAreRefused) {
+    auto base = [] {
+        return Json{{"ociVersion", "1.0.2"},
+                    {"root", {{"path", "rootfs"}}},
+                    {"process", {{"args", {"true"}}, {"cwd", "/"}, {"user", {{"uid", 0}, {"gid", 0}}}}},
+                    {"linux", Json::object()}};
+    };
+    auto error_of = [](const Json& j) -> std::string {
+        try {
+            Spec::parse(j.dump(), "config.json");
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::invalid) << e.what();
+            return e.what();
+        }
+        return "accepted";
+    };
+    auto set = [&](const Json::json_pointer& ptr, const Json& value) {
+        Json j = base();
+        j[ptr] = value;
+        return error_of(j);
+    };
+    using P = Json::json_pointer;
+    EXPECT_EQ(set(P("/process/user/uid"), -1), "config.json: process.user.uid: -1 is out of range for uint32");
+    EXPECT_EQ(set(P("/process/user/uid"), 4294967296u), "config.json: process.user.uid: 4294967296 is out of range for uint32");
+    EXPECT_EQ(set(P("/process/user/gid"), -1), "config.json: process.user.gid: -1 is out of range for uint32");
+    EXPECT_EQ(set(P("/process/user/uid"), 1.5), "config.json: process.user.uid: 1.5 is not a value of type uint32");
+    EXPECT_EQ(set(P("/process/user/uid"), true), "config.json: process.user.uid: true is not a value of type uint32");
+    EXPECT_EQ(set(P("/process/user/additionalGids"), Json{1, -2}),
+              "config.json: process.user.additionalGids: -2 is out of range for uint32");
+    EXPECT_EQ(set(P("/process/user/umask"), 4294967296u), "config.json: process.user.umask: 4294967296 is out of range for uint32");
+    EXPECT_EQ(set(P("/process/rlimits"), Json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", -1}, {"soft", 1}}})),
+              "config.json: process.rlimits.hard: -1 is out of range for uint64");
+    EXPECT_EQ(set(P("/process/oomScoreAdj"), 2147483648u), "config.json: process.oomScoreAdj: 2147483648 is out of range for int32");
+    EXPECT_EQ(set(P("/process/consoleSize"), {{"height", -1}, {"width", 80}}),
+              "config.json: process.consoleSize.height: -1 is out of range for uint32");
+    EXPECT_EQ(set(P("/linux/uidMappings"), Json::array({{{"containerID", 0}, {"hostID", -1}, {"size", 1}}})),
+              "config.json: linux: field \"uidMappings\": id mapping.hostID: -1 is out of range for uint32");
+    EXPECT_EQ(set(P("/linux/resources/memory/limit"), 9223372036854775808u),
+              "config.json: linux.resources.memory.limit: 9223372036854775808 is out of range for int64");
+    EXPECT_EQ(set(P("/linux/resources/cpu/shares"), -1), "config.json: linux.resources.cpu.shares: -1 is out of range for uint64");
+    EXPECT_EQ(set(P("/linux/resources/pids/limit"), 9223372036854775808u),
+              "config.json: linux.resources.pids.limit: 9223372036854775808 is out of range for int64");
+    EXPECT_EQ(set(P("/linux/resources/blockIO"), {{"weight", 65536}}),
+              "config.json: linux.resources.blockIO.weight: 65536 is out of range for uint16");
+    EXPECT_EQ(set(P("/linux/resources/hugepageLimits"), Json::array({{{"pageSize", "2MB"}, {"limit", -1}}})),
+              "config.json: linux.resources.hugepageLimits.limit: -1 is out of range for uint64");
+    EXPECT_EQ(set(P("/linux/resources/network"), {{"classID", -1}}),
+              "config.json: linux.resources.network.classID: -1 is out of range for uint32");
+    EXPECT_EQ(set(P("/linux/devices"), Json::array({{{"type", "c"}, {"path", "/dev/x"}, {"major", 1}, {"minor", 3}, {"fileMode", -1}}})),
+              "config.json: linux.devices.fileMode: -1 is out of range for uint32");
+    EXPECT_EQ(set(P("/linux/devices"), Json::array({{{"type", "c"}, {"path", "/dev/x"}, {"major", 1.5}, {"minor", 3}}})),
+              "config.json: linux.devices.major: 1.5 is not a value of type int64");
+    // the edges of each type are values like any other
+    EXPECT_EQ(set(P("/process/user/uid"), 4294967295u), "accepted");
+    EXPECT_EQ(set(P("/linux/resources/memory/limit"), -1), "accepted");
+    EXPECT_EQ(set(P("/linux/resources/memory/limit"), 9223372036854775807), "accepted");
+    EXPECT_EQ(set(P("/process/rlimits"), Json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 18446744073709551615u}, {"soft", 0}}})),
+              "accepted");
+    EXPECT_EQ(set(P("/process/oomScoreAdj"), -1000), "accepted");
+}
