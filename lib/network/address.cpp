@@ -42,6 +42,26 @@ Subnet Subnet::parse(const std::string& text) {
     return s;
 }
 
+void Subnet::check_assignable() const {
+    static const struct {
+        const char* cidr;
+        const char* name;
+    } reserved[] = {{"0.0.0.0/8", "\"this network\" (0.0.0.0/8)"},
+                    {"127.0.0.0/8", "loopback (127.0.0.0/8)"},
+                    {"169.254.0.0/16", "link-local (169.254.0.0/16)"},
+                    {"224.0.0.0/4", "multicast (224.0.0.0/4)"},
+                    {"240.0.0.0/4", "reserved and broadcast (240.0.0.0/4)"}};
+    for (const auto& r : reserved) {
+        auto [addr, len] = *split_once(r.cidr, '/');
+        Subnet s;
+        s.length = static_cast<int>(*parse_uint(len));
+        s.network = parse_address(addr);
+        if (overlaps(s))
+            throw_invalid("invalid subnet " + str() + ": it overlaps the " + r.name +
+                          " range, whose addresses cannot be given to hosts");
+    }
+}
+
 std::string Subnet::str() const { return format_address(network) + "/" + std::to_string(length); }
 
 bool Subnet::overlaps(const Subnet& o) const {

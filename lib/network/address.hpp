@@ -18,6 +18,12 @@ struct Subnet {
     // "10.200.1.0/24". Host bits must be zero ("10.200.1.7/24" is refused with
     // the subnet it probably meant); the prefix must leave room for hosts.
     static Subnet parse(const std::string& text);
+    // Throws ErrorKind::invalid when the subnet overlaps a range that is not for
+    // hosts on a link (RFC 6890): 0.0.0.0/8 "this network", 127.0.0.0/8 loopback,
+    // 169.254.0.0/16 link-local, 224.0.0.0/4 multicast, 240.0.0.0/4 reserved
+    // (with 255.255.255.255 broadcast). A bridge given 127.0.0.1/8 takes over
+    // the host's loopback routes.
+    void check_assignable() const;
     std::string str() const;
     uint32_t mask() const { return length == 0 ? 0 : 0xffffffffu << (32 - length); }
     uint32_t broadcast() const { return network | ~mask(); }

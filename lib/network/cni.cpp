@@ -115,7 +115,7 @@ CniConfig parse_config(const std::string& text) {
     try {
         check_network_name(c.name);
         check_ifname(c.bridge);
-        Subnet::parse(c.subnet);
+        Subnet::parse(c.subnet).check_assignable();
     } catch (const Error& e) {
         throw CniError(invalid_config, e.what());
     }

@@ -178,6 +178,7 @@ NetworkConfig NetworkConfig::load() {
     r.optional("default_subnet", subnet);
     try {
         c.default_subnet = Subnet::parse(subnet);
+        c.default_subnet.check_assignable();
     } catch (const Error& e) {
         throw e.wrap(what + ".default_subnet");
     }
@@ -319,6 +320,7 @@ Network NetworkStore::make(const std::string& name, const std::optional<std::str
     auto others = list();
     if (subnet) {
         n.subnet = Subnet::parse(*subnet);
+        n.subnet.check_assignable();
     } else {
         // Docker's pool: the first free /24... here the first free 10.x/24
         // above the default network would surprise tests; pick from 172.18-31.

@@ -293,6 +293,27 @@ TEST_F(Network, ErrorsAreOneLineWithTheirExitCodes) {
     EXPECT_TRUE(nb({"inspect", "err"}).json()["endpoints"].empty());
 }
 
+// Issue 16: 127.0.0.0/8 made a bridge holding 127.0.0.1/8 on the host. Ranges
+// that are not for hosts on a link are refused before anything is made.
+TEST_F(Network, ReservedSubnetsAreRefused) {
+    for (std::string subnet : {"127.0.0.0/8", "127.1.0.0/16", "224.0.0.0/24", "239.1.0.0/16", "169.254.0.0/16",
+                               "240.0.0.0/8", "255.255.255.0/24", "0.0.0.0/8"}) {
+        defer([this] { nb({"rm", "ctk-test-reserved"}); });
+        auto r = nb({"create", "ctk-test-reserved", "--subnet", subnet});
+        EXPECT_EQ(r.status, 3) << subnet << "\n" << r;
+        EXPECT_EQ(r.err.rfind("net-bridge: invalid subnet " + subnet + ": it overlaps the ", 0), 0u) << r;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r;
+        EXPECT_EQ(nb({"inspect", "ctk-test-reserved"}).status, 4) << subnet << ": no network was recorded";
+    }
+    auto cni = nb({}, R"({"cniVersion":"1.0.0","name":"ctk-test-reserved","type":"net-bridge","ipam":{"subnet":"127.0.0.0/8"}})",
+                  {"CNI_COMMAND=ADD", "CNI_CONTAINERID=x", "CNI_NETNS=/x", "CNI_IFNAME=eth0", "CNI_PATH=/nonexistent"});
+    EXPECT_NE(cni.status, 0) << cni;
+    EXPECT_NE(cni.json()["msg"].get<std::string>().find("overlaps the loopback (127.0.0.0/8) range"), std::string::npos) << cni;
+    EXPECT_EQ(nb({"inspect", "ctk-test-reserved"}).status, 4);
+    // a private range next to them is fine
+    create_network("ctk-test-near", "10.235.0.0/16");
+}
+
 TEST_F(Network, DefaultNetworkIsMadeOnFirstUseFromTheConfiguration) {
     auto a = netns("a");
     Json r = attach({"--netns", ns_path(a)});

@@ -37,6 +37,24 @@ TEST(Subnet, RefusesWhatIsNotACidr) {
               "invalid CIDR \"10.1.2.3/16\": host bits set (did you mean 10.1.0.0/16?)");
 }
 
+// Issue 16: loopback, multicast, link-local, reserved/broadcast and 0/8 are not for bridges.
+TEST(Subnet, ReservedRangesAreNotAssignable) {
+    auto check = [](const char* cidr) { return error_of([&] { Subnet::parse(cidr).check_assignable(); }); };
+    EXPECT_EQ(check("127.0.0.0/8"),
+              "invalid subnet 127.0.0.0/8: it overlaps the loopback (127.0.0.0/8) range, whose addresses cannot be given to hosts");
+    EXPECT_EQ(check("224.0.0.0/24"),
+              "invalid subnet 224.0.0.0/24: it overlaps the multicast (224.0.0.0/4) range, whose addresses cannot be given to hosts");
+    EXPECT_NE(check("239.255.0.0/16").find("multicast"), std::string::npos);
+    EXPECT_NE(check("169.254.1.0/24").find("link-local (169.254.0.0/16)"), std::string::npos);
+    EXPECT_NE(check("240.0.0.0/8").find("reserved and broadcast (240.0.0.0/4)"), std::string::npos);
+    EXPECT_NE(check("255.255.255.0/24").find("reserved and broadcast"), std::string::npos);
+    EXPECT_NE(check("0.0.0.0/8").find("\"this network\" (0.0.0.0/8)"), std::string::npos);
+    EXPECT_NE(check("0.1.0.0/16").find("0.0.0.0/8"), std::string::npos);
+    for (const char* ok : {"10.235.0.0/16", "172.17.0.0/16", "192.168.1.0/24", "126.0.0.0/8", "128.0.0.0/8",
+                           "169.253.0.0/16", "169.255.0.0/16", "223.255.255.0/24", "1.0.0.0/8"})
+        EXPECT_EQ(check(ok), "no error") << ok;
+}
+
 TEST(Subnet, Overlaps) {
     auto a = Subnet::parse("10.200.0.0/16");
     EXPECT_TRUE(a.overlaps(Subnet::parse("10.200.5.0/24")));
