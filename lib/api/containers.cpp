@@ -27,6 +27,17 @@
 
 namespace ctk::api {
 
+namespace {
+// The JSON type's name as Go's encoding/json says it in "cannot unmarshal X".
+std::string go_type_name(const Json& j) {
+    if (j.is_string()) return "string";
+    if (j.is_number()) return "number";
+    if (j.is_boolean()) return "bool";
+    if (j.is_array()) return "array";
+    return "object";
+}
+} // namespace
+
 using engine::ContainerRecord;
 
 namespace {
@@ -58,6 +69,11 @@ void create(Daemon& d, Request& req, Response& res) {
         }
     }
     Json body = json_body(req, d.options().json_body_limit);
+    if (!body.is_object()) throw HttpError(400, "json: cannot unmarshal " + go_type_name(body) + " into Go value of type container.Config");
+    for (const char* key : {"HostConfig", "NetworkingConfig"})
+        if (body.contains(key) && !body[key].is_object() && !body[key].is_null())
+            throw HttpError(400, "json: cannot unmarshal " + go_type_name(body[key]) + " into Go struct field " +
+                                     key + " of type container." + key);
     engine::CreateRequest cr;
     cr.name = name;
     cr.host_config = json_get(body, "HostConfig", Json::object());
@@ -91,7 +107,16 @@ void create(Daemon& d, Request& req, Response& res) {
     }
     if (json_get(cr.host_config, "Privileged", false) == true)
         throw HttpError(400, "privileged containers are not supported by ctk");
-    ContainerRecord r = e.create(cr);
+    ContainerRecord r;
+    try {
+        r = e.create(cr);
+    } catch (const Error& ex) {
+        // Docker: 404 only for a missing image, container, network or volume;
+        // a missing bind source or a bad setting is the request's fault (400)
+        if (ex.kind() == ErrorKind::not_found && std::string_view(ex.what()).find("No such container") == std::string_view::npos)
+            throw HttpError(400, ex.what());
+        throw;
+    }
     d.container_event(r, "create");
     res.json(201, Json{{"Id", r.id}, {"Warnings", Json::array()}});
 }
@@ -536,7 +561,7 @@ void archive_get(Daemon& d, Request& req, Response& res) {
     if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
     UniqueFd rd(p[0]), wr(p[1]);
     std::string name = ps.name;
-    std::thread writer([&, fd = root.get()] {
+    std::thread writer([&, fd = root.get(), &path = path] { // a binding by name: clang 14 (the fuzz build) captures none
         try {
             engine::write_tar(fd, path, name, wr.get());
         } catch (const std::exception& ex) {
@@ -570,7 +595,7 @@ void archive_put(Daemon& d, Request& req, Response& res) {
     UniqueFd rd(p[0]), wr(p[1]);
     std::string failure;
     int status = 500;
-    std::thread extractor([&, fd = root.get()] {
+    std::thread extractor([&, fd = root.get(), &path = path] {
         try {
             engine::extract_tar(fd, path, rd.get(), o);
         } catch (const Error& ex) {

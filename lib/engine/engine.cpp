@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -290,11 +291,12 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
     host["DnsSearch"] = get_or(rh, "DnsSearch", Json::array());
     host["ExtraHosts"] = get_or(rh, "ExtraHosts", nullptr);
     host["GroupAdd"] = get_or(rh, "GroupAdd", nullptr);
-    host["IpcMode"] = "private";
+    host["IpcMode"] = str_or(rh, "IpcMode").empty() ? "private" : str_or(rh, "IpcMode");
     host["Cgroup"] = "";
     host["Links"] = nullptr;
     host["OomScoreAdj"] = 0;
-    host["PidMode"] = "";
+    host["PidMode"] = str_or(rh, "PidMode");
+    host["Devices"] = get_or(rh, "Devices", Json::array());
     host["Privileged"] = false;
     host["PublishAllPorts"] = false;
     host["ReadonlyRootfs"] = get_or(rh, "ReadonlyRootfs", false);
@@ -389,6 +391,67 @@ void fill_id_fields(ContainerRecord& r, const store::Paths& paths) {
     ctk["Netns"] = ctk.value("Networks", Json::array()).empty() ? "" : paths.run + "/netns/" + r.id;
 }
 
+struct HostDevice {
+    std::string type;
+    int64_t major = 0, minor = 0;
+    uint32_t mode = 0;
+};
+
+// A device node of the host, for --device (docker: "error gathering device
+// information while adding custom device").
+HostDevice host_device(const std::string& path) {
+    struct stat st {};
+    if (path.empty() || path[0] != '/' || ::stat(path.c_str(), &st) < 0)
+        throw_invalid("error gathering device information while adding custom device " + quote(path) +
+                      ": no such file or directory");
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+        throw_invalid("error gathering device information while adding custom device " + quote(path) +
+                      ": not a device node");
+    return {S_ISCHR(st.st_mode) ? "c" : "b", major(st.st_rdev), minor(st.st_rdev), st.st_mode & 07777};
+}
+
+} // namespace
+
+// Settings docker accepts that ctk does not implement are refused, never
+// dropped; the ones it implements are checked as docker checks them.
+void check_host_config(const Json& h) {
+    if (h.is_null()) return;
+    if (!h.is_object()) throw_invalid("HostConfig must be a JSON object");
+    std::string pid = str_or(h, "PidMode");
+    if (!pid.empty() && pid != "host") {
+        if (pid.rfind("container:", 0) == 0) throw_invalid("--pid container:NAME is not supported by ctk");
+        throw_invalid("invalid PID mode: " + pid);
+    }
+    std::string ipc = str_or(h, "IpcMode");
+    if (!ipc.empty() && ipc != "host" && ipc != "private" && ipc != "shareable") {
+        if (ipc.rfind("container:", 0) == 0 || ipc == "none")
+            throw_invalid("--ipc " + ipc + " is not supported by ctk");
+        throw_invalid("invalid IPC mode: " + ipc);
+    }
+    for (const auto& d : get_or(h, "Devices", Json::array())) (void)host_device(str_or(d, "PathOnHost"));
+    for (const auto& b : strings_of(get_or(h, "Binds", Json::array()))) {
+        std::string source = b.substr(0, b.find(':'));
+        // a path, not a volume name: it must be absolute (never the daemon's cwd)
+        if (!source.empty() && source[0] != '/' && (source.find('/') != std::string::npos || source[0] == '.'))
+            throw_invalid("invalid volume specification: " + quote(b) + ": invalid mount config for type \"bind\": "
+                          "invalid mount path: " + quote(source) + " mount path must be absolute");
+    }
+    for (const auto& m : get_or(h, "Mounts", Json::array())) {
+        std::string type = str_or(m, "Type", "volume"), source = str_or(m, "Source");
+        if (type == "bind" && !source.empty() && source[0] != '/')
+            throw_invalid("invalid mount config for type \"bind\": invalid mount path: " + quote(source) +
+                          " mount path must be absolute");
+    }
+    for (const char* unsupported : {"VolumesFrom", "Links", "DeviceRequests", "DeviceCgroupRules"}) {
+        Json v = get_or(h, unsupported, nullptr);
+        if ((v.is_array() || v.is_object()) && !v.empty())
+            throw_invalid(std::string(unsupported) + " is not supported by ctk");
+    }
+    if (get_or(h, "Privileged", false) == true) throw_invalid("privileged containers are not supported by ctk");
+}
+
+namespace {
+
 // -v specs for vol-mount: the user's binds and volumes, anonymous volumes by their names.
 std::vector<std::string> volume_specs(const ContainerRecord& r) {
     std::vector<std::string> specs;
@@ -404,6 +467,17 @@ std::vector<std::string> volume_specs(const ContainerRecord& r) {
             if (!str_or(m, "Source").empty()) spec += ",source=" + str_or(m, "Source");
             spec += ",target=" + str_or(m, "Target");
             if (get_or(m, "ReadOnly", false).get<bool>()) spec += ",readonly";
+            // the API's per-type options (docker --mount type=tmpfs,tmpfs-size=…)
+            Json t = get_or(m, "TmpfsOptions", Json::object());
+            if (auto size = get_or(t, "SizeBytes", 0).get<int64_t>(); size > 0) spec += ",tmpfs-size=" + std::to_string(size);
+            if (auto mode = get_or(t, "Mode", 0).get<int64_t>(); mode > 0) {
+                char octal[32];
+                std::snprintf(octal, sizeof octal, "%llo", static_cast<unsigned long long>(mode));
+                spec += std::string(",tmpfs-mode=") + octal;
+            }
+            Json b = get_or(m, "BindOptions", Json::object());
+            if (!str_or(b, "Propagation").empty()) spec += ",bind-propagation=" + str_or(b, "Propagation");
+            if (get_or(get_or(m, "VolumeOptions", Json::object()), "NoCopy", false).get<bool>()) spec += ",volume-nocopy";
         }
         specs.push_back("--mount");
         specs.push_back(spec);
@@ -528,6 +602,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     std::string hosts_text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
                              "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
     for (const auto& e : strings_of(get_or(host, "ExtraHosts", Json::array()))) {
+        check_extra_host(e);
         auto kv = split_once(e, ':');
         if (kv) hosts_text += kv->second + "\t" + kv->first + "\n";
     }
@@ -583,6 +658,25 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
         for (const char* k : {"net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"})
             edits.push_back({JsonEdit::Op::remove, {"linux", "sysctl", k}, "", nullptr});
     }
+    // --pid host, --ipc host: the host's namespaces (and its /dev/shm), as docker's
+    if (str_or(host, "PidMode") == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "pid", nullptr});
+    if (str_or(host, "IpcMode") == "host") {
+        edits.push_back({JsonEdit::Op::remove_namespace, {}, "ipc", nullptr});
+        edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/dev/shm", "/dev/shm")});
+    }
+    // --device: the node made in the container's /dev and allowed by its device cgroup
+    for (const auto& d : get_or(host, "Devices", Json::array())) {
+        HostDevice dev = host_device(str_or(d, "PathOnHost"));
+        std::string in = str_or(d, "PathInContainer");
+        std::string access = str_or(d, "CgroupPermissions", "rwm");
+        edits.push_back({JsonEdit::Op::append, {"linux", "devices"}, "",
+                         Json{{"path", in.empty() ? str_or(d, "PathOnHost") : in}, {"type", dev.type},
+                              {"major", dev.major}, {"minor", dev.minor}, {"fileMode", dev.mode},
+                              {"uid", 0}, {"gid", 0}}});
+        edits.push_back({JsonEdit::Op::append, {"linux", "resources", "devices"}, "",
+                         Json{{"allow", true}, {"type", dev.type}, {"major", dev.major}, {"minor", dev.minor},
+                              {"access", access.empty() ? "rwm" : access}}});
+    }
     int64_t memory = get_or(host, "Memory", 0).get<int64_t>();
     if (memory > 0) set({"linux", "resources", "memory", "limit"}, memory);
     int64_t swap = get_or(host, "MemorySwap", 0).get<int64_t>();
@@ -629,6 +723,7 @@ void Engine::rollback(const ContainerRecord& record) {
 ContainerRecord Engine::create(const CreateRequest& request) {
     std::string image_ref = str_or(request.config, "Image");
     if (image_ref.empty()) throw Error("no image given", ErrorKind::usage);
+    check_host_config(request.host_config);
     std::optional<LocalImage> image = ensure_image(image_ref, "missing");
     // container:NAME shares a running container's network namespace
     std::string mode = str_or(request.host_config, "NetworkMode", "default");

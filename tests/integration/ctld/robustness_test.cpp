@@ -213,5 +213,48 @@ TEST_F(Robustness, TcpNeedsMutualTlsOrAnExplicitLoopbackFlag) {
     EXPECT_EQ(ctl_tls.status, 0) << ctl_tls;
 }
 
+TEST_F(Robustness, HostConfigSettingsAreAppliedOrRefusedNeverDropped) {
+    tiny();
+    auto create = [&](const std::string& body) {
+        return raw_request("POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body, 5000);
+    };
+    std::string image = "\"Image\":\"" + registry() + "/tiny:latest\"";
+    std::string wrong_type = create("{" + image + ",\"HostConfig\":\"x\"}");
+    EXPECT_EQ(wrong_type.rfind("HTTP/1.1 400", 0), 0u) << wrong_type;
+    EXPECT_NE(wrong_type.find("cannot unmarshal string"), std::string::npos) << wrong_type;
+    std::string relative = create("{" + image + ",\"HostConfig\":{\"Binds\":[\"../../etc:/x\"]}}");
+    EXPECT_EQ(relative.rfind("HTTP/1.1 400", 0), 0u) << relative;
+    EXPECT_NE(relative.find("must be absolute"), std::string::npos) << relative;
+    std::string pid_container = create("{" + image + ",\"HostConfig\":{\"PidMode\":\"container:x\"}}");
+    EXPECT_EQ(pid_container.rfind("HTTP/1.1 400", 0), 0u) << pid_container;
+    std::string not_a_device = create("{" + image + ",\"HostConfig\":{\"Devices\":[{\"PathOnHost\":\"/etc/passwd\"}]}}");
+    EXPECT_EQ(not_a_device.rfind("HTTP/1.1 400", 0), 0u) << not_a_device;
+
+    // a missing bind source is 400 (the CLI does not pull again), as docker's
+    auto missing = docker({"run", "--rm", "--network", "none", "--mount", "type=bind,src=/no/such/dir,dst=/x", "tiny", "true"});
+    EXPECT_EQ(missing.status, 125) << missing;
+    EXPECT_EQ(missing.err.find("Unable to find image"), std::string::npos) << missing;
+
+    // --pid host, --ipc host, --device and tmpfs-size take effect
+    std::string host_pid1(trim(read_file("/proc/1/comm")));
+    auto pid = docker({"run", "--rm", "--network", "none", "--pid", "host", "tiny", "cat", "/proc/1/comm"});
+    EXPECT_EQ(trim(pid.out), host_pid1) << pid;
+    auto own = docker({"run", "--rm", "--network", "none", "tiny", "cat", "/proc/1/comm"});
+    EXPECT_EQ(trim(own.out), "cat") << own;
+    char host_ipc[128] = {};
+    ASSERT_GT(::readlink("/proc/self/ns/ipc", host_ipc, sizeof host_ipc - 1), 0);
+    auto ipc = docker({"run", "--rm", "--network", "none", "--ipc", "host", "tiny", "readlink", "/proc/self/ns/ipc"});
+    EXPECT_EQ(trim(ipc.out), host_ipc) << ipc;
+    auto dev = docker({"run", "--rm", "--network", "none", "--device", "/dev/fuse:/dev/myfuse", "tiny", "sh", "-c",
+                       "stat -c '%t:%T %F' /dev/myfuse && echo probe > /dev/myfuse; echo rc=$?"});
+    EXPECT_NE(dev.out.find("a:e5 character special file"), std::string::npos) << dev;
+    auto nodev = docker({"run", "--rm", "--network", "none", "tiny", "test", "-e", "/dev/myfuse"});
+    EXPECT_EQ(nodev.status, 1) << nodev;
+    auto tmpfs = docker({"run", "--rm", "--network", "none", "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m", "tiny", "sh",
+                         "-c", "df -k /t | tail -n 1"});
+    EXPECT_NE(tmpfs.out.find(" 1024 "), std::string::npos) << tmpfs;
+}
+
 } // namespace
 } // namespace ctk::test
