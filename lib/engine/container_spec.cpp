@@ -1,5 +1,7 @@
 #include "engine/container_spec.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <map>
 #include <cstdlib>
@@ -224,10 +226,31 @@ Json seccomp_from_docker_profile(const Json& p, const std::vector<std::string>& 
     return out;
 }
 
+void check_extra_host(const std::string& spec) {
+    auto kv = split_once(spec, ':');
+    if (!kv || kv->first.empty()) usage("bad format for add-host: " + quote(spec));
+    for (unsigned char ch : kv->first)
+        if (ch <= ' ' || ch == 0x7f) usage("invalid host name in add-host: " + quote(kv->first));
+    std::string ip = kv->second;
+    if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (::inet_pton(AF_INET, ip.c_str(), buf) != 1 && ::inet_pton(AF_INET6, ip.c_str(), buf) != 1)
+        usage("invalid IP address in add-host: " + quote(kv->second));
+}
+
 CreateRequest request_from_flags(const RunFlags& f) {
     CreateRequest r;
     r.name = f.name;
     if (f.image.empty()) usage("requires at least 1 argument (an image)");
+    // the first word that is not a known flag became the image: a flag there is unknown (docker's words)
+    if (f.image[0] == '-') usage("unknown flag: " + f.image.substr(0, f.image.find('=')));
+    for (const auto& e : f.env)
+        if (e.empty() || e[0] == '=') usage("invalid environment variable: " + e);
+    for (const auto& h : f.add_hosts) check_extra_host(h);
+    // runc refuses numeric ids above 2^31-1 (libcontainer/user ErrRange); say so before anything runs
+    for (const auto& id : split(f.user, ':'))
+        if (auto v = parse_uint(id); v && *v > 2147483647u)
+            usage("invalid user " + quote(f.user) + ": uids and gids must be in range 0-2147483647");
     if (f.privileged) usage("--privileged is not supported by ctl");
     if (f.restart != "no" && !f.restart.empty())
         usage("restart policy " + quote(f.restart) + ": ctl runs without a daemon, only \"no\" is supported");

@@ -40,6 +40,10 @@ struct RunFlags {
 // Memory/NanoCpus, -v/--mount/--tmpfs kept as given. Errors are usage errors
 // with Docker's wording.
 CreateRequest request_from_flags(const RunFlags& flags);
+// --add-host / HostConfig.ExtraHosts "NAME:IP", checked as Docker's
+// ValidateExtraHost does (ErrorKind::usage): a name without whitespace or
+// control bytes (it becomes one /etc/hosts line) and an IPv4 or IPv6 address.
+void check_extra_host(const std::string& spec);
 
 // "[ip:][hostPort:]containerPort[/proto]" and ranges, as docker -p takes them.
 struct PortMapping {

@@ -84,6 +84,10 @@ ResolvedUser resolve_user(std::string_view spec, const std::vector<PasswdEntry>&
         has_group = true;
     }
     if (user.empty()) user = "0";
+    // runc's libcontainer/user: a numeric id must be in 0..2^31-1 (ErrRange)
+    for (const auto& id : {user, group})
+        if (auto v = parse_uint(id); v && *v > 2147483647u)
+            throw_invalid("invalid user " + quote(spec) + ": uids and gids must be in range 0-2147483647");
     ResolvedUser r;
     auto uid = parse_id(user);
     const PasswdEntry* found = nullptr;

@@ -124,6 +124,33 @@ TEST_F(CtlRobust, SigintWhileCreatingRollsBack) {
     }
 }
 
+// Issue 16: what docker refuses is refused with 125 before anything is made.
+TEST_F(CtlRobust, BadRunArgumentsAreRefusedWith125) {
+    CTK_REQUIRE_ROOT();
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    } cases[] = {
+        {{"run", "--frobnicate", tiny(), "true"}, "unknown flag: --frobnicate"},
+        {{"run", "--rm", "--add-host", "a:1.2.3.4\n5.6.7.8 x", tiny(), "cat", "/etc/hosts"},
+         "invalid IP address in add-host: \"1.2.3.4\\x0a5.6.7.8 x\""},
+        {{"run", "--rm", "-e", "=x", tiny(), "true"}, "invalid environment variable: =x"},
+        {{"run", "--rm", "-e", "", tiny(), "true"}, "invalid environment variable: "},
+        {{"run", "--rm", "-u", "2147483648", tiny(), "id", "-u"}, "uids and gids must be in range 0-2147483647"},
+    };
+    for (const auto& c : cases) {
+        auto r = ctl(c.args);
+        EXPECT_EQ(r.status, 125) << join(c.args, " ") << "\n" << r;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << r;
+        EXPECT_EQ(r.out, "") << r;
+    }
+    EXPECT_EQ(ctl({"ps", "-aq"}).out, "") << "nothing was made";
+    auto ok = ctl({"run", "--rm", "--network", "none", "--add-host", "db:10.235.0.9", "-u", "2147483647", tiny(),
+                   "grep", "db", "/etc/hosts"});
+    EXPECT_EQ(ok.status, 0) << ok;
+    EXPECT_EQ(ok.out, "10.235.0.9\tdb\n");
+}
+
 TEST_F(CtlRobust, ForegroundSignalsReachTheContainer) {
     CTK_REQUIRE_ROOT();
     // SIGTERM to ctl reaches the container's process once; its status is ctl's

@@ -90,6 +90,44 @@ TEST(RunFlags, RequestLikeDockerCli) {
     EXPECT_EQ(r.networking["EndpointsConfig"]["n1"]["Aliases"], Json::array({"db"}));
 }
 
+// Issue 16: hostile or mistyped flags are refused with Docker's words before anything runs.
+TEST(RunFlags, RefusesWhatDockerRefuses) {
+    auto error_of = [](auto mutate) -> std::string {
+        RunFlags f;
+        f.image = "tiny";
+        mutate(f);
+        try {
+            request_from_flags(f);
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
+            return e.what();
+        }
+        return "accepted";
+    };
+    // a line injected into /etc/hosts
+    EXPECT_EQ(error_of([](RunFlags& f) { f.add_hosts = {"a:1.2.3.4\n5.6.7.8 x"}; }),
+              "invalid IP address in add-host: \"1.2.3.4\\x0a5.6.7.8 x\"");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.add_hosts = {"a b:1.2.3.4"}; }), "invalid host name in add-host: \"a b\"");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.add_hosts = {"a\nb:1.2.3.4"}; }),
+              "invalid host name in add-host: \"a\\x0ab\"");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.add_hosts = {"nocolon"}; }), "bad format for add-host: \"nocolon\"");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.add_hosts = {"a:999.1.1.1"}; }), "invalid IP address in add-host: \"999.1.1.1\"");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.add_hosts = {"a:1.2.3.4", "v6:::1", "b:[fe80::1]"}; }), "accepted");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.env = {"=x"}; }), "invalid environment variable: =x");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.env = {""}; }), "invalid environment variable: ");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.env = {"A=", "B=c=d"}; }), "accepted");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.user = "2147483648"; }),
+              "invalid user \"2147483648\": uids and gids must be in range 0-2147483647");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.user = "0:4294967296"; }),
+              "invalid user \"0:4294967296\": uids and gids must be in range 0-2147483647");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.user = "2147483647:2147483647"; }), "accepted");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.user = "app:staff"; }), "accepted");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.image = "--frobnicate"; }), "unknown flag: --frobnicate");
+    EXPECT_EQ(error_of([](RunFlags& f) { f.image = "--frob=1"; }), "unknown flag: --frob");
+    // ctld takes ExtraHosts from the API body: the same check
+    EXPECT_THROW(check_extra_host("a:1.2.3.4\n5.6.7.8 x"), Error);
+}
+
 TEST(RunFlags, Rejects) {
     auto bad = [](auto mutate) {
         RunFlags f;

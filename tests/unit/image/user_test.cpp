@@ -40,6 +40,23 @@ TEST(User, ParsesFiles) {
     EXPECT_EQ(g[2].members, (std::vector<std::string>{"app", "other"}));
 }
 
+// runc's libcontainer/user refuses numeric ids above 2^31-1 (issue 16: -u 2147483648 ran)
+TEST(User, NumericIdsAboveInt31AreRefused) {
+    auto p = parse_passwd(passwd_text);
+    auto g = parse_group(group_text);
+    for (const char* spec : {"2147483648", "4294967295", "0:2147483648", "app:4294967296"}) {
+        try {
+            resolve_user(spec, p, g);
+            ADD_FAILURE() << spec << " accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::invalid);
+            EXPECT_EQ(std::string(e.what()),
+                      "invalid user \"" + std::string(spec) + "\": uids and gids must be in range 0-2147483647");
+        }
+    }
+    EXPECT_EQ(resolve_user("2147483647:2147483647", p, g).uid, 2147483647u);
+}
+
 TEST(User, Resolves) {
     auto p = parse_passwd(passwd_text);
     auto g = parse_group(group_text);
