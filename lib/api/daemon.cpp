@@ -221,7 +221,8 @@ void Daemon::on_exit(const std::string& id) {
     if (w.ok()) {
         try {
             Json j = parse_json_text(w.out, "runtime wait");
-            if (j.contains("exitCode") && j["exitCode"].is_number_integer()) code = j["exitCode"].get<int>();
+            if (j.contains("exitCode") && j["exitCode"].is_number_integer())
+                code = engine::exit_status_or_lost(j["exitCode"].get<int>());
         } catch (const std::exception&) {
         }
     }

@@ -806,6 +806,10 @@ std::map<std::string, RuntimeState> Engine::runtime_states() {
     return out;
 }
 
+int exit_status_or_lost(std::optional<int> recorded) {
+    return recorded && *recorded >= 0 ? *recorded : 255;
+}
+
 namespace {
 ContainerState state_from(const ContainerRecord& r, const RuntimeState& rs, bool creating_abandoned) {
     ContainerState st;
@@ -827,7 +831,7 @@ ContainerState state_from(const ContainerRecord& r, const RuntimeState& rs, bool
         st.pid = rs.pid;
     } else if (rs.status == "stopped") {
         st.status = "exited";
-        st.exit_code = rs.exit_code.value_or(0);
+        st.exit_code = exit_status_or_lost(rs.exit_code);
         st.finished_at = rs.finished;
     } else if (r.ctk().contains("LastExit")) {
         const Json& le = r.ctk()["LastExit"];
@@ -1111,13 +1115,13 @@ int Engine::wait(const std::string& ref) {
     ContainerRecord r = containers_.lookup(ref);
     for (;;) {
         RuntimeState rs = runtime_state(r.id);
-        if (rs.status == "stopped") return rs.exit_code.value_or(0);
+        if (rs.status == "stopped") return exit_status_or_lost(rs.exit_code);
         if (rs.status == "running" || rs.status == "paused" || rs.status == "created") {
             ProcessResult p = run_process(tools::runtime(paths_, {"wait", r.id}));
             if (p.ok()) {
                 try {
                     Json j = parse_json_text(p.out, "runtime wait");
-                    if (j.contains("exitCode")) return j["exitCode"].get<int>();
+                    if (j.contains("exitCode")) return exit_status_or_lost(j["exitCode"].get<int>());
                 } catch (const std::exception&) {
                 }
             }

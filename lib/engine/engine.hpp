@@ -42,6 +42,10 @@ struct RuntimeState {
 };
 
 // Docker's view of a container's state, as inspect's "State" shows it.
+// A container's exit status as docker reports it: the recorded one, or 255
+// when nobody recorded it (its monitor was killed: docker's "shim lost").
+int exit_status_or_lost(std::optional<int> recorded);
+
 struct ContainerState {
     std::string status = "created"; // created running paused restarting removing exited dead
     bool running = false, paused = false, dead = false;

@@ -117,6 +117,24 @@ TEST_F(CtlContainers, DetachedLifeCycle) {
     EXPECT_EQ(ctl({"inspect", "w1"}).status, 1);
 }
 
+TEST_F(CtlContainers, AContainerWhoseMonitorWasKilledShowsAnUnknownExit) {
+    CTK_REQUIRE_ROOT();
+    auto r = ctl({"run", "-d", "--name", "lost", "--network", "none", tiny(), "sleep", "1000"});
+    ASSERT_EQ(r.status, 0) << r;
+    std::string id(trim(r.out));
+    Json state = parse_json(read_file(ctk_run() + "/runtime/" + id + "/state.json"), "state.json");
+    pid_t monitor = state["monitorPid"].get<pid_t>(), pid = state["pid"].get<pid_t>();
+    ASSERT_GT(monitor, 0) << state;
+    ASSERT_EQ(::kill(monitor, SIGKILL), 0);
+    wait_for([&] { return ::kill(monitor, 0) != 0; });
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    wait_for([&] { return trim(ctl({"inspect", "-f", "{{.State.Status}}", "lost"}).out) == "exited"; });
+    // nobody saw how it ended: docker's 255 ("shim lost"), never a clean 0
+    EXPECT_EQ(ctl({"inspect", "-f", "{{.State.ExitCode}}", "lost"}).out, "255\n");
+    EXPECT_EQ(ctl({"wait", "lost"}).out, "255\n");
+    EXPECT_EQ(ctl({"rm", "lost"}).status, 0);
+}
+
 TEST_F(CtlContainers, ForegroundRunKeepsItsRecordAndLog) {
     CTK_REQUIRE_ROOT();
     auto r = ctl({"run", "--name", "fg", "--network", "none", tiny(), "sh", "-c", "echo kept; exit 4"});
