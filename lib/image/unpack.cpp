@@ -1,5 +1,8 @@
 #include "image/unpack.hpp"
 
+#include <dirent.h>
+#include <sys/file.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -105,6 +108,30 @@ void write_spec(const ImageSource& image, const std::string& bundle, const Unpac
     write_file_atomic(bundle + "/config.json", j.dump(2) + "\n", 0644);
 }
 
+// A flat unpack stages the rootfs in BUNDLE/.rootfs-XXXXXXXX and holds a
+// lock on that directory while it writes: one whose lock is free was left by
+// an unpack that was killed, and is removed (by the next unpack into the
+// bundle, or by --release). Returns how many were removed.
+constexpr const char* staging_prefix = ".rootfs-";
+
+size_t remove_stale_staging(const std::string& bundle) {
+    size_t removed = 0;
+    DIR* d = ::opendir(bundle.c_str());
+    if (!d) return 0;
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d))
+        if (std::string_view(e->d_name).rfind(staging_prefix, 0) == 0) names.emplace_back(e->d_name);
+    ::closedir(d);
+    for (const auto& name : names) {
+        std::string path = bundle + "/" + name;
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) continue; // still being written
+        remove_tree(path);
+        removed++;
+    }
+    return removed;
+}
+
 } // namespace
 
 Json unpack_image(const ImageSource& image, const std::string& bundle_arg, const UnpackOptions& o,
@@ -119,6 +146,7 @@ Json unpack_image(const ImageSource& image, const std::string& bundle_arg, const
     struct stat st;
     if (::stat(bundle.c_str(), &st) == 0) {
         if (!S_ISDIR(st.st_mode)) throw_conflict("bundle " + quote(bundle) + " is not a directory");
+        remove_stale_staging(bundle);
         for (const auto& p : {rootfs, config, record_path})
             if (exists_nofollow(p))
                 throw_conflict("bundle " + quote(bundle) + " already has " +
@@ -150,11 +178,13 @@ Json unpack_image(const ImageSource& image, const std::string& bundle_arg, const
     Json record = {{"bundle", bundle}, {"config", config}, {"rootfs", rootfs}, {"mode", bundle_mode_name(o.mode)}};
 
     if (o.mode == BundleMode::flat) {
-        std::string staging = bundle + "/.rootfs-" + random_hex(4);
+        std::string staging = bundle + "/" + staging_prefix + random_hex(4);
         if (::mkdir(staging.c_str(), 0755) < 0) throw_errno("mkdir", staging);
         made.push_back(staging);
         if (::chmod(staging.c_str(), 0755) < 0) throw_errno("chmod", staging);
         UniqueFd root = open_dir(staging);
+        // held until this process ends: a staging directory without it was abandoned
+        if (::flock(root.get(), LOCK_EX) < 0) throw_errno("lock", staging);
         for (size_t i = 0; i < image.layers.size(); i++)
             unpack_layer(image, i, o, [&](LayerStream& s, const std::string& what) {
                 return extract_flat(s, root.get(), what, o.extract);
@@ -235,7 +265,8 @@ Json release_bundle(const std::string& bundle_arg) {
                       record_path = bundle + "/" + bundle_record_name;
     bool has_record = exists_nofollow(record_path);
     bool is_mount = linux::is_mount_point(rootfs);
-    if (!has_record && !is_mount && !exists_nofollow(overlay))
+    size_t stale = remove_stale_staging(bundle);
+    if (!has_record && !is_mount && !exists_nofollow(overlay) && !stale)
         throw_not_found("bundle " + quote(bundle) + " was not made by img-unpack (no " +
                         std::string(bundle_record_name) + ")");
     if (is_mount && ::umount2(rootfs.c_str(), 0) < 0) {

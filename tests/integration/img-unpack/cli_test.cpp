@@ -1,4 +1,10 @@
 // The command line: usage errors, and the options that shape config.json.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "core/fd.hpp"
+#include "core/fs.hpp"
 #include "unpack_test.hpp"
 
 using namespace ctk;
@@ -67,4 +73,32 @@ TEST_F(Cli, ConfigJsonFromTheImageAndOptions) {
     write_file_atomic(tmp() + "/profile.json", R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]})");
     unpack_ok({"--seccomp", tmp() + "/profile.json", "--image", image("tiny", "latest")}, tmp() + "/p");
     EXPECT_EQ(read_json_file(tmp() + "/p/config.json")["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ALLOW");
+}
+
+TEST_F(Cli, AKilledFlatUnpackLeavesNothingTheNextRunOrReleaseKeeps) {
+    // what a flat unpack killed half-way leaves: its staging directory, unlocked
+    std::string b = tmp() + "/killed";
+    ASSERT_EQ(::mkdir(b.c_str(), 0700), 0);
+    ASSERT_EQ(::mkdir((b + "/.rootfs-deadbeef").c_str(), 0755), 0);
+    write_file_atomic(b + "/.rootfs-deadbeef/half-written", "x");
+    // one that a live unpack still holds (its lock taken) is not touched
+    ASSERT_EQ(::mkdir((b + "/.rootfs-0000live").c_str(), 0755), 0);
+    UniqueFd live(::open((b + "/.rootfs-0000live").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(live);
+    ASSERT_EQ(::flock(live.get(), LOCK_EX), 0);
+    unpack_ok({"--image", image("tiny", "latest")}, b);
+    EXPECT_FALSE(exists(b + "/.rootfs-deadbeef")) << "the rerun removed the abandoned staging";
+    EXPECT_TRUE(exists(b + "/.rootfs-0000live")) << "a staging still being written stays";
+    EXPECT_TRUE(exists(b + "/rootfs/bin/busybox"));
+    live.reset();
+    ::rmdir((b + "/.rootfs-0000live").c_str());
+
+    // --release of a bundle that holds nothing but an abandoned staging
+    std::string only = tmp() + "/only-staging";
+    ASSERT_EQ(::mkdir(only.c_str(), 0700), 0);
+    ASSERT_EQ(::mkdir((only + "/.rootfs-0badf00d").c_str(), 0755), 0);
+    write_file_atomic(only + "/.rootfs-0badf00d/f", "x");
+    auto r = unpack({"--release", only});
+    EXPECT_EQ(r.status, 0) << r;
+    EXPECT_FALSE(exists(only)) << "released: nothing left";
 }
