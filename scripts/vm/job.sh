@@ -1,0 +1,48 @@
+#!/bin/bash
+# Runs in the guest (ctk-vm-job.service), copied to the 9p share "job" by
+# scripts/vm-test.sh with job.env: mounts the host's trees, starts the loopback
+# registry from the fixture layouts, runs the meson suites, exits with
+# meson's status (ctk-vm-job hands it to the host through the share).
+set -uo pipefail
+. /run/ctk-job/job.env
+. /run/ctk-job/mounts.sh
+log() { printf '[vm %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+log "up after $(cut -d' ' -f1 /proc/uptime) s: kernel $(uname -r), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup)"
+if grep -q ' cgroup ' /proc/mounts; then log "warning: a cgroup v1 hierarchy is mounted"; fi
+ctk_vm_mount_all || exit 1
+
+export HOME=/root CTK_CACHE="$CTK_VM_CACHE"
+export CTK_TEST_REGISTRY=127.0.0.1:5000
+rm -rf "$CTK_CACHE/run"     # the host's registry pidfiles (a whiteout in the overlay)
+# The host pushed the fixture images into its registry's storage before the
+# boot (make-images.sh is slow under TCG); the guest's registry serves a copy.
+if [[ $CTK_VM_REGISTRY_STORAGE != registry-5000 ]]; then
+    rm -rf "$CTK_CACHE/registry-5000"
+    ln -s "$CTK_VM_REGISTRY_STORAGE" "$CTK_CACHE/registry-5000"
+fi
+fixtures="$CTK_VM_SHARED/fixtures"
+"$fixtures/registry.sh" start 5000 || exit 1
+log "registry ready on $CTK_TEST_REGISTRY after $(cut -d' ' -f1 /proc/uptime) s"
+
+if [[ -n $CTK_VM_COMMAND ]]; then
+    log "$CTK_VM_COMMAND"
+    (cd "$CTK_VM_SRC" && exec bash -c "$CTK_VM_COMMAND")
+    status=$?
+    log "the command exited $status"
+    "$fixtures/registry.sh" stop 5000 >/dev/null 2>&1 || true
+    exit $status
+fi
+
+args=(meson test -C "$CTK_VM_BUILD" --no-rebuild --print-errorlogs
+      --num-processes "$CTK_VM_JOBS" --timeout-multiplier "$CTK_VM_TIMEOUT_MULTIPLIER")
+for s in "${CTK_VM_SUITES[@]}"; do args+=(--suite "$s"); done
+args+=("${CTK_VM_MESON_ARGS[@]}")
+log "${args[*]}"
+t0=$(date +%s)
+"${args[@]}" | cat     # not a tty: plain lines on the serial console, no spinner
+status=$?
+log "meson test exited $status after $(( $(date +%s) - t0 )) s"
+cp "$CTK_VM_BUILD/meson-logs/testlog.txt" /run/ctk-job/testlog.txt 2>/dev/null || true
+"$fixtures/registry.sh" stop 5000 >/dev/null 2>&1 || true
+exit $status
