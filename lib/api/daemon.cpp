@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "core/error.hpp"
@@ -43,7 +45,15 @@ void Daemon::log(const std::string& line) const {
 void Daemon::serve(std::unique_ptr<Transport> t) {
     std::function<void(const std::string&)> logger;
     if (options_.debug) logger = [this](const std::string& m) { log(m); };
-    ServerLimits limits;
+    const ServerLimits& limits = options_.limits;
+    // while it awaits a request, the connection may be closed to make room (evict_waiting)
+    uint64_t id = ++serial_;
+    int fd = t->fd();
+    auto awaiting = [this, id, fd](bool on) {
+        std::lock_guard<std::mutex> l(waiting_m_);
+        if (on) waiting_[id] = {fd, engine::now_ns()};
+        else waiting_.erase(id);
+    };
     serve_connection(
         std::move(t),
         [this](Request& req, Response& res) {
@@ -53,7 +63,20 @@ void Daemon::serve(std::unique_ptr<Transport> t) {
             handle(req, res);
             log(req.method() + " " + req.target() + " done in " + std::to_string((engine::now_ns() - t0) / 1000000) + " ms");
         },
-        limits, logger);
+        limits, logger, awaiting);
+}
+
+bool Daemon::evict_waiting() {
+    std::lock_guard<std::mutex> l(waiting_m_);
+    auto oldest = waiting_.end();
+    for (auto it = waiting_.begin(); it != waiting_.end(); ++it)
+        if (oldest == waiting_.end() || it->second.second < oldest->second.second) oldest = it;
+    if (oldest == waiting_.end()) return false;
+    // its thread still owns the fd (it leaves the map under this lock before
+    // it can close it): the end of the stream wakes it, and it ends
+    ::shutdown(oldest->second.first, SHUT_RDWR);
+    waiting_.erase(oldest);
+    return true;
 }
 
 // ---------------------------------------------------------------- listening
@@ -131,14 +154,46 @@ int Daemon::run() {
 }
 
 void Daemon::accept_loop(std::vector<std::pair<UniqueFd, std::optional<TlsContext>>>& listeners, int signal_fd) {
+    // Refused connections, answered and kept open (no thread: this loop
+    // watches them) until the client has sent its request or a second
+    // passes: closed at once, the client's write would fail (EPIPE, or a TCP
+    // reset) before it read the 503.
+    struct Refused {
+        UniqueFd fd;
+        int64_t until;
+    };
+    std::vector<Refused> refused;
+    auto refuse_later = [&](UniqueFd c, const std::string& message) {
+        refuse(c.get(), message);
+        if (refused.size() >= 512) refused.erase(refused.begin()); // the oldest closes now
+        refused.push_back({std::move(c), engine::now_ns() + 1000000000LL});
+    };
     for (;;) {
         std::vector<pollfd> p;
         p.push_back({signal_fd, POLLIN, 0});
         for (auto& l : listeners) p.push_back({l.first.get(), POLLIN, 0});
-        int r = ::poll(p.data(), p.size(), -1);
+        for (auto& x : refused) p.push_back({x.fd.get(), POLLIN, 0});
+        int timeout = -1;
+        if (!refused.empty()) timeout = static_cast<int>(std::max<int64_t>(0, (refused.front().until - engine::now_ns()) / 1000000 + 1));
+        int r = ::poll(p.data(), p.size(), timeout);
         if (r < 0) {
             if (errno == EINTR) continue;
             throw_errno("poll");
+        }
+        if (!refused.empty()) {
+            int64_t now = engine::now_ns();
+            size_t base = 1 + listeners.size();
+            std::vector<Refused> keep;
+            for (size_t i = 0; i < refused.size(); i++) {
+                bool done = refused[i].until <= now;
+                if (!done && (p[base + i].revents & (POLLIN | POLLHUP | POLLERR))) {
+                    char buf[4096];
+                    ssize_t n = ::recv(refused[i].fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+                    done = n <= 0 && !(n < 0 && errno == EAGAIN); // the client's end, or an error
+                }
+                if (!done) keep.push_back(std::move(refused[i]));
+            }
+            refused = std::move(keep);
         }
         if (p[0].revents & POLLIN) {
             signalfd_siginfo si{};
@@ -152,31 +207,68 @@ void Daemon::accept_loop(std::vector<std::pair<UniqueFd, std::optional<TlsContex
             sockaddr_storage ss{};
             socklen_t len = sizeof ss;
             UniqueFd c(::accept4(listeners[i].first.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC));
-            if (!c) continue;
-            if (connections_.load() >= options_.max_connections) {
-                const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                                    "Content-Length: 47\r\n\r\n{\"message\":\"too many connections to the daemon\"}";
-                (void)!::send(c.get(), busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (!c) {
+                int e = errno;
+                if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+                    // the connection stays queued: try again shortly (as Go's
+                    // server does) rather than spin on a listener that stays readable
+                    log_throttled(std::string("accept: ") + std::strerror(e) + ": retrying");
+                    pollfd sp{signal_fd, POLLIN, 0};
+                    (void)::poll(&sp, 1, 100);
+                }
+                continue;
+            }
+            // At the cap, the connection that has awaited a request longest
+            // (idle, or trickling its headers) is closed to make room, as
+            // nginx reuses its keep-alive connections; only when all of them
+            // are busy with requests is the new one refused.
+            if (connections_.load() >= options_.max_connections && !evict_waiting()) {
+                refuse_later(std::move(c), "too many connections to the daemon");
                 continue;
             }
             std::string peer = ss.ss_family == AF_UNIX ? "unix" : "tcp";
             const std::optional<TlsContext>* tls = &listeners[i].second;
             connections_++;
-            std::thread([this, fd = c.release(), peer, tls]() mutable {
-                try {
-                    UniqueFd own(fd);
-                    std::unique_ptr<Transport> t;
-                    if (*tls) t = (*tls)->accept(std::move(own), peer);
-                    else t = plain_transport(std::move(own), peer);
-                    serve(std::move(t));
-                } catch (const std::exception& e) {
-                    log(e.what());
-                }
-                // the last connection gone: give the freed heap back (idle RSS)
-                if (--connections_ == 0) ::malloc_trim(0);
-            }).detach();
+            try {
+                std::thread([this, fd = c.get(), peer, tls]() mutable {
+                    try {
+                        UniqueFd own(fd);
+                        std::unique_ptr<Transport> t;
+                        if (*tls) t = (*tls)->accept(std::move(own), peer);
+                        else t = plain_transport(std::move(own), peer);
+                        serve(std::move(t));
+                    } catch (const std::exception& e) {
+                        log(e.what());
+                    }
+                    // the last connection gone: give the freed heap back (idle RSS)
+                    if (--connections_ == 0) ::malloc_trim(0);
+                }).detach();
+                (void)c.release(); // the thread owns it now
+            } catch (const std::exception& e) {
+                // no thread (pids limit, memory): this connection is refused, the daemon goes on
+                connections_--;
+                log_throttled(std::string("cannot serve a new connection: ") + e.what());
+                refuse_later(std::move(c), std::string("cannot serve a new connection: ") + e.what());
+            }
         }
     }
+}
+
+void Daemon::log_throttled(const std::string& line) {
+    // at most one line a second: a flood of refusals does not flood the log
+    int64_t now = engine::now_ns();
+    int64_t last = last_throttled_log_.load();
+    if (now - last < 1000000000LL || !last_throttled_log_.compare_exchange_strong(last, now)) return;
+    log(line);
+}
+
+void Daemon::refuse(int fd, const std::string& message) {
+    // A 503 as a complete response; the write side ends with it.
+    std::string body = dump_compact(Json{{"message", message}}) + "\n";
+    std::string r = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+    (void)!::send(fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::shutdown(fd, SHUT_WR);
 }
 
 // ---------------------------------------------------------------- containers

@@ -41,7 +41,8 @@ struct DaemonOptions {
     std::string group = "ctk";        // owner group of UNIX sockets (mode 0660)
     bool group_given = false;         // --group was given: a missing group is an error
     bool debug = false;               // a log line per request
-    size_t max_connections = 1024;
+    size_t max_connections = 1024;    // at it, one awaiting a request is closed, or the new one gets 503
+    ServerLimits limits;              // header size, header and idle timeouts
     std::vector<std::pair<std::string, int>> address_pools; // base CIDR, subnet size (--default-address-pool)
     uint64_t json_body_limit = 8u << 20;
 };
@@ -105,6 +106,11 @@ public:
 private:
     void on_exit(const std::string& id);
     void accept_loop(std::vector<std::pair<UniqueFd, std::optional<TlsContext>>>& listeners, int signal_fd);
+    // Answers 503 with `message` on a connection that is not served, and ends its write side.
+    void refuse(int fd, const std::string& message);
+    void log_throttled(const std::string& line);
+    // Shuts down the connection that has awaited a request longest; false: none does.
+    bool evict_waiting();
 
     store::Paths paths_;
     DaemonOptions options_;
@@ -115,6 +121,10 @@ private:
     std::mutex exec_m_;
     std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
     std::atomic<size_t> connections_{0};
+    std::atomic<int64_t> last_throttled_log_{0};
+    std::atomic<uint64_t> serial_{0};
+    std::mutex waiting_m_;
+    std::map<uint64_t, std::pair<int, int64_t>> waiting_; // connections awaiting a request: fd, since (ns)
     std::vector<std::string> unix_paths_;
 };
 

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <chrono>
 #include <limits>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -113,7 +114,8 @@ namespace {
 
 class Connection {
 public:
-    Connection(std::unique_ptr<Transport> t, const ServerLimits& limits) : t_(std::move(t)), stream_(*t_), limits_(limits) {}
+    Connection(std::unique_ptr<Transport> t, const ServerLimits& limits)
+        : t_(std::move(t)), stream_(*t_), limits_(limits), started_(std::chrono::steady_clock::now()) {}
 
     Transport& transport() { return *t_; }
     BeastStream& stream() { return stream_; }
@@ -123,13 +125,41 @@ public:
 
     // Reads the next request's header. false: the connection ended cleanly
     // (or is unusable, after answering a malformed request).
-    bool next_request(const std::function<void(const std::string&)>& log) {
+    bool next_request(const std::function<void(const std::string&)>& log, const std::function<void(bool)>& awaiting) {
+        using namespace std::chrono;
+        // the caller knows, until this returns, that the connection only awaits a request
+        if (awaiting) awaiting(true);
+        struct Done {
+            const std::function<void(bool)>& f;
+            ~Done() {
+                if (f) f(false);
+            }
+        } done{awaiting};
         http::request_parser<http::empty_body> hp;
         hp.header_limit(static_cast<uint32_t>(limits_.header_bytes));
         hp.body_limit(std::numeric_limits<std::uint64_t>::max()); // Beast 1.74 compares a length with an empty limit as greater
+        // As Go's server: the first request's headers are due header_timeout
+        // after the connection began; a later one may be awaited idle_timeout,
+        // and its headers are due header_timeout after its first byte.
+        steady_clock::time_point start = started_;
+        if (served_ && buffer_.size() == 0 && !t_->buffered()) {
+            if (!wait_readable(steady_clock::now() + milliseconds(limits_.idle_timeout_ms))) {
+                if (log) log("idle connection from " + t_->peer() + " closed after " + std::to_string(limits_.idle_timeout_ms) + " ms");
+                return false;
+            }
+        }
+        if (served_) start = steady_clock::now();
+        served_ = true;
+        stream_.set_read_deadline(start + milliseconds(limits_.header_timeout_ms));
         error_code ec;
         http::read_header(stream_, buffer_, hp, ec);
+        stream_.set_read_deadline(std::nullopt);
         if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset) return false;
+        if (ec == net::error::timed_out) {
+            // Go's server closes such a connection without an answer
+            if (log) log("request headers from " + t_->peer() + " not complete after " + std::to_string(limits_.header_timeout_ms) + " ms: closed");
+            return false;
+        }
         if (ec) {
             // What Go's net/http answers on a request it cannot parse.
             if (log) log("malformed request from " + t_->peer() + ": " + ec.message());
@@ -186,6 +216,19 @@ public:
         }
     }
 
+    // false: nothing arrived before `deadline`.
+    bool wait_readable(std::chrono::steady_clock::time_point deadline) {
+        if (t_->fd() < 0) return true; // nothing to poll (an in-memory transport)
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+            if (left <= 0) return false;
+            pollfd p{t_->fd(), POLLIN, 0};
+            int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+            if (r > 0) return true;
+            if (r < 0 && errno != EINTR) return true; // the read reports it
+        }
+    }
+
     const std::string& method() const { return method_; }
     const std::string& target() const { return target_; }
     const std::string& path() const { return path_; }
@@ -204,6 +247,8 @@ private:
     Query query_;
     bool continue_sent_ = false;
     bool close_after_ = false;
+    std::chrono::steady_clock::time_point started_;
+    bool served_ = false; // a request was read on this connection
 };
 
 // ---------------------------------------------------------------- request
@@ -360,10 +405,10 @@ Transport& Response::hijack(StdHeaders std) {
 // ---------------------------------------------------------------- the loop
 
 void serve_connection(std::unique_ptr<Transport> transport, const Handler& handler, const ServerLimits& limits,
-                      const std::function<void(const std::string&)>& log) {
+                      const std::function<void(const std::string&)>& log, const std::function<void(bool)>& awaiting) {
     try {
         Connection c(std::move(transport), limits);
-        while (c.next_request(log)) {
+        while (c.next_request(log, awaiting)) {
             Request req(c);
             Response res(c);
             try {

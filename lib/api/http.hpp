@@ -132,12 +132,30 @@ using Handler = std::function<void(Request&, Response&)>;
 struct ServerLimits {
     size_t header_bytes = 64 * 1024;
     uint64_t idle_body_drain = 16u << 20; // unread request bodies up to this are skipped to keep the connection
+    // A request's headers must all arrive within this, counted from the
+    // connection's start (the first request) or from the request's first byte
+    // (later ones): a client that sends nothing, or a byte now and then, is
+    // closed without an answer. dockerd's ReadHeaderTimeout (Go's http.Server)
+    // is 5 minutes. Bodies, streamed responses and hijacked connections are
+    // not timed (dockerd sets no ReadTimeout/WriteTimeout either).
+    int64_t header_timeout_ms = 5 * 60 * 1000;
+    // How long a kept-alive connection may wait for its next request's first
+    // byte before it is closed. dockerd sets no IdleTimeout (so Go keeps such
+    // a connection forever); ctld closes it after 5 minutes, longer than the
+    // docker CLI or docker-py keep an idle connection to reuse it.
+    int64_t idle_timeout_ms = 5 * 60 * 1000;
 };
 
 // Serves requests on one connection until the client closes it, a response
-// says to close, or the connection is hijacked. Never throws.
+// says to close, the connection is hijacked, or a timeout of `limits` passes
+// while a request is awaited. `awaiting` (optional) is told true when the
+// connection starts waiting for a request (its headers not all in) and false
+// when that ends, before the connection can close: a server may shut such a
+// connection down meanwhile to make room (ctld at its connection cap).
+// Never throws.
 void serve_connection(std::unique_ptr<Transport> transport, const Handler& handler, const ServerLimits& limits,
-                      const std::function<void(const std::string&)>& log);
+                      const std::function<void(const std::string&)>& log,
+                      const std::function<void(bool)>& awaiting = {});
 
 // Standard header values.
 inline constexpr const char* api_version = "1.41";

@@ -1,7 +1,10 @@
 // What users rely on beyond single flows: many clients at once, a stuck
 // client that blocks nobody, bad requests that get Docker's errors, live
 // restore across a restart (and a kill -9), and TCP with mutual TLS.
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -83,6 +86,179 @@ TEST_F(Robustness, BadRequestsGetDockerErrorsAndTheDaemonStays) {
     std::string ping = resp("GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_EQ(ping.substr(ping.size() - 2), "OK");
     EXPECT_EQ(::kill(daemon_pid(), 0), 0) << "ctld died";
+}
+
+// A connected, unserved client socket of the test's daemon.
+UniqueFd connect_unix(const std::string& path) {
+    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) return UniqueFd();
+    return s;
+}
+
+// What a connection got within `ms`: "" (nothing, kept open), "closed", or
+// the bytes up to the server's close.
+std::string answer_of(int fd, int ms) {
+    std::string out;
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, ms) <= 0) return out;
+        char buf[4096];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) return out.empty() ? "closed" : out;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+// A pids cgroup (v1) of the test's own under the test process's, holding
+// ctld for a while; ctld goes back to the parent and the cgroup is removed
+// at the end, whatever happened.
+class PidsCgroup {
+public:
+    explicit PidsCgroup(int64_t max) {
+        std::string own = "/";
+        for (const auto& line : split(read_file_if_exists("/proc/self/cgroup").value_or(""), '\n')) {
+            auto f = split(line, ':');
+            if (f.size() >= 3 && f[1] == "pids") own = f[2];
+        }
+        parent_ = "/sys/fs/cgroup/pids" + (own == "/" ? std::string() : own);
+        dir_ = parent_ + "/ctk-test-robust-" + std::to_string(::getpid());
+        if (::access((parent_ + "/cgroup.procs").c_str(), W_OK) != 0) return;
+        if (::mkdir(dir_.c_str(), 0755) != 0) return;
+        ok_ = true;
+        if (!write_text(dir_ + "/pids.max", std::to_string(max))) ADD_FAILURE() << "cannot set " << dir_ << "/pids.max";
+    }
+    ~PidsCgroup() {
+        if (!ok_) return;
+        for (int i = 0; i < 100; i++) {
+            auto procs = read_file_if_exists(dir_ + "/cgroup.procs").value_or("");
+            for (const auto& pid : split(trim(procs), '\n'))
+                if (!pid.empty()) (void)!write_text(parent_ + "/cgroup.procs", pid);
+            if (::rmdir(dir_.c_str()) == 0 || errno == ENOENT) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        ADD_FAILURE() << "cannot remove " << dir_;
+    }
+    bool ok() const { return ok_; }
+    bool add(pid_t pid) { return write_text(dir_ + "/cgroup.procs", std::to_string(pid)); }
+
+private:
+    static bool write_text(const std::string& path, const std::string& text) {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return false;
+        bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+        ::close(fd);
+        return ok;
+    }
+    std::string parent_, dir_;
+    bool ok_ = false;
+};
+
+// A refused client may write after ctld closed: EPIPE, not SIGPIPE, here.
+class NoSigpipe {
+public:
+    NoSigpipe() {
+        struct sigaction ign {};
+        ign.sa_handler = SIG_IGN;
+        ::sigaction(SIGPIPE, &ign, &old_);
+    }
+    ~NoSigpipe() { ::sigaction(SIGPIPE, &old_, nullptr); }
+
+private:
+    struct sigaction old_ {};
+};
+
+TEST_F(Robustness, AConnectionWithoutAThreadIsRefusedAndTheDaemonStays) {
+    NoSigpipe nosig;
+    // issue 16: when pthread_create failed (EAGAIN under a pids limit) ctld
+    // exited with "internal error: Resource temporarily unavailable"
+    PidsCgroup cg(100);
+    ASSERT_TRUE(cg.ok()) << "no pids cgroup (v1) to make";
+    ASSERT_TRUE(cg.add(daemon_pid()));
+    std::vector<UniqueFd> idle;
+    for (int i = 0; i < 300; i++) {
+        UniqueFd s = connect_unix(socket_path());
+        if (!s) break; // the daemon is gone: said below
+        idle.push_back(std::move(s));
+    }
+    int refused = 0, kept = 0;
+    for (auto& s : idle) {
+        std::string a = answer_of(s.get(), 100);
+        if (a.empty()) {
+            kept++;
+        } else {
+            refused++;
+            EXPECT_TRUE(a == "closed" || a.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0) << a;
+        }
+    }
+    int ws = 0;
+    pid_t gone = ::waitpid(daemon_pid(), &ws, WNOHANG);
+    if (gone == daemon_pid()) forget_daemon();
+    ASSERT_EQ(gone, 0) << "ctld died:\n" << daemon_log();
+    EXPECT_EQ(idle.size(), 300u) << "connect: " << std::strerror(errno);
+    EXPECT_GT(refused, 0) << "the pids limit was never reached";
+    EXPECT_GT(kept, 50);
+    // the idle ones gone, new clients are served again
+    idle.clear();
+    std::string ping;
+    for (int i = 0; i < 50 && ping.find("\r\n\r\nOK") == std::string::npos; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ping = raw_request("GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3000);
+    }
+    EXPECT_NE(ping.find("\r\n\r\nOK"), std::string::npos) << ping;
+    EXPECT_NE(daemon_log().find("cannot serve a new connection"), std::string::npos) << daemon_log();
+}
+
+TEST_F(Robustness, AtTheCapAnIdleConnectionMakesRoomElse503) {
+    NoSigpipe nosig;
+    // 1024 connections are served at once (a thread each). A client that
+    // holds them all idle does not lock others out: the one idle longest is
+    // closed for the newcomer (it got 503 before).
+    std::vector<UniqueFd> held;
+    for (int i = 0; i < 1024; i++) {
+        UniqueFd s = connect_unix(socket_path());
+        ASSERT_TRUE(s) << "connect " << i << ": " << std::strerror(errno);
+        held.push_back(std::move(s));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::string ping = raw_request("GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5000);
+    EXPECT_EQ(ping.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << ping;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    size_t closed = 0, first_closed = held.size();
+    for (size_t i = 0; i < held.size(); i++)
+        if (answer_of(held[i].get(), 0) == "closed") {
+            closed++;
+            first_closed = std::min(first_closed, i);
+        }
+    EXPECT_EQ(closed, 1u) << "one idle connection made room";
+    EXPECT_LT(first_closed, 16u) << "one of the oldest";
+    held.clear();
+    // when every connection is busy with a request (event streams), a new one is told so
+    const std::string events = "GET /v1.41/events HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 1024; i++) {
+        UniqueFd s = connect_unix(socket_path());
+        ASSERT_TRUE(s) << "connect " << i << ": " << std::strerror(errno);
+        ASSERT_NO_THROW(write_all(s.get(), events, "events"));
+        held.push_back(std::move(s));
+    }
+    // all streaming (their answers begun) before the next one comes
+    for (size_t i = 0; i < held.size(); i++) {
+        std::string a = answer_of(held[i].get(), 10);
+        for (int t = 0; t < 100 && a.empty(); t++) a = answer_of(held[i].get(), 50);
+        ASSERT_EQ(a.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << "events " << i << ": " << a;
+    }
+    std::string over = raw_request("GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n", 5000);
+    EXPECT_EQ(over.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << over;
+    EXPECT_NE(over.find("too many connections"), std::string::npos) << over;
+    held.clear();
+    ping.clear();
+    for (int i = 0; i < 50 && ping.find("\r\n\r\nOK") == std::string::npos; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ping = raw_request("GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3000);
+    }
+    EXPECT_NE(ping.find("\r\n\r\nOK"), std::string::npos) << ping;
 }
 
 TEST_F(Robustness, RestartKeepsContainersRunning) {

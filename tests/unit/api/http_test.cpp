@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <random>
 #include <thread>
 
@@ -23,14 +25,14 @@ namespace {
 // One connection served on a thread; the test is the client.
 class Conn {
 public:
-    explicit Conn(Handler h) {
+    explicit Conn(Handler h, ServerLimits limits = {}) {
         int s[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) < 0) throw std::runtime_error("socketpair");
         client_.reset(s[0]);
         UniqueFd server(s[1]);
-        thread_ = std::thread([h = std::move(h), fd = server.release()]() mutable {
-            ServerLimits limits;
+        thread_ = std::thread([this, h = std::move(h), fd = server.release(), limits]() mutable {
             serve_connection(plain_transport(UniqueFd(fd), "test"), h, limits, nullptr);
+            done = true;
         });
     }
     ~Conn() {
@@ -57,6 +59,7 @@ public:
     }
     int fd() const { return client_.get(); }
     bool timed_out = false;
+    std::atomic<bool> done{false}; // serve_connection returned
 
 private:
     UniqueFd client_;
@@ -185,6 +188,87 @@ TEST(Http, AResponseAfterWhichTheConnectionClosesSaysSo) {
     kept.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     kept.close_write();
     EXPECT_EQ(kept.read_all().find("Connection: close"), std::string::npos) << "kept alive: no close";
+}
+
+// issue 16: a client that sent nothing, or a byte now and then, or went
+// quiet after a request, held its connection (and ctld's thread) forever.
+ServerLimits short_timeouts() {
+    ServerLimits l;
+    l.header_timeout_ms = 400;
+    l.idle_timeout_ms = 400;
+    return l;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+TEST(Http, AClientThatSendsNothingIsClosedAfterTheHeaderTimeout) {
+    auto t0 = std::chrono::steady_clock::now();
+    Conn c(echo_handler(), short_timeouts());
+    std::string out = c.read_all(5000);
+    EXPECT_FALSE(c.timed_out) << "still open after 5 s";
+    EXPECT_EQ(out, "") << "closed without an answer, as Go's server";
+    EXPECT_GE(seconds_since(t0), 0.35);
+    EXPECT_LT(seconds_since(t0), 3.0);
+}
+
+TEST(Http, ATricklingClientIsClosedAfterTheHeaderTimeout) {
+    Conn c(echo_handler(), short_timeouts());
+    auto t0 = std::chrono::steady_clock::now();
+    std::string req = "GET /a HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'a') + "\r\n\r\n";
+    // a byte every 50 ms: each read is quick, the headers never complete in time
+    size_t sent = 0;
+    for (; sent < req.size() && !c.done; sent++) {
+        if (::send(c.fd(), &req[sent], 1, MSG_NOSIGNAL) != 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_LT(sent, req.size()) << "the whole request trickled in";
+    EXPECT_TRUE(c.done);
+    EXPECT_LT(seconds_since(t0), 3.0);
+    EXPECT_EQ(c.read_all(1000).find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST(Http, AnIdleKeptAliveConnectionIsClosedAfterTheIdleTimeout) {
+    Conn c(echo_handler(), short_timeouts());
+    // requests within the timeouts are served in turn
+    for (int i = 0; i < 3; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        char buf[4096];
+        pollfd p{c.fd(), POLLIN, 0};
+        ASSERT_GT(::poll(&p, 1, 3000), 0);
+        ssize_t n = ::read(c.fd(), buf, sizeof buf);
+        ASSERT_GT(n, 0);
+        EXPECT_EQ(std::string(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 200 OK", 0), 0u);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(c.read_all(5000), "");
+    EXPECT_FALSE(c.timed_out) << "still open after 5 s idle";
+    EXPECT_GE(seconds_since(t0), 0.35);
+    EXPECT_LT(seconds_since(t0), 3.0);
+}
+
+TEST(Http, TimeoutsDoNotCutStreamsOrHijackedConnections) {
+    // a response streamed for longer than both timeouts (logs -f, events)
+    Conn streamed([](Request&, Response& res) {
+        res.begin_stream(200, "application/json");
+        for (int i = 0; i < 6; i++) {
+            res.chunk("{\"tick\":" + std::to_string(i) + "}\n");
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+    }, short_timeouts());
+    streamed.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string out = streamed.read_all(3000);
+    EXPECT_NE(out.find("{\"tick\":5}"), std::string::npos) << out;
+    EXPECT_EQ(out.substr(out.size() - 5), "0\r\n\r\n") << out;
+    // a hijacked connection quiet for longer than both (attach)
+    Conn hijacked(echo_handler(), short_timeouts());
+    hijacked.send("POST /hijack HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    hijacked.send("late");
+    out = hijacked.read_all(3000);
+    EXPECT_NE(out.find("echo:late"), std::string::npos) << out;
 }
 
 TEST(Http, HijackSwitchesToRawBytes) {
