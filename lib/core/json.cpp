@@ -36,7 +36,8 @@ Json parse_json(std::string_view text, std::string_view what, size_t max_size) {
     check_json_limits(text, what, max_size);
     try {
         return Json::parse(text.begin(), text.end());
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {
+        // parse_error, and out_of_range for a number beyond a double (1e999)
         std::string msg = e.what();
         // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> from "parse error"
         auto pos = msg.find("] ");

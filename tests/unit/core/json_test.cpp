@@ -62,6 +62,19 @@ TEST(Json, ErrorsNameObjectAndField) {
     EXPECT_THROW(parse_json("[]", "t").get<Thing>(), Error);
 }
 
+// Found by tests/fuzz/image_json: a number beyond a double is nlohmann's
+// out_of_range, not a parse_error, and escaped as "internal error".
+TEST(Json, NumberOverflowIsMalformedJson) {
+    try {
+        parse_json(R"({"size": 999999E99800000001})", "manifest");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);
+        EXPECT_EQ(std::string(e.what()), "manifest: malformed JSON: number overflow parsing '999999E99800000001'");
+    }
+    EXPECT_TRUE(try_parse_json("[1e999]").is_discarded());
+}
+
 namespace {
 std::string nested(size_t depth, char open = '[', char close = ']') {
     return std::string(depth, open) + std::string(depth, close);
