@@ -1,6 +1,8 @@
 #include "engine/format.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -159,8 +161,22 @@ private:
         case Tok::boolean: o.kind = Operand::Literal; o.literal = tok.text == "true"; break;
         case Tok::number: {
             o.kind = Operand::Literal;
-            if (tok.text.find('.') != std::string::npos) o.literal = std::stod(tok.text);
-            else o.literal = std::stoll(tok.text);
+            // "-", "1.2.3", or beyond int64: Go's "bad number syntax", never stoll's exception
+            const char* b = tok.text.data();
+            const char* e = b + tok.text.size();
+            bool ok = false;
+            if (tok.text.find('.') != std::string::npos) {
+                double d = 0;
+                auto r = std::from_chars(b, e, d);
+                ok = r.ec == std::errc() && r.ptr == e;
+                o.literal = d;
+            } else {
+                int64_t n = 0;
+                auto r = std::from_chars(b, e, n);
+                ok = r.ec == std::errc() && r.ptr == e;
+                o.literal = n;
+            }
+            if (!ok) template_error("bad number syntax: \"" + tok.text + "\"");
             break;
         }
         case Tok::lparen: {
@@ -483,6 +499,8 @@ struct Evaluator {
         if (f == "pad") {
             need(3);
             std::string s = str(a[0]);
+            if (!a[1].is_number_integer() || !a[2].is_number_integer())
+                template_error("wrong type for value; expected int");
             auto l = a[1].get<int64_t>(), r = a[2].get<int64_t>();
             return std::string(static_cast<size_t>(std::max<int64_t>(l, 0)), ' ') + s +
                    std::string(static_cast<size_t>(std::max<int64_t>(r, 0)), ' ');
@@ -572,9 +590,14 @@ std::string go_print(const Json& v) {
     case Json::value_t::number_unsigned: return std::to_string(v.get<uint64_t>());
     case Json::value_t::number_float: {
         double d = v.get<double>();
-        if (d == static_cast<double>(static_cast<int64_t>(d)) && d < 1e21 && d > -1e21)
-            return std::to_string(static_cast<int64_t>(d));
         char buf[64];
+        // whole numbers below 1e21 without an exponent, as Go's %v; the range
+        // is checked before the cast (beyond int64 it is undefined)
+        if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 1e21) {
+            if (std::fabs(d) < 9e18) return std::to_string(static_cast<int64_t>(d));
+            std::snprintf(buf, sizeof buf, "%.0f", d);
+            return buf;
+        }
         std::snprintf(buf, sizeof buf, "%g", d);
         return buf;
     }

@@ -64,6 +64,39 @@ TEST(Template, ErrorsAreUsageErrors) {
     }
 }
 
+// Found by tests/fuzz/template: a number literal stoll could not read ("-",
+// "1.2.3", beyond int64) and pad's non-integer widths escaped as std::invalid_argument
+// and nlohmann's type_error instead of a usage error.
+TEST(Template, BadNumbersAndArgumentTypesAreUsageErrors) {
+    for (const char* bad : {"{{json .S-ate}}", "{{print - 1}}", "{{print 99999999999999999999}}", "{{print 1.2.3}}",
+                            "{{pad .A \"x\" 1}}", "{{pad .A 1 1.5}}"}) {
+        try {
+            Template::parse(bad).execute(Json{{"A", "a"}});
+            ADD_FAILURE() << "accepted " << bad;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::usage) << bad;
+        }
+    }
+    try {
+        Template::parse("{{print - 1}}");
+        ADD_FAILURE();
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()), "template: bad number syntax: \"-\"");
+    }
+    EXPECT_EQ(Template::parse("{{print -3 2.5}}").execute(Json::object()), "-3 2.5");
+}
+
+// Found by tests/fuzz/template (UBSan): a whole float beyond int64 was cast
+// to int64 (undefined); Go's %v prints whole numbers below 1e21 in full.
+TEST(GoPrint, LargeWholeFloats) {
+    EXPECT_EQ(go_print(Json(1e20)), "100000000000000000000");
+    EXPECT_EQ(go_print(Json(-1e20)), "-100000000000000000000");
+    EXPECT_EQ(go_print(Json(6.66687e+37)), "6.66687e+37");
+    EXPECT_EQ(go_print(Json(1e21)), "1e+21");
+    EXPECT_EQ(go_print(Json(42.0)), "42");
+    EXPECT_EQ(go_print(Json(2.5)), "2.5");
+}
+
 TEST(Tabulate, DockerColumns) {
     std::string t = tabulate({"CONTAINER ID\tIMAGE\tCOMMAND\tNAMES", "7af36f3b844b\ttiny\t\"sh -c 'echo started…\"\tw1"});
     EXPECT_EQ(t,
