@@ -175,6 +175,16 @@ void Daemon::accept_loop(std::vector<std::pair<UniqueFd, std::optional<TlsContex
         for (auto& x : refused) p.push_back({x.fd.get(), POLLIN, 0});
         int timeout = -1;
         if (!refused.empty()) timeout = static_cast<int>(std::max<int64_t>(0, (refused.front().until - engine::now_ns()) / 1000000 + 1));
+        // While connections are open, wake once a second: when the last has
+        // gone, give the freed heap back (idle RSS). Not in the last thread
+        // itself: the caches of the threads ending meanwhile (glibc's tcache,
+        // freed at thread exit) would stay resident.
+        if (connections_.load() > 0 || trim_pending_) timeout = timeout < 0 ? 1000 : std::min(timeout, 1000);
+        if (connections_.load() == 0 && trim_pending_ && engine::now_ns() - last_connection_end_.load() > 500000000LL) {
+            ::malloc_trim(0);
+            trim_pending_ = false;
+        }
+        if (connections_.load() > 0) trim_pending_ = true;
         int r = ::poll(p.data(), p.size(), timeout);
         if (r < 0) {
             if (errno == EINTR) continue;
@@ -240,8 +250,8 @@ void Daemon::accept_loop(std::vector<std::pair<UniqueFd, std::optional<TlsContex
                     } catch (const std::exception& e) {
                         log(e.what());
                     }
-                    // the last connection gone: give the freed heap back (idle RSS)
-                    if (--connections_ == 0) ::malloc_trim(0);
+                    last_connection_end_ = engine::now_ns();
+                    connections_--; // the accept loop trims the heap when none is left
                 }).detach();
                 (void)c.release(); // the thread owns it now
             } catch (const std::exception& e) {

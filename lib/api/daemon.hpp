@@ -122,6 +122,8 @@ private:
     std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
     std::atomic<size_t> connections_{0};
     std::atomic<int64_t> last_throttled_log_{0};
+    std::atomic<int64_t> last_connection_end_{0};
+    bool trim_pending_ = false; // the accept loop's: connections were open since the last malloc_trim
     std::atomic<uint64_t> serial_{0};
     std::mutex waiting_m_;
     std::map<uint64_t, std::pair<int, int64_t>> waiting_; // connections awaiting a request: fd, since (ns)
