@@ -23,6 +23,8 @@ void NetBridgeTest::SetUp() {
     (void)suite_lock;
     unique_ = random_hex(2);
     default_bridge_ = "ctk-test-d" + unique_;
+    claim_names("ctk-test-" + unique_ + "-"); // netns(): for the leak check
+    claim_names(default_bridge_);
     // The default network of this test: its own bridge and a subnet no other
     // test uses at the same time (this suite runs its tests one after another).
     write_file_atomic(config_path(), R"({"network":{"default_subnet":"10.209.0.0/24","default_bridge":")" +

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <sstream>
 
 #include "core/process.hpp"
@@ -88,9 +89,60 @@ void ToolTest::SetUp() {
     make_dirs(root_);
     make_dirs(run_);
     make_dirs(tmp_ + "/home");
+    // The leak check (root only: what it looks at is root's). CTK_LEAK_CHECK=0 turns it off.
+    if (::geteuid() == 0 && env_or("CTK_LEAK_CHECK", "1") != "0") {
+        try {
+            before_ = HostSnapshot::take();
+            leaks_ = std::make_unique<LeakScope>(tmp_, root_, run_);
+            leaks_->watch_store();
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "leak check: no snapshot of the host: " << e.what();
+        }
+    }
+}
+
+void ToolTest::claim_names(const std::string& token) {
+    if (leaks_) leaks_->claim(token);
+}
+
+void ToolTest::keep_after_test(const std::string& path) {
+    if (leaks_) leaks_->keep(path);
+}
+
+std::vector<Leak> ToolTest::leak_report() {
+    if (!leaks_) return {};
+    leaks_->scan_store();
+    return leaks_->find(before_);
+}
+
+std::vector<std::string> ToolTest::clean_leaks(const std::vector<Leak>& leaks) {
+    return leaks_ ? leaks_->clean(leaks) : std::vector<std::string>{};
+}
+
+void ToolTest::check_leaks() {
+    auto found = leaks_->find(before_);
+    if (!found.empty()) {
+        ADD_FAILURE() << "leak check: the test left behind, after its clean-ups:" << LeakScope::describe(found);
+        auto failed = leaks_->clean(found);
+        if (!failed.empty()) {
+            std::string list;
+            for (const auto& f : failed) list += "\n  " + f;
+            ADD_FAILURE() << "leak check: could not remove:" << list;
+        }
+    }
+    auto notes = leaks_->unowned(before_);
+    if (!notes.empty()) {
+        std::cerr << "leak check: note: new ctk-like objects that carry no identity of this test"
+                     " (another program's?):";
+        for (size_t i = 0; i < notes.size() && i < 8; ++i) std::cerr << "\n  " << notes[i];
+        if (notes.size() > 8) std::cerr << "\n  and " << notes.size() - 8 << " more";
+        std::cerr << "\n";
+    }
 }
 
 void ToolTest::TearDown() {
+    // A last look at the store's ids before the clean-ups remove its records.
+    if (leaks_) leaks_->stop();
     while (!cleanups_.empty()) {
         auto step = std::move(cleanups_.back());
         cleanups_.pop_back();
@@ -101,6 +153,14 @@ void ToolTest::TearDown() {
         }
     }
     if (tmp_.empty()) return;
+    if (leaks_) {
+        try {
+            check_leaks();
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "leak check failed: " << e.what();
+        }
+        leaks_.reset();
+    }
     if (::geteuid() == 0) linux::unmount_below(tmp_);
     try {
         remove_tree(tmp_);

@@ -2,10 +2,13 @@
 // temporary CTK_ROOT and CTK_RUN (on tmpfs: /dev/shm, or $CTK_TEST_TMPDIR), runs the built tools as
 // subprocesses the way a user would, captures stdout, stderr and the exit
 // status, and removes everything the test made (mounts included) even when the
-// test fails.
+// test fails. As root, a leak check (leak_check.hpp) fails the test when its
+// clean-ups left a mount, network namespace, interface, nftables rule, cgroup,
+// process or store file behind, then removes what it found.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,7 @@
 
 #include "core/fs.hpp"
 #include "core/json.hpp"
+#include "leak_check.hpp"
 
 namespace ctk::test {
 
@@ -47,6 +51,16 @@ protected:
     // after a failed assertion.
     void defer(std::function<void()> step) { cleanups_.push_back(std::move(step)); }
 
+    // The leak check: names containing `token` are the test's (beyond its
+    // directory, its pid in ctkt names and the ids its store held).
+    void claim_names(const std::string& token);
+    // `path` (a mount or a file of the store) stays after the test on purpose.
+    void keep_after_test(const std::string& path);
+    // What the test left now, compared with its start (the check TearDown makes
+    // after the clean-ups); clean_leaks removes it and returns what it could not.
+    std::vector<Leak> leak_report();
+    std::vector<std::string> clean_leaks(const std::vector<Leak>& leaks);
+
     const std::string& tmp() const { return tmp_; }          // the test's private directory
     const std::string& ctk_root() const { return root_; }     // its CTK_ROOT
     const std::string& ctk_run() const { return run_; }       // its CTK_RUN
@@ -64,10 +78,14 @@ protected:
     static std::string test_tmp_parent();
 
 private:
+    void check_leaks();
+
     std::string tmp_;
     std::string root_;
     std::string run_;
     std::vector<std::function<void()>> cleanups_;
+    std::unique_ptr<LeakScope> leaks_;
+    HostSnapshot before_;
 };
 
 // Skips the test unless it runs as root (integration tests need root; CI runs as root).
