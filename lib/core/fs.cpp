@@ -97,6 +97,8 @@ std::optional<std::string> read_file_if_exists(const std::string& path, size_t m
     try {
         return read_fd(fd, max_size);
     } catch (const Error& e) {
+        // /proc/PID/… of a process that exited after the open: gone as well
+        if (e.error_number() == ESRCH) return std::nullopt;
         throw e.wrap("read " + quote(path));
     }
 }

@@ -33,6 +33,8 @@ bool have_openat2();
 // Reads a whole file; throws on error or when it is larger than max_size.
 std::string read_file(const std::string& path, size_t max_size = 64u << 20);
 std::string read_fd(int fd, size_t max_size = 64u << 20);
+// nullopt when the file does not exist, or is a /proc file of a process that
+// exited meanwhile (ESRCH on read).
 std::optional<std::string> read_file_if_exists(const std::string& path,
                                                size_t max_size = 64u << 20);
 // Writes all of data, retrying on short writes and EINTR.
