@@ -4,7 +4,9 @@
 #   packages (scripts/install-deps.sh), builds, starts the loopback registry and
 #   the fixture images from ../shared/fixtures, runs the `unit` and
 #   `integration` suites, then builds the unit tests with ASan+UBSan and runs
-#   them. Stops the registry it started, also on failure. Run as root.
+#   them, then builds the libFuzzer targets with clang and runs each for a
+#   bounded time (scripts/fuzz.sh). Stops the registry it started, also on
+#   failure. Run as root.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -30,6 +32,11 @@ fi
 ninja -C "$asan" >/dev/null || { ninja -C "$asan" | tail -n 40; status=1; }
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C "$asan" --suite unit --print-errorlogs || status=1
+
+# Every parser of outside input under libFuzzer (clang, build-fuzz) from its
+# checked-in corpus, CTK_FUZZ_SECONDS (default 10) each; see scripts/fuzz.sh.
+log "fuzz job: libFuzzer targets of tests/fuzz"
+"$top/scripts/fuzz.sh" "${CTK_FUZZ_SECONDS:-10}" || status=1
 
 if [[ $status == 0 ]]; then log "all tests passed"; else log "FAILED"; fi
 exit $status
