@@ -252,9 +252,16 @@ void start_dns_responder(const NetworkStore& store, const Network& n, const Netw
     argv.push_back(nullptr);
     std::string log = dir + "/dns.log";
 
+    // The next attach recognises the responder by its command line: the pid
+    // file is written once the child has executed (its end of this
+    // close-on-exec pipe closed), or a second responder would meet EADDRINUSE.
+    int execed[2];
+    if (::pipe2(execed, O_CLOEXEC) < 0) throw_errno("pipe");
+    UniqueFd exec_r(execed[0]), exec_w(execed[1]);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork DNS responder");
     if (pid == 0) {
+        exec_r.reset();
         ::setsid();
         int devnull = ::open("/dev/null", O_RDWR);
         int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -267,10 +274,15 @@ void start_dns_responder(const NetworkStore& store, const Network& n, const Netw
         ::dup2(devnull, 0);
         ::dup2(devnull, 1);
         ::dup2(logfd, 2);
-        ::close_range(4, ~0u, 0);
+        if (exec_w.get() >= 4) ::close_range(4, static_cast<unsigned>(exec_w.get()) - 1, 0);
+        ::close_range(static_cast<unsigned>(exec_w.get()) + 1, ~0u, 0);
         ::signal(SIGPIPE, SIG_DFL);
         ::execv(argv[0], argv.data());
         ::_exit(127);
+    }
+    exec_w.reset();
+    char c;
+    while (::read(exec_r.get(), &c, 1) < 0 && errno == EINTR) {
     }
     write_file_atomic(pid_file(store, n), std::to_string(pid) + "\n", 0600);
 }
