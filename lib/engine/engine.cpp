@@ -721,6 +721,15 @@ void Engine::rollback(const ContainerRecord& record) {
 }
 
 ContainerRecord Engine::create(const CreateRequest& request) {
+    try {
+        return create_checked(request);
+    } catch (const nlohmann::json::exception& e) {
+        // type_error, invalid_iterator, out_of_range: a field of the wrong shape
+        throw Error(std::string("invalid container configuration: ") + e.what(), ErrorKind::invalid);
+    }
+}
+
+ContainerRecord Engine::create_checked(const CreateRequest& request) {
     std::string image_ref = str_or(request.config, "Image");
     if (image_ref.empty()) throw Error("no image given", ErrorKind::usage);
     check_host_config(request.host_config);

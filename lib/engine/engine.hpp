@@ -112,6 +112,8 @@ public:
     // ---- containers
     // Creates a container; returns its record (Setup "ready"). On failure or
     // interrupt everything made so far is removed again.
+    // A field of the wrong JSON type (a number where docker wants a list) is
+    // ErrorKind::invalid (ctld: 400), as docker's decoder refuses it.
     ContainerRecord create(const CreateRequest& request);
     // Starts it. Foreground: returns the container's exit status.
     int start(const std::string& ref, const StartOptions& options = {});
@@ -158,6 +160,7 @@ public:
     Plan plan_stop(const ContainerRecord& record, const RuntimeState& rs, int timeout, const std::string& title = "");
 
 private:
+    ContainerRecord create_checked(const CreateRequest& request);
     ContainerRecord prepare_record(const CreateRequest& request, const std::optional<LocalImage>& image);
     Plan plan_create(const ContainerRecord& record, const CreateRequest& request, const std::optional<LocalImage>& image);
     Plan plan_start(const ContainerRecord& record, const RuntimeState& rs, const StartOptions& options);

@@ -161,3 +161,21 @@ TEST_F(EngineTest, NoCommandIsAnError) {
     f.image = "nocmd";
     EXPECT_THROW(explain_run(f), Error);
 }
+
+TEST_F(EngineTest, FieldsOfTheWrongJsonTypeAreInvalidNotInternal) {
+    // docker's decoder answers 400 for these; found by the create_body fuzzer
+    for (const char* host : {R"({"PortBindings":{"80/tcp":[1]}})", R"({"PortBindings":[1]})"}) {
+        CreateRequest cr;
+        cr.config = {{"Image", "127.0.0.1:5000/tiny"}};
+        cr.host_config = Json::parse(host);
+        Plan p;
+        engine.explain_into(&p);
+        try {
+            (void)engine.create(cr);
+            ADD_FAILURE() << host << " was accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::invalid) << host << ": " << e.what();
+        }
+        engine.explain_into(nullptr);
+    }
+}
