@@ -29,7 +29,15 @@ void check_json_limits(std::string_view text, std::string_view what, size_t max_
 
 Json parse_json_text(std::string_view text, std::string_view what, size_t max_size) {
     check_json_limits(text, what, max_size);
-    return Json::parse(text.begin(), text.end());
+    try {
+        return Json::parse(text.begin(), text.end());
+    } catch (const Json::out_of_range& e) {
+        // a number beyond a double (1e999) is no syntax error: malformed, as parse_json says
+        std::string msg = e.what();
+        auto pos = msg.find("] ");
+        if (pos != std::string::npos) msg = msg.substr(pos + 2);
+        throw_invalid(std::string(what) + ": malformed JSON: " + msg);
+    }
 }
 
 Json parse_json(std::string_view text, std::string_view what, size_t max_size) {

@@ -73,6 +73,13 @@ TEST(Json, NumberOverflowIsMalformedJson) {
         EXPECT_EQ(std::string(e.what()), "manifest: malformed JSON: number overflow parsing '999999E99800000001'");
     }
     EXPECT_TRUE(try_parse_json("[1e999]").is_discarded());
+    // the variant that keeps nlohmann's syntax errors for ctld (found by the create_body fuzzer)
+    try {
+        parse_json_text(R"({"Cmd":99e0323784703 ["x"]})", "request body");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid) << e.what();
+    }
 }
 
 namespace {
