@@ -116,38 +116,65 @@ bool in_class(const std::string& set, char c) {
 
 } // namespace
 
-bool IgnoreMatcher::match(const std::vector<Token>& t, size_t ti, std::string_view s, size_t si) {
-    for (; ti < t.size(); ti++) {
-        const Token& k = t[ti];
-        switch (k.kind) {
-        case Token::literal:
-            if (si >= s.size() || s[si] != k.c) return false;
-            si++;
-            break;
-        case Token::one:
-            if (si >= s.size() || s[si] == '/') return false;
-            si++;
-            break;
-        case Token::klass:
-            if (si >= s.size() || s[si] == '/' || in_class(k.set, s[si]) == k.negated) return false;
-            si++;
-            break;
-        case Token::star:
-            for (size_t n = si;; n++) {
-                if (match(t, ti + 1, s, n)) return true;
-                if (n >= s.size() || s[n] == '/') return false;
-            }
-        case Token::any_rest:
-            return true;
-        case Token::any_dirs:
-            // "(.*/)?": nothing, or anything up to and including a '/'
-            if (match(t, ti + 1, s, si)) return true;
-            for (size_t n = si; n < s.size(); n++)
-                if (s[n] == '/' && match(t, ti + 1, s, n + 1)) return true;
-            return false;
-        }
+namespace {
+
+// Go's filepath.Match semantics over the compiled tokens. Every (token,
+// position) pair is tried at most once: a pattern of many stars cannot make
+// the backtracking exponential (a hostile .dockerignore would hang a build).
+struct GlobMatch {
+    const std::vector<IgnoreMatcher::Token>& t;
+    std::string_view s;
+    std::vector<bool> failed; // (ti, si) already known not to match
+
+    bool at(size_t ti, size_t si) {
+        size_t key = ti * (s.size() + 1) + si;
+        if (failed[key]) return false;
+        bool ok = step(ti, si);
+        if (!ok) failed[key] = true;
+        return ok;
     }
-    return si == s.size();
+
+    bool step(size_t ti, size_t si) {
+        using Token = IgnoreMatcher::Token;
+        for (; ti < t.size(); ti++) {
+            const Token& k = t[ti];
+            switch (k.kind) {
+            case Token::literal:
+                if (si >= s.size() || s[si] != k.c) return false;
+                si++;
+                break;
+            case Token::one:
+                if (si >= s.size() || s[si] == '/') return false;
+                si++;
+                break;
+            case Token::klass:
+                if (si >= s.size() || s[si] == '/' || in_class(k.set, s[si]) == k.negated) return false;
+                si++;
+                break;
+            case Token::star:
+                for (size_t n = si;; n++) {
+                    if (at(ti + 1, n)) return true;
+                    if (n >= s.size() || s[n] == '/') return false;
+                }
+            case Token::any_rest:
+                return true;
+            case Token::any_dirs:
+                // "(.*/)?": nothing, or anything up to and including a '/'
+                if (at(ti + 1, si)) return true;
+                for (size_t n = si; n < s.size(); n++)
+                    if (s[n] == '/' && at(ti + 1, n + 1)) return true;
+                return false;
+            }
+        }
+        return si == s.size();
+    }
+};
+
+} // namespace
+
+bool IgnoreMatcher::match(const std::vector<Token>& t, size_t ti, std::string_view s, size_t si) {
+    GlobMatch m{t, s, std::vector<bool>((t.size() + 1) * (s.size() + 1), false)};
+    return m.at(ti, si);
 }
 
 bool IgnoreMatcher::excluded(std::string_view path) const {

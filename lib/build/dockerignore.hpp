@@ -33,13 +33,15 @@ public:
     bool has_exclusions() const noexcept { return has_exclusions_; }
     const std::vector<std::string>& patterns() const noexcept { return sources_; }
 
-private:
+    // A compiled pattern element (public for the matcher in dockerignore.cpp).
     struct Token {
         enum Kind { literal, star, any_dirs, any_rest, one, klass } kind = literal;
         char c = 0;
         std::string set; // klass: the members ("a-z" ranges expanded lazily)
         bool negated = false;
     };
+
+private:
     struct Pattern {
         std::vector<Token> tokens;
         bool exclusion = false;

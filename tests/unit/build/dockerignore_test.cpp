@@ -2,6 +2,8 @@
 // and moby/patternmatcher's behaviour.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "build/dockerignore.hpp"
 
 using namespace ctk::build;
@@ -67,4 +69,17 @@ TEST(DockerIgnore, CleanPath) {
     EXPECT_EQ(clean_path(""), ".");
     EXPECT_EQ(clean_path("/../x"), "/x");
     EXPECT_EQ(clean_path("../x"), "../x");
+}
+
+TEST(DockerIgnore, ManyStarsDoNotBacktrackForever) {
+    // found by the dockerignore fuzzer: a pattern of many stars that does not
+    // match made the backtracking exponential (minutes for one path)
+    std::string stars;
+    for (int i = 0; i < 30; i++) stars += "*a";
+    auto start = std::chrono::steady_clock::now();
+    auto m = IgnoreMatcher::parse(stars + "b\n" + std::string(60, '*') + "/" + std::string(60, '*') + "c\n");
+    EXPECT_FALSE(m.excluded(std::string(200, 'a')));
+    EXPECT_TRUE(m.excluded(std::string(200, 'a') + "b"));
+    EXPECT_FALSE(m.excluded(std::string(100, 'a') + "/" + std::string(100, 'b')));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
