@@ -27,16 +27,24 @@ void check_json_limits(std::string_view text, std::string_view what, size_t max_
     }
 }
 
+namespace {
+// "[json.exception.parse_error.101] parse error at line 1, column 2: ..." ->
+// "WHAT: malformed JSON: parse error at line 1, column 2: ..."
+[[noreturn]] void throw_malformed(std::string_view what, const Json::exception& e) {
+    std::string msg = e.what();
+    auto pos = msg.find("] ");
+    if (pos != std::string::npos) msg = msg.substr(pos + 2);
+    throw_invalid(std::string(what) + ": malformed JSON: " + msg);
+}
+} // namespace
+
 Json parse_json_text(std::string_view text, std::string_view what, size_t max_size) {
     check_json_limits(text, what, max_size);
     try {
         return Json::parse(text.begin(), text.end());
     } catch (const Json::out_of_range& e) {
         // a number beyond a double (1e999) is no syntax error: malformed, as parse_json says
-        std::string msg = e.what();
-        auto pos = msg.find("] ");
-        if (pos != std::string::npos) msg = msg.substr(pos + 2);
-        throw_invalid(std::string(what) + ": malformed JSON: " + msg);
+        throw_malformed(what, e);
     }
 }
 
@@ -46,11 +54,7 @@ Json parse_json(std::string_view text, std::string_view what, size_t max_size) {
         return Json::parse(text.begin(), text.end());
     } catch (const Json::exception& e) {
         // parse_error, and out_of_range for a number beyond a double (1e999)
-        std::string msg = e.what();
-        // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> from "parse error"
-        auto pos = msg.find("] ");
-        if (pos != std::string::npos) msg = msg.substr(pos + 2);
-        throw_invalid(std::string(what) + ": malformed JSON: " + msg);
+        throw_malformed(what, e);
     }
 }
 
