@@ -115,7 +115,12 @@ TEST_F(ImageTest, ImportOfATarballKeepsEntries) {
     ASSERT_EQ(t.status, 0) << t.err;
     EXPECT_NE(t.out.find("bin/hello"), std::string::npos) << t.out;
     EXPECT_NE(t.out.find("bin/hi -> hello"), std::string::npos) << t.out;
-    EXPECT_NE(t.out.find("bin/hello2 link to"), std::string::npos) << t.out;
+    // The hard link pair stays one: tar stores the name it meets second as a
+    // link to the first, and which comes first is the directory's order
+    // (another on a 9p overlay, vm-test.sh's guest).
+    EXPECT_TRUE(t.out.find("bin/hello2 link to ./bin/hello\n") != std::string::npos ||
+                t.out.find("bin/hello link to ./bin/hello2\n") != std::string::npos)
+        << t.out;
     EXPECT_EQ(img.resolved.config.history.size(), 1u);
 }
 
