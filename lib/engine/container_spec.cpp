@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "oci/capabilities.hpp"
 #include "oci/image.hpp"
 
 namespace ctk::engine {
@@ -141,91 +142,6 @@ std::vector<std::string> read_env_file(const std::string& path) {
     return out;
 }
 
-const std::vector<std::string>& default_capabilities() {
-    static const std::vector<std::string> caps = {
-        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",     "CAP_AUDIT_WRITE"};
-    return caps;
-}
-
-const std::vector<std::string>& all_capabilities() {
-    static const std::vector<std::string> caps = {
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-        "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-        "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
-        "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
-        "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-        "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-        "CAP_CHECKPOINT_RESTORE"};
-    return caps;
-}
-
-std::string normalize_capability(const std::string& c) {
-    std::string up;
-    for (char ch : c) up += (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
-    if (up == "ALL") return up;
-    if (up.rfind("CAP_", 0) != 0) up = "CAP_" + up;
-    const auto& all = all_capabilities();
-    if (std::find(all.begin(), all.end(), up) == all.end()) usage("unknown capability: " + quote(c));
-    return up;
-}
-
-Json seccomp_from_docker_profile(const Json& p, const std::vector<std::string>& caps) {
-    if (!p.is_object() || !p.contains("defaultAction")) throw_invalid("seccomp profile: missing defaultAction");
-    std::string arch = oci::Platform::host().architecture; // amd64, arm64 …
-    static const std::map<std::string, std::string> scmp = {
-        {"amd64", "SCMP_ARCH_X86_64"}, {"arm64", "SCMP_ARCH_AARCH64"}, {"386", "SCMP_ARCH_X86"},
-        {"arm", "SCMP_ARCH_ARM"},      {"ppc64le", "SCMP_ARCH_PPC64LE"}, {"s390x", "SCMP_ARCH_S390X"},
-        {"riscv64", "SCMP_ARCH_RISCV64"}};
-    std::string host_scmp = scmp.count(arch) ? scmp.at(arch) : "";
-    Json out = {{"defaultAction", p["defaultAction"]}};
-    if (p.contains("defaultErrnoRet")) out["defaultErrnoRet"] = p["defaultErrnoRet"];
-    Json archs = Json::array();
-    if (p.contains("archMap") && p["archMap"].is_array()) {
-        for (const auto& m : p["archMap"])
-            if (m.value("architecture", "") == host_scmp) {
-                archs.push_back(host_scmp);
-                for (const auto& s : m.value("subArchitectures", Json::array())) archs.push_back(s);
-            }
-    } else if (p.contains("architectures")) {
-        archs = p["architectures"];
-    }
-    if (!archs.empty()) out["architectures"] = archs;
-    for (const char* k : {"flags", "listenerPath", "listenerMetadata"})
-        if (p.contains(k)) out[k] = p[k];
-    std::set<std::string> capset(caps.begin(), caps.end());
-    auto matches = [&](const Json& cond) {
-        bool any_cap = false, any_arch = false;
-        for (const auto& c : cond.value("caps", Json::array())) any_cap = any_cap || capset.count(c.get<std::string>());
-        for (const auto& a : cond.value("arches", Json::array())) any_arch = any_arch || a == arch;
-        return std::make_pair(any_cap, any_arch);
-    };
-    Json syscalls = Json::array();
-    for (const auto& s : p.value("syscalls", Json::array())) {
-        if (s.contains("includes")) {
-            const Json& inc = s["includes"];
-            auto [cap, ar] = matches(inc);
-            if (inc.contains("caps") && !inc["caps"].empty() && !cap) continue;
-            if (inc.contains("arches") && !inc["arches"].empty() && !ar) continue;
-        }
-        if (s.contains("excludes")) {
-            auto [cap, ar] = matches(s["excludes"]);
-            if (cap || ar) continue;
-        }
-        Json o = Json::object();
-        if (s.contains("names")) o["names"] = s["names"];
-        else if (s.contains("name")) o["names"] = Json::array({s["name"]});
-        o["action"] = s.value("action", "SCMP_ACT_ALLOW");
-        if (s.contains("errnoRet")) o["errnoRet"] = s["errnoRet"];
-        if (s.contains("args") && !s["args"].is_null()) o["args"] = s["args"];
-        syscalls.push_back(o);
-    }
-    out["syscalls"] = syscalls;
-    return out;
-}
-
 void check_extra_host(const std::string& spec) {
     auto kv = split_once(spec, ':');
     if (!kv || kv->first.empty()) usage("bad format for add-host: " + quote(spec));
@@ -336,7 +252,13 @@ CreateRequest request_from_flags(const RunFlags& f) {
     h["RestartPolicy"] = {{"Name", f.restart.empty() ? "no" : f.restart}, {"MaximumRetryCount", 0}};
     auto caps = [](const std::vector<std::string>& v) {
         Json a = Json::array();
-        for (const auto& x : v) a.push_back(normalize_capability(x));
+        for (const auto& x : v) {
+            try {
+                a.push_back(oci::normalize_capability(x));
+            } catch (const Error&) {
+                usage("unknown capability: " + quote(x));
+            }
+        }
         return a.empty() ? Json(nullptr) : a;
     };
     h["CapAdd"] = caps(f.cap_add);

@@ -58,15 +58,4 @@ std::vector<PortMapping> parse_publish(const std::string& spec);
 // takes the value from ctl's environment when set).
 std::vector<std::string> read_env_file(const std::string& path);
 
-// Docker's default capability set (container's bounding/effective/permitted).
-const std::vector<std::string>& default_capabilities();
-// Every capability name the kernel headers know, "CAP_"-prefixed.
-const std::vector<std::string>& all_capabilities();
-// "net_admin" / "NET_ADMIN" / "CAP_NET_ADMIN" -> "CAP_NET_ADMIN"; "ALL" stays.
-std::string normalize_capability(const std::string& c);
-
-// A Docker seccomp profile (defaultAction, archMap/architectures, syscalls with
-// includes/excludes) as the OCI linux.seccomp object for this machine.
-Json seccomp_from_docker_profile(const Json& profile, const std::vector<std::string>& caps);
-
 } // namespace ctk::engine

@@ -9,18 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "oci/capabilities.hpp"
 #include "oci/image.hpp"
 #include "oci/runtime_spec.hpp"
 
 namespace ctk::image {
 
-// Docker's default capability set (moby daemon/pkg/oci/caps/defaults.go).
-const std::vector<std::string>& docker_default_capabilities();
-// Every capability the kernel headers know (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE).
-const std::vector<std::string>& all_capabilities();
-// "net_admin", "NET_ADMIN", "CAP_NET_ADMIN" -> "CAP_NET_ADMIN"; "all" -> "ALL".
-// Throws ErrorKind::invalid for an unknown name.
-std::string normalize_capability(std::string_view name);
+// The capability table (oci/capabilities.hpp), named here for the spec's callers.
+using oci::all_capabilities;
+using oci::docker_default_capabilities;
+using oci::normalize_capability;
 
 struct SpecOptions {
     // Replace the image's Cmd (the words after the image in `docker run`).

@@ -152,32 +152,3 @@ TEST(RunFlags, Rejects) {
     EXPECT_TRUE(bad([](RunFlags& f) { f.mounts = {"type=bind,source=/x"}; }));
 }
 
-TEST(Capabilities, Names) {
-    EXPECT_EQ(normalize_capability("net_admin"), "CAP_NET_ADMIN");
-    EXPECT_EQ(normalize_capability("CAP_SYS_ADMIN"), "CAP_SYS_ADMIN");
-    EXPECT_EQ(normalize_capability("all"), "ALL");
-    EXPECT_THROW(normalize_capability("CAP_FLY"), Error);
-    EXPECT_EQ(default_capabilities().size(), 14u);
-}
-
-TEST(Seccomp, DockerProfileToOci) {
-    Json profile = Json::parse(R"({
-      "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
-      "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
-                  {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
-      "syscalls": [
-        {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
-        {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
-        {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]},
-        {"names": ["chown"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_CHOWN"]}}
-      ]})");
-    Json oci = seccomp_from_docker_profile(profile, default_capabilities());
-    EXPECT_EQ(oci["defaultAction"], "SCMP_ACT_ERRNO");
-    EXPECT_EQ(oci["defaultErrnoRet"], 1);
-    std::vector<std::string> names;
-    for (const auto& s : oci["syscalls"]) names.push_back(s["names"][0]);
-    EXPECT_EQ(names, (std::vector<std::string>{"read", "personality"}));
-    EXPECT_EQ(oci["syscalls"][1]["args"][0]["op"], "SCMP_CMP_EQ");
-    Json with_admin = seccomp_from_docker_profile(profile, {"CAP_SYS_ADMIN"});
-    EXPECT_EQ(with_admin["syscalls"].size(), 4u);
-}

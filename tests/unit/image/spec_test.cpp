@@ -171,6 +171,11 @@ TEST(Capabilities, DockerRules) {
     o.cap_add = {"CAP_BOGUS"};
     EXPECT_THROW(effective_capabilities(o), Error);
     EXPECT_EQ(normalize_capability("sys_admin"), "CAP_SYS_ADMIN");
+    EXPECT_EQ(normalize_capability("CAP_NET_ADMIN"), "CAP_NET_ADMIN");
+    EXPECT_EQ(normalize_capability("all"), "ALL");
+    EXPECT_THROW(normalize_capability("CAP_FLY"), Error);
+    EXPECT_EQ(docker_default_capabilities().size(), 14u);
+    EXPECT_EQ(all_capabilities().size(), 41u); // CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE (40)
 }
 
 TEST_F(Spec, Annotations) {
