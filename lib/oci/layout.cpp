@@ -1,9 +1,12 @@
 #include "oci/layout.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <ctime>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -165,7 +168,64 @@ BlobWriter Layout::begin_blob() const {
     std::string tmp = dir_ + "/.tmp-blob-" + random_hex(8);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) throw_errno("create", tmp);
-    return BlobWriter(dir_, tmp, UniqueFd(fd));
+    UniqueFd owner(fd);
+    // held while the writer lives: collect_partials leaves a locked file alone
+    if (::flock(fd, LOCK_EX | LOCK_NB) < 0) throw_errno("lock", tmp);
+    return BlobWriter(dir_, tmp, std::move(owner));
+}
+
+namespace {
+bool is_partial_name(std::string_view name) {
+    return name.starts_with(".ctk-partial-") || name.starts_with(".tmp-blob-");
+}
+
+// A temporary blob is created, then locked: one younger than this may still be
+// between the two calls.
+constexpr time_t fresh_temp_seconds = 10;
+} // namespace
+
+uint64_t Layout::collect_partials(std::chrono::seconds min_age) const {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir_.c_str())) {
+        while (dirent* e = ::readdir(d))
+            if (is_partial_name(e->d_name)) names.emplace_back(e->d_name);
+        ::closedir(d);
+    }
+    uint64_t freed = 0;
+    time_t now = ::time(nullptr);
+    for (const std::string& name : names) {
+        std::string path = dir_ + "/" + name;
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0) continue; // gone meanwhile, or not a file we made
+        UniqueFd owner(fd);
+        struct stat st;
+        if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) continue;
+        time_t age = now - st.st_mtime;
+        if (age < static_cast<time_t>(min_age.count())) continue;
+        if (name.starts_with(".tmp-blob-") && age < fresh_temp_seconds) continue;
+        if (::flock(fd, LOCK_EX | LOCK_NB) < 0) continue; // a live writer holds it
+        // Unlinked under the lock: a writer waiting for it finds the name gone
+        // (or naming another file) and starts afresh (resume_blob).
+        struct stat named;
+        if (::lstat(path.c_str(), &named) < 0 || named.st_ino != st.st_ino || named.st_dev != st.st_dev)
+            continue;
+        if (::unlink(path.c_str()) == 0) freed += static_cast<uint64_t>(st.st_size);
+    }
+    return freed;
+}
+
+uint64_t Layout::partial_bytes() const {
+    uint64_t total = 0;
+    if (DIR* d = ::opendir(dir_.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            if (!is_partial_name(e->d_name)) continue;
+            struct stat st;
+            if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+                total += static_cast<uint64_t>(st.st_size);
+        }
+        ::closedir(d);
+    }
+    return total;
 }
 
 std::string Layout::partial_path(const Digest& d) const {

@@ -7,6 +7,8 @@
 // read-modify-write under the layout's lock file, replaced atomically.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -89,6 +91,12 @@ public:
     std::optional<BlobWriter> resume_blob(const Digest& digest, int64_t size,
                                           const std::function<void()>& on_wait = {}) const;
     std::string partial_path(const Digest& d) const;
+    // Removes the partial downloads and temporary blobs no live writer holds
+    // (their flock is free) whose last write is at least `min_age` old, so an
+    // interrupted pull never keeps space for ever. Returns the bytes freed.
+    uint64_t collect_partials(std::chrono::seconds min_age) const;
+    // The bytes of partial downloads and temporary blobs, held or not.
+    uint64_t partial_bytes() const;
     // Writes a small blob (manifest, config) and returns its descriptor.
     Descriptor write_blob(std::string_view data, std::string media_type) const;
 

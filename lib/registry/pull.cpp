@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <exception>
@@ -78,6 +80,13 @@ Image fetch_image(Client& client, const oci::Layout& layout, const oci::Descript
 }
 
 constexpr uint64_t writeback_step = 4u << 20;
+constexpr std::chrono::seconds stale_partial_age{3600};
+
+// The disk refused the bytes: full, over quota, or failing.
+bool write_failure(const Error& e) {
+    int err = e.error_number();
+    return err == ENOSPC || err == EDQUOT || err == EIO || err == EFBIG;
+}
 
 Json descriptor_json(const oci::Descriptor& d) { return Json(d); }
 
@@ -142,6 +151,8 @@ std::vector<Json> pull(Session& session, std::string_view reference, const PullO
         if (made_layout) remove_if_empty(layout);
     });
     std::string layout_abs = absolute(layout_dir);
+    // What interrupted pulls left and nobody resumed for an hour goes.
+    layout.collect_partials(stale_partial_age);
 
     oci::Descriptor top_desc;
     top_desc.media_type = top.media_type;
@@ -253,29 +264,46 @@ std::vector<Json> pull(Session& session, std::string_view reference, const PullO
                     made = session.client(endpoint, ref.path, auth);
                     own = made.get();
                 }
-                progress.event(id, "downloading", job.writer.size(), total);
-                // Starts writeback of each finished stretch while the rest
-                // arrives, so the fsync before the rename has little left to do.
-                uint64_t flushed = job.writer.size();
-                own->download_blob(d, job.writer,
-                                   [&](uint64_t n) {
-                                       progress.event(id, "downloading", n, total);
-                                       if (n < flushed) flushed = 0; // started over
-                                       if (n - flushed >= writeback_step) {
-                                           ::sync_file_range(job.writer.fd(), static_cast<off_t>(flushed),
-                                                             static_cast<off_t>(n - flushed),
-                                                             SYNC_FILE_RANGE_WRITE);
-                                           flushed = n;
-                                       }
-                                   },
-                                   &cancel);
-                progress.event(id, "verifying", total, total);
-                try {
-                    job.writer.verify(d.digest, d.size);
-                } catch (const Error& e) {
-                    throw e.wrap(own->where());
+                for (bool resumed = !job.fresh;; resumed = false) {
+                    progress.event(id, "downloading", job.writer.size(), total);
+                    // Starts writeback of each finished stretch while the rest
+                    // arrives, so the fsync before the rename has little left to do.
+                    uint64_t flushed = job.writer.size();
+                    own->download_blob(d, job.writer,
+                                       [&](uint64_t n) {
+                                           progress.event(id, "downloading", n, total);
+                                           if (n < flushed) flushed = 0; // started over
+                                           if (n - flushed >= writeback_step) {
+                                               ::sync_file_range(job.writer.fd(), static_cast<off_t>(flushed),
+                                                                 static_cast<off_t>(n - flushed),
+                                                                 SYNC_FILE_RANGE_WRITE);
+                                               flushed = n;
+                                           }
+                                       },
+                                       &cancel);
+                    progress.event(id, "verifying", total, total);
+                    try {
+                        job.writer.verify(d.digest, d.size);
+                        break;
+                    } catch (const Error& e) {
+                        // Bytes kept from an earlier run may be what is wrong
+                        // (a torn write, a crash): the blob once more from zero.
+                        if (!resumed || e.kind() != ErrorKind::invalid) throw e.wrap(own->where());
+                        progress.event(id, "retrying", 0, total,
+                                       std::string(e.what()) + " in the resumed download; starting it over");
+                        job.writer.restart();
+                    }
                 }
                 progress.event(id, "complete", total, total);
+            } catch (const Error& e) {
+                std::lock_guard lock(error_mutex);
+                if (!first_error) {
+                    // A full or failing disk: one line naming the blob and the cause.
+                    first_error = write_failure(e) && own ? std::make_exception_ptr(e.wrap(own->where() + ": blob " + id))
+                                                   : std::current_exception();
+                    failed_job = i;
+                }
+                cancel = true;
             } catch (...) {
                 std::lock_guard lock(error_mutex);
                 if (!first_error) {
@@ -295,7 +323,11 @@ std::vector<Json> pull(Session& session, std::string_view reference, const PullO
         try {
             std::rethrow_exception(first_error);
         } catch (const Error& e) {
-            if (e.kind() == ErrorKind::invalid) {
+            if (write_failure(e)) {
+                // Partial files must not hold the space that ran out: every
+                // later pull would fail on it too.
+                for (auto& job : jobs) job.writer.discard();
+            } else if (e.kind() == ErrorKind::invalid) {
                 // The image is bad: keep nothing of it, not even partial files.
                 for (size_t i = 0; i < jobs.size(); i++)
                     if (i == failed_job || jobs[i].fresh) jobs[i].writer.discard();
@@ -307,7 +339,13 @@ std::vector<Json> pull(Session& session, std::string_view reference, const PullO
     }
 
     // Everything verified: into blobs/, leaves first, the tag last.
-    for (auto& job : jobs) job.writer.commit(job.descriptor.digest, job.descriptor.size);
+    try {
+        for (auto& job : jobs) job.writer.commit(job.descriptor.digest, job.descriptor.size);
+    } catch (const Error& e) {
+        if (write_failure(e))
+            for (auto& job : jobs) job.writer.discard();
+        throw;
+    }
     jobs.clear(); // releases the locks
     for (const auto& img : images) {
         layout.write_blob(img.config_bytes, img.manifest.config.media_type);

@@ -352,3 +352,69 @@ TEST_F(RegFetchTest, APullByDigestIsTaggedByNameAndDigest) {
                               image("tiny@sha256:" + std::string(64, '0'))});
     EXPECT_EQ(r.status, 4) << r;
 }
+
+TEST_F(RegFetchTest, AFullDiskKeepsNoPartialBlobAndTheNextPullSucceeds) {
+    // debian's 47 MiB layer cannot fit in 8 MiB; tiny's 1 MiB can, once the
+    // failed pull's bytes are gone.
+    std::string small = tmp() + "/small";
+    make_dirs(small);
+    ToolResult m = command({"mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", small});
+    ASSERT_EQ(m.status, 0) << m;
+    defer([this, small] { command({"umount", "-l", small}); });
+    std::string l = small + "/l";
+    ToolResult r = reg_fetch({"pull", "--quiet", "--layout", l, image("debian:bookworm")});
+    EXPECT_EQ(r.status, 1) << r;
+    std::string e = error_line(r);
+    EXPECT_TRUE(e.starts_with("reg-fetch: registry " + registry() + ": repository debian: blob sha256:bc7de646"))
+        << e;
+    EXPECT_NE(e.find("ENOSPC"), std::string::npos) << e;
+    if (std::filesystem::exists(l))
+        for (const auto& f : std::filesystem::directory_iterator(l)) {
+            std::string n = f.path().filename();
+            EXPECT_FALSE(n.starts_with(".ctk-partial") || n.starts_with(".tmp-blob")) << n;
+        }
+    for (int i = 0; i < 2; i++) {
+        Json j = pull(image("tiny:latest"), {"--layout", l});
+        EXPECT_EQ(j["digest"], tagged_digest(fixture_layout("tiny"), "latest"));
+    }
+    expect_blobs_intact(l);
+}
+
+TEST_F(RegFetchTest, ACorruptPartialBlobIsFetchedAgainInTheSamePull) {
+    std::string l = layout("l");
+    Json want = Json::parse(read_file(fixture_layout("tiny") + "/blobs/sha256/" +
+                                      tagged_digest(fixture_layout("tiny"), "latest").substr(7)));
+    std::string layer = want["layers"][0]["digest"];
+    make_dirs(l);
+    // 1000 bytes that are not the blob's first 1000: the resumed download cannot verify.
+    write_file_atomic(l + "/.ctk-partial-sha256-" + layer.substr(7), std::string(1000, 'x'));
+    ToolResult r = reg_fetch({"pull", "--layout", l, image("tiny:latest")});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_NE(r.err.find("\"status\":\"resuming\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("starting it over"), std::string::npos) << r.err;
+    EXPECT_FALSE(has_partial(l));
+    expect_blobs_intact(l);
+    EXPECT_EQ(tagged_digest(l, image("tiny:latest")), tagged_digest(fixture_layout("tiny"), "latest"));
+}
+
+TEST_F(RegFetchTest, StalePartialsAreCollectedByTheNextPull) {
+    std::string l = layout("l");
+    pull(image("tiny:latest"), {"--layout", l});
+    std::string old_partial = l + "/.ctk-partial-sha256-" + std::string(64, 'a');
+    std::string old_temp = l + "/.tmp-blob-0123456789abcdef";
+    std::string young = l + "/.ctk-partial-sha256-" + std::string(64, 'b');
+    for (const auto& p : {old_partial, old_temp, young}) write_file_atomic(p, std::string(4096, 'x'));
+    std::string held = l + "/.ctk-partial-sha256-" + std::string(64, 'c');
+    write_file_atomic(held, "x");
+    // two hours old; `held` is old too but locked, as a live pull holds its partial
+    for (const auto& p : {old_partial, old_temp, held})
+        ASSERT_EQ(command({"touch", "-d", "2 hours ago", p}).status, 0);
+    Daemon holder({"flock", held, "sleep", "60"}, tool_env(env()), tmp() + "/flock.out");
+    for (int i = 0; i < 100 && command({"flock", "-n", held, "true"}).status == 0; i++)
+        std::this_thread::sleep_for(10ms);
+    pull(image("tiny:latest"), {"--layout", l});
+    EXPECT_FALSE(std::filesystem::exists(old_partial));
+    EXPECT_FALSE(std::filesystem::exists(old_temp));
+    EXPECT_TRUE(std::filesystem::exists(young)) << "a partial of the last hour is kept for a resume";
+    EXPECT_TRUE(std::filesystem::exists(held)) << "a locked partial belongs to a live pull";
+}
