@@ -92,15 +92,20 @@ int wait_foreground(const Foreground& fg) {
     }
     int out = fg.out, err = fg.err;
     int master = fg.master;
+    NotifyRelay* notify = fg.notify;
     std::optional<int> status;
     bool lean_done = false;
     std::vector<std::pair<uintptr_t, size_t>> lean_pages;
     if (fg.lean) lean_pages = linux::droppable_file_pages();
     while (!status || out >= 0 || err >= 0 || master >= 0) {
-        pollfd p[6];
+        pollfd p[7];
         int n = 0;
         p[n++] = {sfd.get(), POLLIN, 0};
-        int pid_slot = -1, in_slot = -1, m_slot = -1, o_slot = -1, e_slot = -1;
+        int pid_slot = -1, in_slot = -1, m_slot = -1, o_slot = -1, e_slot = -1, n_slot = -1;
+        if (notify && !status) {
+            n_slot = n;
+            p[n++] = {notify->fd(), POLLIN, 0};
+        }
         if (!status) {
             pid_slot = n;
             p[n++] = {fg.pidfd, POLLIN, 0};
@@ -144,6 +149,13 @@ int wait_foreground(const Foreground& fg) {
                     continue;
                 }
                 if (!status && fg.forward) linux::pidfd_send_signal(fg.pidfd, sig);
+            }
+        }
+        if (n_slot >= 0 && p[n_slot].revents) {
+            try {
+                if (notify->receive(fg.notify_pid, false)) notify = nullptr;
+            } catch (const Error&) {
+                notify = nullptr; // the host's socket is gone: the container runs on
             }
         }
         if (pid_slot >= 0 && p[pid_slot].revents) status = reap(fg.pidfd);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "container/log.hpp"
+#include "container/notify.hpp"
 
 namespace ctk::container {
 
@@ -25,6 +26,8 @@ struct Foreground {
     bool tee = false;      // copy the log pipes to our own stdout/stderr too
     bool forward = true;   // forward signals (the detached monitor does not)
     bool lean = false;     // drop unused code pages before waiting (linux::release_file_pages)
+    NotifyRelay* notify = nullptr; // relays the container's READY=1 (with MAINPID=notify_pid)
+    pid_t notify_pid = 0;
 };
 
 // Returns the exit status (128+signal when killed).

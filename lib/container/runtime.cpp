@@ -17,6 +17,7 @@
 #include "container/foreground.hpp"
 #include "container/init.hpp"
 #include "container/monitor.hpp"
+#include "container/notify.hpp"
 #include "container/process.hpp"
 #include "container/rootfs.hpp"
 #include "core/error.hpp"
@@ -72,12 +73,13 @@ struct Prepared {
 
 
 Prepared prepare(const CreateOptions& o, const RuntimeLog& log, const cg::Layout& layout,
-                 const std::string& seccomp_cache) {
+                 const std::string& seccomp_cache, const std::string& state_dir) {
     check_id(o.id);
     Prepared p;
     p.id = o.id;
     p.bundle = real_path(absolute(o.bundle), "bundle");
     p.spec = oci::Spec::load(p.bundle + "/config.json");
+    if (!o.notify_socket.empty()) add_notify_socket(p.spec, state_dir);
     const oci::Spec& spec = p.spec;
     if (!spec.process) throw_invalid("config.json: no process to run");
     if (!spec.root) throw_invalid("config.json: no root");
@@ -428,7 +430,7 @@ void wait_monitor(const State& s, int timeout_ms) {
     if (m) wait_gone(m.get(), timeout_ms);
 }
 
-int run_foreground(Launched& l, const CreateOptions& o) {
+int run_foreground(Launched& l, const CreateOptions& o, NotifyRelay* relay) {
     JsonFileLog log;
     if (!o.stdio_log.empty()) log = JsonFileLog(o.stdio_log);
     Foreground fg;
@@ -438,6 +440,9 @@ int run_foreground(Launched& l, const CreateOptions& o) {
     fg.err = l.err.get();
     fg.log = log ? &log : nullptr;
     fg.tee = true;
+    // ns-run stays the service's main process: MAINPID is our own (runc's too).
+    fg.notify = relay;
+    fg.notify_pid = ::getpid();
     return wait_foreground(fg);
 }
 
@@ -457,6 +462,19 @@ void finish_foreground(const StateStore& store_, const RuntimeLog& log_, const s
     }
 }
 
+
+// run -d, start: ns-run exits next, so systemd must take the container's
+// process as the main one (MAINPID) once it says READY. A relay that fails
+// does not fail the verb (runc ignores it too): the container runs.
+void relay_ready(NotifyRelay& relay, const State& s, const RuntimeLog& log) {
+    try {
+        UniqueFd pidfd = open_recorded(s.pid, s.pid_start);
+        if (pidfd && !relay.wait(pidfd.get(), s.pid))
+            log.warn("container " + quote(s.id) + " exited before it sent READY=1 to NOTIFY_SOCKET");
+    } catch (const Error& e) {
+        log.warn(e.what());
+    }
+}
 
 // Undoes a launch that cannot go on: the process killed and reaped, its cgroup removed.
 void kill_launched(Launched& l, Prepared& p) {
@@ -521,7 +539,7 @@ void detached(const StateStore& store, const CreateOptions& o, const char* verb,
 
 void Runtime::create(const CreateOptions& o) {
     cg::Layout layout = cg::Layout::detect();
-    Prepared p = prepare(o, log_, layout, seccomp_cache_);
+    Prepared p = prepare(o, log_, layout, seccomp_cache_, store_.dir(o.id));
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
         try {
@@ -529,6 +547,8 @@ void Runtime::create(const CreateOptions& o) {
         } catch (const std::exception&) {
         }
     });
+    // runc: the socket itself is bound by start, which relays.
+    if (!o.notify_socket.empty()) make_dirs(notify_dir(store_.dir(o.id)), 0755);
     detached(store_, o, "create", [&] {
         Launched l = launch(p, o, store_, true, log_);
         ScopeGuard kill_child([&] { kill_launched(l, p); });
@@ -541,12 +561,17 @@ void Runtime::create(const CreateOptions& o) {
     remove_dir.dismiss();
 }
 
-void Runtime::start(const std::string& id) {
+void Runtime::start(const std::string& id, const std::string& notify_socket) {
     UniqueFd lock = store_.lock(id);
     State s = store_.load(id);
     Status st = current_status(s, store_.dir(id));
     if (st != Status::created)
         throw_conflict("container " + quote(id) + " is " + status_name(st) + ", not created");
+    // Only a container created with NOTIFY_SOCKET has the socket mounted.
+    NotifyRelay relay;
+    struct stat nst {};
+    if (!notify_socket.empty() && ::stat(notify_dir(store_.dir(id)).c_str(), &nst) == 0)
+        relay = NotifyRelay::listen(store_.dir(id), notify_socket);
     std::string path = store_.fifo(id);
     UniqueFd fifo(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) throw_errno("open", path);
@@ -568,6 +593,7 @@ void Runtime::start(const std::string& id) {
     store_.save(s);
     lock.reset();
     run_poststart(s, log_);
+    if (relay) relay_ready(relay, s, log_);
 }
 
 // A foreground container's pty starts with the caller's terminal size, so
@@ -580,7 +606,7 @@ static void inherit_terminal_size(ProcessPlan& plan) {
 
 int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
     cg::Layout layout = cg::Layout::detect();
-    Prepared p = prepare(o, log_, layout, seccomp_cache_);
+    Prepared p = prepare(o, log_, layout, seccomp_cache_, store_.dir(o.id));
     if (!detach && o.console_socket.empty()) inherit_terminal_size(p.process);
     UniqueFd lock = store_.create(o.id);
     ScopeGuard remove_dir([&] {
@@ -589,6 +615,8 @@ int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
         } catch (const std::exception&) {
         }
     });
+    NotifyRelay relay;
+    if (!o.notify_socket.empty()) relay = NotifyRelay::listen(store_.dir(o.id), o.notify_socket);
     if (detach) {
         if (p.process.terminal && o.console_socket.empty())
             throw_invalid("a container with a terminal that runs detached needs --console-socket");
@@ -608,6 +636,7 @@ int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
             return l;
         });
         remove_dir.dismiss();
+        if (relay) relay_ready(relay, store_.load(o.id), log_);
         return 0;
     }
 
@@ -643,7 +672,7 @@ int Runtime::run(const CreateOptions& o, bool detach, bool keep) {
     if (status < 0) {
         write_pid_file(o.pid_file, l.pid);
         run_poststart(s, log_);
-        status = run_foreground(l, o);
+        status = run_foreground(l, o, relay ? &relay : nullptr);
     }
     finish_foreground(store_, log_, o.id, status, keep);
     return status;

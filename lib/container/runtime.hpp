@@ -44,6 +44,7 @@ struct CreateOptions {
     int preserve_fds = 0;
     bool init = false;       // a minimal init as pid 1
     bool no_pivot = false;   // MS_MOVE + chroot instead of pivot_root (a ramfs rootfs)
+    std::string notify_socket; // NOTIFY_SOCKET given to ns-run: relayed (container/notify.hpp)
 };
 
 struct ExecOptions {
@@ -73,7 +74,8 @@ public:
         : store_(std::move(root)), log_(std::move(log)), seccomp_cache_(std::move(seccomp_cache)) {}
 
     void create(const CreateOptions& o);
-    void start(const std::string& id);
+    // notify_socket: NOTIFY_SOCKET given to ns-run start (container/notify.hpp).
+    void start(const std::string& id, const std::string& notify_socket = {});
     // Foreground: the container's exit status. Detached: 0 once started.
     int run(const CreateOptions& o, bool detach, bool keep);
     Json state(const std::string& id) const;

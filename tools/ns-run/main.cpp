@@ -5,6 +5,7 @@
 #include <cctype>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -261,12 +262,15 @@ int main(int argc, char** argv) {
             if (root.empty()) root = paths.runtime_state();
             Runtime rt(root, log, paths.run + "/seccomp-cache");
             copts.new_keyring = !no_new_keyring;
+            // As runc: a unit of Type=notify hears the container's READY=1.
+            const char* notify = std::getenv("NOTIFY_SOCKET");
+            if (notify) copts.notify_socket = notify;
             if (*create) {
                 rt.create(copts);
             } else if (*run) {
                 return rt.run(copts, detach, keep);
             } else if (*start) {
-                rt.start(id);
+                rt.start(id, copts.notify_socket);
             } else if (*state) {
                 print_json(rt.state(id));
             } else if (*kill) {
