@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -183,6 +184,56 @@ void remove_dir(const std::string& dir) {
     }
 }
 
+bool cgroup_delegated(const std::string& dir) {
+    // systemd marks the cgroup of a unit with Delegate=yes (trusted.*: the
+    // system manager, user.*: a user's manager).
+    for (const char* name : {"trusted.delegate", "user.delegate"}) {
+        char value[8] {};
+        ssize_t n = ::getxattr(dir.c_str(), name, value, sizeof value - 1);
+        if (n > 0 && value[0] == '1') return true;
+    }
+    return false;
+}
+
+bool systemd_unit_cgroup(const std::string& dir) {
+    std::string name = dir.substr(dir.rfind('/') + 1);
+    for (const char* suffix : {".service", ".scope", ".slice"})
+        if (name.size() > std::strlen(suffix) && name.ends_with(suffix)) return true;
+    return false;
+}
+
+// cgroup v2's no-internal-process rule: `dir` (the caller's own cgroup) can
+// enable `add` in cgroup.subtree_control only once no process lives in it. Its
+// processes (ns-run among them) move into the leaf child callers_leaf.
+void vacate_for_controllers(const std::string& dir, const std::string& add) {
+    auto procs = [&] { return words(read_if(dir + "/cgroup.procs").value_or("")); };
+    if (procs().empty()) return;
+    if (systemd_unit_cgroup(dir) && !cgroup_delegated(dir))
+        throw Error("cgroup v2: cannot enable " + quote(add) + " in " + quote(dir) +
+                        ": it holds the caller's processes and is a systemd unit not delegated to it "
+                        "(run ns-run in a unit with Delegate=yes, e.g. systemd-run --scope -p "
+                        "Delegate=yes, or give an absolute cgroupsPath)",
+                    ErrorKind::conflict, EBUSY);
+    std::string leaf = dir + "/" + callers_leaf;
+    if (::mkdir(leaf.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("create cgroup", leaf);
+    // Processes fork meanwhile: repeat until none is left (a few rounds).
+    for (int round = 0; round < 20; round++) {
+        auto pids = procs();
+        if (pids.empty()) return;
+        for (const auto& pid : pids) {
+            UniqueFd fd(::open((leaf + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+            if (!fd) throw_errno("open cgroup file", leaf + "/cgroup.procs");
+            if (::write(fd.get(), pid.data(), pid.size()) < 0 && errno != ESRCH)
+                throw Error("move process " + pid + " from " + quote(dir) + " into " + quote(leaf) + ": " +
+                                errno_text(errno),
+                            ErrorKind::failed, errno);
+        }
+    }
+    if (!procs().empty())
+        throw Error("cgroup v2: " + quote(dir) + " still holds processes after moving them into " + quote(leaf),
+                    ErrorKind::conflict, EBUSY);
+}
+
 } // namespace
 
 const char* mode_name(Mode m) {
@@ -299,8 +350,12 @@ Cgroup Cgroup::plan(const Layout& layout, const std::string& cgroups_path, const
         d.mount_root = h.mount_root;
         d.controllers = h.controllers;
         d.unified = h.unified;
-        d.path = absolute ? rel : join_path(h.own, rel);
-        if (d.path == h.own || d.path == "/")
+        std::string base = h.own;
+        if (h.unified && base != "/" && base.substr(base.rfind('/') + 1) == callers_leaf)
+            base = parent_of(base).empty() ? "/" : parent_of(base);
+        d.path = absolute ? rel : join_path(base, rel);
+        if (!absolute && h.unified) d.base = base;
+        if (d.path == h.own || d.path == base || d.path == "/")
             throw_invalid("cgroupsPath " + quote(cgroups_path) + " names an existing cgroup of the caller");
         cg.dirs_.push_back(std::move(d));
     }
@@ -375,6 +430,8 @@ void Cgroup::create(const oci::Resources* resources) {
                 add += (add.empty() ? "+" : " +") + c;
             }
             if (add.empty()) continue;
+            if (!d.base.empty() && level == dir_of(d.mount_point, d.mount_root, d.base))
+                vacate_for_controllers(level, add);
             try {
                 write_value(level, "cgroup.subtree_control", add);
             } catch (const Error& e) {

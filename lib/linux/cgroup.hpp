@@ -63,6 +63,9 @@ public:
         std::vector<std::string> controllers;
         bool unified = false;
         std::string path; // hierarchy path, "/process_api/x/ID"
+        // v2, relative cgroupsPath: the caller's cgroup the path is beneath
+        // (create() may move the caller's processes out of it); "" otherwise.
+        std::string base;
         std::string dir() const;
         bool has(const std::string& c) const;
     };
@@ -70,7 +73,9 @@ public:
     Cgroup() = default;
     // Where a container's cgroup goes: `cgroups_path` absolute -> as given in
     // every hierarchy; relative -> beneath the caller's own cgroup; empty ->
-    // beneath the caller's own cgroup, named `id`.
+    // beneath the caller's own cgroup, named `id`. On v2 a caller in the leaf
+    // that create() moved a cgroup's processes into (callers_leaf) counts as
+    // being in that cgroup: its containers go beside the leaf.
     static Cgroup plan(const Layout& layout, const std::string& cgroups_path, const std::string& id);
 
     const std::vector<Dir>& dirs() const { return dirs_; }
@@ -80,7 +85,13 @@ public:
     const Dir* find(const std::string& controller) const;
 
     // mkdir -p in every hierarchy; v1 cpuset copies cpus/mems from the parent,
-    // v2 enables the controllers `resources` needs along the path.
+    // v2 enables the controllers `resources` needs along the path. v2's
+    // no-internal-process rule: when the caller's own cgroup (the base of a
+    // relative path) holds processes and must enable a controller, they are
+    // moved into its leaf child callers_leaf first (docker's dind entrypoint
+    // and systemd's Delegate= convention do the same), unless it is a
+    // systemd unit that is not delegated (no trusted.delegate xattr): that is
+    // a conflict error naming Delegate=yes, systemd owns that cgroup.
     void create(const oci::Resources* resources);
     // Writes the limits; v1 device rules too. `warn` receives what could not
     // be honoured but is not an error (a controller file the kernel lacks).
@@ -132,6 +143,9 @@ private:
     Mode mode_ = Mode::v2;
     std::vector<Dir> dirs_;
 };
+
+// The leaf child of a cgroup that create() moves that cgroup's processes into.
+inline constexpr const char* callers_leaf = "ctk-callers";
 
 // runc's conversions between the v1 values in the spec and the v2 files.
 uint64_t cpu_shares_to_weight(uint64_t shares);

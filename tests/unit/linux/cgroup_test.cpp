@@ -105,6 +105,38 @@ TEST(CgroupPlan, BeneathTheCallersOwnCgroup) {
     EXPECT_EQ(Cgroup::plan(at_root, "", "c1").dirs()[0].path, "/c1");
 }
 
+TEST(CgroupPlan, ACallerInTheCallersLeafPlacesBesideIt) {
+    Layout l = Layout::unified_at("/fake", std::string("/system.slice/job.scope/") + callers_leaf);
+    Cgroup cg = Cgroup::plan(l, "", "c1");
+    EXPECT_EQ(cg.dirs()[0].path, "/system.slice/job.scope/c1");
+    EXPECT_EQ(cg.dirs()[0].base, "/system.slice/job.scope");
+    EXPECT_EQ(Cgroup::plan(l, "/abs/c1", "x").dirs()[0].base, "") << "absolute: nobody's own cgroup";
+    Layout top = Layout::unified_at("/fake", std::string("/") + callers_leaf);
+    EXPECT_EQ(Cgroup::plan(top, "", "c1").dirs()[0].path, "/c1");
+}
+
+TEST_F(FakeV2, ANonDelegatedSystemdUnitWithProcessesIsAClearError) {
+    std::string unit = root + "/system.slice/job.service";
+    fake_cgroup(root + "/system.slice", "memory pids");
+    fake_cgroup(unit, "memory pids");
+    put(unit + "/cgroup.procs", "300\n308\n");
+    Layout l = Layout::unified_at(root, "/system.slice/job.service");
+    Cgroup cg = Cgroup::plan(l, "", "c1");
+    oci::Resources r;
+    r.pids = oci::PidsResources{10};
+    try {
+        cg.create(&r);
+        FAIL() << "the unit's processes cannot move without Delegate=yes";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::conflict);
+        EXPECT_NE(std::string(e.what()).find("Delegate=yes"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("job.service"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(get(unit + "/cgroup.subtree_control"), "") << "nothing enabled";
+    struct stat st {};
+    EXPECT_NE(::stat((unit + "/" + callers_leaf).c_str(), &st), 0) << "no process moved";
+}
+
 TEST_F(FakeV2, CreateEnablesControllersAndApplyWritesLimits) {
     Layout l = Layout::unified_at(root, "/user.slice/me");
     Cgroup cg = Cgroup::plan(l, "pod/c1", "c1");
