@@ -15,7 +15,8 @@ peers=(runc crun umoci skopeo docker-registry containernetworking-plugins busybo
        podman python3-grpcio python3-grpc-tools)  # peers-podman; peers-cri: the CRI client (gRPC)
 tools=(hyperfine jq curl debootstrap zstd python3 iproute2 nftables util-linux tar gzip
        coreutils procps psmisc shellcheck iperf3
-       apache2-utils openssl)  # reg-fetch tests: htpasswd (bcrypt) and certificates
+       apache2-utils openssl  # reg-fetch tests: htpasswd (bcrypt) and certificates
+       s6 runit)  # examples/init: the supervisors the s6 and runit examples run
 
 missing=()
 for p in "${build[@]}" "${peers[@]}" "${tools[@]}"; do
