@@ -17,9 +17,12 @@ tools=(hyperfine jq curl debootstrap zstd python3 iproute2 nftables util-linux t
        coreutils procps psmisc shellcheck iperf3
        apache2-utils openssl  # reg-fetch tests: htpasswd (bcrypt) and certificates
        s6 runit)  # examples/init: the supervisors the s6 and runit examples run
+vm=(qemu-system-x86 seabios ipxe-qemu e2fsprogs)  # scripts/vm-test.sh (and debootstrap above):
+                                                  # the guest lane; seabios/ipxe are only
+                                                  # Recommends of qemu, which needs them
 
 missing=()
-for p in "${build[@]}" "${peers[@]}" "${tools[@]}"; do
+for p in "${build[@]}" "${peers[@]}" "${tools[@]}" "${vm[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0

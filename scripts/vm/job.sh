@@ -25,9 +25,17 @@ fixtures="$CTK_VM_SHARED/fixtures"
 "$fixtures/registry.sh" start 5000 || exit 1
 log "registry ready on $CTK_TEST_REGISTRY after $(cut -d' ' -f1 /proc/uptime) s"
 
+# The suites (and --run's command) run in a transient scope with Delegate=yes:
+# systemd hands its cgroup to them, so ns-run may move their processes into a
+# leaf (ctk-callers) and enable controllers beneath (cgroup v2's
+# no-internal-process rule; man/ns-run.8, Cgroups). The job's own service is
+# not delegated; the cgroups tests check that case themselves.
+delegated=(systemd-run --scope -p Delegate=yes --quiet --collect --)
+log "cgroup: $(cut -d: -f3 /proc/self/cgroup), running in a delegated scope"
+
 if [[ -n $CTK_VM_COMMAND ]]; then
     log "$CTK_VM_COMMAND"
-    (cd "$CTK_VM_SRC" && exec bash -c "$CTK_VM_COMMAND")
+    (cd "$CTK_VM_SRC" && exec "${delegated[@]}" bash -c "$CTK_VM_COMMAND")
     status=$?
     log "the command exited $status"
     "$fixtures/registry.sh" stop 5000 >/dev/null 2>&1 || true
@@ -40,7 +48,7 @@ for s in "${CTK_VM_SUITES[@]}"; do args+=(--suite "$s"); done
 args+=("${CTK_VM_MESON_ARGS[@]}")
 log "${args[*]}"
 t0=$(date +%s)
-"${args[@]}" | cat     # not a tty: plain lines on the serial console, no spinner
+"${delegated[@]}" "${args[@]}" | cat     # not a tty: plain lines on the serial console, no spinner
 status=$?
 log "meson test exited $status after $(( $(date +%s) - t0 )) s"
 cp "$CTK_VM_BUILD/meson-logs/testlog.txt" /run/ctk-job/testlog.txt 2>/dev/null || true

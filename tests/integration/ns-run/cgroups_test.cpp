@@ -1,6 +1,8 @@
-// Cgroups for real on this host's v1 (hybrid) layout: placement beneath our
-// own cgroup, limits that really limit, the freezer, removal; and the v2
-// eBPF device filter loaded into the hybrid layout's cgroup2 hierarchy.
+// Cgroups for real, on the layout the machine has: v1/hybrid (this host) or
+// pure v2 (scripts/vm-test.sh's guest, where the suites run in a delegated
+// systemd scope): placement beneath our own cgroup, limits that really limit,
+// the freezer, removal; the v2 eBPF device filter; v2's delegation rules.
+// Each test asserts the files of the layout it runs on, never skips one.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,9 +21,22 @@ using namespace ctk;
 using namespace ctk::test;
 
 namespace {
-class Cgroups : public NsRunTest {};
+class Cgroups : public NsRunTest {
+protected:
+    // A container showing its cgroup's full path: no cgroup namespace.
+    static Json show_own_cgroup() {
+        Json c = shell_config("cat /proc/self/cgroup");
+        auto& ns = c["linux"]["namespaces"];
+        for (auto it = ns.begin(); it != ns.end();)
+            it = (*it)["type"] == "cgroup" ? ns.erase(it) : it + 1;
+        return c;
+    }
+};
 
 std::string read_trim(const std::string& p) { return std::string(trim(read_file_if_exists(p).value_or("?"))); }
+
+// systemd-run --scope needs systemd as the init (the guest; this host has none).
+bool systemd_runs() { return ::access("/run/systemd/system", F_OK) == 0; }
 } // namespace
 
 TEST_F(Cgroups, PlacedBeneathOurOwnCgroupInEveryHierarchy) {
@@ -33,6 +48,7 @@ TEST_F(Cgroups, PlacedBeneathOurOwnCgroupInEveryHierarchy) {
         if (line.empty()) continue;
         auto p = split(line, ':');
         std::string own = p[2] == "/" ? "" : p[2];
+        if (p[0] == "0" && v2_only()) own = own_v2_cgroup();
         std::string expect = p[0] + ":" + p[1] + ":" + own + "/" + id;
         EXPECT_NE(theirs.find(expect + "\n"), std::string::npos) << expect << " in\n" << theirs;
     }
@@ -70,7 +86,23 @@ TEST_F(Cgroups, LimitsAreWritten) {
     c["linux"]["resources"]["memory"] = {{"limit", 64 << 20}, {"reservation", 32 << 20}};
     c["linux"]["resources"]["cpu"] = {{"shares", 512}, {"quota", 20000}, {"period", 100000}, {"cpus", "0"}};
     c["linux"]["resources"]["pids"] = {{"limit", 50}};
+    c["linux"]["resources"]["blockIO"] = {{"weight", 500}};
     std::string id = create_container(c, {}, true);
+    if (v2_only()) {
+        std::string d = cgroup_dir("memory", id);
+        EXPECT_EQ(read_trim(d + "/memory.max"), std::to_string(64 << 20));
+        EXPECT_EQ(read_trim(d + "/memory.low"), std::to_string(32 << 20));
+        EXPECT_EQ(read_trim(d + "/cpu.weight"), std::to_string(linux::cgroup::cpu_shares_to_weight(512)));
+        EXPECT_EQ(read_trim(d + "/cpu.max"), "20000 100000");
+        EXPECT_EQ(read_trim(d + "/cpuset.cpus"), "0");
+        EXPECT_EQ(read_trim(d + "/pids.max"), "50");
+        // BFQ's own weight when the disk's scheduler is BFQ, else io.weight (iocost).
+        auto bfq = read_file_if_exists(d + "/io.bfq.weight");
+        if (bfq) EXPECT_NE(bfq->find("500"), std::string::npos) << *bfq;
+        else EXPECT_EQ(read_trim(d + "/io.weight"),
+                       "default " + std::to_string(linux::cgroup::blkio_weight_to_io_weight(500)));
+        return;
+    }
     EXPECT_EQ(read_trim(cgroup_dir("memory", id) + "/memory.limit_in_bytes"), std::to_string(64 << 20));
     EXPECT_EQ(read_trim(cgroup_dir("memory", id) + "/memory.soft_limit_in_bytes"), std::to_string(32 << 20));
     EXPECT_EQ(read_trim(cgroup_dir("cpu", id) + "/cpu.shares"), "512");
@@ -88,7 +120,10 @@ TEST_F(Cgroups, MemoryLimitOomKills) {
     std::string b = bundle(c);
     auto r = ns({"run", "--keep", "--bundle", b, id});
     EXPECT_EQ(r.status, 128 + 9) << "the OOM killer's SIGKILL: " << r;
-    std::string oom = read_file_if_exists(cgroup_dir("memory", id) + "/memory.oom_control").value_or("");
+    // v1 memory.oom_control, v2 memory.events: the kernel counted one OOM kill.
+    std::string oom = read_file_if_exists(cgroup_dir("memory", id) +
+                                          (v2_only() ? "/memory.events" : "/memory.oom_control"))
+                          .value_or("");
     EXPECT_NE(oom.find("oom_kill 1"), std::string::npos) << oom;
 }
 
@@ -111,7 +146,8 @@ TEST_F(Cgroups, PauseFreezesAndResumeThaws) {
     for (int i = 0; i < 500 && read_trim(count) == "?"; i++) ::usleep(10000);
     ASSERT_EQ(ns({"pause", id}).status, 0);
     EXPECT_EQ(state(id)["status"], "paused");
-    EXPECT_EQ(read_trim(cgroup_dir("freezer", id) + "/freezer.state"), "FROZEN");
+    if (v2_only()) EXPECT_EQ(read_trim(cgroup_dir("freezer", id) + "/cgroup.freeze"), "1");
+    else EXPECT_EQ(read_trim(cgroup_dir("freezer", id) + "/freezer.state"), "FROZEN");
     std::string frozen_at = read_trim(count);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     EXPECT_EQ(read_trim(count), frozen_at) << "a frozen loop does not count";
@@ -168,4 +204,42 @@ TEST_F(Cgroups, V2DeviceFilterInTheKernel) {
     ::waitpid(child, &status, 0);
     EXPECT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0) << "10: could not join; 2: /dev/null denied; 4: /dev/kmsg allowed";
+}
+
+// cgroup v2's no-internal-process rule under systemd (man/ns-run.8, "Cgroups"):
+// in a scope with Delegate=yes, ns-run moves the scope's processes into its
+// leaf ctk-callers and nests a limited container beneath the scope; in a
+// scope without it, a container that needs controllers is refused with an
+// error naming Delegate=yes, and one that needs none runs.
+TEST_F(Cgroups, V2DelegatedScopeNestsALimitedContainer) {
+    if (!v2_only()) GTEST_SKIP() << "pure cgroup v2 only (v1 has no internal-process rule: LimitsAreWritten)";
+    if (!systemd_runs()) GTEST_SKIP() << "systemd is not the init here (scripts/vm-test.sh's guest has it)";
+    Json c = show_own_cgroup();
+    c["linux"]["resources"]["pids"] = {{"limit", 20}};
+    c["linux"]["resources"]["memory"] = {{"limit", 64 << 20}};
+    std::string id = new_id();
+    delete_at_end(id);
+    auto r = run_command({"systemd-run", "--scope", "-p", "Delegate=yes", "--quiet", "--", tool_path("ns-run"),
+                          "--root", state_root(), "run", "--bundle", bundle(c), id});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_NE(r.out.find(".scope/" + id + "\n"), std::string::npos) << "beneath the scope: " << r.out;
+}
+
+TEST_F(Cgroups, V2NonDelegatedScopeRefusesControllersClearly) {
+    if (!v2_only()) GTEST_SKIP() << "pure cgroup v2 only (v1 has no internal-process rule: LimitsAreWritten)";
+    if (!systemd_runs()) GTEST_SKIP() << "systemd is not the init here (scripts/vm-test.sh's guest has it)";
+    Json c = show_own_cgroup();
+    std::string id = new_id();
+    delete_at_end(id);
+    auto plain = run_command({"systemd-run", "--scope", "--quiet", "--", tool_path("ns-run"), "--root",
+                              state_root(), "run", "--bundle", bundle(c), id});
+    EXPECT_EQ(plain.status, 0) << "no controller needed, nothing to delegate: " << plain;
+    EXPECT_NE(plain.out.find(".scope/" + id + "\n"), std::string::npos) << plain.out;
+    c["linux"]["resources"]["pids"] = {{"limit", 20}};
+    std::string limited = new_id();
+    delete_at_end(limited);
+    auto r = run_command({"systemd-run", "--scope", "--quiet", "--", tool_path("ns-run"), "--root", state_root(),
+                          "run", "--bundle", bundle(c), limited});
+    EXPECT_EQ(r.status, 5) << "conflict: " << r;
+    EXPECT_NE(r.err.find("Delegate=yes"), std::string::npos) << r.err;
 }

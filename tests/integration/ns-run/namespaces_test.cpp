@@ -114,11 +114,16 @@ TEST_F(Namespaces, SharedHostNamespaces) {
 }
 
 TEST_F(Namespaces, CgroupNamespace) {
-    Json c = shell_config("cat /proc/self/cgroup | grep -E '^[0-9]+:pids:'");
-    c["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+    // v1: the pids hierarchy's line; pure v2: the unified one ("0::/").
+    bool v2 = v2_only();
+    Json c = shell_config(v2 ? "cat /proc/self/cgroup" : "cat /proc/self/cgroup | grep -E '^[0-9]+:pids:'");
+    bool listed = false; // runc spec lists it on a v2 host
+    for (const auto& n : c["linux"]["namespaces"]) listed |= n["type"] == "cgroup";
+    if (!listed) c["linux"]["namespaces"].push_back({{"type", "cgroup"}});
     auto r = run_container(c);
     EXPECT_EQ(r.status, 0) << r;
-    EXPECT_NE(r.out.find(":pids:/\n"), std::string::npos) << "rooted at the container's own cgroup: " << r.out;
+    EXPECT_NE(r.out.find(v2 ? "0::/\n" : ":pids:/\n"), std::string::npos)
+        << "rooted at the container's own cgroup: " << r.out;
 }
 
 TEST_F(Namespaces, UserNamespaceWithMappings) {

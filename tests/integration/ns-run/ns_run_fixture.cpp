@@ -10,6 +10,7 @@
 #include "core/fs.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
+#include "linux/cgroup.hpp"
 
 namespace ctk::test {
 
@@ -154,16 +155,43 @@ Json NsRunTest::wait_stopped(const std::string& id) {
 
 std::string NsRunTest::cgroup_dir(const std::string& controller, const std::string& id) {
     auto self = read_file_if_exists("/proc/self/cgroup").value_or("");
+    std::string unified;
     for (const auto& line : split(self, '\n')) {
         auto parts = split(line, ':');
         if (parts.size() < 3) continue;
+        if (parts[0] == "0" && parts[1].empty()) {
+            unified = parts[2];
+            continue;
+        }
         for (const auto& c : split(parts[1], ','))
             if (c == controller) {
                 std::string own = parts[2] == "/" ? "" : parts[2];
                 return "/sys/fs/cgroup/" + controller + own + "/" + id;
             }
     }
-    return "";
+    // Pure cgroup v2: the unified hierarchy, beneath our cgroup, or beside
+    // the leaf ns-run moved us into (linux::cgroup::callers_leaf).
+    if (unified.empty() || !v2_only()) return "";
+    return "/sys/fs/cgroup" + own_v2_cgroup() + "/" + id;
+}
+
+bool NsRunTest::v2_only() {
+    int lines = 0;
+    for (const auto& line : split(read_file_if_exists("/proc/self/cgroup").value_or(""), '\n')) {
+        if (line.empty()) continue;
+        if (line.rfind("0::", 0) != 0) return false;
+        lines++;
+    }
+    return lines == 1;
+}
+
+std::string NsRunTest::own_v2_cgroup() {
+    std::string own;
+    for (const auto& line : split(read_file_if_exists("/proc/self/cgroup").value_or(""), '\n'))
+        if (line.rfind("0::", 0) == 0) own = line.substr(3);
+    std::string leaf = std::string("/") + linux::cgroup::callers_leaf;
+    if (own.size() >= leaf.size() && own.ends_with(leaf)) own.resize(own.size() - leaf.size());
+    return own == "/" ? "" : own;
 }
 
 } // namespace ctk::test

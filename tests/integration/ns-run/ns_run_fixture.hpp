@@ -46,8 +46,14 @@ protected:
     Json state(const std::string& id);
     // Waits (up to 10 s) until the container is stopped; returns its state.
     Json wait_stopped(const std::string& id);
-    // The container's directory in the v1 pids hierarchy (or v2), "" when none.
+    // The container's cgroup directory holding `controller` (v1), or its
+    // unified one on pure cgroup v2; "" when neither (hybrid, controller not in v1).
     static std::string cgroup_dir(const std::string& controller, const std::string& id);
+    // /proc/self/cgroup has the unified line only.
+    static bool v2_only();
+    // Where ns-run puts relative cgroups on v2: our cgroup, or the parent of
+    // the callers' leaf we were moved into ("" for the root).
+    static std::string own_v2_cgroup();
 
 private:
     std::string state_root_;
