@@ -1,6 +1,7 @@
 // Two logs: the runtime's own (--log FILE --log-format text|json, as runc
 // writes it for containerd) and the container's stdout/stderr in Docker's
-// json-file format (CONTRACTS.md: --stdio-log), one JSON object per line:
+// json-file format (CONTRACTS.md, ns-run "stdio log (--stdio-log)"), one JSON
+// object per line:
 //   {"log":"hello\n","stream":"stdout","time":"2026-01-02T03:04:05.123456789Z"}
 #pragma once
 

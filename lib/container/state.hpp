@@ -1,8 +1,8 @@
 // A container's runtime state: <root>/<id>/state.json (root: --root, default
 // $CTK_RUN/runtime). It holds what the OCI state reports (config-linux.md,
 // runtime.md "State") plus what the later verbs need: the config as created,
-// the cgroup, the monitor, and (CONTRACTS.md) created/started/finished times
-// and the exit code.
+// the cgroup, the monitor, and created/started/finished times and the exit
+// code (CONTRACTS.md, ns-run "state: the OCI state and its extensions").
 #pragma once
 
 #include <sys/types.h>

@@ -1,6 +1,7 @@
 // The command lines of the tools ctl composes, in one place: every argv a plan
-// runs is built here, from the interfaces in CONTRACTS.md and the tools' man
-// pages (reg-fetch.1, img-unpack.1, ns-run.8, net-bridge.8, vol-mount.8).
+// runs is built here, from the interfaces in CONTRACTS.md (each tool's "Invoked
+// by ctl and ctld") and the tools' man pages (reg-fetch.1, img-unpack.1,
+// ns-run.8, net-bridge.8, vol-mount.8).
 #pragma once
 
 #include <string>

@@ -4,7 +4,8 @@
 //   BUNDLE/rootfs/           flat: the layers applied in order
 //                            overlay: mount point of an overlay of the store's layers
 //   BUNDLE/overlay/{upper,work}   overlay: this bundle's writable layer
-//   BUNDLE/ctk-bundle.json   what img-unpack printed (CONTRACTS.md)
+//   BUNDLE/ctk-bundle.json   what img-unpack printed (CONTRACTS.md, img-unpack
+//                            "Output and ctk-bundle.json")
 //
 // Nothing reaches its final name before every layer's blob digest and DiffID
 // matched: a flat rootfs is unpacked under a temporary name in the bundle and

@@ -29,9 +29,9 @@ struct PullOptions {
     unsigned max_concurrent = 0;           // layers at once; 0 = settings
 };
 
-// Pulls `reference` and returns what it printed for each image: the
-// CONTRACTS.md object {"reference","ref_name","layout","digest",
-// "index_digest"?,"platform","manifest","config","layers"}.
+// Pulls `reference` and returns what it printed for each image, the object
+// of CONTRACTS.md, reg-fetch "pull: standard output": {"reference","ref_name",
+// "layout","digest","index_digest"?,"platform","manifest","config","layers"}.
 std::vector<Json> pull(Session& session, std::string_view reference, const PullOptions& options);
 
 } // namespace ctk::registry

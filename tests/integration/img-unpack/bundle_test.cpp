@@ -169,7 +169,8 @@ TEST_F(Bundle, ZstdAndPlatforms) {
 }
 
 TEST_F(Bundle, ReadsRegFetchJsonOnStdin) {
-    // What `reg-fetch pull 127.0.0.1:5000/tiny:multiarch` prints (CONTRACTS.md):
+    // What `reg-fetch pull 127.0.0.1:5000/tiny:multiarch` prints (CONTRACTS.md,
+    // reg-fetch "pull: standard output"):
     // the manifest picked from the index, which index.json itself does not list.
     std::string layout = fixture_layout("tiny");
     Json index = read_json_file(layout + "/index.json");

@@ -1,5 +1,5 @@
-// The runc verbs and the state they report (runtime.md "Lifecycle",
-// CONTRACTS.md state extensions).
+// The runc verbs and the state they report (runtime.md "Lifecycle";
+// CONTRACTS.md, ns-run "state: the OCI state and its extensions").
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>

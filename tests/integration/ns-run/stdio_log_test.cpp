@@ -1,5 +1,6 @@
-// --stdio-log (CONTRACTS.md): the monitor writes stdout/stderr in Docker's
-// json-file format; the exit code and times survive the monitor.
+// --stdio-log (CONTRACTS.md, ns-run "stdio log (--stdio-log)"): the monitor
+// writes stdout/stderr in Docker's json-file format; the exit code and times
+// survive the monitor.
 #include <unistd.h>
 
 #include "core/fs.hpp"
