@@ -4,8 +4,9 @@
 // read from mountinfo and /proc/self/cgroup or built by hand over a fake tree,
 // so the v2 code runs in unit tests against an ordinary directory.
 //
-// Placement (CONTRACTS.md): a relative or missing cgroupsPath lands beneath
-// the calling process's own cgroup, never at a hierarchy's root.
+// Placement (CONTRACTS.md, ns-run "cgroup placement"): a relative or missing
+// cgroupsPath lands beneath the calling process's own cgroup, never at a
+// hierarchy's root.
 #pragma once
 
 #include <sys/types.h>
