@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -107,26 +108,55 @@ int Daemon::run() {
     // One thread per connection: without a cap glibc gives threads arenas of
     // their own (up to 8 per core), each keeping freed memory resident.
     ::mallopt(M_ARENA_MAX, 2);
+    // Taken out of the environment before any thread starts: the tools ctld
+    // runs must not see them (ns-run would relay NOTIFY_SOCKET into containers).
+    const char* notify_env = std::getenv("NOTIFY_SOCKET");
+    std::string notify_socket = notify_env ? notify_env : "";
+    ::unsetenv("NOTIFY_SOCKET");
+    std::vector<ActivatedSocket> activated = take_activated_sockets();
     std::vector<std::pair<UniqueFd, std::optional<TlsContext>>> listeners;
     std::vector<std::string> hosts = options_.hosts;
-    if (hosts.empty()) hosts.push_back("unix://" + paths_.daemon_socket());
-    for (const auto& h : hosts) {
-        Endpoint e = parse_endpoint(h);
+    // Socket activation without -H: systemd's sockets, as -H fd:// would take.
+    if (hosts.empty()) hosts.push_back(activated.empty() ? "unix://" + paths_.daemon_socket() : "fd://");
+    auto tls_for = [&](const Endpoint& e) {
         std::optional<TlsContext> tls;
-        if (e.kind == Endpoint::Kind::tcp) {
-            if (options_.tls_verify) {
-                if (options_.tls.ca.empty() || options_.tls.cert.empty() || options_.tls.key.empty())
-                    throw Error("--tlsverify needs --tlscacert, --tlscert and --tlskey", ErrorKind::usage);
-                tls = TlsContext::server(options_.tls);
-            } else if (!(options_.insecure_tcp && e.loopback())) {
-                throw Error("refusing to listen on " + e.str() +
-                                " without mutual TLS: give --tlsverify with --tlscacert, --tlscert, --tlskey "
-                                "(plain TCP is allowed only on a loopback address, with --insecure-tcp)",
-                            ErrorKind::usage);
-            }
-        } else {
-            make_dirs(e.path.substr(0, e.path.rfind('/')), 0755);
+        if (e.kind != Endpoint::Kind::tcp) return tls;
+        if (options_.tls_verify) {
+            if (options_.tls.ca.empty() || options_.tls.cert.empty() || options_.tls.key.empty())
+                throw Error("--tlsverify needs --tlscacert, --tlscert and --tlskey", ErrorKind::usage);
+            tls = TlsContext::server(options_.tls);
+        } else if (!(options_.insecure_tcp && e.loopback())) {
+            throw Error("refusing to listen on " + e.str() +
+                            " without mutual TLS: give --tlsverify with --tlscacert, --tlscert, --tlskey "
+                            "(plain TCP is allowed only on a loopback address, with --insecure-tcp)",
+                        ErrorKind::usage);
         }
+        return tls;
+    };
+    for (const auto& h : hosts) {
+        // dockerd's -H fd:// (every socket systemd passed) and fd://NAME (those
+        // of FileDescriptorName=NAME). systemd owns them: their mode, group
+        // and file stay as the .socket unit says.
+        if (h.starts_with("fd://")) {
+            std::string name = h.substr(5);
+            size_t taken = 0;
+            for (auto& a : activated) {
+                if (!a.fd || (!name.empty() && a.name != name)) continue;
+                std::optional<TlsContext> tls = tls_for(a.endpoint);
+                log("API listening on " + a.endpoint.str() + " (fd " + std::to_string(a.fd.get()) +
+                    " from systemd" + (tls ? ", mutual TLS)" : ")"));
+                listeners.emplace_back(std::move(a.fd), std::move(tls));
+                taken++;
+            }
+            if (taken == 0)
+                throw Error("-H " + h + ": systemd passed no " + (name.empty() ? "" : "such ") +
+                                "socket (LISTEN_FDS, LISTEN_PID" + (name.empty() ? "" : ", LISTEN_FDNAMES") + ")",
+                            ErrorKind::usage);
+            continue;
+        }
+        Endpoint e = parse_endpoint(h);
+        std::optional<TlsContext> tls = tls_for(e);
+        if (e.kind == Endpoint::Kind::unix_socket) make_dirs(e.path.substr(0, e.path.rfind('/')), 0755);
         UniqueFd fd = listen_on(e);
         if (e.kind == Endpoint::Kind::unix_socket) {
             gid_t gid = group_id(options_.group, options_.group_given);
@@ -137,6 +167,9 @@ int Daemon::run() {
         log("API listening on " + e.str() + (tls ? " (mutual TLS)" : ""));
         listeners.emplace_back(std::move(fd), std::move(tls));
     }
+    for (const auto& a : activated)
+        if (a.fd) log("warning: socket " + a.endpoint.str() + " from systemd is not used (no -H fd://)");
+    activated.clear();
     make_dirs(paths_.run, 0755);
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -147,6 +180,12 @@ int Daemon::run() {
     UniqueFd sfd(::signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sfd) throw_errno("signalfd");
     recover();
+    // Type=notify: serving from here on.
+    try {
+        notify_ready(notify_socket);
+    } catch (const Error& e) {
+        log(std::string("warning: ") + e.what());
+    }
     accept_loop(listeners, sfd.get());
     for (const auto& p : unix_paths_) ::unlink(p.c_str());
     log("stopped (containers keep running)");

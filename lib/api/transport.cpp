@@ -7,7 +7,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
 #include <openssl/err.h>
@@ -323,6 +327,91 @@ UniqueFd connect_to(const Endpoint& e) {
     int one = 1;
     ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return s;
+}
+
+namespace {
+
+std::string activation_env(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+}
+
+Endpoint bound_endpoint(int fd) {
+    sockaddr_storage ss {};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) throw_errno("getsockname of fd", std::to_string(fd));
+    Endpoint e;
+    if (ss.ss_family == AF_UNIX) {
+        const auto* a = reinterpret_cast<const sockaddr_un*>(&ss);
+        size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+        std::string path(a->sun_path, n);
+        if (!path.empty() && path[0] == '\0') path[0] = '@';
+        else path = path.c_str();
+        e.path = path;
+        return e;
+    }
+    char host[INET6_ADDRSTRLEN] = {};
+    e.kind = Endpoint::Kind::tcp;
+    if (ss.ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+        ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        e.port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+        ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+        e.port = ntohs(a->sin6_port);
+    } else {
+        throw Error("fd " + std::to_string(fd) + " from systemd is not a UNIX or TCP socket", ErrorKind::invalid);
+    }
+    e.host = host;
+    return e;
+}
+
+} // namespace
+
+std::vector<ActivatedSocket> take_activated_sockets() {
+    std::string pid = activation_env("LISTEN_PID"), fds = activation_env("LISTEN_FDS"),
+                names = activation_env("LISTEN_FDNAMES");
+    ::unsetenv("LISTEN_PID");
+    ::unsetenv("LISTEN_FDS");
+    ::unsetenv("LISTEN_FDNAMES");
+    std::vector<ActivatedSocket> out;
+    auto p = parse_uint(pid);
+    auto n = parse_uint(fds);
+    if (!p || !n || *p != static_cast<uint64_t>(::getpid())) return out;
+    std::vector<std::string> name_list = names.empty() ? std::vector<std::string>() : split(names, ':');
+    constexpr int first = 3; // SD_LISTEN_FDS_START
+    for (uint64_t i = 0; i < *n; i++) {
+        int fd = first + static_cast<int>(i);
+        ActivatedSocket a;
+        a.fd.reset(fd);
+        if (::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) throw_errno("fcntl of fd", std::to_string(fd));
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+            throw Error("fd " + std::to_string(fd) + " from systemd is not a listening socket (ctld needs "
+                        "ListenStream=, without Accept=yes)", ErrorKind::invalid);
+        a.name = i < name_list.size() ? name_list[i] : "";
+        a.endpoint = bound_endpoint(fd);
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
+void notify_ready(const std::string& value) {
+    if (value.empty()) return;
+    sockaddr_un a {};
+    a.sun_family = AF_UNIX;
+    if (value.size() >= sizeof a.sun_path || (value[0] != '/' && value[0] != '@'))
+        throw Error("NOTIFY_SOCKET " + quote(value) + ": not a socket path", ErrorKind::invalid);
+    std::memcpy(a.sun_path, value.data(), value.size());
+    if (a.sun_path[0] == '@') a.sun_path[0] = '\0';
+    UniqueFd s(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) throw_errno("socket");
+    std::string msg = "READY=1\nMAINPID=" + std::to_string(::getpid()) + "\n";
+    if (::sendto(s.get(), msg.data(), msg.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&a),
+                 static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + value.size())) < 0)
+        throw_errno("send READY=1 to NOTIFY_SOCKET", value);
 }
 
 } // namespace ctk::api

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "core/fd.hpp"
@@ -71,5 +72,22 @@ Endpoint parse_endpoint(std::string_view s);
 UniqueFd listen_on(const Endpoint& e);
 // A connected socket (CLOEXEC), blocking.
 UniqueFd connect_to(const Endpoint& e);
+
+// systemd socket activation (sd_listen_fds(3)): the listening sockets systemd
+// passed as fds 3... when LISTEN_PID is this process, each with its name
+// (LISTEN_FDNAMES, systemd's FileDescriptorName=; "" when none) and where it
+// is bound. LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are removed and the fds
+// made close-on-exec, so that children never take them; call it before any
+// thread starts.
+struct ActivatedSocket {
+    UniqueFd fd;
+    std::string name;
+    Endpoint endpoint;
+};
+std::vector<ActivatedSocket> take_activated_sockets();
+
+// sd_notify(3) "READY=1" (and MAINPID) to `socket`, NOTIFY_SOCKET as the
+// daemon found it (a systemd unit of Type=notify); nothing when "".
+void notify_ready(const std::string& socket);
 
 } // namespace ctk::api

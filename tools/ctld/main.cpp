@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("-v,--version", std::string("ctld ") + CTK_VERSION);
     api::DaemonOptions o;
     std::vector<std::string> pools;
-    app.add_option("-H,--host", o.hosts, "Listen on unix:///path or tcp://ADDR:PORT (repeatable; default unix://$CTK_RUN/ctld.sock)")
+    app.add_option("-H,--host", o.hosts, "Listen on unix:///path, tcp://ADDR:PORT or fd://[NAME] (sockets from systemd) (repeatable; default unix://$CTK_RUN/ctld.sock, or the sockets systemd passed)")
         ->allow_extra_args(false);
     app.add_flag("--tlsverify", o.tls_verify, "Mutual TLS on TCP: clients need a certificate signed by --tlscacert");
     app.add_option("--tlscacert", o.tls.ca, "CA certificate (PEM) that client certificates must be signed by");
