@@ -21,6 +21,7 @@
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "engine/container_archive.hpp"
+#include "engine/container_list.hpp"
 #include "engine/names.hpp"
 #include "engine/timefmt.hpp"
 #include "engine/tools.hpp"
@@ -124,93 +125,14 @@ void create(Daemon& d, Request& req, Response& res) {
 // ---------------------------------------------------------------- list
 
 void list(Daemon& d, Request& req, Response& res) {
-    auto f = parse_filters_json(req.query().value("filters"));
-    static const char* known[] = {"id", "name", "label", "status", "exited", "ancestor", "network", "volume",
-                                  "before", "since", "publish", "expose", "health", "isolation", "is-task"};
-    for (const auto& [k, v] : f) {
-        bool ok = false;
-        for (const char* n : known) ok = ok || k == n;
-        if (!ok) throw HttpError(400, "invalid filter '" + k + "'");
-        if (k == "status")
-            for (const auto& s : v)
-                if (s != "created" && s != "restarting" && s != "running" && s != "removing" && s != "paused" &&
-                    s != "exited" && s != "dead")
-                    throw HttpError(400, "invalid filter 'status=" + s + "'");
-    }
-    bool all = req.query().flag("all");
-    int64_t limit = req.query().integer("limit").value_or(-1);
+    engine::ContainerListQuery q;
+    q.filters = parse_filters_json(req.query().value("filters"));
+    q.all = req.query().flag("all");
+    q.limit = req.query().integer("limit").value_or(-1);
+    q.size = req.query().flag("size");
     engine::Engine e = d.engine();
-    auto records = e.containers().list();
-    auto states = e.runtime_states();
-    std::optional<std::string> before, since;
-    if (f.count("before") && !f["before"].empty()) before = e.containers().lookup(f["before"][0]).doc.value("Created", "");
-    if (f.count("since") && !f["since"].empty()) since = e.containers().lookup(f["since"][0]).doc.value("Created", "");
-    bool need_all = all || f.count("status") || f.count("exited") || limit > 0 || before || since;
     Json out = Json::array();
-    for (auto it = records.rbegin(); it != records.rend(); ++it) {
-        const ContainerRecord& r = *it;
-        auto st_it = states.find(r.id);
-        engine::ContainerState st = e.state(r, st_it == states.end() ? engine::RuntimeState{} : st_it->second);
-        if (!need_all && st.status != "running" && st.status != "paused") continue;
-        std::string created = r.doc.value("Created", "");
-        if (before && created >= *before) continue;
-        if (since && created <= *since) continue;
-        if (!filter_any(f, "id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
-        if (!filter_any(f, "name", [&](const std::string& v) {
-                try {
-                    return std::regex_search(r.name, std::regex(v));
-                } catch (const std::regex_error&) {
-                    return r.name.find(v) != std::string::npos;
-                }
-            }))
-            continue;
-        if (!filter_any(f, "status", [&](const std::string& v) { return st.status == v; })) continue;
-        if (!filter_any(f, "exited", [&](const std::string& v) { return st.status == "exited" && std::to_string(st.exit_code) == v; }))
-            continue;
-        Json entry = e.list_entry(r, st);
-        Json labels = entry["Labels"].is_object() ? entry["Labels"] : Json::object();
-        if (!filter_every(f, "label", [&](const std::string& v) {
-                auto eq = v.find('=');
-                std::string k = v.substr(0, eq);
-                if (!labels.contains(k)) return false;
-                return eq == std::string::npos || labels[k] == v.substr(eq + 1);
-            }))
-            continue;
-        if (!filter_any(f, "ancestor", [&](const std::string& v) {
-                std::string img = json_str(entry, "Image"), iid = json_str(entry, "ImageID");
-                if (img == v) return true;
-                try {
-                    if (engine::normalize_reference(img) == engine::normalize_reference(v)) return true;
-                } catch (const Error&) {
-                }
-                if (auto i = e.images().find(v)) return i->id == iid;
-                return false;
-            }))
-            continue;
-        if (!filter_any(f, "network", [&](const std::string& v) { return entry["NetworkSettings"]["Networks"].contains(v); })) continue;
-        if (!filter_any(f, "volume", [&](const std::string& v) {
-                for (const auto& m : entry["Mounts"])
-                    if (json_str(m, "Name") == v || json_str(m, "Destination") == v || json_str(m, "Source") == v) return true;
-                return false;
-            }))
-            continue;
-        auto port_filter = [&](const std::string& v, bool published) {
-            std::string want = v.find('/') == std::string::npos ? v + "/tcp" : v;
-            for (const auto& p : entry["Ports"]) {
-                int port = published ? p.value("PublicPort", 0) : p.value("PrivatePort", 0);
-                if (std::to_string(port) + "/" + json_str(p, "Type", "tcp") == want) return true;
-            }
-            return false;
-        };
-        if (!filter_any(f, "publish", [&](const std::string& v) { return port_filter(v, true); })) continue;
-        if (!filter_any(f, "expose", [&](const std::string& v) { return port_filter(v, false); })) continue;
-        if (req.query().flag("size")) {
-            entry["SizeRw"] = 0;
-            entry["SizeRootFs"] = 0;
-        }
-        out.push_back(entry);
-        if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
-    }
+    for (auto& entry : engine::list_containers(e, q)) out.push_back(std::move(entry));
     res.json(200, out);
 }
 

@@ -20,6 +20,8 @@
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "engine/container_archive.hpp"
+#include "engine/disk_usage.hpp"
+#include "engine/container_list.hpp"
 #include "engine/format.hpp"
 #include "engine/image_store.hpp"
 #include "engine/timefmt.hpp"
@@ -579,49 +581,15 @@ public:
 
     void ps(const engine::ListOptions& o) {
         std::string q = "/containers/json?";
-        if (o.all) q += "all=1&";
-        if (o.latest) q += "limit=1&";
-        else if (o.last >= 0) q += "limit=" + std::to_string(o.last) + "&";
+        engine::ContainerListQuery lq = engine::container_list_query(o);
+        if (lq.all) q += "all=1&";
+        if (lq.limit > 0) q += "limit=" + std::to_string(lq.limit) + "&";
+        if (lq.size) q += "size=1&";
         if (!o.filters.empty()) q += "filters=" + url_encode(filters_json(o.filters));
         Json list = c_.get(q);
-        std::vector<Json> rows;
-        for (const auto& e : list) {
-            std::string id = e.value("Id", "");
-            std::string name = e.value("Names", Json::array()).empty() ? "" : e["Names"][0].get<std::string>();
-            if (!name.empty() && name[0] == '/') name = name.substr(1);
-            std::string command = e.value("Command", "");
-            int64_t created = e.value("Created", 0);
-            std::vector<std::string> nets, mounts;
-            Json n = e.contains("NetworkSettings") ? e["NetworkSettings"].value("Networks", Json::object()) : Json::object();
-            for (auto it = n.begin(); it != n.end(); ++it) nets.push_back(it.key());
-            for (const auto& m : e.value("Mounts", Json::array())) mounts.push_back(m.value("Name", m.value("Source", "")));
-            rows.push_back(Json{{"ID", o.no_trunc ? id : id.substr(0, 12)},
-                                {"Image", e.value("Image", "")},
-                                {"Command", dump_compact(Json(o.no_trunc ? command : ellipsis(command, 20)))},
-                                {"CreatedAt", engine::docker_created_at(created)},
-                                {"RunningFor", engine::human_duration(engine::now_ns() / 1000000000 - created) + " ago"},
-                                {"Ports", ports_display(e.value("Ports", Json::array()))},
-                                {"State", e.value("State", "")},
-                                {"Status", e.value("Status", "")},
-                                {"Size", "0B"},
-                                {"Names", name},
-                                {"Labels", join_labels(e.value("Labels", Json::object()))},
-                                {"Mounts", join(mounts, ",")},
-                                {"Networks", join(nets, ",")},
-                                {"LocalVolumes", std::to_string(mounts.size())}});
-        }
-        if (o.quiet) {
-            for (const auto& r : rows) print(r["ID"].get<std::string>() + "\n");
-            return;
-        }
-        Listing l;
-        l.default_table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
-        if (o.size) l.default_table += "\t{{.Size}}";
-        l.headers = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"},
-                     {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"State", "STATE"}, {"Status", "STATUS"}, {"Size", "SIZE"},
-                     {"Names", "NAMES"}, {"Labels", "LABELS"}, {"Mounts", "MOUNTS"}, {"Networks", "NETWORKS"},
-                     {"LocalVolumes", "LOCAL VOLUMES"}};
-        print(engine::render_listing(l, o.format, rows));
+        std::vector<Json> entries;
+        for (const auto& e : list) entries.push_back(e);
+        print(engine::render_ps(entries, o));
     }
 
     template <typename F> void each(const std::vector<std::string>& refs, bool echo, F f) {
@@ -880,7 +848,7 @@ int dispatch(CLI::App& app, Remote& r, const engine::RunFlags& rf0, const engine
     if (!s) usage("no command given");
     std::string v = s->get_name();
     CLI::App* s2 = nullptr;
-    if (v == "container" || v == "image" || v == "network" || v == "volume") {
+    if (v == "container" || v == "image" || v == "network" || v == "volume" || v == "system") {
         s2 = parsed_sub(s);
         if (!s2) usage("\"" + v + "\" needs a subcommand");
     }
@@ -1011,6 +979,22 @@ int dispatch(CLI::App& app, Remote& r, const engine::RunFlags& rf0, const engine
             r.print("\n");
         }
         r.print("Total reclaimed space: " + engine::human_size_decimal(j.value("SpaceReclaimed", 0)) + "\n");
+    } else if (v == "image" && w == "prune") {
+        Json j = r.c_.post("/images/prune?filters=" +
+                           url_encode(has(c, "--all") ? R"({"dangling":["false"]})" : R"({"dangling":["true"]})"));
+        r.print(engine::render_deleted_images(j.value("ImagesDeleted", Json())) + "Total reclaimed space: " +
+                engine::human_size4(j.value("SpaceReclaimed", 0)) + "\n");
+    } else if (v == "system" && w == "df") {
+        r.print(engine::render_disk_usage(r.c_.get("/system/df"), has(c, "--verbose"), opt(c, "--format")));
+    } else if (v == "system" && w == "prune") {
+        // docker system prune's calls, in its order
+        Json containers = r.c_.post("/containers/prune");
+        Json networks = r.c_.post("/networks/prune");
+        Json volumes = has(c, "--volumes") ? r.c_.post("/volumes/prune") : Json();
+        Json images = r.c_.post("/images/prune?filters=" +
+                                url_encode(has(c, "--all") ? R"({"dangling":["false"]})" : R"({"dangling":["true"]})"));
+        Json cache = r.c_.post("/build/prune");
+        r.print(engine::render_system_prune(containers, networks, volumes, images, cache));
     } else {
         usage("\"" + v + (w.empty() ? "" : " " + w) + "\" is not available with -H");
     }

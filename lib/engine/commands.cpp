@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "engine/container_list.hpp"
 #include "engine/image_archive.hpp"
 #include "engine/json_fields.hpp"
 #include "engine/names.hpp"
@@ -418,127 +419,8 @@ int Commands::wait(const std::vector<std::string>& refs) {
     return 0;
 }
 
-std::vector<Json> Commands::ps_rows(const ListOptions& o) {
-    Filters f = parse_filters(o.filters);
-    check_filter_keys(f, {"id", "name", "label", "status", "exited", "ancestor", "network", "volume", "before",
-                          "since", "publish", "expose", "health", "isolation", "is-task"});
-    for (const auto& [k, v] : f)
-        if (k == "status") {
-            static const std::set<std::string> ok = {"created", "restarting", "running", "removing", "paused", "exited", "dead"};
-            if (!ok.count(v)) usage("invalid filter 'status=" + v + "'");
-        }
-    auto records = e_.containers().list();
-    auto states = e_.runtime_states();
-    std::optional<std::string> before_created, since_created;
-    if (auto it = f.find("before"); it != f.end()) before_created = e_.containers().lookup(it->second).doc.value("Created", "");
-    if (auto it = f.find("since"); it != f.end()) since_created = e_.containers().lookup(it->second).doc.value("Created", "");
-    std::vector<Json> rows;
-    bool need_all = o.all || f.count("status") || f.count("exited");
-    for (auto it = records.rbegin(); it != records.rend(); ++it) {
-        const ContainerRecord& r = *it;
-        ContainerState st;
-        {
-            auto rs = states.find(r.id);
-            ContainerRecord copy = r;
-            if (r.setup_phase() == setup::creating) st = e_.state(r);
-            else {
-                // the same mapping as Engine::state, with the runtime's answer from the one `list`
-                st = e_.state(r);
-                (void)rs;
-            }
-        }
-        if (!need_all && !o.latest && o.last < 0 && st.status != "running" && st.status != "paused") continue;
-        Json entry = e_.list_entry(r, st);
-        std::string created = r.doc.value("Created", "");
-        if (before_created && created >= *before_created) continue;
-        if (since_created && created <= *since_created) continue;
-        if (!any_of_key(f, "id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
-        if (!any_of_key(f, "name", [&](const std::string& v) {
-                try {
-                    return std::regex_search(r.name, std::regex(v));
-                } catch (const std::regex_error&) {
-                    return r.name.find(v) != std::string::npos;
-                }
-            }))
-            continue;
-        if (!any_of_key(f, "label", [&](const std::string& v) { return label_filter(entry["Labels"], v); })) continue;
-        if (!any_of_key(f, "status", [&](const std::string& v) { return st.status == v; })) continue;
-        if (!any_of_key(f, "exited", [&](const std::string& v) {
-                return st.status == "exited" && std::to_string(st.exit_code) == v;
-            }))
-            continue;
-        if (!any_of_key(f, "ancestor", [&](const std::string& v) {
-                std::string img = entry["Image"].get<std::string>(), iid = entry["ImageID"].get<std::string>();
-                if (img == v) return true;
-                try {
-                    if (normalize_reference(img) == normalize_reference(v)) return true;
-                } catch (const Error&) {
-                }
-                if (auto i = e_.images().find(v)) return i->id == iid;
-                return false;
-            }))
-            continue;
-        if (!any_of_key(f, "network", [&](const std::string& v) { return entry["NetworkSettings"]["Networks"].contains(v); }))
-            continue;
-        if (!any_of_key(f, "volume", [&](const std::string& v) {
-                for (const auto& m : entry["Mounts"])
-                    if (str_or(m, "Name") == v || str_or(m, "Destination") == v || str_or(m, "Source") == v) return true;
-                return false;
-            }))
-            continue;
-        auto port_filter = [&](const std::string& v, bool published) {
-            std::string want = v.find('/') == std::string::npos ? v + "/tcp" : v;
-            for (const auto& p : entry["Ports"]) {
-                std::string type = str_or(p, "Type", "tcp");
-                int port = published ? p.value("PublicPort", 0) : p.value("PrivatePort", 0);
-                if (std::to_string(port) + "/" + type == want) return true;
-            }
-            return false;
-        };
-        if (!any_of_key(f, "publish", [&](const std::string& v) { return port_filter(v, true); })) continue;
-        if (!any_of_key(f, "expose", [&](const std::string& v) { return port_filter(v, false); })) continue;
-        std::string command = entry["Command"].get<std::string>();
-        int64_t created_s = entry["Created"].get<int64_t>();
-        std::vector<std::string> netnames;
-        for (auto n = entry["NetworkSettings"]["Networks"].begin(); n != entry["NetworkSettings"]["Networks"].end(); ++n)
-            netnames.push_back(n.key());
-        std::vector<std::string> mounts;
-        for (const auto& m : entry["Mounts"]) mounts.push_back(str_or(m, "Name", str_or(m, "Source")));
-        Json row = {{"ID", o.no_trunc ? r.id : r.id.substr(0, 12)},
-                    {"Image", entry["Image"]},
-                    {"Command", dump_compact(Json(o.no_trunc ? command : ellipsis(command, 20)))},
-                    {"CreatedAt", docker_created_at(created_s)},
-                    {"RunningFor", human_duration(now_ns() / 1000000000 - created_s) + " ago"},
-                    {"Ports", ports_display(entry["Ports"])},
-                    {"State", st.status},
-                    {"Status", entry["Status"]},
-                    {"Size", "0B"},
-                    {"Names", r.name},
-                    {"Labels", join_labels(entry["Labels"])},
-                    {"Mounts", join(mounts, ",")},
-                    {"Networks", join(netnames, ",")},
-                    {"LocalVolumes", std::to_string(mounts.size())}};
-        rows.push_back(row);
-    }
-    if (o.latest && rows.size() > 1) rows.resize(1);
-    if (o.last >= 0 && rows.size() > static_cast<size_t>(o.last)) rows.resize(static_cast<size_t>(o.last));
-    return rows;
-}
-
 void Commands::ps(const ListOptions& o) {
-    auto rows = ps_rows(o);
-    if (o.quiet) {
-        for (const auto& r : rows) print(r["ID"].get<std::string>() + "\n");
-        return;
-    }
-    Listing l;
-    l.default_table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
-    if (o.size) l.default_table += "\t{{.Size}}";
-    l.headers = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"},
-                 {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"State", "STATE"}, {"Status", "STATUS"},
-                 {"Size", "SIZE"}, {"Names", "NAMES"}, {"Labels", "LABELS"}, {"Mounts", "MOUNTS"},
-                 {"Networks", "NETWORKS"}, {"LocalVolumes", "LOCAL VOLUMES"}};
-    print(render_listing(l, o.format, rows));
+    print(render_ps(list_containers(e_, container_list_query(o)), o));
 }
 
 void Commands::logs(const std::string& ref, const LogOptions& o) {

@@ -91,7 +91,6 @@ public:
 private:
     void print(const std::string& s);
     void print_inspect(const std::vector<Json>& objects, const std::string& format);
-    std::vector<Json> ps_rows(const ListOptions& o);
     ProcessResult tool(const std::vector<std::string>& argv, const std::string& title, bool show_output = false);
     Engine& e_;
     FILE* out_;

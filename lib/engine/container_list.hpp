@@ -1,0 +1,44 @@
+// `docker ps` written once. The engine answers GET /containers/json (the
+// Engine API's list entries, filtered as dockerd filters them); ctld sends
+// that list as it is, and one renderer turns such a list into ctl's table or
+// --format output, whether the list came from the local store or from a
+// daemon (`ctl -H`).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace ctk::engine {
+
+class Engine;
+struct ListOptions;
+
+// Docker's filters: key -> values. Different keys must all match; the values of
+// one key are alternatives, except `label`, whose values must all match.
+using FilterMap = std::map<std::string, std::vector<std::string>>;
+
+// ctl's `--filter k=v` arguments as a FilterMap (usage error for a bad one).
+FilterMap filter_map(const std::vector<std::string>& args);
+
+struct ContainerListQuery {
+    bool all = false;   // stopped containers too
+    int64_t limit = -1; // the newest N (implies all), as ?limit= and ps -n/-l
+    FilterMap filters;
+    bool size = false;  // SizeRw/SizeRootFs
+};
+
+// The list, newest first. An unknown filter key or status value is an
+// ErrorKind::invalid error (ctld: 400).
+std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q);
+
+// ListOptions (ps's flags) as the query: -a, -l, -n, --filter, -s.
+ContainerListQuery container_list_query(const ListOptions& o);
+
+// ctl ps's output from list entries: -q, --no-trunc, --format, the table.
+std::string render_ps(const std::vector<Json>& entries, const ListOptions& o);
+
+} // namespace ctk::engine
