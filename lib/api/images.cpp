@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "engine/disk_usage.hpp"
 #include "engine/image_archive.hpp"
 #include "engine/timefmt.hpp"
 #include "oci/reference.hpp"
@@ -394,17 +395,7 @@ void add_image_routes(Router& r, Daemon& d) {
         bool dangling_only = !(f.count("dangling") && !f["dangling"].empty() &&
                                (f["dangling"][0] == "false" || f["dangling"][0] == "0"));
         engine::Engine e = d.engine();
-        Json deleted = Json::array();
-        for (const auto& img : e.images().list()) {
-            if (dangling_only && !img.repo_tags().empty()) continue;
-            if (!e.image_user(img.id).empty()) continue;
-            try {
-                Json out = e.images().remove(img.id, true, nullptr);
-                for (const auto& x : out) deleted.push_back(x);
-            } catch (const std::exception&) {
-            }
-        }
-        res.json(200, Json{{"ImagesDeleted", deleted.empty() ? Json(nullptr) : deleted}, {"SpaceReclaimed", 0}});
+        res.json(200, engine::prune_images(e, !dangling_only));
     });
 }
 

@@ -13,6 +13,7 @@
 #include "core/fs.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
+#include "engine/disk_usage.hpp"
 #include "engine/timefmt.hpp"
 #include "engine/tools.hpp"
 #include "store/config.hpp"
@@ -250,44 +251,15 @@ void add_system_routes(Router& r, Daemon& d) {
 
     r.add("GET", "/system/df", [&d](Request&, Response& res) {
         engine::Engine e = d.engine();
-        Json images = Json::array(), containers = Json::array(), volumes = Json::array();
-        int64_t layers_size = 0;
-        for (const auto& img : e.images().list()) {
-            Json j = e.images().list_json(img);
-            layers_size += img.size();
-            images.push_back(j);
-        }
-        auto states = e.runtime_states();
-        for (const auto& rec : e.containers().list()) {
-            auto it = states.find(rec.id);
-            containers.push_back(e.list_entry(rec, e.state(rec)));
-            (void)it;
-        }
         ProcessResult v = run_process({engine::tool_path("vol-mount"), "ls", "--json"});
-        if (v.ok())
-            for (const auto& line : split(v.out, '\n'))
-                if (!trim(line).empty()) {
-                    try {
-                        Json j = parse_json_text(line, "vol-mount output");
-                        j["UsageData"] = {{"Size", -1}, {"RefCount", j.value("Users", Json::array()).size()}};
-                        j.erase("Users");
-                        volumes.push_back(j);
-                    } catch (const std::exception&) {
-                    }
-                }
-        res.json(200, Json{{"LayersSize", layers_size}, {"Images", images}, {"Containers", containers},
-                           {"Volumes", volumes}, {"BuildCache", Json::array()}});
+        res.json(200, engine::disk_usage(e, v.ok() ? v.out : ""));
     });
 
-    // Build cache pruning: Docker's answer for a feature the engine lacks
-    // (POST /build and /commit are in build.cpp).
-    auto not_implemented = [](const char* what) {
-        return [what](Request& req, Response& res) {
-            req.body_stream([](std::string_view) {}, 1ull << 40);
-            res.error(501, std::string(what) + " is not implemented by ctld yet");
-        };
-    };
-    r.add("POST", "/build/prune", not_implemented("build cache prune"));
+    // The legacy builder's cache (docker system prune and docker builder prune call it).
+    r.add("POST", "/build/prune", [&d](Request&, Response& res) {
+        engine::Engine e = d.engine();
+        res.json(200, engine::prune_build_cache(e));
+    });
 
     // No plugins: `docker inspect` ends its search here with a 404.
     r.add("GET", "/plugins", [](Request&, Response& res) { res.json(200, Json::array()); });

@@ -67,6 +67,10 @@ public:
     void rename(const std::string& ref, const std::string& name);
     void cp(const std::string& src, const std::string& dst);
     void container_prune(bool force);
+    // system df, system prune, image prune (lib/engine/disk_usage.cpp)
+    void system_df(bool verbose, const std::string& format);
+    void system_prune(bool all, bool volumes);
+    void image_prune(bool all);
     // inspect of any object: containers, then images, networks, volumes (or only `type`)
     void inspect(const std::vector<std::string>& refs, const std::string& format, const std::string& type);
 

@@ -70,8 +70,10 @@ public:
     // each of `refs` (full references), or untagged when empty.
     void add(const oci::Descriptor& manifest, const std::vector<std::string>& refs) const;
 
-private:
+    // Deletes the blobs reachable from `removed` that no index entry reaches.
     void delete_unreferenced(const std::vector<oci::Descriptor>& removed) const;
+
+private:
     store::Paths paths_;
 };
 

@@ -300,6 +300,21 @@ int main(int argc, char** argv) {
     i_load->add_option("-i,--input", input);
     i_load->add_flag("-q,--quiet", quiet);
 
+    auto i_prune = image->add_subcommand("prune", "Remove unused images");
+    i_prune->add_flag("-a,--all", all, "Remove all unused images, not just dangling ones");
+    i_prune->add_flag("-f,--force", force, "Do not prompt for confirmation (ctl never asks)");
+
+    auto system = app.add_subcommand("system", "Manage the store");
+    system->require_subcommand(1);
+    bool verbose = false, prune_volumes = false;
+    auto s_df = system->add_subcommand("df", "Show disk usage");
+    s_df->add_flag("-v,--verbose", verbose, "Show detailed information on space usage");
+    s_df->add_option("--format", format, "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'");
+    auto s_prune = system->add_subcommand("prune", "Remove unused data");
+    s_prune->add_flag("-a,--all", all, "Remove all unused images not just dangling ones");
+    s_prune->add_flag("--volumes", prune_volumes, "Prune anonymous volumes");
+    s_prune->add_flag("-f,--force", force, "Do not prompt for confirmation (ctl never asks)");
+
     auto network = app.add_subcommand("network", "Manage networks (net-bridge)");
     network->require_subcommand(1);
     std::string subnet, gateway, driver, ip;
@@ -456,6 +471,9 @@ int main(int argc, char** argv) {
         else if (c_inspect->parsed()) cmd.inspect(refs, format, "container");
         else if (c_prune->parsed()) cmd.container_prune(force);
         else if (i_inspect->parsed()) cmd.inspect(refs, format, "image");
+        else if (i_prune->parsed()) cmd.image_prune(all);
+        else if (s_df->parsed()) cmd.system_df(verbose, format);
+        else if (s_prune->parsed()) cmd.system_prune(all, prune_volumes);
         else if (n_create->parsed()) {
             if (!driver.empty() && driver != "bridge") throw Error("network driver " + driver + " is not supported (bridge only)", ErrorKind::usage);
             std::vector<std::string> a;
