@@ -98,9 +98,12 @@ TEST_F(Cgroups, LimitsAreWritten) {
         EXPECT_EQ(read_trim(d + "/pids.max"), "50");
         // BFQ's own weight when the disk's scheduler is BFQ, else io.weight (iocost).
         auto bfq = read_file_if_exists(d + "/io.bfq.weight");
-        if (bfq) EXPECT_NE(bfq->find("500"), std::string::npos) << *bfq;
-        else EXPECT_EQ(read_trim(d + "/io.weight"),
-                       "default " + std::to_string(linux::cgroup::blkio_weight_to_io_weight(500)));
+        if (bfq) {
+            EXPECT_NE(bfq->find("500"), std::string::npos) << *bfq;
+        } else {
+            EXPECT_EQ(read_trim(d + "/io.weight"),
+                      "default " + std::to_string(linux::cgroup::blkio_weight_to_io_weight(500)));
+        }
         return;
     }
     EXPECT_EQ(read_trim(cgroup_dir("memory", id) + "/memory.limit_in_bytes"), std::to_string(64 << 20));
@@ -146,8 +149,11 @@ TEST_F(Cgroups, PauseFreezesAndResumeThaws) {
     for (int i = 0; i < 500 && read_trim(count) == "?"; i++) ::usleep(10000);
     ASSERT_EQ(ns({"pause", id}).status, 0);
     EXPECT_EQ(state(id)["status"], "paused");
-    if (v2_only()) EXPECT_EQ(read_trim(cgroup_dir("freezer", id) + "/cgroup.freeze"), "1");
-    else EXPECT_EQ(read_trim(cgroup_dir("freezer", id) + "/freezer.state"), "FROZEN");
+    if (v2_only()) {
+        EXPECT_EQ(read_trim(cgroup_dir("freezer", id) + "/cgroup.freeze"), "1");
+    } else {
+        EXPECT_EQ(read_trim(cgroup_dir("freezer", id) + "/freezer.state"), "FROZEN");
+    }
     std::string frozen_at = read_trim(count);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     EXPECT_EQ(read_trim(count), frozen_at) << "a frozen loop does not count";

@@ -6,6 +6,7 @@
 
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "linux/cgroup.hpp"
 #include "ns_run_fixture.hpp"
 
 using namespace ctk;
@@ -127,19 +128,31 @@ TEST_F(Shim, UpdateChangesTheLimitsOfARunningContainer) {
     std::string id = create_container(shell_config("exec sleep 1000"), {}, true);
     auto r = ns({"update", "--memory", "64m", "--memory-swap", "64m", "--pids-limit", "50", id});
     ASSERT_EQ(r.status, 0) << r;
+    // v1: memory.limit_in_bytes, cpu.shares; pure v2: memory.max (memory.swap.max
+    // the swap beyond the limit), cpu.weight (runc's conversion of the shares).
+    bool v2 = v2_only();
     std::string mem = cgroup_dir("memory", id);
     ASSERT_FALSE(mem.empty());
-    EXPECT_EQ(trim(read_file(mem + "/memory.limit_in_bytes")), "67108864");
-    EXPECT_EQ(trim(read_file(cgroup_dir("pids", id) + "/pids.max")), "50");
+    auto file = [](const std::string& p) { return std::string(trim(read_file(p))); };
+    EXPECT_EQ(file(mem + (v2 ? "/memory.max" : "/memory.limit_in_bytes")), "67108864");
+    if (v2) {
+        EXPECT_EQ(file(mem + "/memory.swap.max"), "0");
+    }
+    EXPECT_EQ(file(cgroup_dir("pids", id) + "/pids.max"), "50");
     // the JSON form containerd sends on stdin (devices are left alone, as runc does)
     Json res = {{"memory", {{"limit", 128 * 1024 * 1024}, {"swap", 128 * 1024 * 1024}}},
                 {"cpu", {{"shares", 512}}},
                 {"devices", {{{"allow", false}, {"access", "rwm"}}}}};
     r = ns({"update", "-r", "-", id}, dump_compact(res));
     ASSERT_EQ(r.status, 0) << r;
-    EXPECT_EQ(trim(read_file(mem + "/memory.limit_in_bytes")), "134217728") << "raised above the old memsw limit";
-    EXPECT_EQ(trim(read_file(cgroup_dir("cpu", id) + "/cpu.shares")), "512");
-    EXPECT_EQ(trim(read_file(cgroup_dir("pids", id) + "/pids.max")), "50") << "kept from the first update";
+    EXPECT_EQ(file(mem + (v2 ? "/memory.max" : "/memory.limit_in_bytes")), "134217728")
+        << "raised above the old memsw limit";
+    if (v2) {
+        EXPECT_EQ(file(cgroup_dir("cpu", id) + "/cpu.weight"), std::to_string(linux::cgroup::cpu_shares_to_weight(512)));
+    } else {
+        EXPECT_EQ(file(cgroup_dir("cpu", id) + "/cpu.shares"), "512");
+    }
+    EXPECT_EQ(file(cgroup_dir("pids", id) + "/pids.max"), "50") << "kept from the first update";
     // the container still has /dev/null (the device rules were not replaced)
     auto e = ns({"exec", id, "sh", "-c", "echo x > /dev/null && echo ok"});
     EXPECT_EQ(e.out, "ok\n") << e;
