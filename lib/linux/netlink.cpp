@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if_arp.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <linux/nsfs.h>
@@ -629,6 +632,41 @@ bool RouteSocket::add_route(const Ipv4Prefix& dst, in_addr_t gateway, int oif) {
         throw;
     }
     return true;
+}
+
+void send_gratuitous_arp(const Netns& ns, int index, const std::string& mac, in_addr_t addr) {
+    UniqueFd sock;
+    {
+        NetnsGuard enter(ns);
+        sock = UniqueFd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP)));
+    }
+    if (!sock) throw_errno("create packet socket for a gratuitous ARP of link", std::to_string(index));
+    auto hw = parse_mac(mac);
+    // RFC 5227 section 3 (ARP Announcement): a request with the sender's
+    // address as both sender and target, to the broadcast address.
+    struct {
+        arphdr h;
+        unsigned char sha[6];
+        unsigned char spa[4];
+        unsigned char tha[6];
+        unsigned char tpa[4];
+    } __attribute__((packed)) frame{};
+    frame.h.ar_hrd = htons(ARPHRD_ETHER);
+    frame.h.ar_pro = htons(ETH_P_IP);
+    frame.h.ar_hln = 6;
+    frame.h.ar_pln = 4;
+    frame.h.ar_op = htons(ARPOP_REQUEST);
+    std::memcpy(frame.sha, hw.data(), 6);
+    std::memcpy(frame.spa, &addr, 4);
+    std::memcpy(frame.tpa, &addr, 4);
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_protocol = htons(ETH_P_ARP);
+    to.sll_ifindex = index;
+    to.sll_halen = 6;
+    std::memset(to.sll_addr, 0xff, 6);
+    if (::sendto(sock.get(), &frame, sizeof frame, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
+        throw_errno("send a gratuitous ARP on link", std::to_string(index));
 }
 
 } // namespace ctk::linux

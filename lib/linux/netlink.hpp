@@ -148,6 +148,11 @@ std::string format_mac(const unsigned char* bytes);
 // "aa:bb:cc:dd:ee:ff" (or with '-'); throws ErrorKind::invalid.
 std::vector<unsigned char> parse_mac(const std::string& text);
 
+// An ARP announcement (gratuitous ARP, RFC 5227) of `addr` (network order)
+// with `mac` from link `index` of namespace `ns`: peers that cached another
+// MAC for the address take this one.
+void send_gratuitous_arp(const Netns& ns, int index, const std::string& mac, in_addr_t addr);
+
 // /proc/sys/net/... written directly; `key` as "ipv4/ip_forward".
 void write_sysctl(const std::string& key, const std::string& value);
 std::string read_sysctl(const std::string& key);

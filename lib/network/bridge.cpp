@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/fs.hpp"
+#include "core/strings.hpp"
 #include "linux/netlink.hpp"
 #include "network/firewall.hpp"
 
@@ -116,6 +117,22 @@ void restore_lo(const NetworkStore& store, const Network& n, const Endpoint& e, 
     }
 }
 
+// A reused address with a new MAC: peers that cached the old one send to it
+// until their entry goes stale (up to a minute of loss). A gratuitous ARP
+// from the new owner updates them (Docker's bridge driver sends them too).
+// net.ipv4.conf.<if>.arp_notify would have the kernel send it as the link
+// comes up, but then the host end's bridge port is not forwarding yet (the
+// bridge learns of the carrier from linkwatch, a moment later) and drops it:
+// wait for the port to forward (a few ms, bounded), then send.
+void announce_address(const Netns& ns, int index, const Endpoint& e) {
+    const std::string state = "/sys/class/net/" + e.host_ifname + "/brport/state";
+    for (int i = 0; i < 1000; ++i) {
+        if (trim(read_file_if_exists(state, 16).value_or("")) == "3") break; // BR_STATE_FORWARDING
+        ::usleep(1000);
+    }
+    linux::send_gratuitous_arp(ns, index, e.mac, htonl(e.address));
+}
+
 } // namespace
 
 int ensure_bridge(const Network& n) {
@@ -151,6 +168,8 @@ Network create_network(const NetworkStore& store, const CreateRequest& req) {
     RouteSocket rt;
     if (rt.link(n.bridge))
         throw_conflict("network " + quote(n.name) + ": interface " + quote(n.bridge) + " already exists");
+    // Rules left by a network that is gone would apply to a new bridge of its name.
+    collect_rules();
     make_bridge(rt, n);
     ScopeGuard undo([&] {
         try {
@@ -179,6 +198,7 @@ void remove_network(const NetworkStore& store, const std::string& name) {
                        " active endpoint(s); detach them first");
     teardown(store, n);
     store.remove(name);
+    collect_rules();
 }
 
 std::vector<std::string> prune_networks(const NetworkStore& store) {
@@ -190,6 +210,7 @@ std::vector<std::string> prune_networks(const NetworkStore& store) {
         store.remove(n.name);
         removed.push_back(n.name);
     }
+    collect_rules();
     return removed;
 }
 
@@ -276,7 +297,7 @@ AttachResult attach(const NetworkStore& store, const NetworkConfig& config, cons
     bool made_veth = false, made_rules = false;
     ScopeGuard undo([&] {
         try {
-            if (made_rules) delete_rules(endpoint_rule_comment(e));
+            if (made_rules) delete_rules(endpoint_rule_comment(n, e));
         } catch (...) {
         }
         try {
@@ -299,6 +320,7 @@ AttachResult attach(const NetworkStore& store, const NetworkConfig& config, cons
     e.mac = peer->mac;
     inside.add_address(peer->index, prefix(e.address, n.subnet.length));
     inside.set_up(peer->index);
+    announce_address(ns, peer->index, e);
     if (auto lo = inside.link("lo"); lo && !(lo->flags & IFF_UP)) {
         inside.set_up(lo->index);
         e.lo_up = true;
@@ -364,7 +386,7 @@ Endpoint detach(const NetworkStore& store, const DetachRequest& req) {
         throw_not_found(what + ": " + who + " is not attached");
     }
     Endpoint e = *found;
-    if (!e.ports.empty()) delete_rules(endpoint_rule_comment(e));
+    if (!e.ports.empty()) delete_rules(endpoint_rule_comment(n, e));
     // The namespace's end and its address and routes go with it.
     linux::delete_link_unlisted(e.host_ifname);
     if (e.lo_up) restore_lo(store, n, e, ns);

@@ -1,6 +1,7 @@
 #include "network/dns.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -159,37 +161,94 @@ std::optional<std::string> ask_upstream(const std::string& query, const std::str
     return std::string(buf, static_cast<size_t>(n));
 }
 
+// Names on the asking container's other user networks: Docker's embedded DNS
+// answers for every network of the container, so a container connected to a
+// second network (`network connect`) finds names there through the resolver
+// its resolv.conf names. The container is the endpoint of `net` that holds
+// the source address; its other endpoints share its namespace.
+std::vector<uint32_t> resolve_on_other_networks(const Network& net, const std::string& network_file,
+                                                uint32_t client, const std::string& name) {
+    std::string key;
+    for (const auto& e : net.endpoints)
+        if (e.address == client) key = e.netns_key;
+    if (key.empty()) return {};
+    std::string dir = network_file.substr(0, network_file.rfind('/'));
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return {};
+    std::vector<std::string> files;
+    while (dirent* e = ::readdir(d)) {
+        std::string f = e->d_name;
+        if (f.size() > 5 && f[0] != '.' && f.compare(f.size() - 5, 5, ".json") == 0 && dir + "/" + f != network_file)
+            files.push_back(dir + "/" + f);
+    }
+    ::closedir(d);
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        try {
+            Network other = network_from_json(read_json_file(f), f);
+            if (!other.has_names()) continue;
+            bool member = false;
+            for (const auto& e : other.endpoints) member = member || e.netns_key == key;
+            if (!member) continue;
+            auto found = resolve_name(other, name);
+            if (!found.empty()) return found;
+        } catch (const Error&) {
+            // a file being replaced, or not a network
+        }
+    }
+    return {};
+}
+
 } // namespace
 
 int run_dns_responder(const ResponderOptions& o) {
     Network net;
     timespec loaded{};
     ino_t loaded_ino = 0;
+    std::string network_id; // the network this responder was started for
+    // false once the network file is gone or names another network (removed
+    // by a tool that crashed, or by hand, then made again): the responder
+    // must not hold the gateway's port 53 for ever.
+    auto refresh = [&]() -> bool {
+        struct stat st {};
+        if (::stat(o.network_file.c_str(), &st) < 0) return errno != ENOENT;
+        if (st.st_ino == loaded_ino && st.st_mtim.tv_sec == loaded.tv_sec && st.st_mtim.tv_nsec == loaded.tv_nsec)
+            return true;
+        try {
+            net = network_from_json(read_json_file(o.network_file), o.network_file);
+            loaded = st.st_mtim;
+            loaded_ino = st.st_ino;
+        } catch (const Error&) {
+            return true; // a file being replaced: answer from what we had
+        }
+        if (network_id.empty()) network_id = net.id;
+        return net.id == network_id;
+    };
+    if (!refresh()) return 0;
     char buf[4096];
     for (;;) {
+        pollfd pfd{o.socket_fd, POLLIN, 0};
+        int ready = ::poll(&pfd, 1, 1000);
+        if (ready < 0 && errno != EINTR) throw_errno("poll DNS socket");
+        if (ready <= 0) {
+            if (!refresh()) return 0;
+            continue;
+        }
         sockaddr_in from{};
         socklen_t fromlen = sizeof from;
-        ssize_t n = ::recvfrom(o.socket_fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fromlen);
+        ssize_t n = ::recvfrom(o.socket_fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromlen);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR || errno == EAGAIN) continue;
             throw_errno("receive DNS query");
         }
         std::string query(buf, static_cast<size_t>(n));
         auto q = parse_dns_query(query);
         if (!q) continue;
-        struct stat st {};
-        if (::stat(o.network_file.c_str(), &st) < 0) return 0; // the network is gone
-        if (st.st_ino != loaded_ino || st.st_mtim.tv_sec != loaded.tv_sec || st.st_mtim.tv_nsec != loaded.tv_nsec) {
-            try {
-                net = network_from_json(read_json_file(o.network_file), o.network_file);
-                loaded = st.st_mtim;
-                loaded_ino = st.st_ino;
-            } catch (const Error&) {
-                // a file being replaced: answer from what we had
-            }
-        }
+        if (!refresh()) return 0;
         std::string reply;
         auto addresses = q->klass == dns_class_in ? resolve_name(net, q->name) : std::vector<uint32_t>{};
+        if (addresses.empty() && q->klass == dns_class_in)
+            addresses = resolve_on_other_networks(net, o.network_file, ntohl(from.sin_addr.s_addr), q->name);
         if (!addresses.empty()) {
             if (q->type == dns_type_a) {
                 reply = dns_answer(query, *q, addresses);
@@ -240,8 +299,11 @@ void start_dns_responder(const NetworkStore& store, const Network& n, const Netw
     addr.sin_family = AF_INET;
     addr.sin_port = htons(53);
     addr.sin_addr.s_addr = htonl(n.gateway);
-    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        throw_errno("bind DNS responder of network " + quote(n.name) + " to", format_address(n.gateway) + ":53");
+    auto bind_port = [&] { return ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ? errno : 0; };
+    int err = bind_port();
+    if (err == EADDRINUSE && stop_stale_responders(store, n) > 0) err = bind_port();
+    if (err)
+        throw_errno("bind DNS responder of network " + quote(n.name) + " to", format_address(n.gateway) + ":53", err);
 
     std::string exe = self_exe_dir() + "/net-bridge";
     std::vector<std::string> args = {exe, "_dns-responder", "--network-file", store.paths().network(n.name)};
@@ -276,7 +338,12 @@ void start_dns_responder(const NetworkStore& store, const Network& n, const Netw
         ::dup2(logfd, 2);
         if (exec_w.get() >= 4) ::close_range(4, static_cast<unsigned>(exec_w.get()) - 1, 0);
         ::close_range(static_cast<unsigned>(exec_w.get()) + 1, ~0u, 0);
-        ::signal(SIGPIPE, SIG_DFL);
+        // A caller that blocks or ignores SIGTERM (a daemon reading it from
+        // a signalfd) must not pass that on: stop_dns_responder relies on it.
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_DFL);
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }
@@ -287,18 +354,69 @@ void start_dns_responder(const NetworkStore& store, const Network& n, const Netw
     write_file_atomic(pid_file(store, n), std::to_string(pid) + "\n", 0600);
 }
 
-void stop_dns_responder(const NetworkStore& store, const Network& n) {
-    if (int pid = dns_responder_pid(store, n)) {
-        // A pidfd pins the process: the check above cannot go stale between
-        // the signal and the wait (the pid is not ours to reap).
-        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-        if (pidfd && dns_responder_pid(store, n) == pid) {
-            ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0);
-            pollfd pfd{pidfd.get(), POLLIN, 0};
-            if (::poll(&pfd, 1, 2000) == 0) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+namespace {
+
+// SIGTERM, then SIGKILL, through a pidfd (it pins the process: the pid is not
+// ours to reap, and could be reused); returns once the process is gone, so
+// that its socket on gateway:53 is closed and the port free for the next
+// responder. Bounded: a process that survives SIGKILL for 5 s is not waited for.
+void terminate_responder(int pid, const std::function<bool()>& still_it) {
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd || !still_it()) return;
+    auto gone_within = [&](int ms) {
+        pollfd pfd{pidfd.get(), POLLIN, 0};
+        int r;
+        while ((r = ::poll(&pfd, 1, ms)) < 0 && errno == EINTR) {
         }
-    }
+        return r != 0;
+    };
+    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0);
+    if (gone_within(2000)) return;
+    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    gone_within(5000);
+}
+
+// The value of `--network-file` in a responder's command line, or "".
+std::string responder_network_file(const std::string& cmdline) {
+    auto args = split(cmdline, '\0');
+    if (args.size() < 2 || args[1] != "_dns-responder") return "";
+    for (size_t i = 2; i + 1 < args.size(); ++i)
+        if (args[i] == "--network-file") return args[i + 1];
+    return "";
+}
+
+} // namespace
+
+void stop_dns_responder(const NetworkStore& store, const Network& n) {
+    if (int pid = dns_responder_pid(store, n))
+        terminate_responder(pid, [&] { return dns_responder_pid(store, n) == pid; });
     ::unlink(pid_file(store, n).c_str());
+}
+
+int stop_stale_responders(const NetworkStore& store, const Network& n) {
+    const std::string own_file = store.paths().network(n.name);
+    const int own_pid = dns_responder_pid(store, n);
+    int stopped = 0;
+    DIR* d = ::opendir("/proc");
+    if (!d) return 0;
+    std::vector<std::pair<int, std::string>> stale;
+    while (dirent* e = ::readdir(d)) {
+        auto pid = parse_uint(e->d_name);
+        if (!pid || *pid == 0 || static_cast<int>(*pid) == own_pid) continue;
+        std::string cmdline = read_file_if_exists("/proc/" + std::string(e->d_name) + "/cmdline", 1 << 16).value_or("");
+        std::string file = responder_network_file(cmdline);
+        if (file.empty()) continue;
+        // This network's file (its pid file lost), or a file that is gone.
+        if (file == own_file || ::access(file.c_str(), F_OK) < 0) stale.emplace_back(static_cast<int>(*pid), cmdline);
+    }
+    ::closedir(d);
+    for (const auto& [pid, cmdline] : stale) {
+        terminate_responder(pid, [&, pid = pid, cmdline = cmdline] {
+            return read_file_if_exists("/proc/" + std::to_string(pid) + "/cmdline", 1 << 16).value_or("") == cmdline;
+        });
+        ++stopped;
+    }
+    return stopped;
 }
 
 } // namespace ctk::network

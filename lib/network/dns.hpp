@@ -64,7 +64,8 @@ struct ResponderOptions {
     int socket_fd = 3; // UDP socket bound to gateway:53, inherited
 };
 
-// Runs until SIGTERM.
+// Runs until SIGTERM, or until its network file is gone or names another
+// network (checked every second).
 int run_dns_responder(const ResponderOptions& options);
 
 // Starts the responder for `n` unless it runs: binds gateway:53 here (so
@@ -74,6 +75,10 @@ void start_dns_responder(const NetworkStore& store, const Network& n, const Netw
 // Stops it (SIGTERM to the pid in the pid file, after checking that the pid
 // is that responder), removes the pid file.
 void stop_dns_responder(const NetworkStore& store, const Network& n);
+// Responders that hold a port they should not: this network's whose pid file
+// was lost, and any whose network file is gone (a network removed by a tool
+// that crashed, or by hand). Stops them and waits for them; returns how many.
+int stop_stale_responders(const NetworkStore& store, const Network& n);
 // The running responder's pid, or 0.
 int dns_responder_pid(const NetworkStore& store, const Network& n);
 

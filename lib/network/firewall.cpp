@@ -1,7 +1,11 @@
 #include "network/firewall.hpp"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
+
+#include <functional>
+#include <set>
 
 #include "core/error.hpp"
 #include "linux/nftables.hpp"
@@ -27,8 +31,10 @@ in_addr_t be(uint32_t host_order) { return htonl(host_order); }
 
 } // namespace
 
-std::string network_rule_comment(const Network& n) { return "ctk network " + n.short_id(); }
-std::string endpoint_rule_comment(const Endpoint& e) { return "ctk endpoint " + e.short_id(); }
+std::string network_rule_comment(const Network& n) { return "ctk network " + n.short_id() + " on " + n.bridge; }
+std::string endpoint_rule_comment(const Network& n, const Endpoint& e) {
+    return "ctk endpoint " + e.short_id() + " on " + n.bridge;
+}
 
 void add_network_rules(const Network& n) {
     nft::Batch b(nft_table);
@@ -87,7 +93,7 @@ void add_network_rules(const Network& n) {
 void add_endpoint_rules(const Network& n, const Endpoint& e) {
     if (e.ports.empty()) return;
     nft::Batch b(nft_table);
-    const std::string tag = endpoint_rule_comment(e);
+    const std::string tag = endpoint_rule_comment(n, e);
     for (const auto& p : e.ports) {
         uint8_t proto = p.protocol == "udp" ? IPPROTO_UDP : IPPROTO_TCP;
         for (const char* chain : {"prerouting", "output"}) {
@@ -101,32 +107,80 @@ void add_endpoint_rules(const Network& n, const Endpoint& e) {
             b.add_rule(r);
         }
     }
-    (void)n;
     b.commit();
 }
 
-int delete_rules(const std::string& comment) {
-    auto rules = nft::list_rules(nft_table);
-    nft::Batch b(nft_table);
-    int count = 0;
-    for (const auto& r : rules) {
-        if (r.comment != comment) continue;
-        b.delete_rule(r.chain, r.handle);
-        ++count;
-    }
-    b.commit();
-    return count;
+namespace {
+
+// "ctk network <id12> on <bridge>" and "ctk endpoint <id12> on <bridge>" are
+// one object's rules; so is "ctk network <id12>" as versions before the
+// bridge was named wrote it.
+bool same_owner(const std::string& comment, const std::string& tag) {
+    if (comment == tag) return true;
+    auto on = tag.find(" on ");
+    return on != std::string::npos && comment == tag.substr(0, on);
 }
 
-void delete_network_rules(const Network& n) {
-    delete_rules(network_rule_comment(n));
+// The bridge a rule's comment names, or "".
+std::string rule_bridge(const std::string& comment) {
+    if (comment.rfind("ctk network ", 0) != 0 && comment.rfind("ctk endpoint ", 0) != 0) return "";
+    auto on = comment.find(" on ");
+    return on == std::string::npos ? "" : comment.substr(on + 4);
+}
+
+void delete_bridge_element(const std::string& bridge) {
     try {
         nft::Batch b(nft_table);
-        b.delete_ifname_element(bridges_set, n.bridge);
+        b.delete_ifname_element(bridges_set, bridge);
         b.commit();
     } catch (const Error& e) {
         if (e.error_number() != ENOENT) throw;
     }
+}
+
+// Deletes the listed rules that `pick` selects, in one transaction. A rule
+// that another tool deleted meanwhile fails the whole transaction with
+// ENOENT: the table is listed again, a few times.
+int delete_rules_where(const std::function<bool(const nft::RuleRef&)>& pick) {
+    for (int attempt = 0;; ++attempt) {
+        nft::Batch b(nft_table);
+        int count = 0;
+        for (const auto& r : nft::list_rules(nft_table)) {
+            if (!pick(r)) continue;
+            b.delete_rule(r.chain, r.handle);
+            ++count;
+        }
+        try {
+            b.commit();
+            return count;
+        } catch (const Error& e) {
+            if (e.error_number() != ENOENT || attempt == 3) throw;
+        }
+    }
+}
+
+} // namespace
+
+int delete_rules(const std::string& tag) {
+    return delete_rules_where([&](const nft::RuleRef& r) { return same_owner(r.comment, tag); });
+}
+
+void delete_network_rules(const Network& n) {
+    delete_rules(network_rule_comment(n));
+    delete_bridge_element(n.bridge);
+}
+
+int collect_rules() {
+    if (!nft::table_exists(nft_table)) return 0;
+    std::set<std::string> gone;
+    int count = delete_rules_where([&](const nft::RuleRef& r) {
+        std::string bridge = rule_bridge(r.comment);
+        if (bridge.empty() || ::if_nametoindex(bridge.c_str()) != 0) return false;
+        gone.insert(bridge);
+        return true;
+    });
+    for (const auto& bridge : gone) delete_bridge_element(bridge);
+    return count;
 }
 
 } // namespace ctk::network

@@ -11,6 +11,7 @@
 #include "network/bridge.hpp"
 #include "network/cni.hpp"
 #include "network/dns.hpp"
+#include "network/firewall.hpp"
 
 using namespace ctk;
 using namespace ctk::network;
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> rm_names;
     rm->add_option("name", rm_names, "network names")->required();
     auto* prune = app.add_subcommand("prune", "remove every network without endpoints (not the default)");
+    auto* gc = app.add_subcommand("gc", "delete the nftables rules of networks whose bridge is gone");
 
     AttachRequest at;
     std::string ifname, ip, mac;
@@ -123,6 +125,8 @@ int main(int argc, char** argv) {
             print_json(Json{{"removed", removed}});
         } else if (*prune) {
             print_json(Json{{"removed", prune_networks(store)}});
+        } else if (*gc) {
+            print_json(Json{{"rules_deleted", collect_rules()}});
         } else if (*attach_cmd) {
             if (!ifname.empty()) at.ifname = ifname;
             if (!ip.empty()) at.ip = ip;
