@@ -739,7 +739,7 @@ Json Runtime::list() const {
     Json out = Json::array();
     for (const auto& id : store_.ids()) {
         try {
-            State s = store_.load(id);
+            State s = store_.load_brief(id);
             Status st = current_status(s, store_.dir(id));
             Json j = oci_state(s, st);
             struct stat sb {};

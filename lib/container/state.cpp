@@ -33,7 +33,9 @@ Json State::to_json() const {
               {"pid", pid},         {"pidStart", pid_start},
               {"monitorPid", monitor_pid}, {"monitorStart", monitor_start},
               {"created", created}, {"ownPidNamespace", own_pid_ns},
-              {"cgroup", cgroup},   {"config", config}};
+              {"cgroup", cgroup}};
+    // the config itself is in config.json beside it; a listing needs only these
+    if (!config.annotations.empty()) j["annotations"] = config.annotations;
     if (!started.empty()) j["started"] = started;
     if (!finished.empty()) j["finished"] = finished;
     if (exit_code) j["exitCode"] = *exit_code;
@@ -56,7 +58,8 @@ State State::from_json(const Json& j, const std::string& what) {
         if (j.contains("exitCode") && j["exitCode"].is_number_integer()) s.exit_code = j["exitCode"].get<int>();
         s.own_pid_ns = j.value("ownPidNamespace", false);
         s.cgroup = j.value("cgroup", Json::object());
-        if (j.contains("config")) s.config = j["config"].get<oci::Spec>();
+        if (j.contains("config")) s.config = j["config"].get<oci::Spec>(); // before config.json was split off
+        else if (j.contains("annotations")) s.config.annotations = j["annotations"].get<std::map<std::string, std::string>>();
     } catch (const Error& e) {
         throw e.wrap(what);
     } catch (const std::exception& e) {
@@ -149,7 +152,7 @@ bool StateStore::exists(const std::string& id) const {
     return ::stat((dir(id) + "/state.json").c_str(), &st) == 0;
 }
 
-State StateStore::load(const std::string& id) const {
+State StateStore::load_brief(const std::string& id) const {
     check_id(id);
     std::string path = dir(id) + "/state.json";
     auto text = read_file_if_exists(path, 16u << 20);
@@ -157,17 +160,37 @@ State StateStore::load(const std::string& id) const {
     return State::from_json(parse_json(*text, path), path);
 }
 
-void StateStore::save(const State& s) const {
-    // Runtime state lives under /run and does not outlive a reboot: a rename
-    // makes it atomic, an fsync would only cost time.
-    std::string d = dir(s.id);
-    std::string tmp = d + "/.state.json.tmp";
-    std::string text = dump_compact(s.to_json());
+State StateStore::load(const std::string& id) const {
+    State s = load_brief(id);
+    std::string path = dir(id) + "/config.json";
+    if (auto text = read_file_if_exists(path, 16u << 20)) {
+        try {
+            s.config = parse_json(*text, path).get<oci::Spec>();
+        } catch (const Error& e) {
+            throw e.wrap(path);
+        } catch (const std::exception& e) {
+            throw Error(path + ": " + e.what(), ErrorKind::invalid);
+        }
+    }
+    return s;
+}
+
+// Runtime state lives under /run and does not outlive a reboot: a rename makes
+// each file atomic, an fsync would only cost time.
+static void replace_state_file(const std::string& dir, const std::string& name, const std::string& text) {
+    std::string path = dir + "/" + name, tmp = dir + "/." + name + ".tmp";
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd) throw_errno("write container state", tmp);
     write_all(fd.get(), text, tmp);
     fd.reset();
-    if (::rename(tmp.c_str(), (d + "/state.json").c_str()) < 0) throw_errno("rename", tmp);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename", tmp);
+}
+
+void StateStore::save(const State& s) const {
+    // config.json first: a state.json never names a config that is not there
+    std::string d = dir(s.id);
+    replace_state_file(d, "config.json", dump_compact(Json(s.config)));
+    replace_state_file(d, "state.json", dump_compact(s.to_json()));
 }
 
 void StateStore::remove(const std::string& id) const {

@@ -1,4 +1,4 @@
-// A container's runtime state: <root>/<id>/state.json (root: --root, default
+// A container's runtime state: <root>/<id>/state.json and config.json (root: --root, default
 // $CTK_RUN/runtime). It holds what the OCI state reports (config-linux.md,
 // runtime.md "State") plus what the later verbs need: the config as created,
 // the cgroup, the monitor, and created/started/finished times and the exit
@@ -64,7 +64,10 @@ public:
     // Locks an existing container's directory (flock, exclusive); not_found when absent.
     UniqueFd lock(const std::string& id) const;
     bool exists(const std::string& id) const;
+    // state.json and config.json (the config as created, and as `update` changed it)
     State load(const std::string& id) const;
+    // state.json only: what a listing needs (config holds just the annotations)
+    State load_brief(const std::string& id) const;
     void save(const State& s) const;
     void remove(const std::string& id) const;
     std::vector<std::string> ids() const;

@@ -123,3 +123,35 @@ TEST(StateStore, StatusFollowsTheProcess) {
     s.exit_code = 1;
     EXPECT_EQ(current_status(s, store.dir("c1")), Status::stopped);
 }
+
+// The config lives in config.json beside state.json, so a listing parses only
+// the small state: load_brief has the annotations, load the whole config.
+TEST(StateStore, ConfigBesideTheStateAndABriefLoadForListings) {
+    TempDir d("store");
+    StateStore store(d.path() + "/runtime");
+    State s = sample();
+    s.config.hostname = "box";
+    {
+        UniqueFd lock = store.create("c1");
+        store.save(s);
+    }
+    std::string state_text = read_file(store.dir("c1") + "/state.json");
+    EXPECT_EQ(state_text.find("\"hostname\""), std::string::npos) << state_text;
+    EXPECT_LT(state_text.size(), 1024u) << state_text;
+    EXPECT_NE(read_file(store.dir("c1") + "/config.json").find("\"hostname\":\"box\""), std::string::npos);
+    State full = store.load("c1");
+    EXPECT_EQ(full.config.hostname, "box");
+    EXPECT_EQ(full.config.annotations.at("a"), "b");
+    State brief = store.load_brief("c1");
+    EXPECT_EQ(brief.config.hostname, "");
+    EXPECT_EQ(brief.config.annotations.at("a"), "b");
+    EXPECT_EQ(brief.pid, 1234);
+    // a state.json written before the split (config inside) still loads whole
+    Json old = s.to_json();
+    old["config"] = Json(s.config);
+    write_file_atomic(store.dir("c1") + "/state.json", dump_compact(old));
+    ::unlink((store.dir("c1") + "/config.json").c_str());
+    EXPECT_EQ(store.load("c1").config.hostname, "box");
+    // no temporary file is left beside them
+    EXPECT_EQ(store.ids(), std::vector<std::string>{"c1"});
+}
