@@ -151,8 +151,15 @@ bool mount_overlay_fsconfig(const std::string& target, const std::vector<std::st
     if (!set("upperdir", upper)) fail_overlay("upperdir " + quote(upper), target, errno, fs);
     if (!set("workdir", work)) fail_overlay("workdir " + quote(work), target, errno, fs);
     if (!set("index", "off")) fail_overlay("index=off", target, errno, fs);
-    if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+    if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
+        // Before 6.5 overlayfs has no fs_context parser of its own: the
+        // kernel's legacy one takes any key into the option string and only
+        // the create fails, EINVAL ("unrecognized mount option lowerdir+" in
+        // dmesg, nothing in the context's log). The legacy mount(2) says
+        // what is really wrong, if anything.
+        if (fallback_ok && errno == EINVAL && fs_context_log(fs).empty()) return false;
         fail_overlay("create", target, errno, fs);
+    }
     int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, 0);
     if (mnt < 0) fail_overlay("fsmount", target, errno, fs);
     UniqueFd mntfd(mnt);

@@ -13,6 +13,13 @@ if grep -q ' cgroup ' /proc/mounts; then log "warning: a cgroup v1 hierarchy is 
 ctk_vm_mount_all || exit 1
 
 export HOME=/root CTK_CACHE="$CTK_VM_CACHE"
+# The tests' temporary directories on a tmpfs without nosuid,nodev, like the
+# host's /dev/shm (systemd mounts the guest's nosuid,nodev: device nodes there
+# are EACCES, and a read-only rootfs keeps those flags under ns-run but loses
+# them under runc 1.1, which the differential tests would report).
+mkdir -p /mnt/ctk-test-tmp
+mount -t tmpfs -o mode=1777,size=50% ctk-test-tmp /mnt/ctk-test-tmp
+export CTK_TEST_TMPDIR=/mnt/ctk-test-tmp
 export CTK_TEST_REGISTRY=127.0.0.1:5000
 rm -rf "$CTK_CACHE/run"     # the host's registry pidfiles (a whiteout in the overlay)
 # The host pushed the fixture images into its registry's storage before the
