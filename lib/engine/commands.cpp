@@ -699,6 +699,10 @@ void Commands::network_connect(const std::string& network, const std::string& co
     p.add(edit_json_step(e_.containers().dir(r.id) + "/container.json",
                          {{JsonEdit::Op::append, {"Ctk", "Networks"}, "", network},
                           {JsonEdit::Op::set, {"Ctk", "Endpoints", network}, "", ep}}));
+    std::vector<std::string> now;
+    for (const auto& n : nets) now.push_back(n.get<std::string>());
+    now.push_back(network);
+    add_resolv_conf_steps(p, r, e_.containers().dir(r.id), now);
     FileLock lock = e_.containers().lock(r.id);
     e_.execute(p);
 }
@@ -723,6 +727,9 @@ void Commands::network_disconnect(const std::string& network, const std::string&
     p.add(edit_json_step(e_.containers().dir(r.id) + "/container.json",
                          {{JsonEdit::Op::set, {"Ctk", "Networks"}, "", rest},
                           {JsonEdit::Op::remove, {"Ctk", "Endpoints", network}, "", nullptr}}));
+    std::vector<std::string> left;
+    for (const auto& n : rest) left.push_back(n.get<std::string>());
+    add_resolv_conf_steps(p, r, e_.containers().dir(r.id), left);
     FileLock lock = e_.containers().lock(r.id);
     e_.execute(p);
 }

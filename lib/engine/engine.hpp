@@ -80,6 +80,16 @@ struct LogOptions {
 // /etc/passwd and /etc/group (read in-root); not_found for an unknown name.
 std::string container_user(const std::string& rootfs, const std::string& spec);
 
+// The container's /etc/resolv.conf follows its networks (unless --dns,
+// --dns-search or --dns-option made it): the endpoint resolv.conf of its
+// first user network, whose DNS responder answers the names of every network
+// the container is on and relays the rest upstream (Docker's embedded DNS);
+// on the default network alone, that one's (the upstream servers). Adds the
+// steps that copy it over <dir>/resolv.conf, in place (a running container
+// has the file bind-mounted); none when DNS is custom or no network is left.
+void add_resolv_conf_steps(Plan& p, const ContainerRecord& r, const std::string& dir,
+                           const std::vector<std::string>& networks);
+
 class Engine {
 public:
     explicit Engine(store::Paths paths);

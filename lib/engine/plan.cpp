@@ -741,8 +741,14 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
     }
     case Step::Kind::make_dir: make_dirs(substitute(s0.path, vars)); return;
     case Step::Kind::copy_file: {
-        std::string from = substitute(s0.from, vars);
-        write_file_atomic(substitute(s0.path, vars), read_file(from, 16u << 20), 0644);
+        // In place, as cp: the file may be bind-mounted into a running
+        // container (resolv.conf after network connect), which would keep
+        // the old inode if it were replaced by a rename.
+        std::string from = substitute(s0.from, vars), to = substitute(s0.path, vars);
+        std::string data = read_file(from, 16u << 20);
+        UniqueFd fd(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (!fd) throw_errno("open", to);
+        write_all(fd.get(), data, to);
         return;
     }
     case Step::Kind::remove_container: remove_container_dir(substitute(s0.path, vars)); return;

@@ -133,3 +133,53 @@ TEST_F(CtlNetVol, AnonymousVolumesGoWithRmAndBindsSeeTheHost) {
     ASSERT_EQ(ctl({"rm", "-v", "anon"}).status, 0);
     EXPECT_EQ(ctl({"volume", "ls", "-q"}).out, "");
 }
+
+// Subnets 10.238.0.0/16 (issue 16): a container on the default network
+// connected to a user network resolves the names there through that
+// network's DNS responder, and falls back when disconnected (dns [] in the
+// test's configuration: no query leaves the host).
+TEST_F(CtlNetVol, ConnectedContainerResolvesNamesOfItsNewNetwork) {
+    CTK_REQUIRE_ROOT();
+    ASSERT_EQ(ctl({"network", "create", "--subnet", "10.238.1.0/24", "n2"}).status, 0);
+    ASSERT_EQ(ctl({"run", "-d", "--name", "other", "--network", "n2", tiny(), "sleep", "300"}).status, 0);
+    ASSERT_EQ(ctl({"run", "-d", "--name", "cc", tiny(), "sleep", "300"}).status, 0);
+    std::string other_ip(trim(ctl({"inspect", "-f", "{{.NetworkSettings.Networks.n2.IPAddress}}", "other"}).out));
+    ASSERT_EQ(other_ip.rfind("10.238.1.", 0), 0u) << other_ip;
+    EXPECT_EQ(ctl({"exec", "cc", "cat", "/etc/resolv.conf"}).out.find("10.238.1.1"), std::string::npos);
+
+    auto conn = ctl({"network", "connect", "n2", "cc"});
+    ASSERT_EQ(conn.status, 0) << conn;
+    auto resolv = ctl({"exec", "cc", "cat", "/etc/resolv.conf"});
+    EXPECT_NE(resolv.out.find("nameserver 10.238.1.1\n"), std::string::npos) << resolv;
+    auto look = ctl({"exec", "cc", "busybox", "nslookup", "other"});
+    EXPECT_EQ(look.status, 0) << look;
+    EXPECT_NE(look.out.find("Address: " + other_ip + "\n"), std::string::npos) << look;
+    // and the other way round, through the responder of the network both share
+    std::string c_ip(trim(ctl({"inspect", "-f", "{{.NetworkSettings.Networks.n2.IPAddress}}", "cc"}).out));
+    EXPECT_NE(ctl({"exec", "other", "busybox", "nslookup", "cc"}).out.find("Address: " + c_ip + "\n"), std::string::npos);
+
+    auto disc = ctl({"network", "disconnect", "n2", "cc"});
+    ASSERT_EQ(disc.status, 0) << disc;
+    resolv = ctl({"exec", "cc", "cat", "/etc/resolv.conf"});
+    EXPECT_EQ(resolv.status, 0) << resolv;
+    EXPECT_EQ(resolv.out.find("10.238.1.1"), std::string::npos) << resolv;
+    EXPECT_NE(ctl({"exec", "cc", "busybox", "nslookup", "other"}).status, 0);
+
+    EXPECT_EQ(ctl({"rm", "-f", "cc", "other"}).status, 0);
+    EXPECT_EQ(ctl({"network", "rm", "n2"}).status, 0);
+}
+
+TEST_F(CtlNetVol, NetworkMadeAgainWithTheSameSubnetTwentyTimes) {
+    CTK_REQUIRE_ROOT();
+    for (int i = 0; i < 20; ++i) {
+        SCOPED_TRACE("round " + std::to_string(i));
+        auto create = ctl({"network", "create", "--subnet", "10.238.2.0/24", "n3"});
+        ASSERT_EQ(create.status, 0) << create;
+        // the first attach starts the network's DNS responder on 10.238.2.1:53
+        auto run = ctl({"run", "--rm", "--name", "rr", "--network", "n3", tiny(), "busybox", "nslookup", "rr"});
+        EXPECT_EQ(run.status, 0) << run;
+        EXPECT_NE(run.out.find("Address: 10.238.2.2\n"), std::string::npos) << run;
+        auto rm = ctl({"network", "rm", "n3"});
+        ASSERT_EQ(rm.status, 0) << rm;
+    }
+}
