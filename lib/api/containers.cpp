@@ -639,7 +639,7 @@ bool Daemon::start_container(const std::string& ref) {
                 msg += ": executable file not found: no such file or directory";
             else if (status == 126 || msg.find("EACCES") != std::string::npos)
                 msg += ": permission denied";
-            throw Error(msg, kind_of_exit(status));
+            throw Error(msg, error_kind_of_exit(status));
         }
     }
     pid_t pid = 0;

@@ -129,7 +129,7 @@ void pull(Daemon& d, Request& req, Response& res, const std::string& ref) {
     (void)req;
     if (st != 0) {
         std::string msg = tool_message(last_err, "reg-fetch exited with status " + std::to_string(st));
-        if (!res.started()) throw Error(msg, kind_of_exit(st));
+        if (!res.started()) throw Error(msg, error_kind_of_exit(st));
         res.chunk(dump_compact(error_line(msg)) + "\n");
         return;
     }

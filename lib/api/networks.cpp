@@ -89,7 +89,7 @@ std::optional<Json> find_network(Daemon& d, const std::string& ref) {
     ProcessResult p = run_process({engine::tool_path("net-bridge"), "inspect", name});
     if (!p.ok()) {
         if (p.status == 4) return std::nullopt;
-        throw Error(tool_message(p.err, "net-bridge inspect failed"), kind_of_exit(p.status));
+        throw Error(tool_message(p.err, "net-bridge inspect failed"), error_kind_of_exit(p.status));
     }
     return docker_network(d, parse_json_text(p.out, "net-bridge output"));
 }

@@ -58,17 +58,6 @@ std::string progress_bar(int64_t current, int64_t total) {
     return bar + cur + "/" + human_size4(static_cast<double>(total));
 }
 
-ErrorKind kind_of_exit(int status) {
-    switch (status) {
-    case 2: return ErrorKind::usage;
-    case 3: return ErrorKind::invalid;
-    case 4: return ErrorKind::not_found;
-    case 5: return ErrorKind::conflict;
-    case 6: return ErrorKind::remote;
-    default: return ErrorKind::failed;
-    }
-}
-
 std::string tool_message(const std::string& err, const std::string& fallback) {
     std::string_view v = trim(err);
     auto nl = v.rfind('\n');
@@ -85,7 +74,7 @@ ProcessResult run_tool(const std::vector<std::string>& argv, const std::string& 
     ProcessResult r = run_process(argv, o);
     if (!r.ok()) {
         std::string name = argv[0].substr(argv[0].rfind('/') + 1);
-        throw Error(tool_message(r.err, name + " exited with status " + std::to_string(r.status)), kind_of_exit(r.status));
+        throw Error(tool_message(r.err, name + " exited with status " + std::to_string(r.status)), error_kind_of_exit(r.status));
     }
     return r;
 }

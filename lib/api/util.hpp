@@ -25,7 +25,6 @@ std::string progress_bar(int64_t current, int64_t total);
 ProcessResult run_tool(const std::vector<std::string>& argv, const std::string& input = "");
 // The message of a tool's failure: its last stderr line without "tool: ".
 std::string tool_message(const std::string& err, const std::string& fallback);
-ErrorKind kind_of_exit(int status);
 
 // Runs a tool, handing each stderr line to `on_line` as it comes (progress),
 // collecting stdout. Returns exit status; stderr's last line in `last_err`.

@@ -31,7 +31,7 @@ std::optional<Json> find_volume(const std::string& name) {
     ProcessResult p = run_process({engine::tool_path("vol-mount"), "inspect", name});
     if (!p.ok()) {
         if (p.status == 4) return std::nullopt;
-        throw Error(tool_message(p.err, "vol-mount failed"), kind_of_exit(p.status));
+        throw Error(tool_message(p.err, "vol-mount failed"), error_kind_of_exit(p.status));
     }
     for (const auto& line : split(p.out, '\n'))
         if (!trim(line).empty()) {
@@ -117,7 +117,7 @@ void add_volume_routes(Router& r, Daemon& d) {
                 throw HttpError(404, "get " + name + ": no such volume");
             }
             if (p.status == 5) throw HttpError(409, "remove " + name + ": volume is in use - " + msg);
-            throw Error(msg, kind_of_exit(p.status));
+            throw Error(msg, error_kind_of_exit(p.status));
         }
         d.events().publish("volume", "destroy", name, {{"driver", "local"}});
         res.no_content(204);

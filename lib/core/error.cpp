@@ -6,6 +6,11 @@ namespace ctk {
 
 int exit_code(ErrorKind kind) { return static_cast<int>(kind); }
 
+ErrorKind error_kind_of_exit(int status) {
+    return status >= exit_code(ErrorKind::usage) && status <= exit_code(ErrorKind::remote) ? static_cast<ErrorKind>(status)
+                                                                                           : ErrorKind::failed;
+}
+
 Error Error::wrap(std::string_view context) const {
     std::string msg(context);
     msg += ": ";

@@ -1,7 +1,7 @@
 // How ctk reports failure, for the whole project.
 //
 // Library code throws ctk::Error and nothing else of its own; it never prints
-// and never exits. A tool's main() catches it (ctk::run_main does this), prints
+// and never exits. A tool's main() catches it (ctk::cli_main in core/cli.hpp does this), prints
 // "tool: <what()>" on stderr as one line and exits with exit_code(kind()).
 //
 // An Error says what was being done, to which object, and why:
@@ -31,6 +31,9 @@ enum class ErrorKind {
 };
 
 int exit_code(ErrorKind kind);
+// The other way: a tool's exit status as the kind of its error (2..6 as above,
+// anything else `failed`), for callers that ran the tool.
+ErrorKind error_kind_of_exit(int status);
 
 class Error : public std::runtime_error {
 public:

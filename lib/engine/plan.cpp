@@ -565,17 +565,6 @@ std::string last_line(const std::string& s) {
     return std::string(nl == std::string_view::npos ? v : v.substr(nl + 1));
 }
 
-ErrorKind kind_of_status(int status) {
-    switch (status) {
-    case 2: return ErrorKind::usage;
-    case 3: return ErrorKind::invalid;
-    case 4: return ErrorKind::not_found;
-    case 5: return ErrorKind::conflict;
-    case 6: return ErrorKind::remote;
-    default: return ErrorKind::failed;
-    }
-}
-
 std::string tool_name(const std::string& argv0) {
     auto slash = argv0.rfind('/');
     return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
@@ -719,7 +708,7 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
             if (p.timed_out) msg = tool_name(argv[0]) + ": timed out after " + std::to_string(s0.timeout_s) + "s";
             if (msg.empty())
                 msg = tool_name(argv[0]) + (s0.show_stderr ? " failed (see above)" : " exited with status " + std::to_string(p.status));
-            throw Error(msg, kind_of_status(p.status));
+            throw Error(msg, error_kind_of_exit(p.status));
         }
         return;
     }

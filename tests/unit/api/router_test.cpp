@@ -196,8 +196,13 @@ TEST(Util, ToolMessagesLoseTheToolPrefix) {
     EXPECT_EQ(tool_message("warning\nreg-fetch: manifest unknown\n", "x"), "manifest unknown");
     EXPECT_EQ(tool_message("", "fallback"), "fallback");
     EXPECT_EQ(tool_message("plain message: with colon", "x"), "plain message: with colon");
-    EXPECT_EQ(kind_of_exit(4), ErrorKind::not_found);
-    EXPECT_EQ(kind_of_exit(5), ErrorKind::conflict);
+    // one mapping of exit status to error kind (core/error.hpp), the inverse of exit_code
+    for (ErrorKind k : {ErrorKind::failed, ErrorKind::usage, ErrorKind::invalid, ErrorKind::not_found,
+                        ErrorKind::conflict, ErrorKind::remote})
+        EXPECT_EQ(error_kind_of_exit(exit_code(k)), k);
+    EXPECT_EQ(error_kind_of_exit(0), ErrorKind::failed);
+    EXPECT_EQ(error_kind_of_exit(7), ErrorKind::failed);
+    EXPECT_EQ(error_kind_of_exit(125), ErrorKind::failed);
 }
 
 TEST(Endpoint, ParsesUnixAndTcp) {
