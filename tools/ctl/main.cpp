@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 
@@ -118,6 +119,10 @@ std::string quoted_command_line(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // ns-run relays NOTIFY_SOCKET into a container and waits for its READY=1
+    // (man ns-run.8): the containers ctl makes are not its caller's service
+    // (a ctl in a Type=notify unit would wait for a READY=1 that never comes).
+    ::unsetenv("NOTIFY_SOCKET");
     CLI::App app("ctl: containers the way docker makes them, by running the ctk tools (reg-fetch, img-unpack, "
                  "ns-run, net-bridge, vol-mount) over the store. --explain prints those tool invocations as a "
                  "shell script instead of running them.",

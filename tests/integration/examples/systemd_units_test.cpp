@@ -161,3 +161,27 @@ TEST_F(SystemdUnits, FdHostWithoutActivationIsAUsageError) {
     EXPECT_EQ(r.status, 2) << r;
     EXPECT_NE(r.err.find("systemd passed no socket"), std::string::npos) << r;
 }
+
+// ctl in a unit of Type=notify: ns-run would relay NOTIFY_SOCKET into the
+// container and `run -d` would wait for a READY=1 the container never sends.
+TEST_F(SystemdUnits, CtlDoesNotHandNotifySocketToTheContainersItStarts) {
+    std::string notify = tmp() + "/notify.sock";
+    int n = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(n, 0);
+    UniqueFd nfd(n);
+    sockaddr_un a {};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, notify.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(::bind(n, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::string name = "ctkt-" + std::to_string(::getpid()) + "-notify";
+    defer([this, name] { run("ctl", {"rm", "-f", name}); });
+    auto r = run("ctl", {"run", "-d", "--name", name, "--network", "none", registry() + "/tiny:latest", "sh", "-c",
+                         "echo \"[$NOTIFY_SOCKET]\"; exec sleep 60"},
+                 "", {"NOTIFY_SOCKET=" + notify});
+    ASSERT_EQ(r.status, 0) << r;
+    // Returned at once (not when the container exited), and nothing was mounted or sent.
+    EXPECT_EQ(std::string(trim(run("ctl", {"inspect", "--format", "{{.State.Running}}", name}).out)), "true");
+    EXPECT_EQ(run("ctl", {"logs", name}).out, "[]\n");
+    char buf[64];
+    EXPECT_LT(::recv(n, buf, sizeof buf, MSG_DONTWAIT), 0);
+}
