@@ -6,17 +6,21 @@
 #include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/fd.hpp"
 #include "core/fs.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
@@ -156,22 +160,6 @@ int free_port(const std::string& ip, const std::string& port_proto) {
 }
 
 } // namespace
-
-void add_resolv_conf_steps(Plan& p, const ContainerRecord& r, const std::string& dir,
-                           const std::vector<std::string>& networks) {
-    const Json& host = r.doc.value("HostConfig", Json::object());
-    for (const char* k : {"Dns", "DnsSearch", "DnsOptions"})
-        if (!strings_of(get_or(host, k, Json::array())).empty()) return;
-    if (networks.empty()) return;
-    std::string from = networks[0];
-    for (const auto& n : networks)
-        if (n != "bridge") {
-            from = n;
-            break;
-        }
-    p.add(capture_step("RESOLV", dir + "/net-" + from + ".json", ".ctk.resolv_conf"));
-    p.add(copy_file_step("${RESOLV}", dir + "/resolv.conf"));
-}
 
 // ---------------------------------------------------------------- images
 
@@ -611,6 +599,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
             p.add(att);
         }
         p.add(capture_step("IP", dir + "/net-" + nets[0] + ".json", ".ips[0].address", true));
+        if (!custom_dns) p.add(capture_step("RESOLV", dir + "/net-" + nets[0] + ".json", ".ctk.resolv_conf"));
     }
 
     // /etc/hostname, /etc/hosts, /etc/resolv.conf
@@ -647,7 +636,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     }
     p.add(write_file_step(dir + "/hostname", hostname + "\n", 0644, "the container's /etc/hostname, /etc/hosts, /etc/resolv.conf"));
     p.add(write_file_step(dir + "/hosts", hosts_text));
-    if (!nets.empty() && !custom_dns) add_resolv_conf_steps(p, r, dir, nets);
+    if (!nets.empty() && !custom_dns) p.add(copy_file_step("${RESOLV}", dir + "/resolv.conf"));
     else p.add(write_file_step(dir + "/resolv.conf", resolv));
 
     std::vector<std::string> vspecs = volume_specs(r);
@@ -916,11 +905,53 @@ Plan Engine::plan_start(const ContainerRecord& r, const RuntimeState& rs, const 
     return p;
 }
 
+namespace {
+
+// A container's start lock, held shared by every start while it runs and,
+// through the descriptor they inherit (it is not close-on-exec), by the
+// ns-run processes that start spawns: `ns-run run`, and the monitor of the
+// container it made for as long as that runs. A ctl killed mid-start thus
+// leaves the lock held by the ns-run that goes on without it, and rm -f knows
+// to wait for it (wait_for_starts). Only ctl starts containers this way, and
+// it spawns nothing else while the descriptor is open.
+class StartLock {
+public:
+    StartLock(const store::Paths& paths, const std::string& id) {
+        make_dirs(paths.locks(), 0700);
+        std::string path = paths.locks() + "/container-" + id + ".start";
+        fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600));
+        if (!fd_) throw_errno("open", path);
+        while (::flock(fd_.get(), LOCK_SH) < 0)
+            if (errno != EINTR) throw_errno("lock", path);
+    }
+
+private:
+    UniqueFd fd_;
+};
+
+// rm -f: until no start of the container is alive (its start lock is free),
+// the runtime is told to kill and forget it, as often as it takes: a start
+// still creating the container makes it after the first delete found nothing.
+void wait_for_starts(const store::Paths& paths, const std::string& id) {
+    std::string path = paths.locks() + "/container-" + id + ".start";
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+        FileLock free = FileLock::try_lock(path);
+        if (free.locked() || std::chrono::steady_clock::now() > deadline) return;
+        run_process(tools::runtime(paths, {"delete", "--force", id}));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+} // namespace
+
 int Engine::start(const std::string& ref, const StartOptions& o) {
     ContainerRecord r = containers_.lookup(ref);
     RuntimeState rs;
+    std::optional<StartLock> starting;
     {
         FileLock lock = containers_.lock(r.id);
+        if (!explain_) starting.emplace(paths_, r.id);
         r = containers_.load(r.id);
         if (r.setup_phase() != setup::ready)
             throw_conflict("container " + r.name + " is not ready (" + r.setup_phase() + "); remove it with rm -f");
@@ -965,6 +996,7 @@ int Engine::run(const CreateRequest& request, const StartOptions& o, std::string
     }
     int status;
     try {
+        StartLock starting(paths_, r.id);
         status = execute(p);
     } catch (...) {
         if (auto_remove) rollback(r);
@@ -1119,7 +1151,15 @@ void Engine::remove(const std::string& ref, bool force, bool volumes) {
         return;
     }
     FileLock lock = containers_.lock(r.id);
-    r = containers_.load(r.id);
+    // forced, a start whose ctl was killed is waited for (and what it made killed)
+    if (force) wait_for_starts(paths_, r.id);
+    auto current = containers_.try_load(r.id);
+    if (!current) {
+        // removed meanwhile (run --rm's waiter): only the directory may be left
+        containers_.remove(r.id);
+        return;
+    }
+    r = *current;
     // forced, the runtime's state does not matter: `ns-run delete --force` stops it
     RuntimeState rs = force ? RuntimeState{} : runtime_state(r.id);
     if (rs.status == "running" || rs.status == "paused" || rs.status == "created") {
