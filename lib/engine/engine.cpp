@@ -161,6 +161,22 @@ int free_port(const std::string& ip, const std::string& port_proto) {
 
 } // namespace
 
+void add_resolv_conf_steps(Plan& p, const ContainerRecord& r, const std::string& dir,
+                           const std::vector<std::string>& networks) {
+    const Json& host = r.doc.value("HostConfig", Json::object());
+    for (const char* k : {"Dns", "DnsSearch", "DnsOptions"})
+        if (!strings_of(get_or(host, k, Json::array())).empty()) return;
+    if (networks.empty()) return;
+    std::string from = networks[0];
+    for (const auto& n : networks)
+        if (n != "bridge") {
+            from = n;
+            break;
+        }
+    p.add(capture_step("RESOLV", dir + "/net-" + from + ".json", ".ctk.resolv_conf"));
+    p.add(copy_file_step("${RESOLV}", dir + "/resolv.conf"));
+}
+
 // ---------------------------------------------------------------- images
 
 std::optional<LocalImage> Engine::ensure_image(const std::string& ref, const std::string& policy) {
@@ -599,7 +615,6 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
             p.add(att);
         }
         p.add(capture_step("IP", dir + "/net-" + nets[0] + ".json", ".ips[0].address", true));
-        if (!custom_dns) p.add(capture_step("RESOLV", dir + "/net-" + nets[0] + ".json", ".ctk.resolv_conf"));
     }
 
     // /etc/hostname, /etc/hosts, /etc/resolv.conf
@@ -636,7 +651,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     }
     p.add(write_file_step(dir + "/hostname", hostname + "\n", 0644, "the container's /etc/hostname, /etc/hosts, /etc/resolv.conf"));
     p.add(write_file_step(dir + "/hosts", hosts_text));
-    if (!nets.empty() && !custom_dns) p.add(copy_file_step("${RESOLV}", dir + "/resolv.conf"));
+    if (!nets.empty() && !custom_dns) add_resolv_conf_steps(p, r, dir, nets);
     else p.add(write_file_step(dir + "/resolv.conf", resolv));
 
     std::vector<std::string> vspecs = volume_specs(r);
