@@ -5,8 +5,9 @@
 #   the fixture images from ../shared/fixtures, runs the `unit` and
 #   `integration` suites, then builds the unit tests with ASan+UBSan and runs
 #   them, then builds the libFuzzer targets with clang and runs each for a
-#   bounded time (scripts/fuzz.sh). Stops the registry it started, also on
-#   failure. Run as root.
+#   bounded time (scripts/fuzz.sh), then the guest lane (scripts/vm-lane.sh:
+#   suites in a Debian 12 guest with pure cgroup v2; CTK_SKIP_VM=1 skips it).
+#   Stops the registry it started, also on failure. Run as root.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -37,6 +38,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # checked-in corpus, CTK_FUZZ_SECONDS (default 10) each; see scripts/fuzz.sh.
 log "fuzz job: libFuzzer targets of tests/fuzz"
 "$top/scripts/fuzz.sh" "${CTK_FUZZ_SECONDS:-10}" || status=1
+
+# The guest lane: suites in a Debian 12 guest with pure cgroup v2 (and the
+# other steps of scripts/vm-lane.d), after the host's; CTK_SKIP_VM=1 skips it.
+log "guest lane: scripts/vm-lane.sh"
+"$top/scripts/vm-lane.sh" || status=1
 
 if [[ $status == 0 ]]; then log "all tests passed"; else log "FAILED"; fi
 exit $status

@@ -656,8 +656,11 @@ MetricsSeen ContainerdPeer::metrics_flow(const Runtime& rt) {
     try {
         Json j = Json::parse(r.out);
         for (const auto& [k, v] : j.items()) seen.json_keys.insert(k);
-        seen.json_memory_usage = j.at("memory").at("usage").value("usage", -1LL);
-        seen.json_memory_limit = j.at("memory").at("usage").value("limit", -1LL);
+        // v1 metrics: memory.usage.{usage,limit}; v2 (pure cgroup v2): memory.{usage,usage_limit}
+        const Json& mem = j.at("memory");
+        bool v1 = mem.contains("usage") && mem.at("usage").is_object();
+        seen.json_memory_usage = v1 ? mem.at("usage").value("usage", -1LL) : mem.value("usage", -1LL);
+        seen.json_memory_limit = v1 ? mem.at("usage").value("limit", -1LL) : mem.value("usage_limit", -1LL);
         seen.json_pids_current = j.at("pids").value("current", -1LL);
     } catch (const std::exception& e) {
         seen.failure = std::string("ctr task metrics --format json: ") + e.what() + "\n" + r.out;
@@ -745,11 +748,16 @@ TEST_F(ContainerdPeer, TerminalRunAndExec) {
 // `ctr task metrics`: the shim reads the task's cgroup files; memory, cpu and
 // pids figures (and the --memory-limit) show for both runtimes.
 TEST_F(ContainerdPeer, TaskMetricsFromTheCgroups) {
+    // The shim's metrics are v1's files on v1 and hybrid, v2's on pure cgroup v2.
+    bool v2 = ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+    const std::string limit = v2 ? "memory.usage_limit" : "memory.limit_in_bytes";
+    const std::string cpu_usage = v2 ? "cpu.usage_usec" : "cpuacct.usage";
     MetricsSeen want = metrics_flow(control());
     ASSERT_EQ(want.failure, "") << "control (runc)";
-    for (const char* k : {"memory.usage_in_bytes", "memory.limit_in_bytes", "cpuacct.usage", "pids.current"})
+    for (const std::string& k : {v2 ? std::string("memory.usage") : std::string("memory.usage_in_bytes"), limit,
+                                 cpu_usage, std::string("pids.current")})
         EXPECT_TRUE(want.table.count(k)) << "control (runc) has no " << k;
-    EXPECT_EQ(want.table["memory.limit_in_bytes"], "67108864") << "control (runc)";
+    EXPECT_EQ(want.table[limit], "67108864") << "control (runc)";
     EXPECT_EQ(want.table["pids.current"], "1") << "control (runc)";
     EXPECT_GT(want.json_memory_usage, 0) << "control (runc)";
     expect_gone(control(), "metrics-runc");
@@ -761,14 +769,14 @@ TEST_F(ContainerdPeer, TaskMetricsFromTheCgroups) {
     for (const auto& [k, v] : got.table) got_names.insert(k);
     EXPECT_EQ(got_names, want_names) << "the metrics ctr shows";
     EXPECT_EQ(got.json_keys, want.json_keys) << "the groups of ctr task metrics --format json";
-    EXPECT_EQ(got.table["memory.limit_in_bytes"], want.table["memory.limit_in_bytes"]);
+    EXPECT_EQ(got.table[limit], want.table[limit]);
     EXPECT_EQ(got.table["pids.current"], want.table["pids.current"]);
     EXPECT_EQ(got.table["pids.limit"], want.table["pids.limit"]);
     EXPECT_GT(got.json_memory_usage, 0) << "memory.usage_in_bytes of the task's cgroup";
     EXPECT_EQ(got.json_memory_limit, want.json_memory_limit);
     EXPECT_EQ(got.json_pids_current, want.json_pids_current);
-    std::string cpu = got.table.count("cpuacct.usage") ? got.table["cpuacct.usage"] : "";
-    EXPECT_TRUE(!cpu.empty() && cpu != "0") << "cpuacct.usage: " << cpu;
+    std::string cpu = got.table.count(cpu_usage) ? got.table[cpu_usage] : "";
+    EXPECT_TRUE(!cpu.empty() && cpu != "0") << cpu_usage << ": " << cpu;
     expect_gone(ns_run(), "metrics-ns-run");
 }
 
