@@ -323,10 +323,16 @@ TEST_F(Flows, Networks) {
     for (int i = 0; i < 20 && reach.out.find("pong-") == std::string::npos; i++)
         reach = docker({"exec", "netc", "sh", "-c", "echo ping | nc -w 2 dee 7000"});
     EXPECT_NE(reach.out.find("pong-"), std::string::npos) << reach;
+    // netd, started on the default network, now resolves the names of n1 (issue 16)
+    EXPECT_NE(docker({"exec", "netd", "cat", "/etc/resolv.conf"}).out.find("nameserver 10.221.0.1\n"),
+              std::string::npos);
+    auto back = docker({"exec", "netd", "sh", "-c", "echo ping | nc -w 2 netc 7000"});
+    EXPECT_NE(back.out.find("pong-"), std::string::npos) << back;
     auto inspect = docker({"network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "n1"});
     EXPECT_NE(inspect.out.find("netd"), std::string::npos) << inspect;
     ASSERT_EQ(docker({"network", "disconnect", "n1", "netd"}).status, 0);
     EXPECT_EQ(docker({"inspect", "-f", "{{len .NetworkSettings.Networks}}", "netd"}).out, "1\n");
+    EXPECT_EQ(docker({"exec", "netd", "cat", "/etc/resolv.conf"}).out.find("10.221.0.1"), std::string::npos);
     auto ls = docker({"network", "ls", "--format", "{{.Name}} {{.Driver}}"});
     EXPECT_NE(ls.out.find("n1 bridge"), std::string::npos);
     EXPECT_NE(ls.out.find("none null"), std::string::npos) << ls.out;
