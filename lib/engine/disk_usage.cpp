@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -52,13 +53,18 @@ int64_t usage_at(int dirfd, dev_t dev, int depth) {
     while (dirent* e = ::readdir(d)) {
         std::string_view n = e->d_name;
         if (n == "." || n == "..") continue;
-        struct stat st;
-        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev) continue;
-        if (S_ISDIR(st.st_mode)) {
+        struct statx st;
+        if (::statx(::dirfd(d), e->d_name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_SIZE, &st) < 0 ||
+            ::makedev(st.stx_dev_major, st.stx_dev_minor) != dev)
+            continue;
+        if (S_ISDIR(st.stx_mode)) {
+            // a bind mount of the same filesystem (a volume in a running
+            // container's rootfs, or -v /:/host) is not the container's bytes
+            if (st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT && st.stx_attributes & STATX_ATTR_MOUNT_ROOT) continue;
             UniqueFd sub(::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (sub) total += usage_at(sub.get(), dev, depth + 1);
         } else {
-            total += static_cast<int64_t>(st.st_size);
+            total += static_cast<int64_t>(st.stx_size);
         }
     }
     ::closedir(d);
