@@ -134,5 +134,22 @@ TEST_F(NetworkLifecycle, ReusedAddressIsReachableAtOnce) {
     EXPECT_EQ(sh_status("ip netns exec " + b + " busybox ping -c1 -W1 10.237.1.10"), 0);
 }
 
+// A namespace on two user networks asks the responder its resolv.conf names
+// (the first network's) for a name on the second: answered, as Docker's
+// embedded DNS answers for every network of the container. A namespace that
+// is only on the first network does not learn names of the second.
+TEST_F(NetworkLifecycle, ResponderAnswersNamesOfTheAskersOtherNetworks) {
+    create_network("one", "10.237.2.0/24");
+    create_network("two", "10.237.3.0/24");
+    auto both = netns("both"), far = netns("far"), only = netns("only");
+    attach({"one", "--netns", ns_path(both), "--name", "both"});
+    attach({"two", "--netns", ns_path(both), "--name", "both"});
+    attach({"two", "--netns", ns_path(far), "--name", "far"});
+    attach({"one", "--netns", ns_path(only), "--name", "only"});
+    EXPECT_EQ(lookup(both, "far", "10.237.2.1"), "10.237.3.3\n");
+    EXPECT_EQ(lookup(both, "only", "10.237.2.1"), "10.237.2.3\n");
+    EXPECT_EQ(lookup(only, "far", "10.237.2.1"), "");
+}
+
 } // namespace
 } // namespace ctk::test
