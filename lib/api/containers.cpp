@@ -21,6 +21,7 @@
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "engine/container_archive.hpp"
+#include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
 #include "engine/names.hpp"
 #include "engine/timefmt.hpp"
@@ -788,6 +789,7 @@ void add_container_routes(Router& r, Daemon& d) {
         engine::Engine e = d.engine();
         auto states = e.runtime_states();
         Json deleted = Json::array();
+        int64_t reclaimed = 0;
         for (const auto& rec : e.containers().list()) {
             auto it = states.find(rec.id);
             engine::ContainerState st = e.state(rec, it == states.end() ? engine::RuntimeState{} : it->second);
@@ -802,12 +804,14 @@ void add_container_routes(Router& r, Daemon& d) {
             }
             if (!ok) continue;
             try {
+                int64_t size = engine::container_size(e, rec.id);
                 d.remove_container(rec.id, false, false);
                 deleted.push_back(rec.id);
+                reclaimed += size;
             } catch (const std::exception&) {
             }
         }
-        res.json(200, Json{{"ContainersDeleted", deleted.empty() ? Json(nullptr) : deleted}, {"SpaceReclaimed", 0}});
+        res.json(200, Json{{"ContainersDeleted", deleted.empty() ? Json(nullptr) : deleted}, {"SpaceReclaimed", reclaimed}});
     });
 }
 

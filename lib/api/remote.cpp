@@ -916,13 +916,7 @@ int dispatch(CLI::App& app, Remote& r, const engine::RunFlags& rf0, const engine
     else if (v == "container" && w == "inspect") r.inspect(opts(c, "CONTAINER"), opt(c, "--format"), "container");
     else if (v == "image" && w == "inspect") r.inspect(opts(c, "IMAGE"), opt(c, "--format"), "image");
     else if (v == "container" && w == "prune") {
-        Json j = r.c_.post("/containers/prune");
-        if (j.contains("ContainersDeleted") && j["ContainersDeleted"].is_array() && !j["ContainersDeleted"].empty()) {
-            r.print("Deleted Containers:\n");
-            for (const auto& id : j["ContainersDeleted"]) r.print(id.get<std::string>() + "\n");
-            r.print("\n");
-        }
-        r.print("Total reclaimed space: 0B\n");
+        r.print(engine::render_system_prune(r.c_.post("/containers/prune"), Json(), Json(), Json(), Json()));
     } else if (v == "network" && w == "create") {
         std::string driver = opt(c, "--driver");
         Json body = {{"Name", opt(c, "NETWORK")}, {"CheckDuplicate", true}, {"Driver", driver.empty() ? "bridge" : driver},

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
 #include "engine/image_archive.hpp"
 #include "engine/json_fields.hpp"
@@ -479,6 +480,11 @@ void Commands::rename(const std::string& ref, const std::string& name) {
 void Commands::cp(const std::string& src, const std::string& dst) { e_.copy(src, dst); }
 
 void Commands::container_prune(bool) {
+    if (!e_.explaining()) {
+        Json j = prune_containers(e_);
+        print(render_system_prune(j, Json(), Json(), Json(), Json()));
+        return;
+    }
     std::vector<std::string> removed;
     for (const auto& r : e_.containers().list()) {
         ContainerState st = e_.state(r);

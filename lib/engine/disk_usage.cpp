@@ -574,6 +574,8 @@ std::string render_deleted_images(const Json& deleted) {
 
 namespace ctk::engine {
 
+int64_t container_size(Engine& e, const std::string& id) { return tree_usage(e.containers().dir(id)); }
+
 Json prune_containers(Engine& e) {
     Json deleted = Json::array();
     int64_t reclaimed = 0;

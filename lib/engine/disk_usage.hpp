@@ -36,6 +36,10 @@ Json prune_build_cache(Engine& e);
 // {"ContainersDeleted": [...]|null, "SpaceReclaimed": n}.
 Json prune_containers(Engine& e);
 
+// The bytes of a container's directory (record, log, bundle: a flat rootfs
+// or an overlay's upper directory), not what is mounted in it: its SizeRw.
+int64_t container_size(Engine& e, const std::string& id);
+
 // docker's units.HumanSize: 4 significant digits, decimal units ("1.033MB").
 std::string human_size4(int64_t bytes);
 

@@ -85,6 +85,20 @@ TEST_F(CtlDiskUsage, SystemDfShowsRealSizesAndWhatIsActive) {
     ASSERT_EQ(ctl({"volume", "rm", "data"}).status, 0);
 }
 
+TEST_F(CtlDiskUsage, ContainerPruneReportsTheBytesItFreed) {
+    ASSERT_EQ(ctl({"pull", "-q", registry() + "/tiny"}).status, 0);
+    ToolResult r = ctl({"run", "--name", "writer", "--network", "none", registry() + "/tiny", "sh", "-c",
+                        "head -c 500000 /dev/zero > /z"});
+    ASSERT_EQ(r.status, 0) << r;
+    std::string id = std::string(trim(ctl({"inspect", "--format", "{{.Id}}", "writer"}).out));
+    r = ctl({"container", "prune", "-f"});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_TRUE(r.out.starts_with("Deleted Containers:\n" + id + "\n\nTotal reclaimed space: ")) << r.out;
+    std::string total = last_line(r.out);
+    EXPECT_TRUE(total.ends_with("kB") || total.ends_with("MB")) << total;
+    EXPECT_GE(std::stod(total.substr(23)) * (total.ends_with("MB") ? 1000 : 1), 500) << "the 500000 bytes it wrote";
+}
+
 TEST_F(CtlDiskUsage, ImagePruneFreesImagesLayersAndLeftovers) {
     ASSERT_EQ(ctl({"pull", "-q", registry() + "/tiny"}).status, 0);
     ASSERT_EQ(ctl({"pull", "-q", registry() + "/layered"}).status, 0);

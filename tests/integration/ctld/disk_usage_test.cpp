@@ -78,6 +78,17 @@ TEST_F(CtldDiskUsage, DockerImagePruneAndSystemPruneReportWhatTheyFreed) {
     EXPECT_TRUE(lines.back().starts_with("Total reclaimed space: ") && lines.back().ends_with("MB")) << r.out;
     EXPECT_GT(std::stod(lines.back().substr(23)), 50) << r.out;
 
+    ASSERT_EQ(docker({"run", "--name", "writer", "--network", "none", "tiny", "sh", "-c", "head -c 500000 /dev/zero > /z"}).status, 0);
+    r = docker({"container", "prune", "-f", "--filter", "label=none"});
+    EXPECT_EQ(r.out, "Total reclaimed space: 0B\n") << r;
+    r = docker({"container", "prune", "-f"});
+    ASSERT_EQ(r.status, 0) << r;
+    lines = split(std::string(trim(r.out)), '\n');
+    ASSERT_EQ(lines.size(), 6u) << r.out; // the header, keep, gone and writer, a blank line, the total
+    EXPECT_TRUE(lines.back().starts_with("Total reclaimed space: ") && lines.back().ends_with("kB")) << r.out;
+    EXPECT_GE(std::stod(lines.back().substr(23)), 500) << r.out;
+    ASSERT_EQ(docker({"run", "--name", "gone", "--network", "none", "tiny", "true"}).status, 0);
+
     // system prune: the stopped containers, then build/prune (501 before ctld answered it)
     r = docker({"system", "prune", "-f"});
     ASSERT_EQ(r.status, 0) << r << daemon_log();
