@@ -557,6 +557,8 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     mk.script_only = true;
     mk.comment = "the container's record (ctl writes it under a lock, so names stay unique)";
     p.add(mk);
+    // what Engine::rollback does when a step below fails
+    p.add(arm_rollback_step(plan_remove(r, true).steps, "until it is ready, a failure removes what is made so far"));
     Json rec = r.doc;
     rec["Id"] = r.id;
     rec["Name"] = "/" + r.name;
@@ -728,9 +730,11 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     p.add(edit_json_step(bundle + "/config.json", edits, "ctl's options in config.json"));
     p.add(edit_json_step(dir + "/container.json", {{JsonEdit::Op::set, {"Ctk", "Setup"}, "", setup::ready}},
                          "ready to start"));
+    p.add(disarm_rollback_step());
     return p;
 }
 
+// The same steps as the explained script's EXIT trap (plan_create's arm_rollback).
 void Engine::rollback(const ContainerRecord& record) {
     try {
         Plan p = plan_remove(record, true);

@@ -104,6 +104,21 @@ Step copy_file_step(std::string from, std::string to, std::string comment) {
     return s;
 }
 
+Step arm_rollback_step(std::vector<Step> undo, std::string comment) {
+    Step s;
+    s.kind = Step::Kind::arm_rollback;
+    s.steps = std::move(undo);
+    for (auto& u : s.steps) u.may_fail = u.may_fail || u.kind == Step::Kind::run;
+    s.comment = std::move(comment);
+    return s;
+}
+
+Step disarm_rollback_step() {
+    Step s;
+    s.kind = Step::Kind::disarm_rollback;
+    return s;
+}
+
 // ---------------------------------------------------------------- JSON edits
 
 namespace {
@@ -441,6 +456,17 @@ struct Renderer {
             out += indent + s.var + "=$(jq -r " + shell_word(e) + " " + word(s.path) + ")" + "\n";
             break;
         }
+        case Step::Kind::arm_rollback: {
+            // ctl's rollback as the script's: an exit on error (set -e), or by
+            // INT/TERM/HUP, undoes what is made so far
+            out += indent + "rollback() {\n";
+            for (const auto& sub : s.steps) out += step(sub, indent + "    ");
+            out += indent + "}\n";
+            out += indent + "trap rollback EXIT\n";
+            out += indent + "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM\n";
+            break;
+        }
+        case Step::Kind::disarm_rollback: out += indent + "trap - EXIT HUP INT TERM\n"; break;
         case Step::Kind::background: {
             out += indent + "(\n";
             for (const auto& sub : s.steps) out += step(sub, indent + "    ");
@@ -760,6 +786,8 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
         return;
     }
     case Step::Kind::background: run_background(s0, vars); return;
+    case Step::Kind::arm_rollback:
+    case Step::Kind::disarm_rollback: return; // ctl's own rollback is Engine::rollback, the same steps
     }
 }
 
@@ -852,6 +880,25 @@ void make_netns(const std::string& path) {
 void remove_netns(const std::string& path) {
     ::umount2(path.c_str(), MNT_DETACH);
     ::unlink(path.c_str());
+}
+
+void read_only_view(const std::vector<std::string>& paths) {
+    if (::unshare(CLONE_NEWNS) < 0) throw_errno("unshare", "a mount namespace for the read-only view");
+    // nothing done in this namespace reaches the host's
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) throw_errno("make private", "/");
+    for (std::string p : paths) {
+        struct stat st;
+        while (::stat(p.c_str(), &st) < 0) {
+            if (errno != ENOENT) throw_errno("stat", p);
+            auto slash = p.rfind('/');
+            p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+        }
+        if (::mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) throw_errno("bind mount", p);
+        mount_attr attr{};
+        attr.attr_set = MOUNT_ATTR_RDONLY;
+        if (::mount_setattr(AT_FDCWD, p.c_str(), AT_RECURSIVE, &attr, sizeof attr) < 0)
+            throw_errno("make read-only", p);
+    }
 }
 
 } // namespace ctk::engine

@@ -45,6 +45,11 @@ struct Step {
         run, write_file, edit_json, make_dir, remove_tree, make_netns, remove_netns, capture, background,
         remove_container, // a container directory: everything, container.json last (rm -rf in the script)
         copy_file,        // `from` copied to `path` (cp in the script)
+        // The undo of a half-made object (`steps`), armed from here until
+        // disarm_rollback: the script's EXIT trap. ctl itself runs the same
+        // steps (Engine::rollback) when a step fails or it is interrupted.
+        arm_rollback,
+        disarm_rollback,
     };
     Kind kind = Kind::run;
     std::string comment; // shown above the step in the script
@@ -74,7 +79,7 @@ struct Step {
     std::string expr;
     bool strip_prefix_len = false;
 
-    // background: ( steps ) detached from ctl, e.g. the clean-up of run -d --rm
+    // background: ( steps ) detached from ctl, e.g. the clean-up of run -d --rm; arm_rollback: the undo
     std::vector<Step> steps;
 };
 
@@ -102,6 +107,8 @@ Step make_netns_step(std::string path, std::string comment = "");
 Step remove_netns_step(std::string path);
 Step capture_step(std::string var, std::string file, std::string expr, bool strip_prefix_len = false);
 Step copy_file_step(std::string from, std::string to, std::string comment = "");
+Step arm_rollback_step(std::vector<Step> undo, std::string comment = "");
+Step disarm_rollback_step();
 
 // Applies edits to a JSON document (what the jq line does).
 void apply_edits(Json& doc, const std::vector<JsonEdit>& edits);
@@ -141,5 +148,12 @@ std::vector<std::string> tool_dirs(const std::vector<std::string>& tools);
 // on `path` (what `unshare --net=PATH true` does). And its removal (unmount + unlink).
 void make_netns(const std::string& path);
 void remove_netns(const std::string& path);
+
+// --explain's guarantee that nothing changes, made by the kernel rather than
+// by each verb: the calling process moves into a mount namespace of its own in
+// which every path of `paths` (or its nearest existing parent) and everything
+// mounted below it is read-only. A write to the store from here on fails with
+// EROFS, whichever code path attempts it; tools started from here inherit the view.
+void read_only_view(const std::vector<std::string>& paths);
 
 } // namespace ctk::engine

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
@@ -114,6 +115,39 @@ std::string quoted_command_line(int argc, char** argv) {
     std::string s = "ctl";
     for (int i = 1; i < argc; i++) s += " " + shell_word(argv[i]);
     return s;
+}
+
+// "network create", "rmi", "image rm": the subcommands the user named.
+std::string verb_path(const CLI::App& app) {
+    std::string path;
+    const CLI::App* c = &app;
+    while (!c->get_subcommands().empty()) {
+        c = c->get_subcommands().front();
+        path += (path.empty() ? "" : " ") + c->get_name();
+    }
+    return path;
+}
+
+// --explain runs only the verbs whose work is a Plan (lib/engine/plan.hpp):
+// everything they change goes through Engine::execute, which in explain mode
+// appends to the script instead. Every other verb is refused before it starts.
+std::optional<std::string> no_plan_reason(const std::string& verb) {
+    static const char* planned[] = {
+        "pull", "push", "run", "create", "start", "stop", "restart", "kill", "rm", "exec", "pause", "unpause",
+        "container rm", "container prune", "image pull", "image push",
+        "network create", "network rm", "network connect", "network disconnect", "network prune",
+        "volume create", "volume rm", "volume prune",
+    };
+    static const char* reads_only[] = {
+        "ps", "images", "inspect", "logs", "attach", "wait", "top", "port", "history", "container ls",
+        "container inspect", "image ls", "image inspect", "image history", "system df", "network ls",
+        "network inspect", "volume ls", "volume inspect",
+    };
+    for (const char* v : planned)
+        if (verb == v) return std::nullopt;
+    for (const char* v : reads_only)
+        if (verb == v) return "it only reads the store: nothing to explain";
+    return "it changes the store directly, not through tool steps";
 }
 
 } // namespace
@@ -404,6 +438,29 @@ int main(int argc, char** argv) {
         return exit_failed;
     }
 
+    // --explain: only a verb whose work is a plan runs, in a view where the
+    // store cannot be written, and its stdout is the script alone.
+    FILE* verb_out = stdout;
+    if (explain) {
+        std::string verb = verb_path(app);
+        if (auto why = no_plan_reason(verb)) {
+            report_error("ctl", "--explain: " + verb + " has no plan (" + *why + ")");
+            return exit_failed;
+        }
+        try {
+            store::Paths p = store::Paths::from_env();
+            read_only_view({p.root, p.run});
+        } catch (const Error& e) {
+            report_error("ctl", std::string("--explain: ") + e.what());
+            return exit_failed;
+        }
+        verb_out = std::fopen("/dev/null", "we");
+        if (!verb_out) {
+            report_error("ctl", "--explain: open /dev/null: " + std::string(std::strerror(errno)));
+            return exit_failed;
+        }
+    }
+
     Engine engine(store::Paths::from_env());
     Plan explained = engine.new_plan(quoted_command_line(argc, argv));
     if (explain) engine.explain_into(&explained);
@@ -416,7 +473,7 @@ int main(int argc, char** argv) {
     eo.on_foreground = [](pid_t pid) { g_child.store(pid); };
     engine.set_exec_options(eo);
     install_signals();
-    Commands cmd(engine, stdout, stderr);
+    Commands cmd(engine, verb_out, stderr);
 
     int status = 0;
     try {
@@ -519,9 +576,9 @@ int main(int argc, char** argv) {
     }
     if (explain) {
         std::string script = render_script(explained);
-        if (explained.steps.empty())
-            script += "# (nothing to run: this verb only reads the store under $CTK_ROOT and asks ns-run for states)\n";
+        if (explained.steps.empty()) script += "# (nothing to do: the store is already as this verb would leave it)\n";
         std::fwrite(script.data(), 1, script.size(), stdout);
+        std::fflush(stdout);
         return 0;
     }
     std::fflush(stdout);
