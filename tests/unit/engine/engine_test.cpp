@@ -55,11 +55,18 @@ TEST_F(EngineTest, ExplainedRunShowsEveryToolInOrder) {
     f.volumes = {"data:/data"};
     f.memory = "64m";
     std::string s = explain_run(f);
+    // the rollback trap (ctl's rollback: delete, detach, release, rm) is armed
+    // before the first tool and disarmed once the container is ready
+    size_t armed = s.find("trap rollback EXIT"), ready = s.find("trap - EXIT");
     size_t unpack = s.find("img-unpack --image"), attach = s.find("net-bridge attach bridge"),
-           vol = s.find("vol-mount apply"), run = s.find(" run --bundle"), del = s.find(" delete --force"),
-           detach = s.find("net-bridge detach bridge"), release = s.find("img-unpack --release"),
-           rm = s.find("rm -rf \"${C}\"");
+           vol = s.find("vol-mount apply"), run = s.find(" run --bundle"), del = s.find(" delete --force", ready),
+           detach = s.find("net-bridge detach bridge", ready), release = s.find("img-unpack --release", ready),
+           rm = s.find("rm -rf \"${C}\"", ready);
     ASSERT_NE(unpack, std::string::npos) << s;
+    EXPECT_LT(armed, unpack) << s;
+    EXPECT_LT(vol, ready) << s;
+    EXPECT_LT(ready, run) << s;
+    EXPECT_LT(s.find("net-bridge detach bridge"), armed) << "the rollback detaches\n" << s;
     EXPECT_LT(unpack, attach);
     EXPECT_LT(attach, vol);
     EXPECT_LT(vol, run);
