@@ -4,7 +4,9 @@
 #   KVM guest (TCG when KVM is unusable) booted with pure cgroup v2
 #   (systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all) and Debian's own
 #   kernel, streams the guest's serial console and exits with meson's
-#   status. Run as root.
+#   status. Run as root. The suites (and --run's COMMAND) run in a systemd
+#   scope with Delegate=yes (systemd-run --scope), so ns-run may manage the
+#   cgroup v2 subtree beneath them (man/ns-run.8, Cgroups).
 #
 #   The guest image is built once from Debian packages only (debootstrap from
 #   the mirror apt uses here, CTK_MIRROR overrides; the list in
