@@ -67,6 +67,12 @@ void become_monitor(const StateStore& store, const std::string& id, pid_t pid, c
     for (int sig : {SIGINT, SIGHUP, SIGQUIT, SIGPIPE}) ::signal(sig, SIG_IGN);
     block_forwarded_signals();
     std::string spid = std::to_string(pid), sout = std::to_string(out), serr = std::to_string(err);
+    // Whatever ns-run inherited (a caller's pipe, `3>&1`; ctl's start lock) is
+    // not the monitor's to keep for the container's whole life: a reader of
+    // that pipe would wait for the container. Only out and err cross the exec.
+    // The container's own --preserve-fds were passed to it before this.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        for (int fd = 3; fd < 1024; fd++) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (out >= 0) ::fcntl(out, F_SETFD, 0);
     if (err >= 0) ::fcntl(err, F_SETFD, 0);
     const char* argv[] = {"ns-run",    monitor_verb, store.root().c_str(), id.c_str(), spid.c_str(),

@@ -932,10 +932,10 @@ namespace {
 
 // A container's start lock, held shared by every start while it runs and,
 // through the descriptor they inherit (it is not close-on-exec), by the
-// ns-run processes that start spawns: `ns-run run`, and the monitor of the
-// container it made for as long as that runs. A ctl killed mid-start thus
-// leaves the lock held by the ns-run that goes on without it, and rm -f knows
-// to wait for it (wait_for_starts). Only ctl starts containers this way, and
+// ns-run processes that start spawns: `ns-run run` until the container is
+// made (its monitor closes inherited descriptors once it has reported). A ctl
+// killed mid-start thus leaves the lock held by the ns-run that goes on
+// without it, and rm -f knows to wait for it (wait_for_starts). Only ctl starts containers this way, and
 // it spawns nothing else while the descriptor is open.
 class StartLock {
 public:
