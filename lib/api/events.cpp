@@ -55,7 +55,7 @@ void Events::publish(const std::string& type, const std::string& action, const s
     std::vector<std::shared_ptr<EventSubscription>> subs;
     {
         std::lock_guard<std::mutex> l(m_);
-        recent_.push_back(e);
+        recent_.push_back(Recorded{ns, dump_compact(e)});
         while (recent_.size() > keep_) recent_.pop_front();
         subs = subs_;
     }
@@ -77,10 +77,8 @@ void Events::unsubscribe(const std::shared_ptr<EventSubscription>& s) {
 std::vector<Json> Events::history(int64_t since_ns, int64_t until_ns) const {
     std::lock_guard<std::mutex> l(m_);
     std::vector<Json> out;
-    for (const auto& e : recent_) {
-        int64_t t = e["timeNano"].get<int64_t>();
-        if (t >= since_ns && t <= until_ns) out.push_back(e);
-    }
+    for (const auto& e : recent_)
+        if (e.time_nano >= since_ns && e.time_nano <= until_ns) out.push_back(parse_json_text(e.text, "event"));
     return out;
 }
 

@@ -46,9 +46,16 @@ public:
     std::vector<Json> history(int64_t since_ns, int64_t until_ns) const;
 
 private:
+    // A recorded event as its time and its compact JSON text: one allocation an
+    // event instead of a tree of them, so the ring, rewritten all day while
+    // connections come and go, does not pin pages of the heap all over.
+    struct Recorded {
+        int64_t time_nano;
+        std::string text;
+    };
     size_t keep_;
     mutable std::mutex m_;
-    std::deque<Json> recent_;
+    std::deque<Recorded> recent_;
     std::vector<std::shared_ptr<EventSubscription>> subs_;
 };
 

@@ -83,9 +83,11 @@ void Hub::removed(const std::string& id) {
         signals_[id].removed = true;
     }
     notify(id);
-    // keep the entry briefly useful to late waiters, but bound the map
+    // keep the entry briefly useful to late waiters, but bound the map: the
+    // entries of removed containers nobody waits for go once there are 256
     std::lock_guard<std::mutex> l(m_);
-    if (signals_.size() > 4096) {
+    if (++removed_since_sweep_ >= 256) {
+        removed_since_sweep_ = 0;
         for (auto it = signals_.begin(); it != signals_.end();) {
             if (it->second.removed && !listeners_.count(it->first)) it = signals_.erase(it);
             else ++it;

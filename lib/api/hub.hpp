@@ -59,6 +59,7 @@ private:
     void notify(const std::string& id);
     std::mutex m_;
     std::map<std::string, ContainerSignals> signals_;
+    unsigned removed_since_sweep_ = 0;
     std::multimap<std::string, std::weak_ptr<Wakeup>> listeners_;
 };
 
