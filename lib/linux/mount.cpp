@@ -138,19 +138,31 @@ bool mount_overlay_fsconfig(const std::string& target, const std::vector<std::st
     for (size_t i = 0; i < lowers.size(); i++) {
         if (set("lowerdir+", lowers[i])) continue;
         int err = errno;
-        if (i == 0 && fallback_ok && err == EINVAL) {
-            // Before 6.8 overlayfs does not know "lowerdir+".
+        if (fallback_ok && err == EINVAL) {
+            // Before 6.8 overlayfs does not know "lowerdir+"; before 6.5 the
+            // kernel's legacy parser takes every key into one page of options
+            // and refuses once they fill it ("Legacy: Cumulative options too
+            // large"), whichever layer that is.
             std::string log = fs_context_log(fs);
-            if (log.find("lowerdir+") != std::string::npos || log.find("Unknown parameter") != std::string::npos ||
-                log.empty())
+            if (log.find("Legacy") != std::string::npos) return false;
+            if (i == 0 && (log.find("lowerdir+") != std::string::npos ||
+                           log.find("Unknown parameter") != std::string::npos || log.empty()))
                 return false;
             throw_errno("mount overlay (lowerdir+ " + quote(lowers[i]) + ": " + log + ") on", target, err);
         }
         fail_overlay("lowerdir+ " + quote(lowers[i]), target, err, fs);
     }
-    if (!set("upperdir", upper)) fail_overlay("upperdir " + quote(upper), target, errno, fs);
-    if (!set("workdir", work)) fail_overlay("workdir " + quote(work), target, errno, fs);
-    if (!set("index", "off")) fail_overlay("index=off", target, errno, fs);
+    // The legacy parser's page can fill up on these too.
+    auto set_or_fall_back = [&](const char* key, const std::string& value, const std::string& step) {
+        if (set(key, value)) return true;
+        int err = errno;
+        std::string log = fs_context_log(fs);
+        if (fallback_ok && err == EINVAL && log.find("Legacy") != std::string::npos) return false;
+        throw_errno("mount overlay (" + step + (log.empty() ? "" : ": " + log) + ") on", target, err);
+    };
+    if (!set_or_fall_back("upperdir", upper, "upperdir " + quote(upper)) ||
+        !set_or_fall_back("workdir", work, "workdir " + quote(work)) || !set_or_fall_back("index", "off", "index=off"))
+        return false;
     if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
         // Before 6.5 overlayfs has no fs_context parser of its own: the
         // kernel's legacy one takes any key into the option string and only
