@@ -248,7 +248,25 @@ void Commands::rmi(const std::vector<std::string>& refs, bool force) {
     std::string failed;
     for (const auto& r : refs) {
         try {
-            Json res = e_.images().remove(r, force, [&](const std::string& id) { return e_.image_user(id); });
+            ImageStore::Removal rm = e_.images().removal(r, force, [&](const std::string& id) { return e_.image_user(id); });
+            oci::Layout layout = e_.images().layout();
+            Plan p = e_.new_plan("ctl rmi " + r);
+            std::vector<JsonEdit> edits;
+            for (const auto& name : rm.untag)
+                edits.push_back({JsonEdit::Op::remove_entries, {"manifests"}, std::string("annotations/") + oci::annotation_ref_name, name});
+            for (const auto& d : rm.entries)
+                edits.push_back({JsonEdit::Op::remove_entries, {"manifests"}, "digest", d.digest.str()});
+            Step idx = edit_json_step(layout.path() + "/index.json", edits,
+                                      rm.entries.empty() ? "the name leaves the store's index"
+                                                         : "its last name goes, and the image with it");
+            idx.lock = layout.lock_path();
+            p.add(idx);
+            for (const auto& b : rm.blobs) {
+                Step s = remove_tree_step(layout.blob_path(Digest::parse(b)), b == rm.blobs.front() ? "the blobs no other image uses" : "");
+                p.add(s);
+            }
+            e_.execute(p);
+            Json res = rm.result;
             for (const auto& x : res) {
                 if (x.contains("Untagged")) print("Untagged: " + x["Untagged"].get<std::string>() + "\n");
                 if (x.contains("Deleted")) print("Deleted: " + x["Deleted"].get<std::string>() + "\n");
@@ -262,9 +280,22 @@ void Commands::rmi(const std::vector<std::string>& refs, bool force) {
     if (!failed.empty()) throw Error(failed);
 }
 
+// The layout's index.json names images (OCI image-layout: the ref.name
+// annotation); a tag is an edit of it under the layout's lock, as Layout::tag does.
 void Commands::tag(const std::string& src, const std::string& dst) {
-    if (e_.explaining()) return;
-    e_.images().tag(src, dst);
+    LocalImage img = e_.images().get(src);
+    std::string full = normalize_reference(dst);
+    oci::Descriptor d = img.entries.empty() ? img.resolved.manifest_descriptor : img.entries[0];
+    d.annotations[oci::annotation_ref_name] = full;
+    std::string layout = e_.images().layout_path();
+    Plan p = e_.new_plan("ctl tag " + src + " " + dst);
+    Step s = edit_json_step(layout + "/index.json",
+                            {{JsonEdit::Op::remove_entries, {"manifests"}, std::string("annotations/") + oci::annotation_ref_name, full},
+                             {JsonEdit::Op::append, {"manifests"}, "", Json(d)}},
+                            "name the image " + familiar_reference(full) + " in the store's index (a name names one image)");
+    s.lock = e_.images().layout().lock_path();
+    p.add(s);
+    e_.execute(p);
 }
 
 void Commands::import(const std::string& source, const std::string& ref, const std::vector<std::string>& changes,
@@ -698,7 +729,11 @@ void Commands::network_connect(const std::string& network, const std::string& co
     std::vector<std::string> al = aliases;
     Plan p = e_.new_plan("ctl network connect " + network + " " + container);
     p.vars = {{"ID", r.id}, {"C", e_.containers().dir(r.id)}};
-    Step s = run_step(tools::net_attach(network, netns, r.name, al, {}, ip, r.id));
+    // A container connected to no network now (compose disconnects every service
+    // it creates and connects it again): its published ports come with this one.
+    std::vector<std::string> publish;
+    if (nets.empty()) publish = publish_specs(get_or(r.doc["HostConfig"], "PortBindings", Json::object()));
+    Step s = run_step(tools::net_attach(network, netns, r.name, al, publish, ip, r.id));
     s.stdout_file = e_.containers().dir(r.id) + "/net-" + network + ".json";
     p.add(s);
     Json ep = aliases.empty() ? Json::object() : Json{{"Aliases", aliases}};

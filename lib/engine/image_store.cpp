@@ -227,11 +227,11 @@ void ImageStore::delete_unreferenced(const std::vector<oci::Descriptor>& removed
     }
 }
 
-Json ImageStore::remove(std::string_view ref_in, bool force,
-                        const std::function<std::string(const std::string&)>& in_use) const {
+ImageStore::Removal ImageStore::removal(std::string_view ref_in, bool force,
+                                        const std::function<std::string(const std::string&)>& in_use) const {
     std::string ref(ref_in);
     LocalImage img = get(ref);
-    Json out = Json::array();
+    Removal out;
     oci::Layout l = layout();
     std::string user = in_use ? in_use(img.id) : "";
     std::string short_id = img.id.substr(7, 12);
@@ -242,13 +242,12 @@ Json ImageStore::remove(std::string_view ref_in, bool force,
     } catch (const Error&) {
     }
     bool by_tag = !full.empty() && std::find(img.ref_names.begin(), img.ref_names.end(), full) != img.ref_names.end();
-    std::vector<std::string> untag;
     if (by_tag) {
         if (img.ref_names.size() == 1 && !user.empty() && !force)
             throw_conflict("conflict: unable to remove repository reference \"" + ref +
                            "\" (must force) - container " + user.substr(0, 12) +
                            " is using its referenced image " + short_id);
-        untag.push_back(full);
+        out.untag.push_back(full);
     } else {
         if (img.ref_names.size() > 1 && !force)
             throw_conflict("conflict: unable to delete " + short_id +
@@ -256,27 +255,43 @@ Json ImageStore::remove(std::string_view ref_in, bool force,
         if (!user.empty() && !force)
             throw_conflict("conflict: unable to delete " + short_id + " (must be forced) - image is being used by container " +
                            user.substr(0, 12));
-        untag = img.ref_names;
+        out.untag = img.ref_names;
     }
-    for (const auto& r : untag) {
-        l.untag(r);
-        out.push_back(Json{{"Untagged", familiar_reference(r)}});
+    for (const auto& r : out.untag) {
+        out.result.push_back(Json{{"Untagged", familiar_reference(r)}});
         if (r.find('@') == std::string::npos)
-            out.push_back(Json{{"Untagged", oci::Reference::parse_normalized(r).familiar_name() + "@" +
-                                                img.resolved.manifest_descriptor.digest.str()}});
+            out.result.push_back(Json{{"Untagged", oci::Reference::parse_normalized(r).familiar_name() + "@" +
+                                                       img.resolved.manifest_descriptor.digest.str()}});
     }
-    bool last = untag.size() == img.ref_names.size();
-    if (!last) return out;
+    if (out.untag.size() != img.ref_names.size()) return out;
     // No name left: the image goes, with every blob no other image uses.
-    std::vector<oci::Descriptor> removed = img.entries;
-    std::set<std::string> digests;
+    out.entries = img.entries;
+    std::set<std::string> digests, keep, drop;
     for (const auto& e : img.entries) digests.insert(e.digest.str());
+    for (const auto& d : l.read_index().manifests)
+        if (!digests.count(d.digest.str()) &&
+            std::find(out.untag.begin(), out.untag.end(), d.ref_name()) == out.untag.end())
+            collect_blobs(l, d, keep);
+    for (const auto& d : img.entries) collect_blobs(l, d, drop);
+    for (const auto& d : drop)
+        if (!keep.count(d)) out.blobs.push_back(d);
+    out.result.push_back(Json{{"Deleted", img.id}});
+    return out;
+}
+
+Json ImageStore::remove(std::string_view ref, bool force,
+                        const std::function<std::string(const std::string&)>& in_use) const {
+    Removal r = removal(ref, force, in_use);
+    oci::Layout l = layout();
+    for (const auto& name : r.untag) l.untag(name);
+    if (r.entries.empty()) return r.result;
+    std::set<std::string> digests;
+    for (const auto& e : r.entries) digests.insert(e.digest.str());
     l.update_index([&](oci::Index& index) {
         std::erase_if(index.manifests, [&](const oci::Descriptor& d) { return digests.count(d.digest.str()) > 0; });
     });
-    delete_unreferenced(removed);
-    out.push_back(Json{{"Deleted", img.id}});
-    return out;
+    delete_unreferenced(r.entries);
+    return r.result;
 }
 
 Json docker_container_config(const Json& c) {

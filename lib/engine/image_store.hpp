@@ -62,6 +62,18 @@ public:
     Json remove(std::string_view ref, bool force,
                 const std::function<std::string(const std::string&)>& in_use) const;
 
+    // What remove() does, decided but not done (ctl makes it a plan): the
+    // names that leave the index and, when the last one goes, the image's
+    // index entries and the blobs no other entry reaches.
+    struct Removal {
+        std::vector<std::string> untag;           // ref names
+        std::vector<oci::Descriptor> entries;     // index entries removed with the image (none: it stays)
+        std::vector<std::string> blobs;           // digests of blobs to delete
+        Json result = Json::array();              // remove()'s answer
+    };
+    Removal removal(std::string_view ref, bool force,
+                    const std::function<std::string(const std::string&)>& in_use) const;
+
     // Docker's GET /images/json entry and GET /images/{name}/json body.
     Json list_json(const LocalImage& image) const;
     Json inspect_json(const LocalImage& image) const;

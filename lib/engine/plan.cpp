@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/fs.hpp"
+#include "core/lock.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 
@@ -224,6 +225,24 @@ void apply_edits(Json& doc, const std::vector<JsonEdit>& edits) {
             rl = std::move(out);
             break;
         }
+        case JsonEdit::Op::remove_entries: {
+            Json* arr = walk(doc, e.path, e.path.size(), false);
+            if (!arr || !arr->is_array()) break;
+            Json out = Json::array();
+            for (auto& x : *arr) {
+                const Json* m = &x;
+                for (const auto& k : split(e.key, '/')) {
+                    if (!m->is_object() || !m->contains(k)) {
+                        m = nullptr;
+                        break;
+                    }
+                    m = &(*m)[k];
+                }
+                if (!m || *m != e.value) out.push_back(std::move(x));
+            }
+            *arr = std::move(out);
+            break;
+        }
         }
     }
 }
@@ -281,6 +300,9 @@ std::string jq_program(const std::vector<JsonEdit>& edits) {
         case JsonEdit::Op::set_rlimit:
             parts.push_back(".process.rlimits = ((.process.rlimits // []) | map(select(.type != " +
                             dump_compact(Json(e.key)) + ")) + [" + v + "])");
+            break;
+        case JsonEdit::Op::remove_entries:
+            parts.push_back(jq_path(e.path) + " |= map(select(" + jq_path(split(e.key, '/')) + " != " + v + "))");
             break;
         }
     }
@@ -435,8 +457,9 @@ struct Renderer {
         case Step::Kind::edit_json: {
             std::string f = word(s.path);
             std::string tmp = word(s.path + ".tmp");
-            out += indent + "jq " + shell_word(jq_program(s.edits)) + " " + f + " > " + tmp + " && mv " + tmp +
-                   " " + f + tail + "\n";
+            std::string edit = "jq " + shell_word(jq_program(s.edits)) + " " + f + " > " + tmp + " && mv " + tmp + " " + f;
+            if (!s.lock.empty()) edit = "( flock 9 && " + edit + " ) 9>" + word(s.lock);
+            out += indent + edit + tail + "\n";
             break;
         }
         case Step::Kind::make_dir: out += indent + "mkdir -p " + word(s.path) + tail + "\n"; break;
@@ -746,6 +769,8 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
     case Step::Kind::edit_json: {
         std::string path = substitute(s0.path, vars);
         try {
+            FileLock lock;
+            if (!s0.lock.empty()) lock = FileLock(substitute(s0.lock, vars));
             Json doc = read_json_file(path);
             apply_edits(doc, s0.edits);
             write_json_file(path, doc);

@@ -33,6 +33,7 @@ struct JsonEdit {
         set_env,          // process.env: the entry for variable `key` becomes `value` ("K=V")
         capabilities,     // process.capabilities bounding/effective/permitted: + value["add"] - value["drop"]
         set_rlimit,       // process.rlimits: the entry of type `key` becomes `value`
+        remove_entries,   // the array at path loses the elements whose member `key` ("a/b": .a.b) equals `value`
     };
     Op op = Op::set;
     std::vector<std::string> path; // object keys; "#N" is array index N
@@ -72,6 +73,7 @@ struct Step {
     std::string content;
     mode_t mode = 0644;
     std::vector<JsonEdit> edits;
+    std::string lock; // edit_json: a lock file held (flock) while the file is edited
 
     // capture: VAR=$(jq -r 'EXPR' FILE)  EXPR: a path like .ips[0].address, with
     // `strip_prefix_len` dropping a CIDR suffix ("10.0.0.2/16" -> "10.0.0.2").

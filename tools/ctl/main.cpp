@@ -134,7 +134,7 @@ std::string verb_path(const CLI::App& app) {
 std::optional<std::string> no_plan_reason(const std::string& verb) {
     static const char* planned[] = {
         "pull", "push", "run", "create", "start", "stop", "restart", "kill", "rm", "exec", "pause", "unpause",
-        "container rm", "container prune", "image pull", "image push",
+        "container rm", "container prune", "image pull", "image push", "tag", "image tag", "rmi", "image rm",
         "network create", "network rm", "network connect", "network disconnect", "network prune",
         "volume create", "volume rm", "volume prune",
     };

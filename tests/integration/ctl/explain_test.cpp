@@ -192,13 +192,13 @@ TEST_F(CtlExplain, NoVerbChangesTheStoreAndStdoutIsOnlyAScript) {
         {"volume", "create", "vb"},
         {"volume", "rm", "va"},
         {"volume", "prune", "-f", "-a"},
+        {"tag", tiny(), "other:1"},
+        {"image", "tag", tiny(), "other:2"},
+        {"rmi", "-f", tiny()},
+        {"image", "rm", "-f", tiny()},
     };
     std::vector<std::vector<std::string>> refused = {
         // change the store without a plan yet (img-pack, issue 18 item 3): never run
-        {"tag", tiny(), "other:1"},
-        {"rmi", tiny()},
-        {"image", "rm", tiny()},
-        {"image", "tag", tiny(), "other:2"},
         {"commit", "e1", "committed:1"},
         {"build", "-t", "built:1", tmp() + "/ctx"},
         {"image", "build", "-t", "built:2", tmp() + "/ctx"},
@@ -259,7 +259,8 @@ TEST_F(CtlExplain, NoVerbChangesTheStoreAndStdoutIsOnlyAScript) {
 // away, made again by ctl and looked at again; compared are the fields that
 // do not hold an ID or a time: volumes (vol-mount inspect without CreatedAt),
 // networks (driver, subnet, gateway, internal, labels, options), images (the
-// layout's index.json entries: digest, media type, ref name), containers
+// layout's index.json entries: digest, media type, ref name; after rmi, the
+// blobs left), containers
 // (state, config.json's process and namespaces, networks, hostname file
 // shape), and what rm leaves (nothing in containers/, netns/ or ns-run's list).
 TEST_F(CtlExplain, RunningTheScriptMakesWhatTheVerbMakes) {
@@ -325,6 +326,27 @@ TEST_F(CtlExplain, RunningTheScriptMakesWhatTheVerbMakes) {
     direct({"rmi", tiny()});
     direct({"pull", tiny()});
     EXPECT_EQ(index(), i1);
+
+    // tag, and rmi of a name and of the last name (the image and its blobs go)
+    auto blobs = [&] { return run_command({"sh", "-c", "ls " + ctk_root() + "/images/blobs/sha256 | sort"}).out; };
+    std::string all_blobs = blobs();
+    by_script({"tag", tiny(), "named:1"});
+    Json t1 = index();
+    EXPECT_EQ(t1.size(), 2u) << t1;
+    direct({"rmi", "named:1"});
+    EXPECT_EQ(index(), i1);
+    direct({"tag", tiny(), "named:1"});
+    EXPECT_EQ(index(), t1);
+    by_script({"rmi", "named:1"});
+    EXPECT_EQ(index(), i1);
+    by_script({"rmi", tiny()});
+    EXPECT_EQ(index(), Json::array());
+    EXPECT_EQ(blobs(), "") << "the script left blobs of the removed image";
+    direct({"pull", tiny()});
+    EXPECT_EQ(blobs(), all_blobs);
+    direct({"rmi", tiny()});
+    EXPECT_EQ(blobs(), "");
+    direct({"pull", tiny()});
 
     // create + start, network connect
     auto container = [&](const std::string& name) {
