@@ -519,6 +519,12 @@ std::vector<std::string> volume_specs(const ContainerRecord& r) {
     return specs;
 }
 
+Json bind_mount(const std::string& dest, const std::string& src) {
+    return Json{{"destination", dest}, {"type", "bind"}, {"source", src}, {"options", Json::array({"rbind", "rprivate"})}};
+}
+
+} // namespace
+
 std::vector<std::string> publish_specs(const Json& bindings) {
     std::vector<std::string> out;
     for (auto it = bindings.begin(); it != bindings.end(); ++it) {
@@ -534,12 +540,6 @@ std::vector<std::string> publish_specs(const Json& bindings) {
     }
     return out;
 }
-
-Json bind_mount(const std::string& dest, const std::string& src) {
-    return Json{{"destination", dest}, {"type", "bind"}, {"source", src}, {"options", Json::array({"rbind", "rprivate"})}};
-}
-
-} // namespace
 
 Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, const std::optional<LocalImage>& image) {
     (void)image;

@@ -90,6 +90,11 @@ std::string container_user(const std::string& rootfs, const std::string& spec);
 void add_resolv_conf_steps(Plan& p, const ContainerRecord& r, const std::string& dir,
                            const std::vector<std::string>& networks);
 
+// HostConfig.PortBindings as net-bridge --publish specs. Docker publishes them
+// on one endpoint of the container, its first network (the gateway's): the one
+// attached when the container is made, or the one connected while it has none.
+std::vector<std::string> publish_specs(const Json& bindings);
+
 class Engine {
 public:
     explicit Engine(store::Paths paths);

@@ -183,3 +183,30 @@ TEST_F(CtlNetVol, NetworkMadeAgainWithTheSameSubnetTwentyTimes) {
         ASSERT_EQ(rm.status, 0) << rm;
     }
 }
+
+// docker-compose's order for every service: create, disconnect from the network,
+// connect again (with aliases), start. Docker binds published ports on the
+// container's networks when it starts, whatever was connected before.
+TEST_F(CtlNetVol, PublishedPortSurvivesDisconnectAndConnectBeforeStart) {
+    CTK_REQUIRE_ROOT();
+    ASSERT_EQ(ctl({"network", "create", "--subnet", "10.250.7.0/24", "pn"}).status, 0);
+    auto c = ctl({"create", "--name", "wa", "--network", "pn", "-p", "127.0.0.1:18248:80", tiny(), "sh", "-c",
+                  "mkdir -p /www && echo reconnected > /www/index.html && exec httpd -f -p 80 -h /www"});
+    ASSERT_EQ(c.status, 0) << c;
+    ASSERT_EQ(ctl({"network", "disconnect", "pn", "wa"}).status, 0);
+    auto conn = ctl({"network", "connect", "--alias", "web", "pn", "wa"});
+    ASSERT_EQ(conn.status, 0) << conn;
+    ASSERT_EQ(ctl({"start", "wa"}).status, 0);
+    EXPECT_EQ(host_get("http://127.0.0.1:18248/"), "reconnected\n");
+    EXPECT_EQ(ctl({"port", "wa"}).out, "80/tcp -> 127.0.0.1:18248\n");
+    // disconnected while running: the port goes with its network; connected again, it is back
+    ASSERT_EQ(ctl({"network", "disconnect", "pn", "wa"}).status, 0);
+    EXPECT_EQ(run_command({"curl", "-fsS", "--noproxy", "*", "--max-time", "2", "http://127.0.0.1:18248/"}).out, "");
+    ASSERT_EQ(ctl({"network", "connect", "pn", "wa"}).status, 0);
+    EXPECT_EQ(host_get("http://127.0.0.1:18248/"), "reconnected\n");
+
+    ASSERT_EQ(ctl({"rm", "-f", "wa"}).status, 0);
+    ASSERT_EQ(ctl({"network", "rm", "pn"}).status, 0);
+    EXPECT_EQ(run_command({"sh", "-c", "nft list ruleset | grep -c 18248"}).out, "0\n");
+    EXPECT_EQ(LeakScope::describe(leak_report()), "");
+}

@@ -1,6 +1,7 @@
 // docker-compose 1.29 (docker-py) against ctld: up -d, ps, logs, down -v on
 // two services with a custom network and a named volume; the services reach
-// each other by service name.
+// each other by service name, and the web service answers on its published port
+// (compose creates, disconnects, connects and then starts every service).
 #include <thread>
 
 #include "core/fs.hpp"
@@ -25,6 +26,7 @@ TEST_F(Compose, UpPsLogsDownWithNetworkAndVolume) {
                       "    init: true\n"
                       "    command: [\"sh\", \"-c\", \"mkdir -p /www && echo hello-from-web > /www/index.html && echo web up && httpd -f -p 80 -h /www\"]\n"
                       "    networks: [appnet]\n"
+                      "    ports: [\"127.0.0.1:18250:80\"]\n"
                       "    volumes: [data:/data]\n"
                       "  worker:\n"
                       "    image: " + img + "\n"
@@ -58,6 +60,9 @@ TEST_F(Compose, UpPsLogsDownWithNetworkAndVolume) {
     }
     EXPECT_NE(got.find("hello-from-web"), std::string::npos);
     EXPECT_EQ(docker({"exec", "demo_web_1", "cat", "/data/from-worker"}).out, "shared\n");
+    auto port = run_command({"sh", "-c", "for i in $(seq 50); do curl -fsS --noproxy '*' --max-time 2 "
+                                         "http://127.0.0.1:18250/ && break; sleep 0.1; done"});
+    EXPECT_EQ(port.out, "hello-from-web\n") << port << daemon_log();
     auto logs = compose(dir, {"logs", "--no-color"});
     ASSERT_EQ(logs.status, 0) << logs;
     EXPECT_NE(logs.out.find("worker_1  | worker up"), std::string::npos) << logs.out;
@@ -69,6 +74,7 @@ TEST_F(Compose, UpPsLogsDownWithNetworkAndVolume) {
     EXPECT_EQ(docker({"ps", "-aq"}).out, "");
     EXPECT_EQ(docker({"volume", "ls", "-q"}).out, "");
     EXPECT_EQ(docker({"network", "ls", "-q", "--filter", "name=demo"}).out, "");
+    EXPECT_EQ(run_command({"sh", "-c", "nft list ruleset | grep -c 18250"}).out, "0\n");
 }
 
 } // namespace

@@ -304,6 +304,29 @@ TEST_F(Flows, PublishedPort) {
     EXPECT_EQ(docker({"ps", "--filter", "publish=" + std::to_string(port)}).out.find("web"), std::string::npos);
 }
 
+// docker-compose 1.29's order for every service: create, network disconnect,
+// network connect (with aliases), start. The published port answers all the same.
+TEST_F(Flows, PublishedPortAfterDisconnectConnectBeforeStart) {
+    tiny();
+    ASSERT_EQ(docker({"network", "create", "--subnet", "10.251.7.0/24", "pnet"}).status, 0);
+    auto c = docker({"create", "--name", "wa", "--network", "pnet", "-p", "127.0.0.1:18249:80", "tiny", "sh", "-c",
+                     "mkdir /w && echo reconnected > /w/index.html && exec httpd -f -p 80 -h /w"});
+    ASSERT_EQ(c.status, 0) << c;
+    ASSERT_EQ(docker({"network", "disconnect", "pnet", "wa"}).status, 0);
+    auto conn = docker({"network", "connect", "--alias", "web", "pnet", "wa"});
+    ASSERT_EQ(conn.status, 0) << conn;
+    ASSERT_EQ(docker({"start", "wa"}).status, 0);
+    EXPECT_NE(http_get(18249).find("reconnected"), std::string::npos) << daemon_log();
+    EXPECT_EQ(docker({"port", "wa"}).out, "80/tcp -> 127.0.0.1:18249\n");
+    ASSERT_EQ(docker({"rm", "-f", "wa"}).status, 0);
+    ASSERT_EQ(docker({"network", "rm", "pnet"}).status, 0);
+    EXPECT_EQ(run_command({"sh", "-c", "nft list ruleset | grep -c 18249"}).out, "0\n");
+    std::vector<Leak> left;
+    for (const auto& l : leak_report())
+        if (l.kind == Leak::Kind::nft || l.kind == Leak::Kind::netns || l.kind == Leak::Kind::link) left.push_back(l);
+    EXPECT_EQ(LeakScope::describe(left), "");
+}
+
 TEST_F(Flows, Networks) {
     tiny();
     auto c = docker({"network", "create", "n1"});
