@@ -294,11 +294,15 @@ protected:
         ::waitpid(pid, nullptr, 0);
     }
 
+    // rules whose comment names the network: "ctk network <id12> on <bridge>"
+    // (or "ctk network <id12>", as net-bridge wrote them before)
     int count_ctk_rules(const std::string& comment) {
         auto r = run_command({"nft", "list", "table", "ip", "ctk"});
         int n = 0;
         for (const auto& line : split(r.out, '\n'))
-            if (line.find("comment \"" + comment + "\"") != std::string::npos) ++n;
+            if (line.find("comment \"" + comment + "\"") != std::string::npos ||
+                line.find("comment \"" + comment + " on ") != std::string::npos)
+                ++n;
         return n;
     }
 
