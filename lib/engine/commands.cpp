@@ -130,9 +130,8 @@ ProcessResult Commands::tool(const std::vector<std::string>& argv, const std::st
         std::string_view msg = trim(r.err);
         auto nl = msg.rfind('\n');
         std::string last(nl == std::string_view::npos ? msg : msg.substr(nl + 1));
-        ErrorKind k = r.status == 4 ? ErrorKind::not_found : r.status == 5 ? ErrorKind::conflict
-                    : r.status == 3 ? ErrorKind::invalid : r.status == 2 ? ErrorKind::usage : ErrorKind::failed;
-        throw Error(last.empty() ? argv[0] + " exited with status " + std::to_string(r.status) : last, k);
+        throw Error(last.empty() ? argv[0] + " exited with status " + std::to_string(r.status) : last,
+                    error_kind_of_exit(r.status));
     }
     return r;
 }
@@ -141,12 +140,19 @@ ProcessResult Commands::tool(const std::vector<std::string>& argv, const std::st
 
 void Commands::pull(const std::string& ref, bool quiet) {
     std::string full = normalize_reference(ref);
+    auto digest_of = [&]() -> std::string {
+        auto img = e_.images().find(full);
+        return img ? img->resolved.manifest_descriptor.digest.str() : "";
+    };
+    std::string before = digest_of();
     e_.pull(ref, quiet);
     if (e_.explaining()) return;
-    auto img = e_.images().find(full);
-    if (!quiet && img) {
-        print("Digest: " + img->resolved.manifest_descriptor.digest.str() + "\n");
-        print("Status: Image is up to date for " + familiar_reference(full) + "\n");
+    std::string after = digest_of();
+    if (!quiet && !after.empty()) {
+        print("Digest: " + after + "\n");
+        // as dockerd words it: new when the name pointed elsewhere (or nowhere) before
+        print(std::string("Status: ") + (after != before ? "Downloaded newer image for " : "Image is up to date for ") +
+              familiar_reference(full) + "\n");
     }
     print(full + "\n");
 }

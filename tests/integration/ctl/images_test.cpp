@@ -129,3 +129,22 @@ TEST_F(CtlImages, UsageErrorsExit125) {
     r = ctl({"nosuchverb"});
     EXPECT_EQ(r.status, 125) << r;
 }
+
+namespace ctk::test {
+namespace {
+class CtlPull : public CtlTest {};
+
+// dockerd's words: a name that pointed nowhere (or elsewhere) before is
+// "Downloaded newer image", a second pull of the same digest "Image is up to date"
+TEST_F(CtlPull, StatusSaysWhetherTheImageIsNew) {
+    CTK_REQUIRE_ROOT();
+    ToolResult first = ctl({"pull", tiny()});
+    ASSERT_EQ(first.status, 0) << first;
+    EXPECT_NE(first.out.find("Status: Downloaded newer image for " + tiny() + "\n"), std::string::npos) << first.out;
+    ToolResult again = ctl({"pull", tiny()});
+    ASSERT_EQ(again.status, 0) << again;
+    EXPECT_NE(again.out.find("Status: Image is up to date for " + tiny() + "\n"), std::string::npos) << again.out;
+    EXPECT_EQ(first.out.substr(0, first.out.find('\n')), again.out.substr(0, again.out.find('\n'))) << "the same digest";
+}
+} // namespace
+} // namespace ctk::test
