@@ -50,6 +50,20 @@ protected:
         }
         return "";
     }
+    // A limit's file: v1's name where the controller has a v1 hierarchy (this
+    // host's hybrid layout), v2's in the unified hierarchy (pure cgroup v2).
+    std::string limit_file(const std::string& name, const std::string& controller, const std::string& v1_file,
+                           const std::string& v2_file) {
+        std::string v1 = cgroup_file(name, controller, v1_file);
+        if (!v1.empty() || ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0) return v1;
+        std::string pid(trim(ctl({"inspect", "-f", "{{.State.Pid}}", name}).out));
+        for (const auto& line : split(read_file("/proc/" + pid + "/cgroup"), '\n'))
+            if (line.rfind("0::", 0) == 0) {
+                auto v = read_file_if_exists("/sys/fs/cgroup" + line.substr(3) + "/" + v2_file);
+                return v ? std::string(trim(*v)) : "";
+            }
+        return "";
+    }
 };
 } // namespace
 
@@ -162,9 +176,10 @@ TEST_F(CtlTty, ResourceLimitsReachTheCgroups) {
                    tiny(), "sleep", "1000"})
                   .status,
               0);
-    EXPECT_EQ(cgroup_file("lim", "memory", "memory.limit_in_bytes"), std::to_string(64 * 1024 * 1024));
-    EXPECT_EQ(cgroup_file("lim", "cpu", "cpu.cfs_quota_us"), "50000");
-    EXPECT_EQ(cgroup_file("lim", "pids", "pids.max"), "20");
+    bool v2 = ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+    EXPECT_EQ(limit_file("lim", "memory", "memory.limit_in_bytes", "memory.max"), std::to_string(64 * 1024 * 1024));
+    EXPECT_EQ(limit_file("lim", "cpu", "cpu.cfs_quota_us", "cpu.max"), v2 ? "50000 100000" : "50000");
+    EXPECT_EQ(limit_file("lim", "pids", "pids.max", "pids.max"), "20");
     // the pids limit really limits
     auto fork_bomb = ctl({"exec", "lim", "sh", "-c", "for i in $(seq 40); do sleep 5 & done 2>&1; wait"});
     EXPECT_NE(fork_bomb.out + fork_bomb.err, "") << "40 processes started under a limit of 20";
