@@ -10,6 +10,7 @@
 #include "api/spawn.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
+#include "engine/commands.hpp"
 
 namespace ctk::api {
 
@@ -33,17 +34,7 @@ std::vector<std::string> json_strings(const Json& j) {
     return out;
 }
 
-std::string human_size4(double v) {
-    static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    int u = 0;
-    while (v >= 1000.0 && u < 5) {
-        v /= 1000.0;
-        u++;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g%s", v, units[u]);
-    return buf;
-}
+std::string human_size4(double v) { return engine::human_size_decimal(static_cast<int64_t>(v), 4); }
 
 std::string progress_bar(int64_t current, int64_t total) {
     if (total <= 0) return human_size4(static_cast<double>(current));

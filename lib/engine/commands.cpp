@@ -87,7 +87,7 @@ Filters parse_filters(const std::vector<std::string>& args) {
     return f;
 }
 
-std::string human_size_decimal(int64_t bytes) {
+std::string human_size_decimal(int64_t bytes, int significant) {
     static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
     double v = static_cast<double>(bytes);
     int u = 0;
@@ -96,7 +96,7 @@ std::string human_size_decimal(int64_t bytes) {
         u++;
     }
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3g%s", v, units[u]);
+    std::snprintf(buf, sizeof buf, "%.*g%s", significant, v, units[u]);
     return buf;
 }
 

@@ -26,7 +26,7 @@ struct ListOptions {
 };
 
 // Docker's human sizes: 3 significant digits, decimal units ("1.98MB", "938kB").
-std::string human_size_decimal(int64_t bytes);
+std::string human_size_decimal(int64_t bytes, int significant = 3);
 // "2026-11-27 21:14:43 +0000 UTC"
 std::string docker_created_at(int64_t unix_seconds);
 

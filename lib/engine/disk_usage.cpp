@@ -288,18 +288,7 @@ Json null_if_empty(Json a) { return a.empty() ? Json(nullptr) : a; }
 
 } // namespace
 
-std::string human_size4(int64_t bytes) {
-    static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    double v = static_cast<double>(bytes);
-    int u = 0;
-    while (v >= 1000.0 && u < 5) {
-        v /= 1000.0;
-        u++;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g%s", v, units[u]);
-    return buf;
-}
+std::string human_size4(int64_t bytes) { return human_size_decimal(bytes, 4); }
 
 Json disk_usage(Engine& e, const std::string& vol_mount_listing) {
     StoreParts parts = measure_store(e);
