@@ -16,6 +16,7 @@
 #include "engine/disk_usage.hpp"
 #include "engine/image_archive.hpp"
 #include "engine/timefmt.hpp"
+#include "engine/tools.hpp"
 #include "oci/reference.hpp"
 
 namespace ctk::api {
@@ -110,7 +111,7 @@ void pull(Daemon& d, Request& req, Response& res, const std::string& ref) {
     };
     std::set<std::string> layers;
     std::string out, last_err;
-    int st = run_streaming({engine::tool_path("reg-fetch"), "--progress", "json", "pull", full},
+    int st = run_streaming(engine::tools::pull_json_progress(full),
                            [&](const std::string& line) {
                                Json j;
                                try {
@@ -292,12 +293,12 @@ void add_image_routes(Router& r, Daemon& d) {
         std::string ref = join_ref(req.params["name"], req.query().value("tag"));
         engine::LocalImage img = e.images().get(ref);
         std::string full = engine::normalize_reference(ref);
-        std::string source = e.images().layout_path() + ":" + e.images().unpack_ref(img, ref);
+        std::string ref_name = e.images().unpack_ref(img, ref);
         res.begin_stream(200, "application/json");
         std::string repo = full.substr(0, full.find('@') != std::string::npos ? full.find('@') : full.rfind(':'));
         res.chunk(dump_compact(Json{{"status", "The push refers to repository [" + repo + "]"}}) + "\n");
         std::string out, last_err;
-        int st = run_streaming({engine::tool_path("reg-fetch"), "--progress", "json", "push", source, full},
+        int st = run_streaming(engine::tools::push_json_progress(e.images().layout_path(), ref_name, full),
                                [&](const std::string& line) {
                                    try {
                                        Json j = parse_json_text(line, "reg-fetch output");

@@ -19,7 +19,7 @@ namespace ctk::api {
 namespace {
 
 std::vector<Json> bridge_networks() {
-    ProcessResult p = run_tool({engine::tool_path("net-bridge"), "ls"});
+    ProcessResult p = run_tool(engine::tools::net_ls());
     std::vector<Json> out;
     try {
         Json j = parse_json_text(p.out, "net-bridge output");
@@ -86,7 +86,7 @@ std::optional<Json> find_network(Daemon& d, const std::string& ref) {
                 name = json_str(n, "name");
             }
     if (name.empty()) return std::nullopt;
-    ProcessResult p = run_process({engine::tool_path("net-bridge"), "inspect", name});
+    ProcessResult p = run_process(engine::tools::net_inspect(name));
     if (!p.ok()) {
         if (p.status == 4) return std::nullopt;
         throw Error(tool_message(p.err, "net-bridge inspect failed"), error_kind_of_exit(p.status));
@@ -221,34 +221,30 @@ void add_network_routes(Router& r, Daemon& d) {
         if (name == "host" || name == "none" || name == "bridge")
             throw HttpError(403, "operation is not permitted on predefined " + name + " network ");
         if (find_network(d, name)) throw HttpError(409, "network with name " + name + " already exists");
-        std::vector<std::string> argv = {engine::tool_path("net-bridge"), "create", name};
+        engine::tools::NetworkCreate create;
+        create.name = name;
         Json ipam = json_get(body, "IPAM", Json::object());
         Json configs = json_get(ipam, "Config", Json::array());
         std::string subnet;
         if (configs.is_array() && !configs.empty()) {
             subnet = json_str(configs[0], "Subnet");
-            std::string gw = json_str(configs[0], "Gateway");
-            if (!gw.empty()) argv.insert(argv.end(), {"--gateway", gw});
+            create.gateway = json_str(configs[0], "Gateway");
         }
-        if (json_get(body, "Internal", false) == true) argv.push_back("--internal");
+        create.internal = json_get(body, "Internal", false) == true;
         Json labels = json_get(body, "Labels", Json::object());
         for (auto it = labels.begin(); it != labels.end(); ++it)
-            if (it.value().is_string()) argv.insert(argv.end(), {"--label", it.key() + "=" + it.value().get<std::string>()});
+            if (it.value().is_string()) create.labels.push_back(it.key() + "=" + it.value().get<std::string>());
         Json opts = json_get(body, "Options", Json::object());
-        for (auto it = opts.begin(); it != opts.end(); ++it) {
-            std::string v = it.value().is_string() ? it.value().get<std::string>() : "";
-            if (it.key() == "com.docker.network.bridge.name") argv.insert(argv.end(), {"--bridge", v});
-            else if (it.key() == "com.docker.network.driver.mtu") argv.insert(argv.end(), {"--mtu", v});
-            else if (it.key() == "com.docker.network.bridge.enable_ip_masquerade" && v == "false") argv.push_back("--no-masquerade");
-        }
+        for (auto it = opts.begin(); it != opts.end(); ++it)
+            engine::tools::network_option(create, it.key(), it.value().is_string() ? it.value().get<std::string>() : "", false);
         ProcessResult p;
         if (!subnet.empty()) {
-            argv.insert(argv.end(), {"--subnet", subnet});
-            p = run_tool(argv);
+            create.subnet = subnet;
+            p = run_tool(engine::tools::net_create(create));
         } else {
             auto candidates = pool_subnets(address_pools(d));
             if (candidates.empty()) {
-                p = run_tool(argv);
+                p = run_tool(engine::tools::net_create(create));
             } else {
                 std::vector<Cidr> used;
                 for (const auto& n : bridge_networks())
@@ -260,10 +256,10 @@ void add_network_routes(Router& r, Daemon& d) {
                     bool taken = false;
                     for (const auto& u : used) taken = taken || c->overlaps(u);
                     if (taken) continue;
-                    auto a = argv;
-                    a.insert(a.end(), {"--subnet", cand});
+                    auto a = create;
+                    a.subnet = cand;
                     try {
-                        p = run_tool(a);
+                        p = run_tool(engine::tools::net_create(a));
                         done = true;
                         break;
                     } catch (const Error& e) {
@@ -294,7 +290,7 @@ void add_network_routes(Router& r, Daemon& d) {
         if (name == "host" || name == "none" || name == "bridge")
             throw HttpError(403, name + " is a pre-defined network and cannot be removed");
         try {
-            run_tool({engine::tool_path("net-bridge"), "rm", name});
+            run_tool(engine::tools::net_rm(name));
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::conflict)
                 throw HttpError(403, "error while removing network: network " + name + " id " + json_str(n, "Id") +
@@ -336,7 +332,7 @@ void add_network_routes(Router& r, Daemon& d) {
     r.add("POST", "/networks/{id}/disconnect", [connect](Request& req, Response& res) { connect(req, res, true); });
 
     r.add("POST", "/networks/prune", [&d](Request&, Response& res) {
-        ProcessResult p = run_tool({engine::tool_path("net-bridge"), "prune"});
+        ProcessResult p = run_tool(engine::tools::net_prune());
         Json deleted = Json::array();
         try {
             Json j = parse_json_text(p.out, "net-bridge output");

@@ -28,28 +28,17 @@ std::string kernel_version() {
     return u.release;
 }
 
-std::string operating_system() {
+// KEY's value in /etc/os-release (quotes removed), or `fallback`.
+std::string os_release(const std::string& key, const std::string& fallback) {
     auto text = read_file_if_exists("/etc/os-release", 1 << 16);
     if (text)
         for (const auto& line : split(*text, '\n'))
-            if (line.rfind("PRETTY_NAME=", 0) == 0) {
-                std::string v = line.substr(12);
+            if (line.rfind(key + "=", 0) == 0) {
+                std::string v = line.substr(key.size() + 1);
                 if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
                 return v;
             }
-    return "Linux";
-}
-
-std::string os_version() {
-    auto text = read_file_if_exists("/etc/os-release", 1 << 16);
-    if (text)
-        for (const auto& line : split(*text, '\n'))
-            if (line.rfind("VERSION_ID=", 0) == 0) {
-                std::string v = line.substr(11);
-                if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
-                return v;
-            }
-    return "";
+    return fallback;
 }
 
 std::string hostname() {
@@ -166,8 +155,8 @@ void add_system_routes(Router& r, Daemon& d) {
             {"CgroupVersion", cgroup_version()},
             {"NEventsListener", 0},
             {"KernelVersion", kernel_version()},
-            {"OperatingSystem", operating_system()},
-            {"OSVersion", os_version()},
+            {"OperatingSystem", os_release("PRETTY_NAME", "Linux")},
+            {"OSVersion", os_release("VERSION_ID", "")},
             {"OSType", "linux"},
             {"Architecture", "x86_64"},
             {"IndexServerAddress", "https://index.docker.io/v1/"},
@@ -251,7 +240,7 @@ void add_system_routes(Router& r, Daemon& d) {
 
     r.add("GET", "/system/df", [&d](Request&, Response& res) {
         engine::Engine e = d.engine();
-        ProcessResult v = run_process({engine::tool_path("vol-mount"), "ls", "--json"});
+        ProcessResult v = run_process(engine::tools::vol_ls());
         res.json(200, engine::disk_usage(e, v.ok() ? v.out : ""));
     });
 

@@ -10,7 +10,7 @@ namespace ctk::api {
 namespace {
 
 std::vector<Json> list_volumes() {
-    ProcessResult p = run_tool({engine::tool_path("vol-mount"), "ls", "--json"});
+    ProcessResult p = run_tool(engine::tools::vol_ls());
     std::vector<Json> out;
     for (const auto& line : split(p.out, '\n'))
         if (!trim(line).empty()) out.push_back(parse_json_text(line, "vol-mount output"));
@@ -28,7 +28,7 @@ Json api_volume(Json v) {
 }
 
 std::optional<Json> find_volume(const std::string& name) {
-    ProcessResult p = run_process({engine::tool_path("vol-mount"), "inspect", name});
+    ProcessResult p = run_process(engine::tools::vol_inspect(name));
     if (!p.ok()) {
         if (p.status == 4) return std::nullopt;
         throw Error(tool_message(p.err, "vol-mount failed"), error_kind_of_exit(p.status));
@@ -83,15 +83,14 @@ void add_volume_routes(Router& r, Daemon& d) {
         if (!driver.empty() && driver != "local") throw HttpError(404, "plugin \"" + driver + "\" not found (ctk volumes are local)");
         if (!name.empty())
             if (auto v = find_volume(name)) return res.json(201, api_volume(*v)); // Docker: create is idempotent
-        std::vector<std::string> argv = {engine::tool_path("vol-mount"), "create"};
-        if (!name.empty()) argv.push_back(name);
-        Json labels = json_get(body, "Labels", Json::object());
-        for (auto it = labels.begin(); it != labels.end(); ++it)
-            if (it.value().is_string()) argv.insert(argv.end(), {"--label", it.key() + "=" + it.value().get<std::string>()});
-        Json opts = json_get(body, "DriverOpts", Json::object());
-        for (auto it = opts.begin(); it != opts.end(); ++it)
-            if (it.value().is_string()) argv.insert(argv.end(), {"--opt", it.key() + "=" + it.value().get<std::string>()});
-        ProcessResult p = run_tool(argv);
+        std::vector<std::string> labels, opts;
+        Json label_map = json_get(body, "Labels", Json::object());
+        for (auto it = label_map.begin(); it != label_map.end(); ++it)
+            if (it.value().is_string()) labels.push_back(it.key() + "=" + it.value().get<std::string>());
+        Json opt_map = json_get(body, "DriverOpts", Json::object());
+        for (auto it = opt_map.begin(); it != opt_map.end(); ++it)
+            if (it.value().is_string()) opts.push_back(it.key() + "=" + it.value().get<std::string>());
+        ProcessResult p = run_tool(engine::tools::vol_create(name, labels, opts));
         Json v;
         try {
             v = parse_json_text(p.out, "vol-mount output");
@@ -106,10 +105,7 @@ void add_volume_routes(Router& r, Daemon& d) {
 
     r.add("DELETE", "/volumes/{name}", [&d](Request& req, Response& res) {
         std::string name = req.params["name"];
-        std::vector<std::string> argv = {engine::tool_path("vol-mount"), "rm"};
-        if (req.query().flag("force")) argv.push_back("-f");
-        argv.push_back(name);
-        ProcessResult p = run_process(argv);
+        ProcessResult p = run_process(engine::tools::vol_rm({name}, req.query().flag("force")));
         if (!p.ok()) {
             std::string msg = tool_message(p.err, "vol-mount failed");
             if (p.status == 4) {
@@ -128,9 +124,7 @@ void add_volume_routes(Router& r, Daemon& d) {
         // API 1.41 prunes every unused volume; "all" (1.42+) chooses it later
         bool all = req.api_minor <= 41;
         if (f.count("all") && !f["all"].empty()) all = f["all"][0] == "true" || f["all"][0] == "1";
-        std::vector<std::string> argv = {engine::tool_path("vol-mount"), "prune"};
-        if (all) argv.push_back("--all");
-        ProcessResult p = run_tool(argv);
+        ProcessResult p = run_tool(engine::tools::vol_prune(all));
         Json j;
         try {
             j = parse_json_text(p.out, "vol-mount output");

@@ -437,7 +437,7 @@ private:
         ~Work() {
             if (bundle.empty()) return;
             try {
-                auto p = run_process({engine::tool_path("img-unpack"), "--release", bundle});
+                auto p = run_process(engine::tools::unpack_release(bundle));
                 if (!p.ok() && tmp) tmp->release(); // still mounted: never remove through the mount
             } catch (const std::exception&) {
                 if (tmp) tmp->release();
@@ -513,11 +513,7 @@ std::unique_ptr<Builder::Work> Builder::unpack(const ImageState& st, const std::
     }
     std::string bundle = w->tmp->path() + "/bundle";
     Json pulled = {{"layout", layout_.path()}, {"digest", st.manifest.digest.str()}, {"manifest", st.manifest}};
-    std::vector<std::string> argv = {engine::tool_path("img-unpack"), "--mode", "overlay", "--no-sync", "--entrypoint", ""};
-    for (const auto& kv : env) argv.push_back("--env=" + kv); // one word: --env takes several
-    argv.insert(argv.end(), {"--", "-", bundle}); // "-" after "--": --env takes several words
-    if (cmd.empty()) argv.push_back("true"); // only written into config.json: nothing runs it
-    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    auto argv = engine::tools::unpack_from_stdin("overlay", bundle, env, true, cmd);
     RunOptions ro;
     ro.input = dump_compact(pulled);
     auto p = run_process(argv, ro);

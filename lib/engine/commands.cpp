@@ -576,7 +576,7 @@ void Commands::inspect(const std::vector<std::string>& refs, const std::string& 
         if (!found && (type.empty() || type == "network")) {
             ProcessResult p;
             try {
-                p = run_process({tool_path("net-bridge"), "inspect", ref});
+                p = run_process(tools::net_inspect(ref));
             } catch (const Error&) {
                 p.status = 127;
             }
@@ -590,7 +590,7 @@ void Commands::inspect(const std::vector<std::string>& refs, const std::string& 
         if (!found && (type.empty() || type == "volume")) {
             ProcessResult p;
             try {
-                p = run_process({tool_path("vol-mount"), "inspect", ref});
+                p = run_process(tools::vol_inspect(ref));
             } catch (const Error&) {
                 p.status = 127;
             }
@@ -643,10 +643,8 @@ Json Commands::network_json(const Json& n) {
                 {"Labels", n.value("labels", Json::object())}};
 }
 
-void Commands::network_create(const std::string& name, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {tool_path("net-bridge"), "create", name};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ProcessResult p = tool(argv, "ctl network create " + name);
+void Commands::network_create(const tools::NetworkCreate& n) {
+    ProcessResult p = tool(tools::net_create(n), "ctl network create " + n.name);
     if (e_.explaining()) return;
     try {
         print(str_or(parse_json_text(p.out, "net-bridge output"), "id") + "\n");
@@ -656,8 +654,8 @@ void Commands::network_create(const std::string& name, const std::vector<std::st
 }
 
 namespace {
-std::vector<Json> network_list(const std::string& net_bridge) {
-    ProcessResult p = run_process({net_bridge, "ls"});
+std::vector<Json> network_list() {
+    ProcessResult p = run_process(tools::net_ls());
     if (!p.ok()) throw Error(std::string(trim(p.err)));
     std::vector<Json> out;
     std::string text = p.out;
@@ -678,13 +676,13 @@ std::vector<Json> network_list(const std::string& net_bridge) {
 
 void Commands::network_ls(const ListOptions& o) {
     if (e_.explaining()) {
-        tool({tool_path("net-bridge"), "ls"}, "ctl network ls");
+        tool(tools::net_ls(), "ctl network ls");
         return;
     }
     Filters f = parse_filters(o.filters);
     check_filter_keys(f, {"name", "id", "label", "driver", "scope", "type", "dangling"});
     std::vector<Json> rows;
-    for (const auto& n0 : network_list(tool_path("net-bridge"))) {
+    for (const auto& n0 : network_list()) {
         Json n = network_json(n0);
         std::string name = n["Name"], id = n["Id"];
         if (!any_of_key(f, "name", [&](const std::string& v) { return name.find(v) != std::string::npos; })) continue;
@@ -711,7 +709,7 @@ void Commands::network_ls(const ListOptions& o) {
 void Commands::network_inspect(const std::vector<std::string>& names, const std::string& format) {
     std::vector<Json> objects;
     for (const auto& n : names) {
-        ProcessResult p = tool({tool_path("net-bridge"), "inspect", n}, "ctl network inspect " + n);
+        ProcessResult p = tool(tools::net_inspect(n), "ctl network inspect " + n);
         if (e_.explaining()) continue;
         objects.push_back(network_json(parse_json_text(p.out, "net-bridge output")));
     }
@@ -720,7 +718,7 @@ void Commands::network_inspect(const std::vector<std::string>& names, const std:
 
 void Commands::network_rm(const std::vector<std::string>& names) {
     each(names, out_, err_, !e_.explaining(),
-         [&](const std::string& n) { tool({tool_path("net-bridge"), "rm", n}, "ctl network rm " + n); });
+         [&](const std::string& n) { tool(tools::net_rm(n), "ctl network rm " + n); });
 }
 
 void Commands::network_connect(const std::string& network, const std::string& container,
@@ -782,7 +780,7 @@ void Commands::network_disconnect(const std::string& network, const std::string&
 }
 
 void Commands::network_prune(bool) {
-    ProcessResult p = tool({tool_path("net-bridge"), "prune"}, "ctl network prune");
+    ProcessResult p = tool(tools::net_prune(), "ctl network prune");
     if (e_.explaining()) return;
     try {
         Json j = parse_json_text(p.out, "net-bridge output");
@@ -797,11 +795,9 @@ void Commands::network_prune(bool) {
 
 // ---------------------------------------------------------------- volumes
 
-void Commands::volume_create(const std::string& name, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {tool_path("vol-mount"), "create"};
-    if (!name.empty()) argv.push_back(name);
-    argv.insert(argv.end(), args.begin(), args.end());
-    ProcessResult p = tool(argv, "ctl volume create " + name);
+void Commands::volume_create(const std::string& name, const std::vector<std::string>& labels,
+                             const std::vector<std::string>& opts) {
+    ProcessResult p = tool(tools::vol_create(name, labels, opts), "ctl volume create " + name);
     if (e_.explaining()) return;
     try {
         print(str_or(parse_json_text(p.out, "vol-mount output"), "Name") + "\n");
@@ -812,12 +808,12 @@ void Commands::volume_create(const std::string& name, const std::vector<std::str
 
 void Commands::volume_ls(const ListOptions& o) {
     if (e_.explaining()) {
-        tool({tool_path("vol-mount"), "ls", "--json"}, "ctl volume ls");
+        tool(tools::vol_ls(), "ctl volume ls");
         return;
     }
     Filters f = parse_filters(o.filters);
     check_filter_keys(f, {"name", "label", "driver", "dangling"});
-    ProcessResult p = tool({tool_path("vol-mount"), "ls", "--json"}, "ctl volume ls");
+    ProcessResult p = tool(tools::vol_ls(), "ctl volume ls");
     std::vector<Json> rows;
     for (const auto& line : split(p.out, '\n')) {
         if (trim(line).empty()) continue;
@@ -850,7 +846,7 @@ void Commands::volume_ls(const ListOptions& o) {
 void Commands::volume_inspect(const std::vector<std::string>& names, const std::string& format) {
     std::vector<Json> objects;
     for (const auto& n : names) {
-        ProcessResult p = tool({tool_path("vol-mount"), "inspect", n}, "ctl volume inspect " + n);
+        ProcessResult p = tool(tools::vol_inspect(n), "ctl volume inspect " + n);
         if (e_.explaining()) continue;
         for (const auto& line : split(p.out, '\n'))
             if (!trim(line).empty()) objects.push_back(parse_json_text(line, "vol-mount output"));
@@ -860,17 +856,12 @@ void Commands::volume_inspect(const std::vector<std::string>& names, const std::
 
 void Commands::volume_rm(const std::vector<std::string>& names, bool force) {
     each(names, out_, err_, !e_.explaining(), [&](const std::string& n) {
-        std::vector<std::string> argv = {tool_path("vol-mount"), "rm"};
-        if (force) argv.push_back("-f");
-        argv.push_back(n);
-        tool(argv, "ctl volume rm " + n);
+        tool(tools::vol_rm({n}, force), "ctl volume rm " + n);
     });
 }
 
 void Commands::volume_prune(bool, bool all) {
-    std::vector<std::string> argv = {tool_path("vol-mount"), "prune"};
-    if (all) argv.push_back("--all");
-    ProcessResult p = tool(argv, "ctl volume prune");
+    ProcessResult p = tool(tools::vol_prune(all), "ctl volume prune");
     if (e_.explaining()) return;
     try {
         Json j = parse_json_text(p.out, "vol-mount output");

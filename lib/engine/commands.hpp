@@ -10,6 +10,7 @@
 
 #include "core/process.hpp"
 #include "engine/engine.hpp"
+#include "engine/tools.hpp"
 #include "engine/format.hpp"
 
 namespace ctk::engine {
@@ -75,7 +76,7 @@ public:
     void inspect(const std::vector<std::string>& refs, const std::string& format, const std::string& type);
 
     // networks (net-bridge) and volumes (vol-mount)
-    void network_create(const std::string& name, const std::vector<std::string>& args);
+    void network_create(const tools::NetworkCreate& n);
     void network_ls(const ListOptions& o);
     void network_inspect(const std::vector<std::string>& names, const std::string& format);
     void network_rm(const std::vector<std::string>& names);
@@ -83,7 +84,7 @@ public:
                          const std::string& ip);
     void network_disconnect(const std::string& network, const std::string& container, bool force);
     void network_prune(bool force);
-    void volume_create(const std::string& name, const std::vector<std::string>& args);
+    void volume_create(const std::string& name, const std::vector<std::string>& labels, const std::vector<std::string>& opts);
     void volume_ls(const ListOptions& o);
     void volume_inspect(const std::vector<std::string>& names, const std::string& format);
     void volume_rm(const std::vector<std::string>& names, bool force);

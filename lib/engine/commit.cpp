@@ -14,6 +14,7 @@
 #include "image/image_writer.hpp"
 #include "image/layer_writer.hpp"
 #include "oci/media_types.hpp"
+#include "engine/tools.hpp"
 
 namespace ctk::engine {
 
@@ -66,7 +67,7 @@ std::string commit_container(Engine& engine, const CommitOptions& o) {
         Json pulled = {{"layout", layout.path()}, {"digest", ref}, {"manifest", base.manifest_descriptor}};
         RunOptions ro;
         ro.input = dump_compact(pulled);
-        auto p = run_process({tool_path("img-unpack"), "--mode", "flat", "--no-sync", "--", "-", tmp.path() + "/b", "true"}, ro);
+        auto p = run_process(tools::unpack_from_stdin("flat", tmp.path() + "/b", {}, false, {}), ro);
         if (!p.ok()) throw Error(std::string(trim(p.err)));
         layer = image::write_layer_from_diff(layout, tmp.path() + "/b/rootfs", bundle + "/rootfs", lo);
     }

@@ -21,6 +21,7 @@
 #include "engine/format.hpp"
 #include "engine/timefmt.hpp"
 #include "oci/media_types.hpp"
+#include "engine/tools.hpp"
 
 namespace ctk::engine {
 
@@ -617,7 +618,7 @@ static void refuse_explain(const Engine& e, const char* verb) {
 }
 
 static std::string vol_mount_listing() {
-    ProcessResult v = run_process({tool_path("vol-mount"), "ls", "--json"});
+    ProcessResult v = run_process(tools::vol_ls());
     return v.ok() ? v.out : "";
 }
 
@@ -636,7 +637,7 @@ void Commands::system_prune(bool all, bool volumes) {
     refuse_explain(e_, "system prune");
     Json containers = prune_containers(e_);
     Json networks = Json{{"NetworksDeleted", Json::array()}};
-    ProcessResult n = tool({tool_path("net-bridge"), "prune"}, "ctl system prune");
+    ProcessResult n = tool(tools::net_prune(), "ctl system prune");
     try {
         for (const auto& x : parse_json_text(n.out, "net-bridge output").value("removed", Json::array()))
             networks["NetworksDeleted"].push_back(x.is_string() ? x.get<std::string>() : x.value("name", ""));
@@ -644,7 +645,7 @@ void Commands::system_prune(bool all, bool volumes) {
     }
     Json vols;
     if (volumes) {
-        ProcessResult v = tool({tool_path("vol-mount"), "prune"}, "ctl system prune");
+        ProcessResult v = tool(tools::vol_prune(false), "ctl system prune");
         try {
             vols = parse_json_text(v.out, "vol-mount output");
         } catch (const std::exception&) {

@@ -1,5 +1,6 @@
 #include "engine/tools.hpp"
 
+#include "core/error.hpp"
 #include "engine/plan.hpp"
 
 namespace ctk::engine::tools {
@@ -13,6 +14,12 @@ Argv pull(const std::string& ref, bool quiet) {
 
 Argv push(const std::string& layout, const std::string& ref_name, const std::string& ref) {
     return {tool_path("reg-fetch"), "push", layout + ":" + ref_name, ref};
+}
+
+Argv pull_json_progress(const std::string& ref) { return {tool_path("reg-fetch"), "--progress", "json", "pull", ref}; }
+
+Argv push_json_progress(const std::string& layout, const std::string& ref_name, const std::string& ref) {
+    return {tool_path("reg-fetch"), "--progress", "json", "push", layout + ":" + ref_name, ref};
 }
 
 Argv login(const std::vector<std::string>& args) {
@@ -76,6 +83,17 @@ Argv unpack(const UnpackOptions& o) {
 
 Argv unpack_release(const std::string& bundle) { return {tool_path("img-unpack"), "--release", bundle}; }
 
+Argv unpack_from_stdin(const std::string& mode, const std::string& bundle, const std::vector<std::string>& env,
+                       bool clear_entrypoint, const std::vector<std::string>& command) {
+    Argv a = {tool_path("img-unpack"), "--mode", mode, "--no-sync"};
+    if (clear_entrypoint) a.insert(a.end(), {"--entrypoint", ""});
+    for (const auto& kv : env) a.push_back("--env=" + kv); // one word: --env takes several
+    a.insert(a.end(), {"--", "-", bundle});                // "-" after "--": --env would eat it
+    if (command.empty()) a.push_back("true");              // only written into config.json
+    a.insert(a.end(), command.begin(), command.end());
+    return a;
+}
+
 Argv runtime(const store::Paths& p, Argv verb_and_args) {
     Argv a = {tool_path("ns-run"), "--root", p.runtime_state()};
     a.insert(a.end(), verb_and_args.begin(), verb_and_args.end());
@@ -105,6 +123,30 @@ Argv net_detach(const std::string& network, const std::string& netns, const std:
     return {tool_path("net-bridge"), "detach", network, "--netns", netns, "--id", container_id};
 }
 
+void network_option(NetworkCreate& n, const std::string& key, const std::string& value, bool strict) {
+    if (key == "com.docker.network.bridge.name") n.bridge = value;
+    else if (key == "com.docker.network.driver.mtu") n.mtu = value;
+    else if (key == "com.docker.network.bridge.enable_ip_masquerade") n.masquerade = value != "false";
+    else if (strict) throw Error("network option " + key + "=" + value + " is not supported", ErrorKind::usage);
+}
+
+Argv net_create(const NetworkCreate& n) {
+    Argv a = {tool_path("net-bridge"), "create", n.name};
+    if (!n.subnet.empty()) a.insert(a.end(), {"--subnet", n.subnet});
+    if (!n.gateway.empty()) a.insert(a.end(), {"--gateway", n.gateway});
+    if (!n.bridge.empty()) a.insert(a.end(), {"--bridge", n.bridge});
+    if (!n.mtu.empty()) a.insert(a.end(), {"--mtu", n.mtu});
+    if (n.internal) a.push_back("--internal");
+    if (!n.masquerade) a.push_back("--no-masquerade");
+    for (const auto& l : n.labels) a.insert(a.end(), {"--label", l});
+    return a;
+}
+
+Argv net_ls() { return {tool_path("net-bridge"), "ls"}; }
+Argv net_inspect(const std::string& network) { return {tool_path("net-bridge"), "inspect", network}; }
+Argv net_rm(const std::string& network) { return {tool_path("net-bridge"), "rm", network}; }
+Argv net_prune() { return {tool_path("net-bridge"), "prune"}; }
+
 Argv vol_apply(const std::string& bundle, const std::string& id, const std::vector<std::string>& specs) {
     Argv a = {tool_path("vol-mount"), "apply", "--id", id, bundle};
     a.insert(a.end(), specs.begin(), specs.end());
@@ -119,6 +161,23 @@ Argv vol_rm(const std::vector<std::string>& names, bool force) {
     Argv a = {tool_path("vol-mount"), "rm"};
     if (force) a.push_back("-f");
     a.insert(a.end(), names.begin(), names.end());
+    return a;
+}
+
+Argv vol_create(const std::string& name, const std::vector<std::string>& labels, const std::vector<std::string>& opts) {
+    Argv a = {tool_path("vol-mount"), "create"};
+    if (!name.empty()) a.push_back(name);
+    for (const auto& l : labels) a.insert(a.end(), {"--label", l});
+    for (const auto& o : opts) a.insert(a.end(), {"--opt", o});
+    return a;
+}
+
+Argv vol_ls() { return {tool_path("vol-mount"), "ls", "--json"}; }
+Argv vol_inspect(const std::string& name) { return {tool_path("vol-mount"), "inspect", name}; }
+
+Argv vol_prune(bool all) {
+    Argv a = {tool_path("vol-mount"), "prune"};
+    if (all) a.push_back("--all");
     return a;
 }
 

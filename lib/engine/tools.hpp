@@ -19,6 +19,10 @@ Argv push(const std::string& layout, const std::string& ref_name, const std::str
 Argv login(const std::vector<std::string>& args);
 Argv logout(const std::vector<std::string>& args);
 
+// reg-fetch with --progress json (ctld streams it as Docker's progress messages)
+Argv pull_json_progress(const std::string& ref);
+Argv push_json_progress(const std::string& layout, const std::string& ref_name, const std::string& ref);
+
 // img-unpack
 struct UnpackOptions {
     std::string layout, ref, bundle;
@@ -35,6 +39,10 @@ struct UnpackOptions {
 };
 Argv unpack(const UnpackOptions& o);
 Argv unpack_release(const std::string& bundle);
+// A bundle of the image a pull object (stdin: {"layout","digest"}) names, for a
+// build step or a commit: no fsync (the bundle is thrown away), the Cmd given.
+Argv unpack_from_stdin(const std::string& mode, const std::string& bundle, const std::vector<std::string>& env,
+                       bool clear_entrypoint, const std::vector<std::string>& command);
 
 // ns-run (runc's verbs; --root is the store's runtime state directory)
 Argv runtime(const store::Paths& p, Argv verb_and_args);
@@ -44,10 +52,28 @@ Argv net_attach(const std::string& network, const std::string& netns, const std:
                 const std::vector<std::string>& aliases, const std::vector<std::string>& publish, const std::string& ip,
                 const std::string& container_id);
 Argv net_detach(const std::string& network, const std::string& netns, const std::string& container_id);
+struct NetworkCreate {
+    std::string name, subnet, gateway, bridge, mtu;
+    bool internal = false, masquerade = true;
+    std::vector<std::string> labels; // k=v
+};
+// A Docker driver option (`docker network create -o KEY=VALUE`, the API's
+// "Options"): the bridge's name, its MTU, masquerading. Throws usage for one
+// net-bridge has no equivalent of (`strict`), else ignores it (the API).
+void network_option(NetworkCreate& n, const std::string& key, const std::string& value, bool strict);
+Argv net_create(const NetworkCreate& n);
+Argv net_ls();
+Argv net_inspect(const std::string& network);
+Argv net_rm(const std::string& network);
+Argv net_prune();
 
 // vol-mount
 Argv vol_apply(const std::string& bundle, const std::string& id, const std::vector<std::string>& specs);
 Argv vol_release(const std::string& bundle, const std::string& id);
 Argv vol_rm(const std::vector<std::string>& names, bool force);
+Argv vol_create(const std::string& name, const std::vector<std::string>& labels, const std::vector<std::string>& opts);
+Argv vol_ls();
+Argv vol_inspect(const std::string& name);
+Argv vol_prune(bool all);
 
 } // namespace ctk::engine::tools

@@ -538,18 +538,17 @@ int main(int argc, char** argv) {
         else if (s_prune->parsed()) cmd.system_prune(all, prune_volumes);
         else if (n_create->parsed()) {
             if (!driver.empty() && driver != "bridge") throw Error("network driver " + driver + " is not supported (bridge only)", ErrorKind::usage);
-            std::vector<std::string> a;
-            if (!subnet.empty()) a.insert(a.end(), {"--subnet", subnet});
-            if (!gateway.empty()) a.insert(a.end(), {"--gateway", gateway});
-            if (internal) a.push_back("--internal");
-            for (const auto& l : labels) a.insert(a.end(), {"--label", l});
+            engine::tools::NetworkCreate n;
+            n.name = s1;
+            n.subnet = subnet;
+            n.gateway = gateway;
+            n.internal = internal;
+            n.labels = labels;
             for (const auto& o : opts) {
-                if (o == "com.docker.network.bridge.enable_ip_masquerade=false") a.push_back("--no-masquerade");
-                else if (o.rfind("com.docker.network.bridge.name=", 0) == 0) a.insert(a.end(), {"--bridge", o.substr(31)});
-                else if (o.rfind("com.docker.network.driver.mtu=", 0) == 0) a.insert(a.end(), {"--mtu", o.substr(30)});
-                else throw Error("network option " + o + " is not supported", ErrorKind::usage);
+                auto eq = o.find('=');
+                engine::tools::network_option(n, o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1), true);
             }
-            cmd.network_create(s1, a);
+            cmd.network_create(n);
         } else if (n_ls->parsed()) cmd.network_ls(lo);
         else if (n_inspect->parsed()) cmd.network_inspect(refs, format);
         else if (n_rm->parsed()) cmd.network_rm(refs);
@@ -558,10 +557,7 @@ int main(int argc, char** argv) {
         else if (n_prune->parsed()) cmd.network_prune(force);
         else if (v_create->parsed()) {
             if (!driver.empty() && driver != "local") throw Error("volume driver " + driver + " is not supported (local only)", ErrorKind::usage);
-            std::vector<std::string> a;
-            for (const auto& l : labels) a.insert(a.end(), {"--label", l});
-            for (const auto& o : opts) a.insert(a.end(), {"--opt", o});
-            cmd.volume_create(s1, a);
+            cmd.volume_create(s1, labels, opts);
         } else if (v_ls->parsed()) cmd.volume_ls(lo);
         else if (v_inspect->parsed()) cmd.volume_inspect(refs, format);
         else if (v_rm->parsed()) cmd.volume_rm(refs, force);
