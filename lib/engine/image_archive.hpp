@@ -1,10 +1,7 @@
-// Images in and out of the store without a registry:
-//   import  a root filesystem (tarball, compressed or not, or a directory) as a
-//           one-layer OCI image, like `docker import`;
-//   save    images as a docker-archive tar, as `docker save` writes it
-//           (manifest.json, repositories, <config>.json, <layer>/layer.tar);
-//   load    a docker-archive tar (from `docker save`, `skopeo copy …
-//           docker-archive:`, or `ctl save`), like `docker load`.
+// Images in and out of the store without a registry: import, save, load and
+// the --change instructions. The work is img-pack's (lib/image/pack.hpp,
+// lib/image/docker_save.hpp, lib/build/config_change.hpp); these are the
+// engine's callers of it until ctl and ctld run the tool.
 #pragma once
 
 #include <optional>
@@ -13,6 +10,7 @@
 
 #include "core/json.hpp"
 #include "engine/image_store.hpp"
+#include "image/docker_save.hpp"
 #include "oci/image.hpp"
 
 namespace ctk::engine {
@@ -35,10 +33,7 @@ void apply_changes(Json& config, const std::vector<std::string>& changes);
 // Writes the images named by `refs` to `out_fd` as one docker-archive tar.
 void save_images(const ImageStore& store, const std::vector<std::string>& refs, int out_fd);
 
-struct LoadedImage {
-    std::string id;                // "sha256:…"
-    std::vector<std::string> tags; // familiar names
-};
+using image::LoadedImage;
 // Reads a docker-archive tar (possibly compressed) from `in_fd` into the store.
 std::vector<LoadedImage> load_images(const ImageStore& store, int in_fd);
 

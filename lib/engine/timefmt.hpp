@@ -8,17 +8,15 @@
 #include <string>
 #include <string_view>
 
+#include "core/time.hpp"
+
 namespace ctk::engine {
 
 inline constexpr const char* zero_time = "0001-01-01T00:00:00Z";
 
-// Nanoseconds since the epoch, from CLOCK_REALTIME.
-int64_t now_ns();
-// "2026-11-27T21:14:43.668586066Z" (trailing zeros of the fraction dropped, as Go's RFC3339Nano).
-std::string format_rfc3339_nano(int64_t unix_ns);
-// Parses RFC 3339 ("…Z" or "…+01:00", optional fraction); nullopt when malformed
-// or the zero time.
-std::optional<int64_t> parse_rfc3339(std::string_view s);
+using ctk::format_rfc3339_nano;
+using ctk::now_ns;
+using ctk::parse_rfc3339;
 
 // go-units HumanDuration: "Less than a second", "1 second", "About a minute",
 // "5 minutes", "About an hour", "3 hours", "2 days", "3 weeks", "4 months", "2 years".

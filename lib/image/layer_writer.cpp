@@ -297,6 +297,8 @@ WrittenLayer LayerTarWriter::finish() {
     if (out.entries == 0) return out; // the BlobWriter removes its temporary file
     out.descriptor.media_type = std::string(oci::media::oci_layer_gzip);
     out.descriptor.size = static_cast<int64_t>(s_->blob.size());
+    Digest d = s_->blob.verify();
+    out.new_blob = !s_->layout.has_blob(d);
     out.descriptor.digest = s_->blob.commit();
     return out;
 }

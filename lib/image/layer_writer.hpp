@@ -55,6 +55,7 @@ struct WrittenLayer {
     uint64_t tar_size = 0;     // bytes of the uncompressed tar
     uint64_t content_size = 0; // bytes of file contents (Docker's layer "Size")
     uint64_t entries = 0;      // 0: nothing changed, no blob was written
+    bool new_blob = false;     // the blob was not in the layout before
     bool empty() const noexcept { return entries == 0; }
 };
 
