@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "engine/container_model.hpp"
 #include "engine/container_archive.hpp"
 #include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
@@ -100,13 +101,10 @@ void create(Daemon& d, Request& req, Response& res) {
         }
         throw HttpError(404, "No such image: " + shown);
     }
-    std::string mode = json_str(cr.host_config, "NetworkMode");
-    if (!mode.empty() && mode != "default" && mode != "bridge" && mode != "none" && mode != "host" &&
-        mode.rfind("container:", 0) != 0) {
-        // a user network must exist (Docker: 404 "network … not found")
-        if (::access(e.paths().network(mode).c_str(), F_OK) != 0)
-            throw HttpError(404, "network " + mode + " not found");
-    }
+    engine::NetworkMode mode = engine::NetworkMode::parse(json_str(cr.host_config, "NetworkMode"));
+    // a user network must exist (Docker: 404 "network … not found")
+    if (mode.is_user() && ::access(e.paths().network(mode.network_name()).c_str(), F_OK) != 0)
+        throw HttpError(404, "network " + mode.str() + " not found");
     if (json_get(cr.host_config, "Privileged", false) == true)
         throw HttpError(400, "privileged containers are not supported by ctk");
     ContainerRecord r;

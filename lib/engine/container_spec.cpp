@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "engine/container_model.hpp"
 #include "oci/capabilities.hpp"
 #include "oci/image.hpp"
 
@@ -245,8 +246,8 @@ CreateRequest request_from_flags(const RunFlags& f) {
     if (!tmpfs.empty()) h["Tmpfs"] = tmpfs;
 
     std::vector<std::string> nets = f.networks;
-    if (nets.empty()) nets.push_back(f.network.empty() ? "default" : f.network);
-    h["NetworkMode"] = nets[0];
+    if (nets.empty()) nets.push_back(f.network);
+    h["NetworkMode"] = NetworkMode::parse(nets[0]).str();
     h["PortBindings"] = bindings;
     h["AutoRemove"] = f.rm;
     h["RestartPolicy"] = {{"Name", f.restart.empty() ? "no" : f.restart}, {"MaximumRetryCount", 0}};
@@ -323,14 +324,14 @@ CreateRequest request_from_flags(const RunFlags& f) {
     if (!f.devices.empty()) usage("--device is not supported by ctl");
     Json endpoints = Json::object();
     for (size_t i = 0; i < nets.size(); i++) {
-        const std::string& n = nets[i];
-        if (n == "none" || n == "host" || n.rfind("container:", 0) == 0) {
+        NetworkMode n = NetworkMode::parse(nets[i]);
+        if (!n.attaches()) {
             if (nets.size() > 1) usage("conflicting options: cannot attach both user-defined and non-user-defined network-modes");
             continue;
         }
         Json ep = Json::object();
         if (i == 0 && !f.network_aliases.empty()) ep["Aliases"] = f.network_aliases;
-        endpoints[n == "default" ? "bridge" : n] = ep;
+        endpoints[n.network_name()] = ep;
     }
     r.networking = {{"EndpointsConfig", endpoints}};
     if (f.rm && f.detach) {

@@ -25,6 +25,7 @@
 #include "core/fs.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
+#include "engine/container_model.hpp"
 #include "engine/json_fields.hpp"
 #include "engine/names.hpp"
 #include "engine/timefmt.hpp"
@@ -104,8 +105,6 @@ std::vector<std::string> strings_of(const Json& j) {
             if (x.is_string()) out.push_back(x.get<std::string>());
     return out;
 }
-
-bool is_container_mode(const std::string& mode) { return mode.rfind("container:", 0) == 0; }
 
 // The networks a container is attached to through its own namespace (not none/host/container:).
 std::vector<std::string> attached_networks(const ContainerRecord& r) {
@@ -294,8 +293,8 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
     host["Binds"] = get_or(rh, "Binds", nullptr);
     host["ContainerIDFile"] = "";
     host["LogConfig"] = {{"Type", "json-file"}, {"Config", Json::object()}};
-    std::string mode = str_or(rh, "NetworkMode", "default");
-    host["NetworkMode"] = mode.empty() ? "default" : mode;
+    NetworkMode mode = NetworkMode::parse(str_or(rh, "NetworkMode"));
+    host["NetworkMode"] = mode.str();
     host["PortBindings"] = get_or(rh, "PortBindings", Json::object());
     for (auto it = host["PortBindings"].begin(); it != host["PortBindings"].end(); ++it)
         for (auto& b : it.value())
@@ -365,12 +364,12 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
     // Networks: the first endpoint gets the aliases and published ports.
     Json endpoints = req.networking.is_object() ? get_or(req.networking, "EndpointsConfig", Json::object()) : Json::object();
     std::vector<std::string> nets;
-    if (mode == "default" || mode.empty()) nets.push_back("bridge");
-    else if (mode != "none" && mode != "host" && !is_container_mode(mode)) nets.push_back(mode);
-    for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {
-        std::string n = it.key() == "default" ? "bridge" : it.key();
-        if (mode == "none" || mode == "host" || is_container_mode(mode)) break;
-        if (std::find(nets.begin(), nets.end(), n) == nets.end()) nets.push_back(n);
+    if (mode.attaches()) {
+        nets.push_back(mode.network_name());
+        for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {
+            std::string n = it.key() == "default" ? "bridge" : it.key();
+            if (std::find(nets.begin(), nets.end(), n) == nets.end()) nets.push_back(n);
+        }
     }
     Json ctk = {{"Setup", setup::creating}, {"Networks", nets}, {"Endpoints", endpoints}, {"Mode", "overlay"}};
     if (image) ctk["ImageRef"] = images_.unpack_ref(*image, str_or(rc, "Image"));
@@ -404,7 +403,7 @@ void fill_id_fields(ContainerRecord& r, const store::Paths& paths) {
     if (r.doc["Config"].value("Hostname", "").empty()) {
         // --network host shares the host's UTS namespace too (as docker): its name
         char host[256] = {};
-        bool host_mode = get_or(r.doc["HostConfig"], "NetworkMode", "").get<std::string>() == "host";
+        bool host_mode = NetworkMode::parse(str_or(r.doc["HostConfig"], "NetworkMode")).is_host();
         r.doc["Config"]["Hostname"] = host_mode && ::gethostname(host, sizeof host - 1) == 0 ? std::string(host) : r.id.substr(0, 12);
     }
     Json& ctk = r.doc["Ctk"];
@@ -549,7 +548,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     std::string bundle = dir + "/bundle";
     std::string netns = str_or(r.ctk(), "Netns");
     std::string hostname = str_or(cfg, "Hostname");
-    std::string mode = str_or(host, "NetworkMode", "default");
+    NetworkMode mode = NetworkMode::parse(str_or(host, "NetworkMode"));
     Plan p = new_plan("");
     p.vars = {{"ID", r.id}, {"C", dir}};
 
@@ -579,7 +578,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     }
     for (const auto& a : strings_of(get_or(rc, "Cmd", Json::array()))) u.command.push_back(a);
     u.user = str_or(rc, "User");
-    if (mode != "host") u.hostname = hostname; // host mode: no UTS namespace, so no hostname to set
+    if (!mode.is_host()) u.hostname = hostname; // host mode: no UTS namespace, so no hostname to set
     u.workdir = str_or(rc, "WorkingDir");
     u.env = strings_of(get_or(rc, "Env", Json::array()));
     u.tty = get_or(cfg, "Tty", false).get<bool>();
@@ -630,7 +629,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     }
     if (!nets.empty()) hosts_text += "${IP}\t" + hostname + "\n";
     std::string resolv;
-    if (mode == "host") {
+    if (mode.is_host()) {
         resolv = read_file_if_exists("/etc/resolv.conf").value_or("");
         hosts_text = read_file_if_exists("/etc/hosts").value_or(hosts_text);
     } else {
@@ -671,9 +670,9 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/hosts", dir + "/hosts")});
     edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/resolv.conf", dir + "/resolv.conf")});
     if (!nets.empty()) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", netns});
-    else if (mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "network", nullptr});
-    else if (is_container_mode(mode)) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", str_or(r.ctk(), "JoinNetns")});
-    if (mode == "host") {
+    else if (mode.is_host()) edits.push_back({JsonEdit::Op::remove_namespace, {}, "network", nullptr});
+    else if (mode.is_container()) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", str_or(r.ctk(), "JoinNetns")});
+    if (mode.is_host()) {
         edits.push_back({JsonEdit::Op::remove_namespace, {}, "uts", nullptr});
         edits.push_back({JsonEdit::Op::remove, {"hostname"}, "", nullptr});
         // docker sets these only in a network namespace of the container's own
@@ -759,10 +758,10 @@ ContainerRecord Engine::create_checked(const CreateRequest& request) {
     check_host_config(request.host_config);
     std::optional<LocalImage> image = ensure_image(image_ref, "missing");
     // container:NAME shares a running container's network namespace
-    std::string mode = str_or(request.host_config, "NetworkMode", "default");
+    NetworkMode mode = NetworkMode::parse(str_or(request.host_config, "NetworkMode"));
     std::string join_netns;
-    if (is_container_mode(mode)) {
-        ContainerRecord other = containers_.lookup(mode.substr(10));
+    if (mode.is_container()) {
+        ContainerRecord other = containers_.lookup(mode.container());
         join_netns = str_or(other.ctk(), "Netns");
         if (join_netns.empty()) {
             RuntimeState rs = runtime_state(other.id);
@@ -1611,7 +1610,7 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
     out["Config"] = cfg;
     // NetworkSettings
     std::string dir = containers_.dir(r.id);
-    std::string mode = str_or(h, "NetworkMode", "default");
+    NetworkMode mode = NetworkMode::parse(str_or(h, "NetworkMode"));
     Json nets = Json::object();
     Json endpoints = r.ctk().value("Endpoints", Json::object());
     Endpoint primary;
@@ -1630,8 +1629,8 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
             primary_set = true;
         }
     }
-    if (mode == "none" || mode == "host")
-        nets[mode] = {{"IPAMConfig", nullptr}, {"Links", nullptr}, {"Aliases", nullptr}, {"NetworkID", ""},
+    if (mode.is_none() || mode.is_host())
+        nets[mode.str()] = {{"IPAMConfig", nullptr}, {"Links", nullptr}, {"Aliases", nullptr}, {"NetworkID", ""},
                       {"EndpointID", ""}, {"Gateway", ""}, {"IPAddress", ""}, {"IPPrefixLen", 0}, {"IPv6Gateway", ""},
                       {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""}, {"DriverOpts", nullptr}};
     out["NetworkSettings"] = {{"Bridge", ""},
@@ -1685,7 +1684,7 @@ Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st) {
                 {"Labels", get_or(full["Config"], "Labels", Json::object())},
                 {"State", st.status},
                 {"Status", st.human(now_ns())},
-                {"HostConfig", {{"NetworkMode", str_or(full["HostConfig"], "NetworkMode", "default")}}},
+                {"HostConfig", {{"NetworkMode", NetworkMode::parse(str_or(full["HostConfig"], "NetworkMode")).str()}}},
                 {"NetworkSettings", {{"Networks", nets}}},
                 {"Mounts", mounts}};
 }
