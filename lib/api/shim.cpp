@@ -21,6 +21,7 @@
 #include "core/json.hpp"
 #include "core/strings.hpp"
 #include "engine/timefmt.hpp"
+#include "linux/console.hpp"
 
 namespace ctk::api {
 
@@ -59,27 +60,12 @@ UniqueFd connect_unix(const std::string& path) {
     return s;
 }
 
-UniqueFd receive_fd(int sock) {
+UniqueFd receive_console(int sock) {
     char data[256];
-    iovec iov{data, sizeof data};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n;
-    while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-    }
-    if (n < 0) throw_errno("receive the console");
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-            return UniqueFd(fd);
-        }
-    }
-    throw Error("the console socket carried no file descriptor");
+    UniqueFd fd;
+    if (linux::receive_message(sock, data, fd) < 0) throw_errno("receive the console");
+    if (!fd) throw Error("the console socket carried no file descriptor");
+    return fd;
 }
 
 void set_size(int fd, int rows, int cols) {
@@ -127,9 +113,8 @@ struct Client {
 
 pid_t start_shim(const ShimSpec& s, int stdin_write) {
     make_dirs(s.control.substr(0, s.control.rfind('/')), 0700);
-    int ready[2];
-    if (::pipe2(ready, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+    UniqueFd ready_r, ready_w;
+    make_pipe(ready_r, ready_w);
     SpawnOptions o;
     o.new_session = true;
     o.extra_fds.push_back({4, ready_w.get()});
@@ -224,7 +209,7 @@ int shim_main(int argc, char** argv) {
             UniqueFd c(::accept4(con.get(), nullptr, nullptr, SOCK_CLOEXEC));
             if (c) {
                 try {
-                    master = receive_fd(c.get());
+                    master = receive_console(c.get());
                     ::fcntl(master.get(), F_SETFL, ::fcntl(master.get(), F_GETFL) | O_NONBLOCK);
                     set_size(master.get(), rows, cols);
                     con.reset();

@@ -7,20 +7,12 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/process.hpp"
 
 extern char** environ;
 
 namespace ctk::api {
-
-namespace {
-void make_pipe(UniqueFd& r, UniqueFd& w) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-    r.reset(p[0]);
-    w.reset(p[1]);
-}
-} // namespace
 
 Spawned spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
     if (argv.empty()) throw Error("spawn: empty command", ErrorKind::usage);

@@ -1,10 +1,7 @@
 #include "container/channel.hpp"
 
-#include <sys/socket.h>
-
-#include <cstring>
-
 #include "core/strings.hpp"
+#include "linux/console.hpp"
 
 namespace ctk::container {
 
@@ -17,51 +14,17 @@ std::pair<Channel, Channel> Channel::pair() {
 void Channel::send(Msg type, std::string_view payload, int fd) {
     std::string data(1, static_cast<char>(type));
     data += payload;
-    iovec iov {data.data(), data.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (fd >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-    ssize_t n;
-    do {
-        n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = linux::send_message(fd_.get(), data, fd);
     if (n < 0) throw_errno("sync with the container process");
 }
 
 Message Channel::receive() {
     Message m;
     std::string buf(65536, '\0');
-    iovec iov {buf.data(), buf.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n;
-    do {
-        n = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = linux::receive_message(fd_.get(), buf, m.fd);
     if (n < 0) {
         if (errno == ECONNRESET) return m;
         throw_errno("sync with the container process");
-    }
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int f;
-            std::memcpy(&f, CMSG_DATA(c), sizeof(int));
-            m.fd.reset(f);
-        }
     }
     if (n == 0) return m;
     m.type = static_cast<Msg>(buf[0]);

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "linux/console.hpp"
 
 namespace ctk::container {
 
@@ -45,31 +46,14 @@ void send_to_host(int sock, const std::string& host, std::string_view message, i
     sockaddr_un addr;
     UniqueFd dir;
     socklen_t len = notify_address(host, addr, dir);
-    iovec iov {const_cast<char*>(message.data()), message.size()};
-    msghdr msg {};
-    msg.msg_name = &addr;
-    msg.msg_namelen = len;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (pass_fd >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-    }
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) throw_errno("send to NOTIFY_SOCKET", host);
+    if (linux::send_message(sock, message, pass_fd, &addr, len) < 0) throw_errno("send to NOTIFY_SOCKET", host);
 }
 
 // sd_notify_barrier(3): a pipe's write end goes with BARRIER=1; systemd closes
 // it once it has handled everything sent before. runc waits 30 s for it.
 void barrier(int sock, const std::string& host) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd r(p[0]), w(p[1]);
+    UniqueFd r, w;
+    make_pipe(r, w);
     send_to_host(sock, host, "BARRIER=1", w.get());
     w.reset();
     pollfd pf {r.get(), POLLIN, 0};

@@ -247,12 +247,8 @@ Launched launch(Prepared& p, const CreateOptions& o, const StateStore& store, bo
     auto [parent_end, child_end] = Channel::pair();
     UniqueFd out_w, err_w;
     if (!o.stdio_log.empty()) {
-        int a[2], b[2];
-        if (::pipe2(a, O_CLOEXEC) < 0 || ::pipe2(b, O_CLOEXEC) < 0) throw_errno("pipe");
-        l.out.reset(a[0]);
-        out_w.reset(a[1]);
-        l.err.reset(b[0]);
-        err_w.reset(b[1]);
+        make_pipe(l.out, out_w);
+        make_pipe(l.err, err_w);
     }
 
     InitConfig cfg;
@@ -500,9 +496,8 @@ void detached(const StateStore& store, const CreateOptions& o, const char* verb,
         body();
         return;
     }
-    int report[2];
-    if (::pipe2(report, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd report_r(report[0]), report_w(report[1]);
+    UniqueFd report_r, report_w;
+    make_pipe(report_r, report_w);
     pid_t monitor = ::fork();
     if (monitor < 0) throw_errno("fork the monitor");
     if (monitor == 0) {

@@ -24,6 +24,13 @@ UniqueFd open_dir(const std::string& path) {
     return open_path(path, O_RDONLY | O_DIRECTORY);
 }
 
+void make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
+    read_end.reset(p[0]);
+    write_end.reset(p[1]);
+}
+
 static long sys_openat2(int dirfd, const char* path, open_how* how) {
     return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
 }
@@ -155,7 +162,7 @@ void make_dirs(const std::string& path, mode_t mode) {
     if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST) throw_errno("mkdir", path);
 }
 
-static void remove_children(int dirfd, const std::string& shown, dev_t dev) {
+std::vector<std::string> entry_names(int dirfd, const std::string& shown) {
     int dupfd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
     if (dupfd < 0) throw_errno("dup", shown);
     DIR* d = ::fdopendir(dupfd);
@@ -163,24 +170,35 @@ static void remove_children(int dirfd, const std::string& shown, dev_t dev) {
         ::close(dupfd);
         throw_errno("opendir", shown);
     }
-    ScopeGuard close_dir([&] { ::closedir(d); });
-    while (struct dirent* e = ::readdir(d)) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        std::string child = shown + "/" + e->d_name;
+    ::rewinddir(d); // the duplicate shares the offset of `dirfd`
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(d))
+        if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.emplace_back(e->d_name);
+    int err = errno;
+    ::closedir(d);
+    if (err) throw_errno("readdir", shown, err);
+    return names;
+}
+
+static void remove_children(int dirfd, const std::string& shown, dev_t dev) {
+    for (const auto& name : entry_names(dirfd, shown)) {
+        const char* n = name.c_str();
+        std::string child = shown + "/" + name;
         struct stat st;
-        if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (::fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT) continue;
             throw_errno("stat", child);
         }
         if (S_ISDIR(st.st_mode)) {
             if (st.st_dev != dev) throw_errno("remove", child, EBUSY);
-            int sub = ::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int sub = ::openat(dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub < 0) throw_errno("open", child);
             UniqueFd subfd(sub);
             remove_children(sub, child, dev);
-            if (::unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            if (::unlinkat(dirfd, n, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 throw_errno("rmdir", child);
-        } else if (::unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT) {
+        } else if (::unlinkat(dirfd, n, 0) < 0 && errno != ENOENT) {
             throw_errno("unlink", child);
         }
     }

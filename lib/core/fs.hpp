@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/fd.hpp"
 
@@ -21,6 +22,8 @@ namespace ctk {
 // open(2) that throws: <op> "<path>": ENOENT (...)
 UniqueFd open_path(const std::string& path, int flags, mode_t mode = 0);
 UniqueFd open_dir(const std::string& path);
+// pipe2(2) with O_CLOEXEC into two owners; throws.
+void make_pipe(UniqueFd& read_end, UniqueFd& write_end);
 
 // openat2(dirfd, path, flags, resolve) with RESOLVE_IN_ROOT (plus
 // RESOLVE_NO_MAGICLINKS): the path is resolved as if dirfd were "/".
@@ -53,6 +56,9 @@ void make_dirs(const std::string& path, mode_t mode = 0755);
 void remove_tree(const std::string& path);
 // The same, below an open directory fd.
 void remove_tree_at(int dirfd, const std::string& name);
+// The names in the directory open at `dirfd`, from its start ("." and ".."
+// left out); `shown` names the directory in errors.
+std::vector<std::string> entry_names(int dirfd, const std::string& shown);
 
 // fsync of the directory holding `path`.
 void sync_parent_dir(const std::string& path);

@@ -36,26 +36,27 @@ namespace {
     if (pos != std::string::npos) msg = msg.substr(pos + 2);
     throw_invalid(std::string(what) + ": malformed JSON: " + msg);
 }
-} // namespace
 
-Json parse_json_text(std::string_view text, std::string_view what, size_t max_size) {
+
+// Parses within the limits; the exceptions of type Malformed become "malformed JSON".
+template <typename Malformed> Json parse_limited(std::string_view text, std::string_view what, size_t max_size) {
     check_json_limits(text, what, max_size);
     try {
         return Json::parse(text.begin(), text.end());
-    } catch (const Json::out_of_range& e) {
-        // a number beyond a double (1e999) is no syntax error: malformed, as parse_json says
+    } catch (const Malformed& e) {
         throw_malformed(what, e);
     }
 }
+} // namespace
+
+Json parse_json_text(std::string_view text, std::string_view what, size_t max_size) {
+    // a number beyond a double (1e999) is no syntax error: malformed, as parse_json says
+    return parse_limited<Json::out_of_range>(text, what, max_size);
+}
 
 Json parse_json(std::string_view text, std::string_view what, size_t max_size) {
-    check_json_limits(text, what, max_size);
-    try {
-        return Json::parse(text.begin(), text.end());
-    } catch (const Json::exception& e) {
-        // parse_error, and out_of_range for a number beyond a double (1e999)
-        throw_malformed(what, e);
-    }
+    // parse_error, and out_of_range for a number beyond a double (1e999)
+    return parse_limited<Json::exception>(text, what, max_size);
 }
 
 Json try_parse_json(std::string_view text, size_t max_size) {

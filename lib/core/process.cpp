@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/fs.hpp"
 
 extern char** environ;
 
@@ -59,13 +60,6 @@ std::vector<std::string> environment_with(const std::vector<std::string>& overri
         if (!later) env.push_back(overrides[i]);
     }
     return env;
-}
-
-static void make_pipe(UniqueFd& r, UniqueFd& w) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-    r.reset(p[0]);
-    w.reset(p[1]);
 }
 
 static long now_ms() {

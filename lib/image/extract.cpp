@@ -104,6 +104,7 @@ private:
     void whiteout(const EntryPath& dir, const std::string& hidden);
     void opaque(const EntryPath& dir);
     void clear_lower(int dirfd, const std::string& key);
+    UniqueFd open_target_dir(const std::string& key);
 
     void set_owner_mode_fd(int fd, archive_entry* e, bool force_chmod);
     void set_xattrs_fd(int fd, archive_entry* e);
@@ -629,12 +630,8 @@ void Extractor::whiteout(const EntryPath& dir, const std::string& hidden) {
         return;
     }
     std::string parent = dir.str();
-    UniqueFd fd = parent.empty() ? dup_fd(rootfd_, O_RDONLY)
-                                 : try_open_in_root(rootfd_, parent, O_RDONLY | O_DIRECTORY);
-    if (!fd) {
-        if (errno == ENOENT || errno == ENOTDIR) return;
-        throw_errno("open", parent);
-    }
+    UniqueFd fd = open_target_dir(parent);
+    if (!fd) return;
     std::string key = join_key(parent, hidden);
     invalidate();
     if (created_.count(key)) {
@@ -667,35 +664,22 @@ void Extractor::opaque(const EntryPath& dir) {
         return;
     }
     std::string key = dir.str();
-    UniqueFd fd = key.empty() ? dup_fd(rootfd_, O_RDONLY)
-                              : try_open_in_root(rootfd_, key, O_RDONLY | O_DIRECTORY);
-    if (!fd) {
-        if (errno == ENOENT || errno == ENOTDIR) return;
-        throw_errno("open", key);
-    }
-    clear_lower(fd.get(), key);
+    if (UniqueFd fd = open_target_dir(key)) clear_lower(fd.get(), key);
+}
+
+// The directory `key` of the target ("" = its root), or an empty fd where
+// there is none to open.
+UniqueFd Extractor::open_target_dir(const std::string& key) {
+    UniqueFd fd = key.empty() ? dup_fd(rootfd_, O_RDONLY) : try_open_in_root(rootfd_, key, O_RDONLY | O_DIRECTORY);
+    if (!fd && errno != ENOENT && errno != ENOTDIR) throw_errno("open", key);
+    return fd;
 }
 
 // Removes everything below `dirfd` that this layer did not create (an opaque
 // directory keeps only the current layer's entries, OCI layer.md).
 void Extractor::clear_lower(int dirfd, const std::string& key) {
     invalidate();
-    std::vector<std::string> names;
-    {
-        int d = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (d < 0) throw_errno("open", key);
-        DIR* dir = ::fdopendir(d);
-        if (!dir) {
-            ::close(d);
-            throw_errno("opendir", key);
-        }
-        ScopeGuard close_dir([&] { ::closedir(dir); });
-        while (struct dirent* ent = ::readdir(dir)) {
-            std::string_view n = ent->d_name;
-            if (n != "." && n != "..") names.emplace_back(n);
-        }
-    }
-    for (const auto& n : names) {
+    for (const auto& n : entry_names(dirfd, key)) {
         std::string child = join_key(key, n);
         if (!created_.count(child)) {
             remove_tree_at(dirfd, n);

@@ -28,32 +28,32 @@ Pty open_pty(const std::string& ptmx_path) {
     return pty;
 }
 
-void send_fd(int sock, int fd, std::string_view payload) {
-    char data = 0;
-    iovec iov {};
-    iov.iov_base = payload.empty() ? &data : const_cast<char*>(payload.data());
-    iov.iov_len = payload.empty() ? 1 : payload.size();
+ssize_t send_message(int sock, std::string_view data, int fd, const sockaddr_un* to, socklen_t to_len) {
+    iovec iov {const_cast<char*>(data.data()), data.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg {};
+    msg.msg_name = const_cast<sockaddr_un*>(to);
+    msg.msg_namelen = to ? to_len : 0;
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    if (fd >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
     ssize_t n;
     do {
         n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) throw_errno("send a file descriptor");
+    return n;
 }
 
-UniqueFd receive_fd(int sock, std::string* payload) {
-    char buf[4096];
-    iovec iov {buf, sizeof buf};
+ssize_t receive_message(int sock, std::span<char> buf, UniqueFd& fd) {
+    iovec iov {buf.data(), buf.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
     msghdr msg {};
     msg.msg_iov = &iov;
@@ -64,8 +64,7 @@ UniqueFd receive_fd(int sock, std::string* payload) {
     do {
         n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) throw_errno("receive a file descriptor");
-    UniqueFd fd;
+    if (n < 0) return n;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
         size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -76,6 +75,20 @@ UniqueFd receive_fd(int sock, std::string* payload) {
             else ::close(f);
         }
     }
+    return n;
+}
+
+void send_fd(int sock, int fd, std::string_view payload) {
+    // a message with no data does not carry its ancillary data on a stream socket
+    if (send_message(sock, payload.empty() ? std::string_view("\0", 1) : payload, fd) < 0)
+        throw_errno("send a file descriptor");
+}
+
+UniqueFd receive_fd(int sock, std::string* payload) {
+    char buf[4096];
+    UniqueFd fd;
+    ssize_t n = receive_message(sock, buf, fd);
+    if (n < 0) throw_errno("receive a file descriptor");
     if (!fd) throw Error(n == 0 ? "the peer closed the socket before sending a file descriptor"
                                 : "no file descriptor in the message",
                          ErrorKind::failed);

@@ -4,9 +4,12 @@
 // window sizes and raw mode for the foreground proxy.
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,6 +27,15 @@ struct Pty {
 // pivot, so the pty belongs to its devpts); the slave is opened from the
 // master (TIOCGPTPEER), not by path.
 Pty open_pty(const std::string& ptmx_path = "/dev/ptmx");
+
+// One message over a UNIX socket, with `fd` attached as SCM_RIGHTS when it is
+// >= 0, and to the address `to` when given (a datagram socket's peer).
+// Retries EINTR; returns sendmsg's result (-1 with errno set on failure).
+ssize_t send_message(int sock, std::string_view data, int fd = -1, const sockaddr_un* to = nullptr,
+                     socklen_t to_len = 0);
+// Receives one message into `buf`; the first fd it carries goes to *fd, any
+// others are closed. Retries EINTR; returns recvmsg's result (-1 with errno).
+ssize_t receive_message(int sock, std::span<char> buf, UniqueFd& fd);
 
 // One fd over a UNIX socket with `payload` as the message data.
 void send_fd(int sock, int fd, std::string_view payload);

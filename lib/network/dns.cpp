@@ -317,9 +317,8 @@ void start_dns_responder(const NetworkStore& store, const Network& n, const Netw
     // The next attach recognises the responder by its command line: the pid
     // file is written once the child has executed (its end of this
     // close-on-exec pipe closed), or a second responder would meet EADDRINUSE.
-    int execed[2];
-    if (::pipe2(execed, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd exec_r(execed[0]), exec_w(execed[1]);
+    UniqueFd exec_r, exec_w;
+    make_pipe(exec_r, exec_w);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork DNS responder");
     if (pid == 0) {

@@ -19,25 +19,6 @@ namespace ctk::volume {
 
 namespace {
 
-std::vector<std::string> list_names(int dir, const std::string& shown) {
-    int dupfd = ::fcntl(dir, F_DUPFD_CLOEXEC, 0);
-    if (dupfd < 0) throw_errno("dup", shown);
-    DIR* d = ::fdopendir(dupfd);
-    if (!d) {
-        ::close(dupfd);
-        throw_errno("opendir", shown);
-    }
-    ::rewinddir(d);
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* e = ::readdir(d))
-        if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.emplace_back(e->d_name);
-    int err = errno;
-    ::closedir(d);
-    if (err) throw_errno("readdir", shown, err);
-    return names;
-}
-
 bool ignorable_xattr_error(int err) { return err == ENOTSUP || err == EPERM || err == ENODATA; }
 
 // An xattr holder: an open fd (files, directories), or a path of the form
@@ -138,7 +119,7 @@ struct Copier {
     std::map<std::pair<dev_t, ino_t>, std::string> links; // first copy of a multiply-linked inode
 
     void copy_dir(int src, int dst, const std::string& rel) {
-        for (const auto& name : list_names(src, rel.empty() ? "." : rel)) {
+        for (const auto& name : entry_names(src, rel.empty() ? "." : rel)) {
             std::string child = rel.empty() ? name : rel + "/" + name;
             struct stat st;
             if (::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -268,6 +249,6 @@ CopyUpSource open_copy_up_source(int rootfs, const std::string& target, int& fd)
     return CopyUpSource::directory;
 }
 
-bool directory_empty(int dir) { return list_names(dir, "volume").empty(); }
+bool directory_empty(int dir) { return entry_names(dir, "volume").empty(); }
 
 } // namespace ctk::volume
