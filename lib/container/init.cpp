@@ -106,24 +106,41 @@ void wait_for_start(const InitConfig& cfg, Channel& channel) {
 
 } // namespace
 
+// Only `keep`, the v1 cgroup task files and the process's preserved fds stay
+// open: no fd of the runtime's (its lock, a report pipe) may reach the
+// container. Joins the v1 cgroups before anything is charged here, resets the
+// signals, and dies with the runtime from here on.
+static void leave_runtime(std::vector<int> keep, const std::vector<int>& cgroup_tasks, int preserve_fds) {
+    keep.insert(keep.end(), cgroup_tasks.begin(), cgroup_tasks.end());
+    for (int fd = 3; fd < 3 + preserve_fds; fd++) keep.push_back(fd);
+    linux::close_fds_except(keep);
+    linux::cgroup::join_v1_tasks(cgroup_tasks);
+    for (int fd : cgroup_tasks) ::close(fd);
+    reset_signals();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+}
+
+// In a handler: the exception being handled goes to the runtime, and this
+// process ends.
+[[noreturn]] static void report_and_exit(Channel& channel) {
+    try {
+        throw;
+    } catch (const Error& e) {
+        channel.send_error(e);
+    } catch (const std::exception& e) {
+        channel.send_error(Error(std::string("internal error: ") + e.what()));
+    }
+    ::_exit(1);
+}
+
 void container_init(const InitConfig& cfg, Channel& channel) {
     std::string hook_state;
     const pid_t runtime_pid = ::getppid();
     try {
-        // Only what this process needs: no fd of the runtime's (its lock, a
-        // report pipe) may stay open in the container.
         std::vector<int> keep = {channel.fd(), cfg.host_proc, cfg.fifo, cfg.console_socket, cfg.stdout_fd,
                                  cfg.stderr_fd};
         for (const auto& [ns, fd] : cfg.joins) keep.push_back(fd);
-        keep.insert(keep.end(), cfg.cgroup_tasks.begin(), cfg.cgroup_tasks.end());
-        for (int fd = 3; fd < 3 + cfg.process.preserve_fds; fd++) keep.push_back(fd);
-        linux::close_fds_except(keep);
-        // into the container's v1 cgroups before anything is charged here
-        linux::cgroup::join_v1_tasks(cfg.cgroup_tasks);
-        for (int fd : cfg.cgroup_tasks) ::close(fd);
-        reset_signals();
-        // Until the container is created, it dies with the runtime.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        leave_runtime(keep, cfg.cgroup_tasks, cfg.process.preserve_fds);
         if (::getppid() != runtime_pid) ::_exit(1);
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         ::umask(0);
@@ -190,26 +207,15 @@ void container_init(const InitConfig& cfg, Channel& channel) {
                 hook_state.replace(at, from.size(), "\"status\":\"running\"");
             run_hooks(spec.hooks->start_container, hook_state, "startContainer");
         }
-    } catch (const Error& e) {
-        channel.send_error(e);
-        ::_exit(1);
-    } catch (const std::exception& e) {
-        channel.send_error(Error(std::string("internal error: ") + e.what()));
-        ::_exit(1);
+    } catch (const std::exception&) {
+        report_and_exit(channel);
     }
     finalize_and_exec(cfg.process, channel, cfg.init);
 }
 
 void exec_init(const ExecConfig& cfg, Channel& channel) {
     try {
-        std::vector<int> keep = {channel.fd(), cfg.pidfd, cfg.console_socket};
-        keep.insert(keep.end(), cfg.cgroup_tasks.begin(), cfg.cgroup_tasks.end());
-        for (int fd = 3; fd < 3 + cfg.process.preserve_fds; fd++) keep.push_back(fd);
-        linux::close_fds_except(keep);
-        linux::cgroup::join_v1_tasks(cfg.cgroup_tasks);
-        for (int fd : cfg.cgroup_tasks) ::close(fd);
-        reset_signals();
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        leave_runtime({channel.fd(), cfg.pidfd, cfg.console_socket}, cfg.cgroup_tasks, cfg.process.preserve_fds);
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         if (cfg.setns_flags && ::setns(cfg.pidfd, static_cast<int>(cfg.setns_flags)) < 0)
             throw_errno("join the container's namespaces");
@@ -222,12 +228,8 @@ void exec_init(const ExecConfig& cfg, Channel& channel) {
             channel.send(Msg::ready);
         }
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    } catch (const Error& e) {
-        channel.send_error(e);
-        ::_exit(1);
-    } catch (const std::exception& e) {
-        channel.send_error(Error(std::string("internal error: ") + e.what()));
-        ::_exit(1);
+    } catch (const std::exception&) {
+        report_and_exit(channel);
     }
     finalize_and_exec(cfg.process, channel, false);
 }

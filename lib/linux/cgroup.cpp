@@ -616,6 +616,15 @@ void Cgroup::apply_limits(const oci::Resources& r, const std::function<void(cons
             return std::to_string(get_or<int64_t>(e, "major", 0)) + ":" +
                    std::to_string(get_or<int64_t>(e, "minor", 0));
         };
+        // each throttle's v1 file and io.max key
+        const struct {
+            const char* key;
+            const char* v1_file;
+            const char* v2_key;
+        } throttles[] = {{"throttleReadBpsDevice", "blkio.throttle.read_bps_device", "rbps"},
+                         {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device", "wbps"},
+                         {"throttleReadIOPSDevice", "blkio.throttle.read_iops_device", "riops"},
+                         {"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", "wiops"}};
         if (!d.unified) {
             if (auto w = get_or<uint64_t>(b, "weight", 0)) {
                 if (!write_value(d.dir(), "blkio.weight", unum(w), true))
@@ -625,14 +634,9 @@ void Cgroup::apply_limits(const oci::Resources& r, const std::function<void(cons
             for (const auto& e : b.value("weightDevice", Json::array()))
                 if (auto w = get_or<uint64_t>(e, "weight", 0))
                     write_opt(d, "blkio.weight_device", dev(e) + " " + unum(w));
-            const std::pair<const char*, const char*> throttles[] = {
-                {"throttleReadBpsDevice", "blkio.throttle.read_bps_device"},
-                {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device"},
-                {"throttleReadIOPSDevice", "blkio.throttle.read_iops_device"},
-                {"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device"}};
-            for (const auto& [key, file] : throttles)
-                for (const auto& e : b.value(key, Json::array()))
-                    write(d, file, dev(e) + " " + unum(get_or<uint64_t>(e, "rate", 0)));
+            for (const auto& t : throttles)
+                for (const auto& e : b.value(t.key, Json::array()))
+                    write(d, t.v1_file, dev(e) + " " + unum(get_or<uint64_t>(e, "rate", 0)));
         } else {
             if (auto w = get_or<uint64_t>(b, "weight", 0)) {
                 if (!write_value(d.dir(), "io.bfq.weight", unum(w), true))
@@ -641,14 +645,9 @@ void Cgroup::apply_limits(const oci::Resources& r, const std::function<void(cons
             for (const auto& e : b.value("weightDevice", Json::array()))
                 if (auto w = get_or<uint64_t>(e, "weight", 0))
                     write_opt(d, "io.weight", dev(e) + " " + unum(blkio_weight_to_io_weight(w)));
-            const std::pair<const char*, const char*> throttles[] = {
-                {"throttleReadBpsDevice", "rbps"},
-                {"throttleWriteBpsDevice", "wbps"},
-                {"throttleReadIOPSDevice", "riops"},
-                {"throttleWriteIOPSDevice", "wiops"}};
-            for (const auto& [key, name] : throttles)
-                for (const auto& e : b.value(key, Json::array()))
-                    write(d, "io.max", dev(e) + " " + name + "=" + unum(get_or<uint64_t>(e, "rate", 0)));
+            for (const auto& t : throttles)
+                for (const auto& e : b.value(t.key, Json::array()))
+                    write(d, "io.max", dev(e) + " " + t.v2_key + "=" + unum(get_or<uint64_t>(e, "rate", 0)));
         }
     }
     if (auto it = r.extra.find("hugepageLimits"); it != r.extra.end() && it->is_array()) {

@@ -225,6 +225,29 @@ template <typename F> void RouteSocket::dump(nlmsghdr* nlh, const std::string& w
 }
 
 namespace {
+// A request in `buf`: the netlink header, then the (zeroed) fixed header it returns.
+template <typename Header> Header* start_message(char* buf, uint16_t type, uint16_t flags, nlmsghdr*& nlh) {
+    nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = flags;
+    return static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
+}
+} // namespace
+
+template <typename Header, typename F>
+void RouteSocket::dump_ipv4(uint16_t request, uint16_t answer, unsigned char Header::*family, const std::string& what,
+                            F&& each) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh;
+    start_message<Header>(buf, request, 0, nlh)->*family = AF_INET;
+    dump(nlh, what, [&](const nlmsghdr* m) {
+        if (m->nlmsg_type != answer) return;
+        const auto& answered = *static_cast<const Header*>(mnl_nlmsg_get_payload(m));
+        if (answered.*family == AF_INET) each(m, answered);
+    });
+}
+
+namespace {
 
 // Calls f(attr) for each attribute after `offset` bytes of payload.
 template <typename F> void each_attr(const nlmsghdr* nlh, size_t offset, F f) {
@@ -292,10 +315,8 @@ LinkInfo parse_link(const nlmsghdr* nlh) {
 }
 
 nlmsghdr* link_message(char* buf, uint16_t type, uint16_t flags, int index) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = type;
-    nlh->nlmsg_flags = flags;
-    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+    nlmsghdr* nlh;
+    auto* ifm = start_message<ifinfomsg>(buf, type, flags, nlh);
     ifm->ifi_family = AF_UNSPEC;
     ifm->ifi_index = index;
     return nlh;
@@ -354,42 +375,28 @@ std::vector<LinkInfo> RouteSocket::links() {
 }
 
 std::vector<AddressInfo> RouteSocket::addresses() {
-    char buf[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_GETADDR;
-    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-    ifa->ifa_family = AF_INET;
     std::vector<AddressInfo> out;
-    dump(nlh, "list addresses", [&](const nlmsghdr* m) {
-        if (m->nlmsg_type != RTM_NEWADDR) return;
-        const auto* msg = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(m));
-        if (msg->ifa_family != AF_INET) return;
+    auto each = [&](const nlmsghdr* m, const ifaddrmsg& msg) {
         AddressInfo a;
-        a.index = static_cast<int>(msg->ifa_index);
-        a.prefix.length = msg->ifa_prefixlen;
-        each_attr(m, sizeof(*msg), [&](const nlattr* attr) {
+        a.index = static_cast<int>(msg.ifa_index);
+        a.prefix.length = msg.ifa_prefixlen;
+        each_attr(m, sizeof msg, [&](const nlattr* attr) {
             if (mnl_attr_get_type(attr) == IFA_LOCAL && mnl_attr_get_payload_len(attr) == 4)
                 a.prefix.addr = mnl_attr_get_u32(attr);
         });
         out.push_back(a);
-    });
+    };
+    dump_ipv4(RTM_GETADDR, RTM_NEWADDR, &ifaddrmsg::ifa_family, "list addresses", each);
     return out;
 }
 
 std::vector<RouteInfo> RouteSocket::routes() {
-    char buf[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_GETROUTE;
-    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = AF_INET;
     std::vector<RouteInfo> out;
-    dump(nlh, "list routes", [&](const nlmsghdr* m) {
-        if (m->nlmsg_type != RTM_NEWROUTE) return;
-        const auto* msg = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(m));
-        if (msg->rtm_table != RT_TABLE_MAIN) return;
+    auto each = [&](const nlmsghdr* m, const rtmsg& msg) {
+        if (msg.rtm_table != RT_TABLE_MAIN) return;
         RouteInfo r;
-        r.dst.length = msg->rtm_dst_len;
-        each_attr(m, sizeof(*msg), [&](const nlattr* attr) {
+        r.dst.length = msg.rtm_dst_len;
+        each_attr(m, sizeof msg, [&](const nlattr* attr) {
             switch (mnl_attr_get_type(attr)) {
             case RTA_DST: r.dst.addr = mnl_attr_get_u32(attr); break;
             case RTA_GATEWAY: r.gateway = mnl_attr_get_u32(attr); break;
@@ -398,7 +405,8 @@ std::vector<RouteInfo> RouteSocket::routes() {
             }
         });
         out.push_back(r);
-    });
+    };
+    dump_ipv4(RTM_GETROUTE, RTM_NEWROUTE, &rtmsg::rtm_family, "list routes", each);
     return out;
 }
 
@@ -480,9 +488,8 @@ bool delete_link_unlisted(const std::string& name) {
         throw_errno("subscribe to link events");
     auto link = events.link(name);
     if (!link) return false;
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    UniqueFd rd, wr;
+    make_pipe(rd, wr);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
@@ -593,10 +600,8 @@ void RouteSocket::set_hairpin(int index, bool on) {
 
 void RouteSocket::add_address(int index, const Ipv4Prefix& prefix) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_NEWADDR;
-    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    nlmsghdr* nlh;
+    auto* ifa = start_message<ifaddrmsg>(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, nlh);
     ifa->ifa_family = AF_INET;
     ifa->ifa_prefixlen = static_cast<unsigned char>(prefix.length);
     ifa->ifa_index = static_cast<unsigned>(index);
@@ -612,10 +617,8 @@ void RouteSocket::add_address(int index, const Ipv4Prefix& prefix) {
 
 bool RouteSocket::add_route(const Ipv4Prefix& dst, in_addr_t gateway, int oif) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_NEWROUTE;
-    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    nlmsghdr* nlh;
+    auto* rtm = start_message<rtmsg>(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, nlh);
     rtm->rtm_family = AF_INET;
     rtm->rtm_dst_len = static_cast<unsigned char>(dst.length);
     rtm->rtm_table = RT_TABLE_MAIN;

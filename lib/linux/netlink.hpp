@@ -127,6 +127,11 @@ private:
     std::optional<LinkInfo> get_link(const std::string& name, int index);
     void request(nlmsghdr* nlh, const std::string& what);
     template <typename F> void dump(nlmsghdr* nlh, const std::string& what, F&& each);
+    // A dump of `request` for IPv4 (`family` is the family field of its
+    // fixed header); `each(m, header)` gets every IPv4 answer of type `answer`.
+    template <typename Header, typename F>
+    void dump_ipv4(uint16_t request, uint16_t answer, unsigned char Header::*family, const std::string& what,
+                   F&& each);
 
     mnl_socket* sock_ = nullptr;
     unsigned port_ = 0;

@@ -158,6 +158,18 @@ Rule& Rule::oifname_in(const std::string& set) {
     return *this;
 }
 
+// register 1 &= mask (4 bytes)
+static void add_mask(nftnl_rule* r, uint32_t mask) {
+    uint32_t zero = 0;
+    nftnl_expr* b = expr("bitwise");
+    nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_LEN, 4);
+    nftnl_expr_set(b, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+    nftnl_expr_set(b, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+    nftnl_rule_add_expr(r, b);
+}
+
 void Rule::payload_addr(uint32_t offset, in_addr_t addr, int prefix_length, bool equal) {
     nftnl_expr* p = expr("payload");
     nftnl_expr_set_u32(p, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
@@ -166,16 +178,7 @@ void Rule::payload_addr(uint32_t offset, in_addr_t addr, int prefix_length, bool
     nftnl_expr_set_u32(p, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
     nftnl_rule_add_expr(rule_, p);
     uint32_t mask = prefix_length == 0 ? 0 : htonl(0xffffffffu << (32 - prefix_length));
-    if (prefix_length < 32) {
-        uint32_t zero = 0;
-        nftnl_expr* b = expr("bitwise");
-        nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-        nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-        nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_LEN, 4);
-        nftnl_expr_set(b, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-        nftnl_expr_set(b, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-        nftnl_rule_add_expr(rule_, b);
-    }
+    if (prefix_length < 32) add_mask(rule_, mask);
     uint32_t value = addr & mask;
     add_cmp(rule_, equal ? NFT_CMP_EQ : NFT_CMP_NEQ, &value, 4);
 }
@@ -224,14 +227,8 @@ static void ct_bits(nftnl_rule* r, uint32_t key, uint32_t mask) {
     nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
     nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
     nftnl_rule_add_expr(r, e);
+    add_mask(r, mask);
     uint32_t zero = 0;
-    nftnl_expr* b = expr("bitwise");
-    nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-    nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-    nftnl_expr_set_u32(b, NFTNL_EXPR_BITWISE_LEN, 4);
-    nftnl_expr_set(b, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-    nftnl_expr_set(b, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-    nftnl_rule_add_expr(r, b);
     add_cmp(r, NFT_CMP_NEQ, &zero, 4);
 }
 
@@ -307,41 +304,33 @@ Batch::Batch(std::string table) : table_(std::move(table)) {
 
 Batch::~Batch() = default;
 
-void Batch::begin_message() {
+void Batch::make_room() {
     if (buf_.size() - used_ < 8192) buf_.resize(buf_.size() * 2);
 }
 
-static nlmsghdr* finish(std::vector<char>&, size_t& used, nlmsghdr* nlh) {
-    used += NLMSG_ALIGN(nlh->nlmsg_len);
-    return nlh;
+nlmsghdr* Batch::begin_message(uint16_t type, uint16_t flags, std::string what) {
+    make_room();
+    what_.push_back(std::move(what));
+    return nftnl_nlmsg_build_hdr(buf_.data() + used_, type, NFPROTO_IPV4, flags, seq_base_ + ++count_);
 }
 
-void Batch::add_table() {
-    begin_message();
+void Batch::end_message(nlmsghdr* nlh) { used_ += NLMSG_ALIGN(nlh->nlmsg_len); }
+
+void Batch::table_message(uint16_t type, uint16_t flags, std::string what) {
+    nlmsghdr* nlh = begin_message(type, flags, std::move(what));
     nftnl_table* t = nftnl_table_alloc();
     nftnl_table_set_str(t, NFTNL_TABLE_NAME, table_.c_str());
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf_.data() + used_, NFT_MSG_NEWTABLE, NFPROTO_IPV4,
-                                          NLM_F_CREATE | NLM_F_ACK, seq_base_ + ++count_);
     nftnl_table_nlmsg_build_payload(nlh, t);
     nftnl_table_free(t);
-    finish(buf_, used_, nlh);
-    what_.push_back("add table ip " + table_);
+    end_message(nlh);
 }
 
-void Batch::delete_table() {
-    begin_message();
-    nftnl_table* t = nftnl_table_alloc();
-    nftnl_table_set_str(t, NFTNL_TABLE_NAME, table_.c_str());
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf_.data() + used_, NFT_MSG_DELTABLE, NFPROTO_IPV4, NLM_F_ACK,
-                                          seq_base_ + ++count_);
-    nftnl_table_nlmsg_build_payload(nlh, t);
-    nftnl_table_free(t);
-    finish(buf_, used_, nlh);
-    what_.push_back("delete table ip " + table_);
-}
+void Batch::add_table() { table_message(NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK, "add table ip " + table_); }
+
+void Batch::delete_table() { table_message(NFT_MSG_DELTABLE, NLM_F_ACK, "delete table ip " + table_); }
 
 void Batch::add_chain(const BaseChain& chain) {
-    begin_message();
+    nlmsghdr* nlh = begin_message(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK, "add chain " + chain.name);
     nftnl_chain* c = nftnl_chain_alloc();
     nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table_.c_str());
     nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain.name.c_str());
@@ -349,16 +338,13 @@ void Batch::add_chain(const BaseChain& chain) {
     nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook_number(chain.hook));
     nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, chain.priority);
     nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf_.data() + used_, NFT_MSG_NEWCHAIN, NFPROTO_IPV4,
-                                          NLM_F_CREATE | NLM_F_ACK, seq_base_ + ++count_);
     nftnl_chain_nlmsg_build_payload(nlh, c);
     nftnl_chain_free(c);
-    finish(buf_, used_, nlh);
-    what_.push_back("add chain " + chain.name);
+    end_message(nlh);
 }
 
 void Batch::add_ifname_set(const std::string& name) {
-    begin_message();
+    nlmsghdr* nlh = begin_message(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_ACK, "add set " + name);
     nftnl_set* s = nftnl_set_alloc();
     nftnl_set_set_str(s, NFTNL_SET_TABLE, table_.c_str());
     nftnl_set_set_str(s, NFTNL_SET_NAME, name.c_str());
@@ -371,73 +357,62 @@ void Batch::add_ifname_set(const std::string& name) {
     nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, nft_byteorder_host);
     nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
     nftnl_udata_buf_free(ud);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf_.data() + used_, NFT_MSG_NEWSET, NFPROTO_IPV4,
-                                          NLM_F_CREATE | NLM_F_ACK, seq_base_ + ++count_);
     nftnl_set_nlmsg_build_payload(nlh, s);
     nftnl_set_free(s);
-    finish(buf_, used_, nlh);
-    what_.push_back("add set " + name);
+    end_message(nlh);
 }
 
-static void set_element(std::vector<char>& buf, size_t& used, const std::string& table, const std::string& set,
-                        const std::string& ifname, uint16_t type, uint16_t flags, uint32_t seq) {
+void Batch::set_element_message(uint16_t type, uint16_t flags, const std::string& set, const std::string& ifname,
+                                std::string what) {
+    nlmsghdr* nlh = begin_message(type, flags, std::move(what));
     nftnl_set* s = nftnl_set_alloc();
-    nftnl_set_set_str(s, NFTNL_SET_TABLE, table.c_str());
+    nftnl_set_set_str(s, NFTNL_SET_TABLE, table_.c_str());
     nftnl_set_set_str(s, NFTNL_SET_NAME, set.c_str());
     nftnl_set_elem* e = nftnl_set_elem_alloc();
     std::string key = padded_ifname(ifname);
     nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), IFNAMSIZ);
     nftnl_set_elem_add(s, e);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data() + used, type, NFPROTO_IPV4, flags, seq);
     nftnl_set_elems_nlmsg_build_payload(nlh, s);
     nftnl_set_free(s);
-    finish(buf, used, nlh);
+    end_message(nlh);
 }
 
 void Batch::add_ifname_element(const std::string& set, const std::string& ifname) {
-    begin_message();
-    set_element(buf_, used_, table_, set, ifname, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_ACK,
-                seq_base_ + ++count_);
-    what_.push_back("add " + quote(ifname) + " to set " + set);
+    set_element_message(NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_ACK, set, ifname,
+                        "add " + quote(ifname) + " to set " + set);
 }
 
 void Batch::delete_ifname_element(const std::string& set, const std::string& ifname) {
-    begin_message();
-    set_element(buf_, used_, table_, set, ifname, NFT_MSG_DELSETELEM, NLM_F_ACK, seq_base_ + ++count_);
-    what_.push_back("delete " + quote(ifname) + " from set " + set);
+    set_element_message(NFT_MSG_DELSETELEM, NLM_F_ACK, set, ifname, "delete " + quote(ifname) + " from set " + set);
 }
 
 void Batch::add_rule(const Rule& rule) {
-    begin_message();
+    nlmsghdr* nlh =
+        begin_message(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, "add rule to chain " + rule.chain());
     nftnl_rule* r = rule.get();
     nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table_.c_str());
     nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, rule.chain().c_str());
     nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf_.data() + used_, NFT_MSG_NEWRULE, NFPROTO_IPV4,
-                                          NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, seq_base_ + ++count_);
     nftnl_rule_nlmsg_build_payload(nlh, r);
-    finish(buf_, used_, nlh);
-    what_.push_back("add rule to chain " + rule.chain());
+    end_message(nlh);
 }
 
 void Batch::delete_rule(const std::string& chain, uint64_t handle) {
-    begin_message();
+    nlmsghdr* nlh = begin_message(NFT_MSG_DELRULE, NLM_F_ACK,
+                                  "delete rule " + std::to_string(handle) + " from chain " + chain);
     nftnl_rule* r = nftnl_rule_alloc();
     nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table_.c_str());
     nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain.c_str());
     nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
     nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf_.data() + used_, NFT_MSG_DELRULE, NFPROTO_IPV4, NLM_F_ACK,
-                                          seq_base_ + ++count_);
     nftnl_rule_nlmsg_build_payload(nlh, r);
     nftnl_rule_free(r);
-    finish(buf_, used_, nlh);
-    what_.push_back("delete rule " + std::to_string(handle) + " from chain " + chain);
+    end_message(nlh);
 }
 
 void Batch::commit() {
     if (count_ == 0) return;
-    begin_message();
+    make_room();
     nlmsghdr* end = nftnl_batch_end(buf_.data() + used_, seq_base_ + count_ + 1);
     size_t total = used_ + NLMSG_ALIGN(end->nlmsg_len);
     Socket sock;

@@ -16,6 +16,7 @@
 #include <vector>
 
 struct nftnl_rule;
+struct nlmsghdr;
 
 namespace ctk::linux::nft {
 
@@ -99,7 +100,14 @@ public:
     void commit();
 
 private:
-    void begin_message();
+    // The next message's header (room made for it in the buffer); `what`
+    // names it in an error. end_message counts the payload built after it.
+    nlmsghdr* begin_message(uint16_t type, uint16_t flags, std::string what);
+    void end_message(nlmsghdr* nlh);
+    void table_message(uint16_t type, uint16_t flags, std::string what);
+    void set_element_message(uint16_t type, uint16_t flags, const std::string& set, const std::string& ifname,
+                             std::string what);
+    void make_room();
     std::string table_;
     std::vector<char> buf_;
     size_t used_ = 0;

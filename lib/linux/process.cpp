@@ -185,12 +185,7 @@ std::vector<std::pair<uintptr_t, size_t>> droppable_file_pages() {
         if (candidate) out.emplace_back(start, stop - start);
         candidate = false;
     };
-    size_t pos = 0;
-    while (pos < smaps.size()) {
-        size_t end = smaps.find('\n', pos);
-        if (end == std::string::npos) end = smaps.size();
-        std::string line = smaps.substr(pos, end - pos);
-        pos = end + 1;
+    for (const auto& line : split(smaps, '\n')) {
         unsigned long a = 0, b = 0, inode = 0;
         char perms[8] = {};
         if (std::sscanf(line.c_str(), "%lx-%lx %7s %*s %*s %lu", &a, &b, perms, &inode) == 4) {

@@ -204,12 +204,14 @@ Reference Reference::with_default_tag() const {
 
 std::string Reference::name() const { return domain.empty() ? path : domain + "/" + path; }
 
-std::string Reference::str() const {
-    std::string s = name();
-    if (!tag.empty()) s += ":" + tag;
-    if (!digest.empty()) s += "@" + digest;
-    return s;
+// NAME[:TAG][@DIGEST]
+static std::string with_tag_and_digest(std::string name, const Reference& r) {
+    if (!r.tag.empty()) name += ":" + r.tag;
+    if (!r.digest.empty()) name += "@" + r.digest;
+    return name;
 }
+
+std::string Reference::str() const { return with_tag_and_digest(name(), *this); }
 
 std::string Reference::familiar_name() const {
     if (domain != docker_hub_domain) return name();
@@ -218,12 +220,7 @@ std::string Reference::familiar_name() const {
     return p;
 }
 
-std::string Reference::familiar() const {
-    std::string s = familiar_name();
-    if (!tag.empty()) s += ":" + tag;
-    if (!digest.empty()) s += "@" + digest;
-    return s;
-}
+std::string Reference::familiar() const { return with_tag_and_digest(familiar_name(), *this); }
 
 std::string Reference::registry_host() const {
     return domain == docker_hub_domain ? std::string(docker_hub_registry) : domain;

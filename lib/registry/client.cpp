@@ -320,12 +320,16 @@ void Client::download_blob(const oci::Descriptor& d, oci::BlobWriter& w,
     }
 }
 
+Response Client::send(const char* method, std::string url, std::string_view object) {
+    Request req;
+    req.method = method;
+    req.url = std::move(url);
+    return send(std::move(req), object);
+}
+
 bool Client::blob_exists(const Digest& d) {
     std::string object = "blob " + d.str();
-    Request req;
-    req.method = "HEAD";
-    req.url = url("/blobs/" + d.str());
-    Response r = send(req, object);
+    Response r = send("HEAD", url("/blobs/" + d.str()), object);
     if (r.status == 404) return false;
     if (!r.ok()) fail(r, object);
     return true;
@@ -475,10 +479,7 @@ Digest Client::put_manifest(std::string_view reference, const std::string& bytes
 
 void Client::delete_manifest(const Digest& d) {
     std::string object = "manifest " + d.str();
-    Request req;
-    req.method = "DELETE";
-    req.url = url("/manifests/" + d.str());
-    Response r = send(req, object);
+    Response r = send("DELETE", url("/manifests/" + d.str()), object);
     if (r.status != 202 && r.status != 200) fail(r, object);
 }
 

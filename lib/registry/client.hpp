@@ -64,6 +64,8 @@ public:
     // that is not a transport failure; callers check the status.
     Response send(Request req, std::string_view object, const BodySink* sink = nullptr,
                   size_t max_body = 1u << 20, bool retry = true);
+    // A request with no body and no headers of its own: `method` on `url`.
+    Response send(const char* method, std::string url, std::string_view object);
     // Throws the error for a failed response: kind not_found for 404, remote otherwise.
     [[noreturn]] void fail(const Response& r, std::string_view object) const;
 
