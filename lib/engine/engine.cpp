@@ -30,6 +30,7 @@
 #include "engine/names.hpp"
 #include "engine/timefmt.hpp"
 #include "engine/tools.hpp"
+#include "network/container_files.hpp"
 #include "oci/reference.hpp"
 #include "store/config.hpp"
 
@@ -128,20 +129,12 @@ std::string command_string(const Json& doc) {
     return out;
 }
 
-std::vector<std::string> host_resolv_lines(const char* key) {
-    std::vector<std::string> out;
-    auto text = read_file_if_exists("/etc/resolv.conf", 1 << 20);
-    if (!text) return out;
-    for (const auto& line : split(*text, '\n')) {
-        std::string_view l = trim(line);
-        if (l.rfind(key, 0) == 0 && l.size() > strlen(key) && (l[strlen(key)] == ' ' || l[strlen(key)] == '\t'))
-            for (const auto& w : split(std::string(trim(l.substr(strlen(key)))), ' '))
-                if (!w.empty()) out.push_back(w);
-    }
-    return out;
+// ctk's configuration "network": {"dns": [...]}, when it is set (net-bridge's NetworkConfig reads the same).
+std::optional<std::vector<std::string>> configured_nameservers() {
+    Json netcfg = store::config_section(store::load_config(), "network");
+    if (netcfg.contains("dns") && netcfg["dns"].is_array()) return strings_of(netcfg["dns"]);
+    return std::nullopt;
 }
-
-bool loopback_address(const std::string& a) { return a.rfind("127.", 0) == 0 || a == "::1"; }
 
 // A host port nobody listens on now (docker -p PORT picks one the same way).
 int free_port(const std::string& ip, const std::string& port_proto) {
@@ -619,42 +612,37 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
         p.add(capture_step("IP", dir + "/net-" + nets[0] + ".json", ".ips[0].address", true));
     }
 
-    // /etc/hostname, /etc/hosts, /etc/resolv.conf
-    std::string hosts_text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-                             "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+    // /etc/hostname, /etc/hosts, /etc/resolv.conf, by net-bridge's rules (network/container_files.hpp)
+    network::HostsSettings hs;
     for (const auto& e : strings_of(get_or(host, "ExtraHosts", Json::array()))) {
         check_extra_host(e);
-        auto kv = split_once(e, ':');
-        if (kv) hosts_text += kv->second + "\t" + kv->first + "\n";
+        if (auto entry = network::extra_host_entry(e)) hs.extra.push_back(*entry);
     }
-    if (!nets.empty()) hosts_text += "${IP}\t" + hostname + "\n";
-    std::string resolv;
-    if (mode.is_host()) {
-        resolv = read_file_if_exists("/etc/resolv.conf").value_or("");
-        hosts_text = read_file_if_exists("/etc/hosts").value_or(hosts_text);
-    } else {
-        std::vector<std::string> ns = strings_of(get_or(host, "Dns", Json::array()));
-        if (ns.empty()) {
-            Json netcfg = store::config_section(store::load_config(), "network");
-            if (netcfg.contains("dns") && netcfg["dns"].is_array()) {
-                ns = strings_of(netcfg["dns"]);
-            } else {
-                for (const auto& n : host_resolv_lines("nameserver"))
-                    if (!loopback_address(n)) ns.push_back(n);
-            }
-        }
-        std::vector<std::string> search = strings_of(get_or(host, "DnsSearch", Json::array()));
-        if (search.empty()) search = host_resolv_lines("search");
-        std::vector<std::string> opts = strings_of(get_or(host, "DnsOptions", Json::array()));
-        if (opts.empty()) opts = host_resolv_lines("options");
-        for (const auto& n : ns) resolv += "nameserver " + n + "\n";
-        if (!search.empty()) resolv += "search " + join(search, " ") + "\n";
-        if (!opts.empty()) resolv += "options " + join(opts, " ") + "\n";
+    if (!nets.empty()) {
+        hs.address = "${IP}";
+        hs.names = {hostname};
     }
+    if (mode.is_host()) hs.base = read_file_if_exists("/etc/hosts", 1 << 20);
+    network::ResolvSettings rs;
+    rs.host_text = read_file_if_exists(network::host_resolv_conf_path, 1 << 20).value_or("");
+    rs.host_network = mode.is_host();
+    rs.overrides = {strings_of(get_or(host, "Dns", Json::array())), strings_of(get_or(host, "DnsSearch", Json::array())),
+                    strings_of(get_or(host, "DnsOptions", Json::array()))};
     p.add(write_file_step(dir + "/hostname", hostname + "\n", 0644, "the container's /etc/hostname, /etc/hosts, /etc/resolv.conf"));
-    p.add(write_file_step(dir + "/hosts", hosts_text));
-    if (!nets.empty() && !custom_dns) add_resolv_conf_steps(p, r, dir, nets);
-    else p.add(write_file_step(dir + "/resolv.conf", resolv));
+    p.add(write_file_step(dir + "/hosts", network::container_hosts(hs)));
+    if (!nets.empty() && !custom_dns) {
+        add_resolv_conf_steps(p, r, dir, nets);
+    } else {
+        // the first user network's DNS responder (its gateway) stays the nameserver unless --dns names others
+        auto user = std::find_if(nets.begin(), nets.end(), [](const std::string& n) { return n != "bridge"; });
+        if (user != nets.end()) {
+            p.add(capture_step("GW", dir + "/net-" + *user + ".json", ".ips[0].gateway"));
+            rs.responder = "${GW}";
+        } else if (!mode.is_host()) {
+            rs.upstreams = network::upstream_nameservers(configured_nameservers());
+        }
+        p.add(write_file_step(dir + "/resolv.conf", network::container_resolv_conf(rs).text()));
+    }
 
     std::vector<std::string> vspecs = volume_specs(r);
     if (!vspecs.empty()) {

@@ -5,7 +5,8 @@
 // upstream nameservers (none: it answers SERVFAIL and sends nothing anywhere).
 //
 // Every endpoint gets its own resolv.conf and hosts file under $CTK_RUN, for
-// the caller to mount as the container's /etc/resolv.conf and /etc/hosts.
+// the caller to mount as the container's /etc/resolv.conf and /etc/hosts
+// (network/container_files.hpp: the rules, shared with ctl and ctld).
 #pragma once
 
 #include <cstdint>
@@ -13,19 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "network/container_files.hpp"
 #include "network/network.hpp"
 
 namespace ctk::network {
 
-struct ResolvConf {
-    std::vector<std::string> nameservers;
-    std::vector<std::string> search;
-    std::vector<std::string> options;
-    std::string text() const;
-};
-
 // What a container on `n` gets: the gateway (the responder) on user
-// networks, else the upstreams; search and options from the host.
+// networks, else the upstreams (none on an internal network); search and
+// options from the host.
 ResolvConf resolv_conf_for(const Network& n, const NetworkConfig& config);
 std::string hosts_file_for(const Network& n, const Endpoint& e);
 

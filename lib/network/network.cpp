@@ -11,6 +11,7 @@
 
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "network/container_files.hpp"
 #include "store/config.hpp"
 
 namespace ctk::network {
@@ -189,49 +190,9 @@ NetworkConfig NetworkConfig::load() {
         r.optional("dns", c.dns);
         for (const auto& s : c.dns) parse_address(s);
     } else {
-        c.dns = host_nameservers();
+        c.dns = upstream_nameservers(std::nullopt);
     }
     return c;
-}
-
-static std::vector<std::string> nameservers_in(const std::string& text, bool keep_loopback) {
-    std::vector<std::string> out;
-    for (const auto& line : split(text, '\n')) {
-        auto words = split(std::string(trim(line)), ' ');
-        if (words.size() < 2 || words[0] != "nameserver") continue;
-        auto addr = std::string(trim(words[1]));
-        uint32_t a;
-        try {
-            a = parse_address(addr);
-        } catch (const Error&) {
-            continue;
-        }
-        if (!keep_loopback && (a >> 24) == 127) continue;
-        out.push_back(addr);
-    }
-    return out;
-}
-
-std::vector<std::string> usable_nameservers(const std::string& text, const std::string& upstream_text) {
-    auto usable = nameservers_in(text, false);
-    if (usable.empty() && !nameservers_in(text, true).empty()) return nameservers_in(upstream_text, false);
-    return usable;
-}
-
-std::vector<std::string> host_nameservers() {
-    return usable_nameservers(read_file_if_exists("/etc/resolv.conf", 1 << 20).value_or(""),
-                              read_file_if_exists("/run/systemd/resolve/resolv.conf", 1 << 20).value_or(""));
-}
-
-std::vector<std::string> host_resolv_lines() {
-    std::vector<std::string> out;
-    auto text = read_file_if_exists("/etc/resolv.conf", 1 << 20);
-    if (!text) return out;
-    for (const auto& line : split(*text, '\n')) {
-        auto t = std::string(trim(line));
-        if (t.rfind("search", 0) == 0 || t.rfind("options", 0) == 0) out.push_back(t);
-    }
-    return out;
 }
 
 // --- the store ------------------------------------------------------------------------

@@ -80,23 +80,11 @@ void check_ifname(const std::string& name);
 struct NetworkConfig {
     Subnet default_subnet;
     std::string default_bridge = default_bridge_name;
-    std::vector<std::string> dns; // upstream nameservers for containers
+    // upstream nameservers for containers: "dns" exactly when set, else
+    // upstream_nameservers() (network/container_files.hpp)
+    std::vector<std::string> dns;
     static NetworkConfig load();
 };
-
-// The nameservers of a resolv.conf text that another namespace can use: not
-// 127.0.0.0/8, not IPv6 (containers here are IPv4). When the text has only
-// loopback ones (systemd-resolved's stub), those of `upstream_text` (its
-// /run/systemd/resolve/resolv.conf), as Docker does.
-std::vector<std::string> usable_nameservers(const std::string& text, const std::string& upstream_text);
-
-// The host's nameservers that a container can use: /etc/resolv.conf without
-// loopback addresses (a resolver on 127.0.0.x is not reachable from another
-// namespace); when only loopback ones are there, systemd-resolved's upstream
-// list (/run/systemd/resolve/resolv.conf), as Docker does.
-std::vector<std::string> host_nameservers();
-// "search" and "options" lines of the host's resolv.conf.
-std::vector<std::string> host_resolv_lines();
 
 // Every network file; the lock is $CTK_ROOT/networks/.lock.
 class NetworkStore {

@@ -210,3 +210,31 @@ TEST_F(CtlNetVol, PublishedPortSurvivesDisconnectAndConnectBeforeStart) {
     EXPECT_EQ(run_command({"sh", "-c", "nft list ruleset | grep -c 18248"}).out, "0\n");
     EXPECT_EQ(LeakScope::describe(leak_report()), "");
 }
+
+// /etc/resolv.conf and /etc/hosts follow Docker's rules, the same net-bridge
+// follows (network/container_files): --dns-search and --dns-option replace the
+// host's lines but a user network's DNS responder stays the nameserver (with
+// ndots:0, as Docker's embedded DNS); --add-host entries come before the
+// container's own line; with --network none there is no line of its own and
+// no nameserver here (the test configuration's "dns": []).
+TEST_F(CtlNetVol, DnsFlagsAndExtraHostsFollowDockersRules) {
+    CTK_REQUIRE_ROOT();
+    ASSERT_EQ(ctl({"network", "create", "--subnet", "10.218.12.0/24", "n12"}).status, 0);
+    auto r = ctl({"run", "--rm", "--network", "n12", "--hostname", "box", "--dns-search", "x.example",
+                  "--dns-option", "timeout:1", "--add-host", "db:10.218.12.99", tiny(), "sh", "-c",
+                  "cat /etc/resolv.conf; echo ---; cat /etc/hosts"});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_NE(r.out.find("nameserver 10.218.12.1\nsearch x.example\noptions timeout:1 ndots:0\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ff02::2\tip6-allrouters\n10.218.12.99\tdb\n10.218.12."), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\tbox\n"), std::string::npos) << r.out;
+    auto plain = ctl({"run", "--rm", "--network", "n12", tiny(), "cat", "/etc/resolv.conf"});
+    EXPECT_NE(plain.out.find("nameserver 10.218.12.1\n"), std::string::npos) << plain;
+    EXPECT_NE(plain.out.find("ndots:0"), std::string::npos) << plain;
+    auto none = ctl({"run", "--rm", "--network", "none", "--hostname", "box", "--add-host", "db:10.218.12.99", tiny(),
+                     "sh", "-c", "cat /etc/resolv.conf; echo ---; cat /etc/hosts"});
+    ASSERT_EQ(none.status, 0) << none;
+    EXPECT_EQ(none.out.find("nameserver"), std::string::npos) << none.out;
+    EXPECT_NE(none.out.find("10.218.12.99\tdb\n"), std::string::npos) << none.out;
+    EXPECT_EQ(none.out.find("\tbox\n"), std::string::npos) << none.out;
+    EXPECT_EQ(ctl({"network", "rm", "n12"}).status, 0);
+}

@@ -154,14 +154,3 @@ TEST(NetworkConfig, SectionOfTheConfigFile) {
     for (const auto& ns : c.dns) EXPECT_NE(ns.rfind("127.", 0), 0u) << "loopback resolvers are useless in a namespace";
     ::unsetenv("CTK_CONFIG");
 }
-
-TEST(NetworkConfig, LoopbackResolversAreReplacedAsDockerDoes) {
-    EXPECT_EQ(usable_nameservers("nameserver 10.0.0.2\nnameserver 127.0.0.53\n", ""),
-              std::vector<std::string>{"10.0.0.2"});
-    // systemd-resolved's stub only: its upstreams instead.
-    EXPECT_EQ(usable_nameservers("# stub\nnameserver 127.0.0.53\noptions edns0\n", "nameserver 10.1.1.1\nnameserver ::1\n"),
-              std::vector<std::string>{"10.1.1.1"});
-    EXPECT_TRUE(usable_nameservers("nameserver 127.0.0.1\n", "").empty());
-    EXPECT_TRUE(usable_nameservers("", "nameserver 10.1.1.1\n").empty());
-    EXPECT_EQ(usable_nameservers("nameserver fd00::1\nnameserver 10.0.0.3", ""), std::vector<std::string>{"10.0.0.3"});
-}
