@@ -190,6 +190,7 @@ std::string join_words(const Json& j) {
 
 CommitResult commit_image(const ImageStore& store, const CommitRequest& r, const FlatUnpacker& unpack_flat) {
     std::vector<std::string> tags = normalized(r.tags);
+    if (!r.index && !tags.empty()) throw Error("--no-index and --tag do not go together: a name is an index entry", ErrorKind::usage);
     std::string created = created_time(r.created);
     LayoutChange change(store.layout());
     const oci::Layout& layout = change.layout();
@@ -213,6 +214,10 @@ CommitResult commit_image(const ImageStore& store, const CommitRequest& r, const
 
     Json cc = draft->config().config;
     if (!cc.is_object()) cc = Json::object();
+    if (r.set_config) {
+        if (!r.set_config->is_object()) throw_invalid("--set-config: expected a JSON object (Docker's Config)");
+        cc = *r.set_config;
+    }
     if (r.config) {
         if (!r.config->is_object()) throw_invalid("--config: expected a JSON object (Docker's Config)");
         for (const char* k :
@@ -254,7 +259,7 @@ CommitResult commit_image(const ImageStore& store, const CommitRequest& r, const
     out.id = written.config;
     out.manifest = written.manifest;
     out.tags = tags;
-    index_add(change.index(), written.manifest, tags);
+    if (r.index) index_add(change.index(), written.manifest, tags);
     change.commit();
     return out;
 }
@@ -265,8 +270,11 @@ namespace {
 
 std::string strip_root(const char* p) {
     std::string s = p ? p : "";
-    while (!s.empty() && s[0] == '/') s.erase(0, 1);
-    return s;
+    for (;;) {
+        if (!s.empty() && s[0] == '/') s.erase(0, 1);
+        else if (s.rfind("./", 0) == 0) s.erase(0, 2);
+        else return s;
+    }
 }
 
 // Copies a tar stream (any compression of support_compressions) entry by entry.
