@@ -1,7 +1,5 @@
 #include "build/builder.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,8 +8,10 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <filesystem>
 #include <set>
 
+#include "build/copy.hpp"
 #include "build/dockerfile.hpp"
 #include "build/dockerignore.hpp"
 #include "build/shell_words.hpp"
@@ -53,7 +53,13 @@ struct ImageState {
     oci::Descriptor manifest;
     oci::Manifest m;
     oci::ImageConfig cfg;
-    std::string id; // config digest
+    std::string id;     // config digest
+    // The manifest digest the tools take ("sha256:…"), or, under --explain,
+    // the script's variable that will hold it ("${IMG3}"): its image is made
+    // by an earlier step of the script, not yet here.
+    std::string digest;
+    size_t layers = 0;  // layers of the image (known under --explain too)
+    bool known() const { return digest.rfind("sha256:", 0) == 0; }
 };
 
 ImageState load_state(const oci::Layout& layout, const oci::Descriptor& d) {
@@ -65,7 +71,19 @@ ImageState load_state(const oci::Layout& layout, const oci::Descriptor& d) {
     st.cfg = s.config;
     st.platform = s.config.platform();
     st.id = s.manifest.config.digest.str();
+    st.digest = d.digest.str();
+    st.layers = s.manifest.layers.size();
     return st;
+}
+
+// A manifest blob of the layout by its digest alone (the build cache, img-pack's output).
+oci::Descriptor manifest_descriptor(const oci::Layout& layout, const std::string& digest) {
+    Digest d = Digest::parse(digest);
+    oci::Descriptor desc;
+    desc.digest = d;
+    desc.media_type = std::string(oci::media::oci_manifest);
+    desc.size = static_cast<int64_t>(std::filesystem::file_size(layout.blob_path(d)));
+    return desc;
 }
 
 // ---- files
@@ -77,144 +95,6 @@ std::string abs_clean(const std::string& p) {
     return c.empty() || c == "." ? "/" : "/" + c;
 }
 
-bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
-
-// filepath.Match on '/'-separated paths: the same number of components, each matched.
-bool path_match(const std::string& pattern, const std::string& path) {
-    auto pp = split(pattern, '/');
-    auto sp = split(path, '/');
-    if (pp.size() != sp.size()) return false;
-    for (size_t i = 0; i < pp.size(); ++i)
-        if (!shell_pattern_match(pp[i], sp[i])) return false;
-    return true;
-}
-
-struct Owner {
-    bool keep = false; // keep the source's owners (ADD of an archive)
-    uid_t uid = 0;
-    gid_t gid = 0;
-};
-
-// mkdir -p inside a root; new directories get 0755 and `owner`.
-UniqueFd make_dirs_in_root(int rootfd, const std::string& path, const Owner& owner) {
-    UniqueFd cur = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    std::string sofar;
-    for (const auto& comp : split(path, '/')) {
-        if (comp.empty() || comp == ".") continue;
-        sofar += "/" + comp;
-        UniqueFd next = try_open_in_root(rootfd, sofar, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (!next) {
-            if (::mkdirat(cur.get(), comp.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir", sofar);
-            next = open_in_root(rootfd, sofar, O_PATH | O_DIRECTORY | O_CLOEXEC);
-            if (::fchownat(next.get(), "", owner.uid, owner.gid, AT_EMPTY_PATH) < 0) throw_errno("chown", sofar);
-        }
-        cur = std::move(next);
-    }
-    return cur;
-}
-
-void set_meta(int dirfd, const std::string& name, const struct stat& st, const Owner& owner, bool is_link,
-              std::optional<mode_t> chmod) {
-    uid_t u = owner.keep ? st.st_uid : owner.uid;
-    gid_t g = owner.keep ? st.st_gid : owner.gid;
-    if (::fchownat(dirfd, name.c_str(), u, g, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown", name);
-    if (!is_link) {
-        mode_t mode = chmod ? *chmod : (st.st_mode & 07777);
-        if (::fchmodat(dirfd, name.c_str(), mode, 0) < 0) throw_errno("chmod", name);
-    }
-    struct timespec ts[2] = {st.st_mtim, st.st_mtim};
-    ::utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
-}
-
-void remove_existing(int dirfd, const std::string& name, bool want_dir) {
-    struct stat st;
-    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return;
-    if (S_ISDIR(st.st_mode) && want_dir) return;
-    if (S_ISDIR(st.st_mode)) remove_tree_at(dirfd, name);
-    else if (::unlinkat(dirfd, name.c_str(), 0) < 0) throw_errno("unlink", name);
-}
-
-struct CopyCtx {
-    Owner owner;
-    std::optional<mode_t> chmod;
-    const IgnoreMatcher* ignore = nullptr; // context sources only
-};
-
-// Copies the entry `name` of `sdir` (relative path `rel` in its source, for
-// .dockerignore) to `dname` in `ddir`.
-void copy_entry(int sdir, const std::string& name, const std::string& rel, int ddir, const std::string& dname,
-                const CopyCtx& c) {
-    struct stat st;
-    if (::fstatat(sdir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat", rel);
-    if (S_ISDIR(st.st_mode)) {
-        remove_existing(ddir, dname, true);
-        if (::mkdirat(ddir, dname.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir", dname);
-        UniqueFd s(::openat(sdir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!s) throw_errno("open", rel);
-        UniqueFd d(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!d) throw_errno("open", dname);
-        int dupfd = ::dup(s.get());
-        DIR* dir = ::fdopendir(dupfd);
-        if (!dir) {
-            ::close(dupfd);
-            throw_errno("opendir", rel);
-        }
-        std::vector<std::string> names;
-        while (auto* e = ::readdir(dir)) {
-            std::string n = e->d_name;
-            if (n != "." && n != "..") names.push_back(n);
-        }
-        ::closedir(dir);
-        std::sort(names.begin(), names.end());
-        for (const auto& n : names) {
-            std::string r = rel.empty() || rel == "." ? n : rel + "/" + n;
-            if (c.ignore && c.ignore->excluded(r) && !c.ignore->has_exclusions()) continue;
-            if (c.ignore && c.ignore->excluded(r)) {
-                struct stat cst;
-                if (::fstatat(s.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(cst.st_mode)) continue;
-            }
-            copy_entry(s.get(), n, r, d.get(), n, c);
-        }
-        set_meta(ddir, dname, st, c.owner, false, c.chmod);
-        return;
-    }
-    remove_existing(ddir, dname, false);
-    if (S_ISREG(st.st_mode)) {
-        UniqueFd in(::openat(sdir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!in) throw_errno("open", rel);
-        UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!out) throw_errno("create", dname);
-        off_t left = st.st_size;
-        while (left > 0) {
-            ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
-            if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS)) {
-                char buf[65536];
-                ssize_t r = ::read(in.get(), buf, sizeof buf);
-                if (r < 0) throw_errno("read", rel);
-                if (r == 0) break;
-                write_all(out.get(), std::string_view(buf, static_cast<size_t>(r)), dname);
-                left -= r;
-                continue;
-            }
-            if (n < 0) throw_errno("copy", rel);
-            if (n == 0) break;
-            left -= n;
-        }
-    } else if (S_ISLNK(st.st_mode)) {
-        char target[4096];
-        ssize_t n = ::readlinkat(sdir, name.c_str(), target, sizeof target - 1);
-        if (n < 0) throw_errno("readlink", rel);
-        target[n] = 0;
-        if (::symlinkat(target, ddir, dname.c_str()) < 0) throw_errno("symlink", dname);
-        set_meta(ddir, dname, st, c.owner, true, std::nullopt);
-        return;
-    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-        if (::mknodat(ddir, dname.c_str(), st.st_mode, st.st_rdev) < 0) throw_errno("mknod", dname);
-    } else {
-        return; // sockets
-    }
-    set_meta(ddir, dname, st, c.owner, false, c.chmod);
-}
 
 // The content hash of a source for the cache (names, types, modes, sizes,
 // contents, link targets; not times).
@@ -262,127 +142,6 @@ void hash_entry(Hasher& h, int sdir, const std::string& name, const std::string&
     }
 }
 
-// Every path of a tree (for wildcards), relative, sorted.
-void list_tree(int dirfd, const std::string& rel, std::vector<std::string>& out) {
-    DIR* dir = ::fdopendir(::dup(dirfd));
-    if (!dir) return;
-    std::vector<std::pair<std::string, bool>> names;
-    while (auto* e = ::readdir(dir)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") names.emplace_back(n, e->d_type == DT_DIR);
-    }
-    ::closedir(dir);
-    std::sort(names.begin(), names.end());
-    for (const auto& [n, is_dir] : names) {
-        std::string r = rel.empty() ? n : rel + "/" + n;
-        out.push_back(r);
-        if (is_dir) {
-            UniqueFd s(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-            if (s) list_tree(s.get(), r, out);
-        }
-    }
-}
-
-bool is_archive_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return false;
-    unsigned char b[512] = {};
-    ssize_t n = ::pread(fd.get(), b, sizeof b, 0);
-    if (n < 4) return false;
-    if (b[0] == 0x1f && b[1] == 0x8b) return true;                        // gzip
-    if (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h') return true;            // bzip2
-    if (b[0] == 0xfd && b[1] == '7' && b[2] == 'z' && b[3] == 'X') return true; // xz
-    if (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) return true; // zstd
-    return n >= 262 && std::memcmp(b + 257, "ustar", 5) == 0;              // tar
-}
-
-// Extracts a tar (any compression) into `dir`, refusing entries that leave it.
-void extract_archive(const std::string& file, const std::string& dir) {
-    struct archive* in = archive_read_new();
-    struct archive* out = archive_write_disk_new();
-    ScopeGuard g([&] {
-        archive_read_free(in);
-        archive_write_free(out);
-    });
-    archive_read_support_filter_all(in);
-    archive_read_support_format_tar(in);
-    archive_read_support_format_gnutar(in);
-    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
-                                            ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS);
-    if (archive_read_open_filename(in, file.c_str(), 65536) != ARCHIVE_OK)
-        throw_invalid("ADD " + file + ": " + archive_error_string(in));
-    struct archive_entry* e;
-    int r;
-    while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-        // names are made relative to `dir` (a leading '/' dropped, as Docker does);
-        // SECURE_NODOTDOT refuses "..", SECURE_SYMLINKS a path through a symlink
-        std::string p = archive_entry_pathname(e);
-        while (!p.empty() && p[0] == '/') p.erase(0, 1);
-        archive_entry_set_pathname(e, (dir + "/" + p).c_str());
-        if (const char* hl = archive_entry_hardlink(e)) {
-            std::string h = hl;
-            while (!h.empty() && h[0] == '/') h.erase(0, 1);
-            archive_entry_set_hardlink(e, (dir + "/" + h).c_str());
-        }
-        if (archive_write_header(out, e) != ARCHIVE_OK)
-            throw_invalid("ADD " + file + ": " + p + ": " + archive_error_string(out));
-        const void* buf;
-        size_t size;
-        la_int64_t off;
-        while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK)
-            if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
-                throw_invalid("ADD " + file + ": " + archive_error_string(out));
-        if (r != ARCHIVE_EOF) throw_invalid("ADD " + file + ": " + archive_error_string(in));
-        archive_write_finish_entry(out);
-    }
-    if (r != ARCHIVE_EOF) throw_invalid("ADD " + file + ": " + archive_error_string(in));
-}
-
-// /etc/passwd and /etc/group of a rootfs (read in-root).
-std::optional<std::pair<uint32_t, uint32_t>> lookup_db(int rootfd, const std::string& file, const std::string& name) {
-    UniqueFd fd = try_open_in_root(rootfd, file, O_RDONLY | O_CLOEXEC);
-    if (!fd) return std::nullopt;
-    for (const auto& line : split(read_fd(fd.get(), 4u << 20), '\n')) {
-        auto f = split(line, ':');
-        // passwd: name:x:uid:gid:…  group: name:x:gid[:members]
-        if (f.size() >= 3 && f[0] == name) {
-            auto a = parse_uint(f[2]);
-            auto b = f.size() >= 4 ? parse_uint(f[3]) : std::nullopt;
-            if (!b) b = a; // a group line: members, not a gid
-            if (a && b) return std::make_pair(uint32_t(*a), uint32_t(*b));
-        }
-    }
-    return std::nullopt;
-}
-
-Owner parse_chown(const std::string& spec, int rootfd) {
-    Owner o;
-    if (spec.empty()) return o;
-    auto parts = split_once(spec, ':');
-    std::string user = parts ? parts->first : spec;
-    std::string group = parts ? parts->second : "";
-    if (auto n = parse_uint(user)) {
-        o.uid = uid_t(*n);
-        o.gid = gid_t(*n);
-    } else {
-        auto e = rootfd >= 0 ? lookup_db(rootfd, "/etc/passwd", user) : std::nullopt;
-        if (!e) throw_invalid("unable to convert uid/gid chown string to host mapping: can't find uid for user " + user);
-        o.uid = e->first;
-        o.gid = e->second;
-    }
-    if (!group.empty()) {
-        if (auto n = parse_uint(group)) {
-            o.gid = gid_t(*n);
-        } else {
-            auto e = rootfd >= 0 ? lookup_db(rootfd, "/etc/group", group) : std::nullopt;
-            if (!e) throw_invalid("unable to convert uid/gid chown string to host mapping: can't find gid for group " + group);
-            o.gid = e->first;
-        }
-    }
-    return o;
-}
-
 // ---- the builder
 
 class Builder {
@@ -391,6 +150,15 @@ public:
         : e_(e), o_(o), sink_(s), layout_(e.images().layout()) {}
 
     BuildResult run();
+    // After a failure: the work directory (the failed step's own undo ran already).
+    void clean_up() const {
+        if (!work_.empty() && !e_.explaining()) {
+            try {
+                remove_tree(work_);
+            } catch (const std::exception&) {
+            }
+        }
+    }
 
 private:
     struct Stage {
@@ -420,32 +188,33 @@ private:
     // Cache: the image of a step, if an earlier build made it.
     std::string cache_key(const ImageState& parent, const std::string& created_by, const std::string& extra) const;
     std::optional<ImageState> cached(const std::string& key) const;
-    void remember(const std::string& key, const ImageState& st) const;
 
-    // Writes the step's image on top of `parent`.
-    ImageState commit(const ImageState& parent, const oci::ContainerConfig& config, const image::WrittenLayer* layer,
-                      const std::string& created_by, const std::string& author = "");
-
-    // An overlay bundle of `st` (or an empty staging dir for an image
-    // without layers), released by the destructor.
-    struct Work {
-        engine::Engine* e = nullptr;
-        std::string bundle;    // "" for staging
-        std::string rootfs;
-        std::string upper;
-        std::unique_ptr<TempDir> tmp;
-        ~Work() {
-            if (bundle.empty()) return;
-            try {
-                auto p = run_process(engine::tools::unpack_release(bundle));
-                if (!p.ok() && tmp) tmp->release(); // still mounted: never remove through the mount
-            } catch (const std::exception&) {
-                if (tmp) tmp->release();
-            }
-        }
+    // ---- each step is a plan of tool runs (img-unpack, ns-run, img-pack):
+    // ctl runs it, --explain prints it (lib/engine/plan.hpp).
+    engine::Plan plan() const { return e_.new_plan("ctl build"); }
+    // A bundle of `st` for a step: an overlay of its layers by img-unpack
+    // (`command` written into its config.json), or an empty rootfs for an
+    // image without layers; armed for removal when a later step fails.
+    struct Bundle {
+        std::string dir, rootfs;
+        bool unpacked = false; // by img-unpack (released by it), else a plain directory
     };
-    std::unique_ptr<Work> unpack(const ImageState& st, const std::vector<std::string>& cmd,
-                                 const std::vector<std::string>& env) const;
+    Bundle bundle_steps(engine::Plan& p, const ImageState& st, const std::vector<std::string>& command,
+                        const std::vector<std::string>& env, const std::vector<engine::Step>& also_undo = {});
+    std::vector<engine::Step> release_steps(const Bundle& b) const;
+    // img-pack commit of the step's image on top of `parent` (blobs only),
+    // its manifest digest captured as ${IMGn}, and the cache entry `key`.
+    struct Commit {
+        const Bundle* layer = nullptr;      // the bundle whose changes are the layer (none: config only)
+        std::optional<oci::ContainerConfig> config; // the new Config (none: the parent's)
+        std::string created_by, author, key;
+    };
+    ImageState commit_steps(engine::Plan& p, const ImageState& parent, const Commit& c);
+    // Runs the plan, or appends it to the script under --explain; a failure
+    // runs the plan's undo steps (the script's EXIT trap) before it goes on.
+    void perform(const engine::Plan& p);
+    // The state commit_steps predicted, read back from img-pack's output once it ran.
+    ImageState made(const ImageState& predicted) const;
 
     engine::Engine& e_;
     const BuildOptions& o_;
@@ -457,22 +226,26 @@ private:
     std::vector<std::optional<ImageState>> stage_results_;
     std::vector<std::string> stage_names_;
     VarMap global_args_;
-    int step_no_ = 0, steps_total_ = 0;
-    std::string work_root_;
+    int step_no_ = 0, steps_total_ = 0, images_made_ = 0;
+    std::string work_; // $CTK_ROOT/tmp/build-…: this build's bundles and img-pack outputs
 };
 
 std::string Builder::cache_key(const ImageState& parent, const std::string& created_by, const std::string& extra) const {
     std::string k = parent.scratch ? "scratch " + parent.platform.os + "/" + parent.platform.architecture
-                                   : parent.manifest.digest.str();
+                                   : parent.digest;
     return Digest::sha256_of(k + "\n" + created_by + "\n" + extra).encoded();
 }
 
+// A cache entry names the step's image by manifest digest: {"manifest_digest": "sha256:…"}
+// (earlier stores: {"manifest": descriptor}).
 std::optional<ImageState> Builder::cached(const std::string& key) const {
     if (o_.no_cache) return std::nullopt;
     auto text = read_file_if_exists(build_cache_dir(e_.paths()) + "/" + key + ".json");
     if (!text) return std::nullopt;
     try {
-        oci::Descriptor d = parse_json(*text, "build cache").at("manifest").get<oci::Descriptor>();
+        Json j = parse_json(*text, "build cache");
+        oci::Descriptor d = j.contains("manifest") ? j.at("manifest").get<oci::Descriptor>()
+                                                   : manifest_descriptor(layout_, j.at("manifest_digest").get<std::string>());
         if (!image::image_complete(layout_, d)) return std::nullopt;
         return load_state(layout_, d);
     } catch (const std::exception&) {
@@ -480,48 +253,97 @@ std::optional<ImageState> Builder::cached(const std::string& key) const {
     }
 }
 
-void Builder::remember(const std::string& key, const ImageState& st) const {
-    make_dirs(build_cache_dir(e_.paths()));
-    Json j = {{"manifest", st.manifest}};
-    write_file_atomic(build_cache_dir(e_.paths()) + "/" + key + ".json", dump_compact(j));
+Builder::Bundle Builder::bundle_steps(engine::Plan& p, const ImageState& st, const std::vector<std::string>& command,
+                                      const std::vector<std::string>& env, const std::vector<engine::Step>& also_undo) {
+    Bundle b;
+    b.dir = work_ + "/step" + std::to_string(step_no_) + (p.steps.empty() ? "" : "-" + std::to_string(p.steps.size()));
+    b.rootfs = b.dir + "/rootfs";
+    b.unpacked = !(st.scratch || st.layers == 0);
+    std::vector<engine::Step> undo = also_undo;
+    for (auto& s : release_steps(b)) undo.push_back(s);
+    undo.push_back(engine::remove_tree_step(work_)); // the build stops: its work directory goes
+    p.add(engine::arm_rollback_step(undo, "a failure from here releases the step's bundle"));
+    if (b.unpacked) p.add(engine::run_step(engine::tools::unpack_build_step(layout_.path(), st.digest, b.dir, env, command),
+                                           "the image so far as an overlay bundle"));
+    else p.add(engine::make_dir_step(b.rootfs));
+    return b;
 }
 
-ImageState Builder::commit(const ImageState& parent, const oci::ContainerConfig& config, const image::WrittenLayer* layer,
-                           const std::string& created_by, const std::string& author) {
-    image::ImageDraft d = parent.scratch ? image::ImageDraft::scratch(parent.platform)
-                                         : image::ImageDraft::from(parent.m, parent.cfg);
-    d.config().config = config;
-    if (!author.empty()) d.config().author = author;
-    oci::History h;
-    h.created_by = created_by;
-    if (layer) d.add_layer(*layer, h);
-    else d.add_empty(h);
-    auto w = d.write(layout_, engine::format_rfc3339_nano(engine::now_ns()));
-    return load_state(layout_, w.manifest);
-}
-
-std::unique_ptr<Builder::Work> Builder::unpack(const ImageState& st, const std::vector<std::string>& cmd,
-                                               const std::vector<std::string>& env) const {
-    auto w = std::make_unique<Work>();
-    w->e = &e_;
-    w->tmp = std::make_unique<TempDir>("step", work_root_);
-    if (st.scratch || st.m.layers.empty()) {
-        w->rootfs = w->tmp->path() + "/rootfs";
-        make_dirs(w->rootfs);
-        w->upper = w->rootfs;
-        return w;
+std::vector<engine::Step> Builder::release_steps(const Bundle& b) const {
+    std::vector<engine::Step> out;
+    if (b.unpacked) {
+        engine::Step r = engine::run_step(engine::tools::unpack_release(b.dir));
+        r.may_fail = true;
+        out.push_back(r);
     }
-    std::string bundle = w->tmp->path() + "/bundle";
-    Json pulled = {{"layout", layout_.path()}, {"digest", st.manifest.digest.str()}, {"manifest", st.manifest}};
-    auto argv = engine::tools::unpack_from_stdin("overlay", bundle, env, true, cmd);
-    RunOptions ro;
-    ro.input = dump_compact(pulled);
-    auto p = run_process(argv, ro);
-    if (!p.ok()) throw Error(std::string(trim(p.err)));
-    w->bundle = bundle;
-    w->rootfs = bundle + "/rootfs";
-    w->upper = bundle + "/overlay/upper";
-    return w;
+    out.push_back(engine::remove_tree_step(b.dir));
+    return out;
+}
+
+ImageState Builder::commit_steps(engine::Plan& p, const ImageState& parent, const Commit& c) {
+    std::string var = "IMG" + std::to_string(++images_made_);
+    std::string out = work_ + "/" + var + ".json";
+    engine::tools::PackCommit pc;
+    pc.base = parent.scratch ? "scratch" : "@" + parent.digest;
+    if (parent.scratch) pc.platform = parent.platform.str();
+    if (c.layer) {
+        if (c.layer->unpacked) pc.bundle = c.layer->dir;
+        else pc.upper = c.layer->rootfs;
+    }
+    if (c.config) {
+        pc.set_config = work_ + "/" + var + "-config.json";
+        p.add(engine::write_file_step(pc.set_config, dump_compact(Json(*c.config)) + "\n", 0644, "the image's new Config"));
+    }
+    pc.created_by = c.created_by;
+    pc.author = c.author;
+    pc.index = false;
+    engine::Step s = engine::run_step(engine::tools::pack_commit(pc), "the step's image (blobs; no name yet)");
+    s.stdout_file = out;
+    p.add(s);
+    p.add(engine::capture_step(var, out, ".manifest.digest"));
+    if (!c.key.empty() && !o_.no_cache) {
+        p.add(engine::make_dir_step(build_cache_dir(e_.paths())));
+        p.add(engine::write_file_step(build_cache_dir(e_.paths()) + "/" + c.key + ".json",
+                                      "{\"manifest_digest\":\"${" + var + "}\"}\n", 0644, "the build cache's entry for this step"));
+    }
+    ImageState next = parent;
+    next.scratch = false;
+    next.digest = "${" + var + "}";
+    next.id = "";
+    if (c.config) next.cfg.config = *c.config;
+    if (c.layer) ++next.layers; // at most one; an empty change adds none, which only makes this an upper bound
+    return next;
+}
+
+void Builder::perform(const engine::Plan& p) {
+    if (e_.explaining()) {
+        e_.execute(p);
+        return;
+    }
+    try {
+        e_.execute(p);
+    } catch (...) {
+        for (const auto& s : p.steps)
+            if (s.kind == engine::Step::Kind::arm_rollback) {
+                engine::Plan undo = plan();
+                for (auto u : s.steps) {
+                    u.may_fail = true;
+                    undo.add(u);
+                }
+                try {
+                    engine::execute(undo);
+                } catch (const std::exception&) {
+                }
+            }
+        throw;
+    }
+}
+
+ImageState Builder::made(const ImageState& predicted) const {
+    if (e_.explaining()) return predicted;
+    std::string var = predicted.digest.substr(2, predicted.digest.size() - 3); // ${IMGn}
+    Json j = parse_json(read_file(work_ + "/" + var + ".json"), "img-pack output");
+    return load_state(layout_, j.at("manifest").get<oci::Descriptor>());
 }
 
 ImageState Builder::from(const Dockerfile& df, size_t index) {
@@ -543,6 +365,9 @@ ImageState Builder::from(const Dockerfile& df, size_t index) {
     for (size_t i = 0; i < index; ++i)
         if (!stage_names_[i].empty() && stage_names_[i] == to_lower(base) && stage_results_[i]) return *stage_results_[i];
     auto img = e_.ensure_image(base, "missing");
+    if (!img && e_.explaining())
+        throw Error("--explain build: the base image " + base + " is not in the store (its config decides the steps): pull it first",
+                    ErrorKind::not_found);
     if (!img) throw_not_found("No such image: " + base);
     return load_state(layout_, img->resolved.manifest_descriptor);
 }
@@ -655,13 +480,20 @@ void Builder::config_step(Stage& st, const Instruction& in) {
     }
     std::string created_by = "/bin/sh -c #(nop)  " + nop;
     Json cj = c;
-    std::string key = cache_key(st.state, created_by, dump_compact(cj) + "\n" + author);
-    if (auto hit = cached(key)) {
+    std::string key = st.state.known() || st.state.scratch ? cache_key(st.state, created_by, dump_compact(cj) + "\n" + author) : "";
+    if (auto hit = key.empty() ? std::nullopt : cached(key)) {
         say(" ---> Using cache\n");
         st.state = *hit;
     } else {
-        st.state = commit(st.state, c, nullptr, created_by, author);
-        remember(key, st.state);
+        engine::Plan p = plan();
+        Commit cm;
+        cm.config = c;
+        cm.created_by = created_by;
+        cm.author = author;
+        cm.key = key;
+        ImageState next = commit_steps(p, st.state, cm);
+        perform(p);
+        st.state = made(next);
     }
     say(" ---> " + short12(st.state.id) + "\n");
 }
@@ -681,47 +513,77 @@ void Builder::run_step(Stage& st, const Instruction& in) {
         if (!env.count(k)) arg_env.push_back(k + "=" + val);
     std::string created_by = join(cmd, " ");
     if (!arg_env.empty()) created_by = "|" + std::to_string(arg_env.size()) + " " + join(arg_env, " ") + " " + created_by;
-    std::string key = cache_key(st.state, created_by, "");
-    if (auto hit = cached(key)) {
+    std::string key = st.state.known() ? cache_key(st.state, created_by, "") : "";
+    if (auto hit = key.empty() ? std::nullopt : cached(key)) {
         say(" ---> Using cache\n");
         st.state = *hit;
         say(" ---> " + short12(st.state.id) + "\n");
         return;
     }
-    if (st.state.scratch || st.state.m.layers.empty())
+    if (st.state.scratch || st.state.layers == 0)
         throw RunFailed{1, "The command '" + join(cmd, " ") + "' cannot run: the image has no files (FROM scratch)"};
     std::string id = random_hex(32);
-    say(" ---> Running in " + id.substr(0, 12) + "\n");
-    auto w = unpack(st.state, cmd, arg_env);
-    {
-        UniqueFd root = open_dir(w->rootfs);
-        std::string wd = st.state.cfg.config.working_dir;
-        if (!wd.empty()) make_dirs_in_root(root.get(), wd, Owner{});
-    }
-    RunOptions ro;
-    ro.capture_stdout = !sink_.run_output_inherited;
-    ro.capture_stderr = true; // filtered below, then shown
-    ro.extra_env = {"CTK_ROOT=" + e_.paths().root, "CTK_RUN=" + e_.paths().run};
     std::string cid = "build-" + id.substr(0, 24);
-    auto p = run_process(engine::tools::runtime(e_.paths(), {"run", "--bundle", w->bundle, cid}), ro);
-    run_process(engine::tools::runtime(e_.paths(), {"delete", "--force", cid}));
-    {
-        if (!sink_.run_output_inherited && !p.out.empty()) say(p.out);
+    say(" ---> Running in " + id.substr(0, 12) + "\n");
+    // the container's process is the command; ns-run makes its working directory
+    engine::Step gone = engine::run_step(engine::tools::runtime(e_.paths(), {"delete", "--force", cid}));
+    gone.may_fail = true;
+    engine::Plan before = plan();
+    Bundle b = bundle_steps(before, st.state, cmd, arg_env, {gone});
+    perform(before);
+
+    engine::Step run = engine::run_step(engine::tools::runtime(e_.paths(), {"run", "--bundle", b.dir, cid}),
+                                        "the step's command, in a container of the bundle");
+    run.show_output = true;
+    run.show_stderr = true;
+    if (e_.explaining()) {
+        engine::Plan p = plan();
+        p.add(run);
+        e_.execute(p);
+    } else {
+        RunOptions ro;
+        ro.capture_stdout = !sink_.run_output_inherited;
+        ro.capture_stderr = true; // filtered below, then shown
+        ro.extra_env = {"CTK_ROOT=" + e_.paths().root, "CTK_RUN=" + e_.paths().run};
+        ProcessResult r;
+        try {
+            r = run_process(run.argv, ro);
+        } catch (...) {
+            engine::Plan undo = plan();
+            undo.add(gone);
+            for (const auto& s : release_steps(b)) undo.add(s);
+            perform(undo);
+            throw;
+        }
+        if (!sink_.run_output_inherited && !r.out.empty()) say(r.out);
         // the runtime's own warnings (seccomp names this kernel lacks) are not the step's output
         std::string err;
-        for (const auto& line : split(p.err, '\n'))
+        for (const auto& line : split(r.err, '\n'))
             if (!line.empty() && line.rfind("ns-run: warning:", 0) != 0) err += line + "\n";
         if (!err.empty()) say(err);
+        if (r.status != 0) {
+            engine::Plan undo = plan();
+            undo.add(gone);
+            for (auto s : release_steps(b)) {
+                s.may_fail = true;
+                undo.add(s);
+            }
+            perform(undo);
+            throw RunFailed{r.status, "The command '" + join(cmd, " ") + "' returned a non-zero code: " + std::to_string(r.status)};
+        }
     }
-    if (p.status != 0)
-        throw RunFailed{p.status, "The command '" + join(cmd, " ") + "' returned a non-zero code: " + std::to_string(p.status)};
-    image::LayerWriteOptions lo;
-    lo.exclude = engine::runtime_mount_points();
-    auto layer = image::write_layer_from_upper(layout_, w->upper, lo);
-    w.reset();
+    engine::Plan after = plan();
+    after.add(gone);
+    Commit cm;
+    cm.layer = &b;
+    cm.created_by = created_by;
+    cm.key = key;
+    ImageState next = commit_steps(after, st.state, cm);
+    for (const auto& s : release_steps(b)) after.add(s);
+    after.add(engine::disarm_rollback_step());
+    perform(after);
     say("Removing intermediate container " + id.substr(0, 12) + "\n");
-    st.state = commit(st.state, st.state.cfg.config, &layer, created_by);
-    remember(key, st.state);
+    st.state = made(next);
     say(" ---> " + short12(st.state.id) + "\n");
 }
 
@@ -733,20 +595,24 @@ void Builder::workdir_step(Stage& st, const Instruction& in) {
     oci::ContainerConfig c = st.state.cfg.config;
     c.working_dir = wd;
     std::string created_by = "/bin/sh -c #(nop) WORKDIR " + wd;
-    std::string key = cache_key(st.state, created_by, "");
-    if (auto hit = cached(key)) {
+    std::string key = st.state.known() || st.state.scratch ? cache_key(st.state, created_by, "") : "";
+    if (auto hit = key.empty() ? std::nullopt : cached(key)) {
         say(" ---> Using cache\n");
         st.state = *hit;
     } else {
-        auto w = unpack(st.state, {}, {});
-        {
-            UniqueFd root = open_dir(w->rootfs);
-            make_dirs_in_root(root.get(), wd, Owner{});
-        }
-        auto layer = image::write_layer_from_upper(layout_, w->upper);
-        w.reset();
-        st.state = commit(st.state, c, &layer, created_by);
-        remember(key, st.state);
+        engine::Plan p = plan();
+        Bundle b = bundle_steps(p, st.state, {}, {});
+        p.add(engine::run_step(engine::tools::pack_mkdir(b.rootfs, wd), "the working directory, made inside the root"));
+        Commit cm;
+        cm.layer = &b;
+        cm.config = c;
+        cm.created_by = created_by;
+        cm.key = key;
+        ImageState next = commit_steps(p, st.state, cm);
+        for (const auto& s : release_steps(b)) p.add(s);
+        p.add(engine::disarm_rollback_step());
+        perform(p);
+        st.state = made(next);
     }
     say(" ---> " + short12(st.state.id) + "\n");
 }
@@ -761,188 +627,104 @@ void Builder::copy_step(Stage& st, const Instruction& in) {
     bool dest_dir = !dest.empty() && (dest.back() == '/' || dest == "." || dest.ends_with("/."));
     if (dest.empty() || dest[0] != '/') dest = (cur.empty() ? std::string("/") : cur + "/") + dest;
     std::string dest_clean = abs_clean(dest);
+    std::vector<std::string> patterns;
+    for (const auto& raw : in.sources) patterns.push_back(sw.word(raw, v));
 
-    // The source root: the context, or the rootfs of a stage or an image.
-    std::unique_ptr<Work> from_work;
-    std::string src_root = context_;
-    const IgnoreMatcher* ignore = &ignore_;
-    std::string from_id;
+    // The source root: the context, or the rootfs of a stage or an image
+    // (unpacked by the step's plan: its sources are matched by img-pack copy).
+    std::optional<ImageState> src;
     if (!in.from.empty()) {
         std::string f = sw.word(in.from, v);
-        std::optional<ImageState> src;
         for (size_t i = 0; i < stage_results_.size(); ++i)
             if (stage_results_[i] && (stage_names_[i] == to_lower(f) || std::to_string(i) == f)) src = stage_results_[i];
         if (!src) {
             auto img = e_.ensure_image(f, "missing");
+            if (!img && e_.explaining())
+                throw Error("--explain build: COPY --from=" + f + ": the image is not in the store: pull it first", ErrorKind::not_found);
             if (!img) throw_not_found("No such image: " + f);
             src = load_state(layout_, img->resolved.manifest_descriptor);
         }
-        from_work = unpack(*src, {}, {});
-        src_root = from_work->rootfs;
-        ignore = nullptr;
-        from_id = src->scratch ? "scratch" : src->manifest.digest.str();
     }
-    UniqueFd srcfd = open_dir(src_root);
 
-    // Sources: expanded, inside the root, wildcards matched.
-    struct Source {
-        std::string rel; // "" = the root itself
-        bool dir = false;
-        bool archive = false;
-    };
-    std::vector<Source> sources;
-    std::vector<std::string> all;
-    bool listed = false;
-    for (const auto& raw : in.sources) {
-        std::string s = sw.word(raw, v);
-        if (add && (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("git@", 0) == 0))
-            throw_invalid(std::string(name) + " failed: remote sources are not supported by ctk build: " + s);
-        std::string c = clean_path(s);
-        if (c == ".." || c.rfind("../", 0) == 0)
-            throw_invalid(std::string(name) + " failed: forbidden path outside the build context: " + s + " ()");
-        if (c == "." || c == "/") c = "";
-        if (!c.empty() && c[0] == '/') c = c.substr(1);
-        std::vector<std::string> matched;
-        if (has_wildcard(c)) {
-            if (!listed) {
-                list_tree(srcfd.get(), "", all);
-                listed = true;
+    // The cache key and the history: the context sources' contents (matched
+    // here), or the source image's digest and the patterns.
+    std::string content, kind;
+    if (!src) {
+        auto sources = match_sources(context_, patterns, &ignore_, add);
+        bool many = sources.size() > 1;
+        if (many && !dest_dir)
+            throw_invalid(std::string("When using ") + name + " with more than one source file, the destination must be a directory and end with a /");
+        UniqueFd srcfd = open_dir(context_);
+        Hasher h;
+        for (const auto& so : sources) {
+            std::string n = so.rel.empty() ? "." : so.rel;
+            h.update(n + (so.archive ? " archive\n" : "\n"));
+            if (so.rel.empty()) {
+                hash_entry(h, srcfd.get(), ".", "", &ignore_);
+            } else {
+                auto parent = so.rel.find('/') == std::string::npos ? std::string("/") : so.rel.substr(0, so.rel.rfind('/'));
+                UniqueFd pd = open_in_root(srcfd.get(), parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                std::string base = so.rel.substr(so.rel.rfind('/') == std::string::npos ? 0 : so.rel.rfind('/') + 1);
+                hash_entry(h, pd.get(), base, so.rel, &ignore_);
             }
-            for (const auto& p : all)
-                if (path_match(c, p) && !(ignore && ignore->excluded(p))) matched.push_back(p);
-        } else if (c.empty() || !(ignore && ignore->excluded(c))) {
-            UniqueFd probe = try_open_in_root(srcfd.get(), c.empty() ? "/" : c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-            if (probe) matched.push_back(c);
         }
-        if (matched.empty())
-            throw_not_found(std::string(name) + " failed: file not found in build context or excluded by .dockerignore: stat " +
-                            s + ": file does not exist");
-        for (const auto& m : matched) {
-            Source so;
-            so.rel = m;
-            struct stat stt;
-            UniqueFd pf = open_in_root(srcfd.get(), m.empty() ? "/" : m, O_PATH | O_CLOEXEC);
-            if (::fstat(pf.get(), &stt) < 0) throw_errno("stat", m);
-            so.dir = S_ISDIR(stt.st_mode);
-            if (add && S_ISREG(stt.st_mode)) so.archive = is_archive_file(src_root + "/" + m);
-            sources.push_back(so);
-        }
+        content = h.digest().encoded();
+        kind = many ? "multi" : (sources[0].dir ? "dir" : "file");
     }
-    bool many = sources.size() > 1;
-    if (many && !dest_dir)
-        throw_invalid(std::string("When using ") + name + " with more than one source file, the destination must be a directory and end with a /");
-
-    // The cache key: the sources' contents, the destination, owner, mode.
-    Hasher h;
-    for (const auto& so : sources) {
-        std::string n = so.rel.empty() ? "." : so.rel;
-        h.update(n + (so.archive ? " archive\n" : "\n"));
-        if (so.rel.empty()) {
-            hash_entry(h, srcfd.get(), ".", "", ignore);
-        } else {
-            auto parent = so.rel.find('/') == std::string::npos ? std::string("/") : so.rel.substr(0, so.rel.rfind('/'));
-            UniqueFd pd = open_in_root(srcfd.get(), parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            std::string base = so.rel.substr(so.rel.rfind('/') == std::string::npos ? 0 : so.rel.rfind('/') + 1);
-            hash_entry(h, pd.get(), base, so.rel, ignore);
-        }
-    }
-    std::string content = h.digest().encoded();
-    std::string kind = many ? "multi" : (sources[0].dir ? "dir" : "file");
-    std::string created_by = "/bin/sh -c #(nop) " + std::string(name) + " " + kind + ":" + content + " in " + dest + " ";
-    std::string key = cache_key(st.state, created_by, in.chown + "\n" + in.chmod + "\n" + from_id);
-    if (auto hit = cached(key)) {
+    std::string from_id = src ? (src->scratch ? std::string("scratch") : src->digest) : "";
+    std::string created_by = src ? "/bin/sh -c #(nop) " + std::string(name) + " --from=" + from_id + " " + join(patterns, " ") +
+                                       " in " + dest + " "
+                                 : "/bin/sh -c #(nop) " + std::string(name) + " " + kind + ":" + content + " in " + dest + " ";
+    bool keyed = st.state.known() || st.state.scratch;
+    if (src && !src->known() && !src->scratch) keyed = false;
+    std::string key = keyed ? cache_key(st.state, created_by, in.chown + "\n" + in.chmod + "\n" + from_id) : "";
+    if (auto hit = key.empty() ? std::nullopt : cached(key)) {
         say(" ---> Using cache\n");
         st.state = *hit;
         say(" ---> " + short12(st.state.id) + "\n");
         return;
     }
 
-    auto w = unpack(st.state, {}, {});
-    {
-        UniqueFd root = open_dir(w->rootfs);
-        Owner owner = parse_chown(sw.word(in.chown, v), root.get());
-        CopyCtx cc;
-        cc.owner = owner;
-        if (!in.chmod.empty()) cc.chmod = static_cast<mode_t>(std::stoul(in.chmod, nullptr, 8));
-        cc.ignore = ignore;
-        // An existing directory at the destination takes files by their names.
-        UniqueFd existing = try_open_in_root(root.get(), dest_clean, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        bool into_dir = dest_dir || many || bool(existing);
-        for (const auto& so : sources) {
-            std::string parent_rel = so.rel.find('/') == std::string::npos ? "" : so.rel.substr(0, so.rel.rfind('/'));
-            std::string base = so.rel.substr(so.rel.rfind('/') == std::string::npos ? 0 : so.rel.rfind('/') + 1);
-            UniqueFd pd = open_in_root(srcfd.get(), parent_rel.empty() ? "/" : parent_rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (so.dir || so.archive) {
-                UniqueFd dd = make_dirs_in_root(root.get(), dest_clean, owner);
-                UniqueFd d(::openat(dd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-                if (!d) throw_errno("open", dest_clean);
-                if (so.archive) {
-                    TempDir x("add", work_root_);
-                    extract_archive(src_root + "/" + so.rel, x.path());
-                    UniqueFd xd = open_dir(x.path());
-                    CopyCtx keep = cc;
-                    keep.owner.keep = in.chown.empty();
-                    keep.ignore = nullptr;
-                    for (const auto& n : [&] {
-                             std::vector<std::string> names;
-                             list_tree(xd.get(), "", names);
-                             std::vector<std::string> top;
-                             for (const auto& p : names)
-                                 if (p.find('/') == std::string::npos) top.push_back(p);
-                             return top;
-                         }())
-                        copy_entry(xd.get(), n, n, d.get(), n, keep);
-                    continue;
-                }
-                UniqueFd sd = so.rel.empty() ? UniqueFd(::dup(srcfd.get()))
-                                             : UniqueFd(::openat(pd.get(), base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                if (!sd) throw_errno("open", so.rel);
-                std::vector<std::string> names;
-                {
-                    DIR* dir = ::fdopendir(::dup(sd.get()));
-                    if (!dir) throw_errno("opendir", so.rel);
-                    while (auto* e = ::readdir(dir)) {
-                        std::string n = e->d_name;
-                        if (n != "." && n != "..") names.push_back(n);
-                    }
-                    ::closedir(dir);
-                }
-                std::sort(names.begin(), names.end());
-                for (const auto& n : names) {
-                    std::string r = so.rel.empty() ? n : so.rel + "/" + n;
-                    if (ignore && ignore->excluded(r)) {
-                        struct stat cst;
-                        if (!ignore->has_exclusions() ||
-                            (::fstatat(sd.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(cst.st_mode)))
-                            continue;
-                    }
-                    copy_entry(sd.get(), n, r, d.get(), n, cc);
-                }
-                continue;
-            }
-            std::string target_dir = into_dir ? dest_clean : dest_clean.substr(0, dest_clean.rfind('/'));
-            std::string target_name = into_dir ? base : dest_clean.substr(dest_clean.rfind('/') + 1);
-            if (target_dir.empty()) target_dir = "/";
-            UniqueFd dd = make_dirs_in_root(root.get(), target_dir, owner);
-            UniqueFd d(::openat(dd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-            if (!d) throw_errno("open", target_dir);
-            copy_entry(pd.get(), base, so.rel, d.get(), target_name, cc);
-        }
+    engine::Plan p = plan();
+    Bundle b = bundle_steps(p, st.state, {}, {});
+    std::optional<Bundle> from_bundle;
+    engine::tools::PackCopy pc;
+    if (src) {
+        if (src->scratch || src->layers == 0)
+            throw_not_found(std::string(name) + " failed: file not found: the --from image has no files");
+        from_bundle = bundle_steps(p, *src, {}, {}, release_steps(b)); // the trap now undoes both
+        pc.from = from_bundle->rootfs;
+    } else {
+        pc.from = context_;
+        if (::access((context_ + "/.dockerignore").c_str(), F_OK) == 0) pc.dockerignore = context_ + "/.dockerignore";
     }
-    auto layer = image::write_layer_from_upper(layout_, w->upper);
-    w.reset();
-    srcfd.reset();
-    from_work.reset();
-    st.state = commit(st.state, st.state.cfg.config, &layer, created_by);
-    remember(key, st.state);
+    pc.rootfs = b.rootfs;
+    pc.dest = dest_clean;
+    pc.dest_dir = dest_dir;
+    pc.sources = patterns;
+    pc.chown = sw.word(in.chown, v);
+    pc.chmod = in.chmod;
+    pc.add = add;
+    p.add(engine::run_step(engine::tools::pack_copy(pc), std::string(name) + ": the sources into the bundle's root"));
+    if (from_bundle)
+        for (const auto& s : release_steps(*from_bundle)) p.add(s);
+    Commit cm;
+    cm.layer = &b;
+    cm.created_by = created_by;
+    cm.key = key;
+    ImageState next = commit_steps(p, st.state, cm);
+    for (const auto& s : release_steps(b)) p.add(s);
+    p.add(engine::disarm_rollback_step());
+    perform(p);
+    st.state = made(next);
     say(" ---> " + short12(st.state.id) + "\n");
 }
 
 BuildResult Builder::run() {
     BuildResult res;
-    context_ = o_.context;
-    work_root_ = e_.paths().root + "/tmp";
-    make_dirs(work_root_);
+    // absolute: the steps name it, and an explained script runs from anywhere
+    context_ = o_.context.empty() ? o_.context : std::filesystem::absolute(o_.context).lexically_normal().string();
+    while (context_.size() > 1 && context_.back() == '/') context_.pop_back();
     std::string text = o_.dockerfile_text;
     if (text.empty()) {
         std::string path = o_.dockerfile.empty() ? context_ + "/Dockerfile" : o_.dockerfile;
@@ -973,6 +755,12 @@ BuildResult Builder::run() {
         if (it != o_.build_args.end()) global_args_[a.name] = it->second;
         else if (a.default_value) global_args_[a.name] = ShellWords(escape_).word(*a.default_value, global_args_);
     }
+    work_ = e_.paths().root + "/tmp/build-" + random_hex(6);
+    {
+        engine::Plan p = plan();
+        p.add(engine::make_dir_step(work_));
+        perform(p);
+    }
     stage_results_.assign(df.stages.size(), std::nullopt);
     for (const auto& s : df.stages) stage_names_.push_back(s.name);
     ImageState final_state;
@@ -996,15 +784,25 @@ BuildResult Builder::run() {
         }
         if (st.state.scratch) {
             // an image must exist: FROM scratch alone gives an empty one
-            st.state = commit(st.state, st.state.cfg.config, nullptr, "");
+            engine::Plan p = plan();
+            Commit cm;
+            ImageState next = commit_steps(p, st.state, cm);
+            perform(p);
+            st.state = made(next);
         }
         stage_results_[i] = st.state;
         final_state = st.state;
     }
+    // The image gets its names (or, without -t, an untagged entry) in the
+    // store's index; the build's work directory goes.
     std::vector<std::string> refs;
     for (const auto& t : o_.tags) refs.push_back(engine::normalize_reference(t));
-    e_.images().add(final_state.manifest, refs);
-    if (sink_.aux) sink_.aux(Json{{"ID", final_state.id}});
+    engine::Plan fin = plan();
+    fin.add(engine::run_step(engine::tools::pack_tag("@" + final_state.digest, refs),
+                             refs.empty() ? "the image, listed in the store's index" : "the image's names"));
+    fin.add(engine::remove_tree_step(work_));
+    perform(fin);
+    if (sink_.aux && !e_.explaining()) sink_.aux(Json{{"ID", final_state.id}});
     say("Successfully built " + short12(final_state.id) + "\n");
     for (const auto& t : o_.tags) say("Successfully tagged " + engine::familiar_reference(engine::normalize_reference(t)) + "\n");
     res.ok = true;
@@ -1020,10 +818,14 @@ BuildResult build_image(engine::Engine& engine, const BuildOptions& options, con
     try {
         return b.run();
     } catch (const RunFailed& f) {
+        b.clean_up();
         BuildResult r;
         r.code = f.code;
         r.message = f.message;
         return r;
+    } catch (...) {
+        b.clean_up();
+        throw;
     }
 }
 

@@ -14,6 +14,7 @@
 #include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
 #include "engine/image_archive.hpp"
+#include "engine/image_verbs.hpp"
 #include "engine/json_fields.hpp"
 #include "engine/names.hpp"
 #include "engine/timefmt.hpp"
@@ -254,26 +255,7 @@ void Commands::rmi(const std::vector<std::string>& refs, bool force) {
     std::string failed;
     for (const auto& r : refs) {
         try {
-            ImageStore::Removal rm = e_.images().removal(r, force, [&](const std::string& id) { return e_.image_user(id); });
-            oci::Layout layout = e_.images().layout();
-            Plan p = e_.new_plan("ctl rmi " + r);
-            std::vector<JsonEdit> edits;
-            for (const auto& name : rm.untag)
-                edits.push_back({JsonEdit::Op::remove_entries, {"manifests"}, std::string("annotations/") + oci::annotation_ref_name, name});
-            for (const auto& d : rm.entries)
-                edits.push_back({JsonEdit::Op::remove_entries, {"manifests"}, "digest", d.digest.str()});
-            Step idx = edit_json_step(layout.path() + "/index.json", edits,
-                                      rm.entries.empty() ? "the name leaves the store's index"
-                                                         : "its last name goes, and the image with it");
-            idx.lock = layout.lock_path();
-            p.add(idx);
-            for (const auto& b : rm.blobs) {
-                Step s = remove_tree_step(layout.blob_path(Digest::parse(b)), b == rm.blobs.front() ? "the blobs no other image uses" : "");
-                p.add(s);
-            }
-            e_.execute(p);
-            Json res = rm.result;
-            for (const auto& x : res) {
+            for (const auto& x : remove_image(e_, r, force)) {
                 if (x.contains("Untagged")) print("Untagged: " + x["Untagged"].get<std::string>() + "\n");
                 if (x.contains("Deleted")) print("Deleted: " + x["Deleted"].get<std::string>() + "\n");
             }
@@ -286,70 +268,35 @@ void Commands::rmi(const std::vector<std::string>& refs, bool force) {
     if (!failed.empty()) throw Error(failed);
 }
 
-// The layout's index.json names images (OCI image-layout: the ref.name
-// annotation); a tag is an edit of it under the layout's lock, as Layout::tag does.
-void Commands::tag(const std::string& src, const std::string& dst) {
-    LocalImage img = e_.images().get(src);
-    std::string full = normalize_reference(dst);
-    oci::Descriptor d = img.entries.empty() ? img.resolved.manifest_descriptor : img.entries[0];
-    d.annotations[oci::annotation_ref_name] = full;
-    std::string layout = e_.images().layout_path();
-    Plan p = e_.new_plan("ctl tag " + src + " " + dst);
-    Step s = edit_json_step(layout + "/index.json",
-                            {{JsonEdit::Op::remove_entries, {"manifests"}, std::string("annotations/") + oci::annotation_ref_name, full},
-                             {JsonEdit::Op::append, {"manifests"}, "", Json(d)}},
-                            "name the image " + familiar_reference(full) + " in the store's index (a name names one image)");
-    s.lock = e_.images().layout().lock_path();
-    p.add(s);
-    e_.execute(p);
-}
+void Commands::tag(const std::string& src, const std::string& dst) { tag_image(e_, src, dst); }
 
 void Commands::import(const std::string& source, const std::string& ref, const std::vector<std::string>& changes,
                       const std::string& message, const std::string& platform) {
-    ImportOptions o;
-    o.source = source;
-    o.reference = ref;
-    o.changes = changes;
-    o.message = message;
-    if (!platform.empty()) o.platform = oci::Platform::parse(platform);
-    if (e_.explaining()) return;
-    print(import_rootfs(e_.images(), o) + "\n");
+    ImportRequest r;
+    r.source = source;
+    r.reference = ref;
+    r.changes = changes;
+    r.message = message;
+    r.platform = platform;
+    if (source == "-" && is_terminal(STDIN_FILENO)) usage("import from stdin, but stdin is a terminal");
+    std::string id = import_image(e_, r);
+    if (!id.empty()) print(id + "\n");
 }
 
 void Commands::save(const std::vector<std::string>& refs, const std::string& output) {
     if (refs.empty()) usage("\"save\" requires at least 1 argument");
-    if (e_.explaining()) return;
-    if (output.empty()) {
-        if (is_terminal(STDOUT_FILENO))
-            usage("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-        save_images(e_.images(), refs, STDOUT_FILENO);
-        return;
-    }
-    std::string tmp = output + ".tmp-" + random_hex(4);
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) throw_errno("create", tmp);
-    ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
-    save_images(e_.images(), refs, fd.get());
-    if (::fsync(fd.get()) < 0) throw_errno("fsync", tmp);
-    if (::rename(tmp.c_str(), output.c_str()) < 0) throw_errno("rename", output);
-    drop.dismiss();
+    if (output.empty() && is_terminal(STDOUT_FILENO) && !e_.explaining())
+        usage("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+    save_image_archive(e_, refs, output);
 }
 
 void Commands::load(const std::string& input, bool quiet) {
-    if (e_.explaining()) return;
-    UniqueFd fd;
-    int in = STDIN_FILENO;
-    if (!input.empty()) {
-        fd = open_path(input, O_RDONLY | O_CLOEXEC);
-        in = fd.get();
-    } else if (is_terminal(STDIN_FILENO)) {
-        usage("requested load from stdin, but stdin is empty");
-    }
-    auto loaded = load_images(e_.images(), in);
+    if (input.empty() && is_terminal(STDIN_FILENO)) usage("requested load from stdin, but stdin is empty");
     (void)quiet;
-    for (const auto& l : loaded) {
-        if (l.tags.empty()) print("Loaded image ID: " + l.id + "\n");
-        for (const auto& t : l.tags) print("Loaded image: " + t + "\n");
+    for (const auto& l : load_image_archive(e_, input)) {
+        auto tags = l.value("tags", Json::array());
+        if (tags.empty()) print("Loaded image ID: " + l.value("id", "") + "\n");
+        for (const auto& t : tags) print("Loaded image: " + t.get<std::string>() + "\n");
     }
 }
 

@@ -31,19 +31,11 @@ std::string short12(const std::string& id) {
     return h.substr(0, 12);
 }
 
-// The descriptor of a manifest blob known only by digest.
-oci::Descriptor manifest_descriptor(const oci::Layout& layout, const Digest& digest) {
-    UniqueFd fd = layout.open_blob(digest);
-    std::string bytes = read_fd(fd.get(), 4u << 20);
-    oci::Descriptor d;
-    d.digest = digest;
-    d.size = static_cast<int64_t>(bytes.size());
-    d.media_type = parse_json(bytes, "manifest " + digest.str()).value("mediaType", std::string(oci::media::oci_manifest));
-    return d;
-}
-
 } // namespace
 
+// A plan of one img-pack commit: the bundle's changes (img-pack keeps the
+// runtime's mount points out) on the image the container was made from, the
+// container's Config laid over the image's, then the --change instructions.
 std::string commit_container(Engine& engine, const CommitOptions& o) {
     std::string reference;
     if (!o.reference.empty()) reference = normalize_reference(o.reference);
@@ -52,45 +44,42 @@ std::string commit_container(Engine& engine, const CommitOptions& o) {
     auto record = read_file_if_exists(bundle + "/" + "ctk-bundle.json");
     if (!record) throw_invalid("container " + rec.id.substr(0, 12) + ": its bundle has no ctk-bundle.json (not made by img-unpack)");
     Json br = parse_json(*record, bundle + "/ctk-bundle.json");
-    oci::Layout layout = engine.images().layout();
-    auto base = image::read_stored_image(layout, manifest_descriptor(layout, Digest::parse(br.value("image", ""))));
+    std::string image = br.value("image", "");
+    if (image.empty()) throw_invalid("container " + rec.id.substr(0, 12) + ": its bundle does not name its image's manifest");
 
-    image::LayerWriteOptions lo;
-    lo.exclude = runtime_mount_points();
-    image::WrittenLayer layer;
-    if (br.value("mode", "") == "overlay") {
-        layer = image::write_layer_from_upper(layout, bundle + "/overlay/upper", lo);
-    } else {
-        // A flat rootfs: compare with a fresh flat unpack of its image.
-        TempDir tmp("commit", engine.paths().root);
-        std::string ref = base.manifest_descriptor.digest.str();
-        Json pulled = {{"layout", layout.path()}, {"digest", ref}, {"manifest", base.manifest_descriptor}};
-        RunOptions ro;
-        ro.input = dump_compact(pulled);
-        auto p = run_process(tools::unpack_from_stdin("flat", tmp.path() + "/b", {}, false, {}), ro);
-        if (!p.ok()) throw Error(std::string(trim(p.err)));
-        layer = image::write_layer_from_diff(layout, tmp.path() + "/b/rootfs", bundle + "/rootfs", lo);
-    }
-
-    image::ImageDraft draft = image::ImageDraft::from(base.manifest, base.config);
-    Json cc = draft.config().config;
+    Json config = Json::object();
     const Json& rc = rec.doc.value("Config", Json::object());
     for (const char* k : {"Cmd", "Entrypoint", "Env", "WorkingDir", "User", "ExposedPorts", "Volumes", "Labels", "StopSignal"})
-        if (rc.contains(k) && !rc[k].is_null()) cc[k] = rc[k];
-    apply_changes(cc, o.changes);
-    draft.config().config = cc.get<oci::ContainerConfig>();
-    if (!o.author.empty()) draft.config().author = o.author;
-    oci::History h;
-    std::vector<std::string> cmd;
-    if (rc.contains("Cmd") && rc["Cmd"].is_array())
-        for (const auto& w : rc["Cmd"]) cmd.push_back(w.get<std::string>());
-    h.created_by = join(cmd, " ");
-    h.author = o.author;
-    h.comment = o.message;
-    draft.add_layer(layer, h);
-    auto written = draft.write(layout, format_rfc3339_nano(now_ns()));
-    engine.images().add(written.manifest, reference.empty() ? std::vector<std::string>{} : std::vector<std::string>{reference});
-    return written.config.str();
+        if (rc.contains(k) && !rc[k].is_null()) config[k] = rc[k];
+    std::string config_file = engine.paths().root + "/tmp/commit-" + rec.id.substr(0, 12) + "-" + random_hex(4) + ".json";
+
+    Plan p = engine.new_plan("ctl commit " + o.container);
+    p.add(make_dir_step(engine.paths().root + "/tmp"));
+    p.add(write_file_step(config_file, dump_compact(config) + "\n", 0644, "the container's Config, laid over its image's"));
+    p.add(arm_rollback_step({remove_tree_step(config_file)}));
+    tools::PackCommit pc;
+    pc.base = "@" + image;
+    pc.bundle = bundle;
+    pc.config_file = config_file;
+    pc.changes = o.changes;
+    pc.author = o.author;
+    pc.message = o.message;
+    if (!reference.empty()) pc.tags = {reference};
+    Step s = run_step(tools::pack_commit(pc), "the container's changes as a layer on its image");
+    s.keep_output = "out";
+    p.add(s);
+    p.add(remove_tree_step(config_file));
+    p.add(disarm_rollback_step());
+    ExecResult r;
+    try {
+        r = engine.run_plan(p);
+    } catch (...) {
+        if (!engine.explaining()) ::unlink(config_file.c_str());
+        throw;
+    }
+    auto it = r.vars.find("out");
+    if (it == r.vars.end()) return "";
+    return parse_json_text(it->second, "img-pack commit output").value("id", "");
 }
 
 Json image_history(const ImageStore& store, const std::string& ref) {

@@ -82,19 +82,21 @@ Plan Engine::new_plan(const std::string& title) const {
     p.title = title;
     p.env = {"CTK_ROOT=" + paths_.root, "CTK_RUN=" + paths_.run};
     if (const char* c = std::getenv("CTK_CONFIG"); c && *c) p.env.push_back(std::string("CTK_CONFIG=") + c);
-    p.path_dirs = tool_dirs({"reg-fetch", "img-unpack", "ns-run", "net-bridge", "vol-mount"});
+    p.path_dirs = tool_dirs({"reg-fetch", "img-unpack", "img-pack", "ns-run", "net-bridge", "vol-mount"});
     return p;
 }
 
-int Engine::execute(const Plan& plan) {
+int Engine::execute(const Plan& plan) { return run_plan(plan).status; }
+
+ExecResult Engine::run_plan(const Plan& plan) {
     if (explain_) {
         for (const auto& v : plan.vars)
             if (std::find(explain_->vars.begin(), explain_->vars.end(), v) == explain_->vars.end())
                 explain_->vars.push_back(v);
         explain_->steps.insert(explain_->steps.end(), plan.steps.begin(), plan.steps.end());
-        return 0;
+        return {};
     }
-    return engine::execute(plan, exec_options_).status;
+    return engine::execute(plan, exec_options_);
 }
 
 namespace {

@@ -115,6 +115,8 @@ public:
     Plan new_plan(const std::string& title) const;
     // Runs a plan (or appends it in explain mode). Returns the foreground status.
     int execute(const Plan& plan);
+    // The same, with the captured values and kept outputs (none in explain mode).
+    ExecResult run_plan(const Plan& plan);
 
     // ---- images
     // Makes sure `ref` is in the store (pulls it when missing or `always`);

@@ -432,9 +432,9 @@ struct Renderer {
             }
             if (s.foreground && s.stdin_null) cmd += " </dev/null";
             if (!s.foreground) {
-                cmd += " <" + (s.stdin_file.empty() ? std::string("/dev/null") : word(s.stdin_file));
+                if (!s.stdin_inherit) cmd += " <" + (s.stdin_file.empty() ? std::string("/dev/null") : word(s.stdin_file));
                 if (!s.stdout_file.empty()) cmd += " >" + word(s.stdout_file);
-                else if (!s.show_output) cmd += " >/dev/null";
+                else if (!s.show_output && s.keep_output.empty()) cmd += " >/dev/null";
                 if (s.may_fail && !s.show_stderr) cmd += " 2>/dev/null";
             }
             if (s.foreground) {
@@ -737,8 +737,9 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
             return;
         }
         RunOptions o;
-        o.capture_stdout = !s0.show_output || !s0.stdout_file.empty();
+        o.capture_stdout = !s0.show_output || !s0.stdout_file.empty() || !s0.keep_output.empty();
         o.capture_stderr = !s0.show_stderr;
+        o.stdin_inherit = s0.stdin_inherit;
         if (!s0.stdin_file.empty()) o.input = read_file(substitute(s0.stdin_file, vars));
         if (s0.timeout_s > 0) o.timeout_ms = s0.timeout_s * 1000;
         ProcessResult p;
@@ -752,6 +753,7 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
         }
         if (!s0.stdout_file.empty() && (p.ok() || !p.out.empty()))
             write_file_atomic(substitute(s0.stdout_file, vars), p.out);
+        if (!s0.keep_output.empty()) result.vars[s0.keep_output] = p.out;
         if (!p.ok() && !s0.may_fail) {
             std::string msg = last_line(p.err);
             if (p.timed_out) msg = tool_name(argv[0]) + ": timed out after " + std::to_string(s0.timeout_s) + "s";

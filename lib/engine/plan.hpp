@@ -62,6 +62,8 @@ struct Step {
     bool foreground = false;   // the user's stdin/stdout/stderr; its status is the plan's status
     bool stdin_null = false;   // foreground, but stdin from /dev/null (docker run without -i)
     bool show_output = false;  // stdout goes to the user (ctl network ls, images …)
+    bool stdin_inherit = false; // the user's stdin (ctl load < FILE), not /dev/null
+    std::string keep_output;   // ctl keeps stdout as the value of this name (ExecResult::vars); the script shows it
     bool show_stderr = false;  // progress (reg-fetch pull) goes to the user's terminal
     bool may_fail = false;     // clean-up: a failure is not an error (" || true")
     int timeout_s = 0;         // `timeout N …`; expiry counts as a failure
@@ -130,7 +132,7 @@ struct ExecOptions {
 struct ExecResult {
     int status = 0;                           // of the foreground step, else 0
     bool ran_foreground = false;
-    std::map<std::string, std::string> vars; // captured values
+    std::map<std::string, std::string> vars; // captured values, and the stdout of keep_output steps
 };
 
 // Runs the steps in order. A failing step (not may_fail) throws ctk::Error

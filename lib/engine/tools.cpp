@@ -94,6 +94,86 @@ Argv unpack_from_stdin(const std::string& mode, const std::string& bundle, const
     return a;
 }
 
+Argv unpack_build_step(const std::string& layout, const std::string& digest, const std::string& bundle,
+                       const std::vector<std::string>& env, const std::vector<std::string>& command) {
+    Argv a = {tool_path("img-unpack"), "--image", layout + ":" + digest, "--mode", "overlay", "--no-sync", "--entrypoint", ""};
+    for (const auto& kv : env) a.push_back("--env=" + kv);
+    a.insert(a.end(), {"--", bundle});
+    if (command.empty()) a.push_back("true");
+    a.insert(a.end(), command.begin(), command.end());
+    return a;
+}
+
+Argv pack_commit(const PackCommit& c) {
+    Argv a = {tool_path("img-pack"), "commit", "--base", c.base};
+    if (!c.platform.empty()) a.insert(a.end(), {"--platform", c.platform});
+    if (!c.bundle.empty()) a.insert(a.end(), {"--bundle", c.bundle});
+    if (!c.upper.empty()) a.insert(a.end(), {"--upper", c.upper});
+    if (!c.config_file.empty()) a.insert(a.end(), {"--config", c.config_file});
+    if (!c.set_config.empty()) a.insert(a.end(), {"--set-config", c.set_config});
+    for (const auto& ch : c.changes) a.insert(a.end(), {"--change", ch});
+    if (!c.author.empty()) a.insert(a.end(), {"--author", c.author});
+    if (!c.message.empty()) a.insert(a.end(), {"--message", c.message});
+    if (!c.created_by.empty()) a.insert(a.end(), {"--created-by", c.created_by});
+    for (const auto& t : c.tags) a.insert(a.end(), {"--tag", t});
+    if (!c.index) a.push_back("--no-index");
+    return a;
+}
+
+Argv pack_tag(const std::string& image, const std::vector<std::string>& targets) {
+    Argv a = {tool_path("img-pack"), "tag", image};
+    a.insert(a.end(), targets.begin(), targets.end());
+    return a;
+}
+
+Argv pack_rm(const std::vector<std::string>& images, bool force) {
+    Argv a = {tool_path("img-pack"), "rm"};
+    if (force) a.push_back("--force");
+    a.insert(a.end(), images.begin(), images.end());
+    return a;
+}
+
+Argv pack_import(const std::string& source, const std::vector<std::string>& changes, const std::string& message,
+                 const std::string& tag, const std::string& platform) {
+    Argv a = {tool_path("img-pack"), "import"};
+    for (const auto& ch : changes) a.insert(a.end(), {"--change", ch});
+    if (!message.empty()) a.insert(a.end(), {"--message", message});
+    if (!tag.empty()) a.insert(a.end(), {"--tag", tag});
+    if (!platform.empty()) a.insert(a.end(), {"--platform", platform});
+    a.insert(a.end(), {"--", source});
+    return a;
+}
+
+Argv pack_save(const std::vector<std::string>& images, const std::string& output) {
+    Argv a = {tool_path("img-pack"), "save"};
+    if (!output.empty()) a.insert(a.end(), {"--output", output});
+    a.push_back("--");
+    a.insert(a.end(), images.begin(), images.end());
+    return a;
+}
+
+Argv pack_load(const std::string& input) {
+    Argv a = {tool_path("img-pack"), "load"};
+    if (!input.empty()) a.insert(a.end(), {"--input", input});
+    return a;
+}
+
+Argv pack_copy(const PackCopy& c) {
+    Argv a = {tool_path("img-pack"), "copy", "--from", c.from};
+    if (!c.dockerignore.empty()) a.insert(a.end(), {"--dockerignore", c.dockerignore});
+    if (!c.chown.empty()) a.insert(a.end(), {"--chown", c.chown});
+    if (!c.chmod.empty()) a.insert(a.end(), {"--chmod", c.chmod});
+    if (c.add) a.push_back("--add");
+    if (c.dest_dir) a.push_back("--into-dir");
+    a.insert(a.end(), {"--", c.rootfs, c.dest});
+    a.insert(a.end(), c.sources.begin(), c.sources.end());
+    return a;
+}
+
+Argv pack_mkdir(const std::string& rootfs, const std::string& path) {
+    return {tool_path("img-pack"), "mkdir", "--", rootfs, path};
+}
+
 Argv runtime(const store::Paths& p, Argv verb_and_args) {
     Argv a = {tool_path("ns-run"), "--root", p.runtime_state()};
     a.insert(a.end(), verb_and_args.begin(), verb_and_args.end());

@@ -44,6 +44,40 @@ Argv unpack_release(const std::string& bundle);
 Argv unpack_from_stdin(const std::string& mode, const std::string& bundle, const std::vector<std::string>& env,
                        bool clear_entrypoint, const std::vector<std::string>& command);
 
+// A build step's bundle of the layout's image (manifest digest, or the
+// script's ${IMGn}): overlay, no fsync, no entrypoint, `command` as its
+// process (`true` when empty: the step only writes files).
+Argv unpack_build_step(const std::string& layout, const std::string& digest, const std::string& bundle,
+                       const std::vector<std::string>& env, const std::vector<std::string>& command);
+
+// img-pack (the image's write side; IMAGE "@sha256:…" is a manifest by digest)
+struct PackCommit {
+    std::string base;        // IMAGE or "scratch"
+    std::string platform;    // scratch's
+    std::string bundle;      // the layer: an img-unpack bundle's changes …
+    std::string upper;       // … or a directory of additions
+    std::string config_file; // a Docker Config laid over the base's (commit)
+    std::string set_config;  // the whole new Config (build steps)
+    std::vector<std::string> changes;
+    std::string created_by, author, message;
+    std::vector<std::string> tags;
+    bool index = true;       // false: blobs only (a build step's image)
+};
+Argv pack_commit(const PackCommit& c);
+Argv pack_tag(const std::string& image, const std::vector<std::string>& targets);
+Argv pack_rm(const std::vector<std::string>& images, bool force);
+Argv pack_import(const std::string& source, const std::vector<std::string>& changes, const std::string& message,
+                 const std::string& tag, const std::string& platform);
+Argv pack_save(const std::vector<std::string>& images, const std::string& output);
+Argv pack_load(const std::string& input);
+struct PackCopy {
+    std::string rootfs, dest, from, dockerignore, chown, chmod;
+    std::vector<std::string> sources;
+    bool add = false, dest_dir = false;
+};
+Argv pack_copy(const PackCopy& c);
+Argv pack_mkdir(const std::string& rootfs, const std::string& path);
+
 // ns-run (runc's verbs; --root is the store's runtime state directory)
 Argv runtime(const store::Paths& p, Argv verb_and_args);
 

@@ -82,9 +82,11 @@ struct CommitRequest {
     std::optional<oci::Platform> platform; // scratch's platform, or the one picked from a base index
     LayerSource layer;                     // empty: no new layer
     std::optional<Json> config;            // a Docker Config object laid over the base's
+    std::optional<Json> set_config;        // the whole new Config, replacing the base's (a build step's)
     std::vector<std::string> changes;      // Dockerfile instructions (--change)
     std::string author, message, created_by, created;
     std::vector<std::string> tags;         // references as typed
+    bool index = true;                     // false: blobs only, no index.json entry (a build step's image)
 };
 
 struct CommitResult {

@@ -384,6 +384,18 @@ ResolvedImage resolve_image(const Layout& layout, std::string_view ref_name,
         Digest want = Digest::parse(ref_name);
         for (const auto& d : layout.read_index().manifests)
             if (d.digest == want) return resolve_image(layout, d, platform);
+        // A manifest whose blob is there without an index entry (a build
+        // step's image, img-pack commit --no-index): known by its bytes.
+        if (layout.has_blob(want)) {
+            Descriptor d;
+            d.digest = want;
+            UniqueFd fd = layout.open_blob(want);
+            std::string bytes = read_fd(fd.get(), 4u << 20); // resolve_image reads it again, checking the digest
+            d.size = static_cast<int64_t>(bytes.size());
+            Json j = parse_json(bytes, "manifest " + want.str());
+            d.media_type = j.is_object() ? j.value("mediaType", std::string(media::oci_manifest)) : std::string(media::oci_manifest);
+            return resolve_image(layout, d, platform);
+        }
         throw_not_found("image " + std::string(ref_name) + " not in layout " +
                         quote(layout.path()));
     }

@@ -78,7 +78,7 @@ std::shared_ptr<BuildCli> add_build_commands(CLI::App& app, CLI::App* image) {
 bool run_build_commands(BuildCli& b, engine::Engine& engine, int& status) {
     if (b.commit->parsed()) {
         std::string id = engine::commit_container(engine, b.co);
-        std::printf("%s\n", id.c_str());
+        if (!engine.explaining()) std::printf("%s\n", id.c_str()); // --explain: stdout is the script alone
         status = 0;
         return true;
     }
@@ -104,8 +104,8 @@ bool run_build_commands(BuildCli& b, engine::Engine& engine, int& status) {
     }
     build::BuildSink sink;
     bool json = !is_terminal(STDOUT_FILENO);
-    if (b.quiet) {
-        // nothing but the ID at the end (and the output of a failing step)
+    if (b.quiet || engine.explaining()) {
+        // nothing but the ID at the end (and the output of a failing step); --explain: the script alone
     } else if (json) {
         sink.stream = [](const std::string& s) {
             std::string line = dump_compact(Json{{"stream", s}}) + "\n";
@@ -147,7 +147,7 @@ bool run_build_commands(BuildCli& b, engine::Engine& engine, int& status) {
         throw;
     }
     if (r.ok) {
-        if (b.quiet) std::printf("%s\n", r.id.c_str());
+        if (b.quiet && !engine.explaining()) std::printf("%s\n", r.id.c_str());
         status = 0;
         return true;
     }

@@ -135,6 +135,8 @@ std::optional<std::string> no_plan_reason(const std::string& verb) {
     static const char* planned[] = {
         "pull", "push", "run", "create", "start", "stop", "restart", "kill", "rm", "exec", "pause", "unpause",
         "container rm", "container prune", "image pull", "image push", "tag", "image tag", "rmi", "image rm",
+        "commit", "container commit", "save", "image save", "load", "image load", "import", "image import",
+        "build", "image build",
         "network create", "network rm", "network connect", "network disconnect", "network prune",
         "volume create", "volume rm", "volume prune",
     };

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "build/copy.hpp"
 #include "core/cli.hpp"
 #include "core/fs.hpp"
 #include "image/docker_save.hpp"
@@ -96,7 +97,9 @@ int main(int argc, char** argv) {
                  "                  [--author A] [--message M] [--created-by T] [--created RFC3339] [--tag REF]...\n"
                  "  img-pack tag IMAGE TARGET...     img-pack untag REF...     img-pack rm [--force] IMAGE...\n"
                  "  img-pack import SOURCE|- [--change INSTR]... [--message M] [--tag REF] [--platform P]\n"
-                 "  img-pack save IMAGE... [-o FILE]     img-pack load [-i FILE]\n\n"
+                 "  img-pack save IMAGE... [-o FILE]     img-pack load [-i FILE]\n"
+                 "  img-pack copy --from DIR [--dockerignore F] [--chown U:G] [--chmod M] [--add] [--into-dir] ROOTFS DEST SOURCE...\n"
+                 "  img-pack mkdir ROOTFS PATH          (build steps: COPY/ADD and WORKDIR)\n\n"
                  "IMAGE: a reference tagged in the layout (tiny = docker.io/library/tiny:latest), an image ID\n"
                  "(sha256:<config digest>) or a unique prefix, or @sha256:<manifest digest> (listed or not).\n",
                  "img-pack"};
@@ -125,12 +128,33 @@ int main(int argc, char** argv) {
     commit->add_option("--created-by", created_by, "the history entry's created_by");
     commit->add_option("--created", created, "RFC 3339 creation time (default: SOURCE_DATE_EPOCH, else now)");
     commit->add_option("-t,--tag", tags, "a name for the image (moved off any other image)");
+    std::string set_config_file;
+    bool no_index = false;
+    commit->add_option("--set-config", set_config_file, "the whole new Docker Config object (JSON file), replacing the base's");
+    commit->add_flag("--no-index", no_index, "write the blobs only, no index.json entry (a build step's image)");
 
     std::string tag_image;
     std::vector<std::string> tag_targets;
     auto tag = app.add_subcommand("tag", "Name an image (docker tag)");
     tag->add_option("IMAGE", tag_image, "the image")->required();
-    tag->add_option("TARGET", tag_targets, "the new names")->required();
+    tag->add_option("TARGET", tag_targets, "the new names (none: list the image in the index, untagged when it has no name)");
+
+    ctk::build::CopySpec cs;
+    std::string copy_root, copy_ignore_file;
+    auto copy = app.add_subcommand("copy", "A build step's COPY or ADD: sources into a root filesystem");
+    copy->add_option("--from", cs.from, "the source root: the build context, or another image's rootfs")->required();
+    copy->add_option("--dockerignore", copy_ignore_file, "a .dockerignore whose patterns leave context paths out");
+    copy->add_option("--chown", cs.chown, "USER[:GROUP], names looked up in ROOTFS (default 0:0)");
+    copy->add_option("--chmod", cs.chmod, "OCTAL mode of what is copied");
+    copy->add_flag("--add", cs.add, "ADD: local tar archives (any compression) are extracted");
+    copy->add_flag("--into-dir", cs.dest_dir, "DEST is a directory (DEST was written with a trailing /)");
+    copy->add_option("ROOTFS", copy_root, "the root filesystem written to (a build step's bundle rootfs)")->required();
+    copy->add_option("DEST", cs.dest, "the destination, absolute inside ROOTFS")->required();
+    copy->add_option("SOURCE", cs.sources, "sources as the Dockerfile names them (wildcards allowed)")->required();
+    std::string mkdir_root, mkdir_path;
+    auto mkdir = app.add_subcommand("mkdir", "A build step's WORKDIR: mkdir -p inside a root filesystem (new: 0755 root:root)");
+    mkdir->add_option("ROOTFS", mkdir_root, "the root filesystem")->required();
+    mkdir->add_option("PATH", mkdir_path, "the directory, absolute inside ROOTFS")->required();
 
     std::vector<std::string> untag_refs;
     auto untag = app.add_subcommand("untag", "Remove names (not images)");
@@ -187,10 +211,21 @@ int main(int argc, char** argv) {
             r.created_by = created_by;
             r.created = created;
             r.tags = tags;
+            if (!set_config_file.empty())
+                r.set_config = ctk::parse_json(ctk::read_file(set_config_file, 4u << 20), set_config_file);
+            r.index = !no_index;
             auto out = ctk::image::commit_image(store, r, unpack_flat);
             Json j = out.json();
             if (out.layer) j["layer"] = layer_json(*out.layer);
             ctk::print_json(j);
+        } else if (copy->parsed()) {
+            if (!copy_ignore_file.empty()) cs.dockerignore = ctk::read_file(copy_ignore_file, 4u << 20);
+            cs.from = absolute(cs.from);
+            ctk::build::copy_into_root(absolute(copy_root), cs);
+            ctk::print_json(Json{{"rootfs", absolute(copy_root)}, {"dest", cs.dest}, {"copied", true}});
+        } else if (mkdir->parsed()) {
+            ctk::build::make_dir_in_root(absolute(mkdir_root), mkdir_path);
+            ctk::print_json(Json{{"rootfs", absolute(mkdir_root)}, {"path", mkdir_path}, {"made", true}});
         } else if (tag->parsed()) {
             ctk::print_json(ctk::image::tag_image(store, tag_image, tag_targets));
         } else if (untag->parsed()) {
