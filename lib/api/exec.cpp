@@ -64,6 +64,18 @@ void finished(Daemon& d, ExecInstance& x, int code, const engine::ContainerRecor
     d.container_event(r, "exec_die", {{"execID", x.id}, {"exitCode", std::to_string(code)}});
 }
 
+// An attached exec's end: its status recorded, then the client's stream
+// closed (when the client is still there).
+void finish_attached(Daemon& d, ExecInstance& x, pid_t pid, const engine::ContainerRecord& r, Transport& t,
+                     bool client) {
+    finished(d, x, wait_child(pid), r);
+    if (!client) return;
+    try {
+        t.close_write();
+    } catch (const std::exception&) {
+    }
+}
+
 void check_running(Daemon& d, const engine::ContainerRecord& r) {
     engine::ContainerState st = d.engine().state(r);
     if (st.status == "paused") throw HttpError(409, "Container " + r.name + " is paused, unpause the container before exec");
@@ -164,14 +176,7 @@ void start(Daemon& d, Request& req, Response& res) {
             std::lock_guard<std::mutex> l(x->m);
             x->master = -1;
         }
-        int code = wait_child(sp.pid);
-        finished(d, *x, code, *rec);
-        if (client) {
-            try {
-                t.close_write();
-            } catch (const std::exception&) {
-            }
-        }
+        finish_attached(d, *x, sp.pid, *rec, t, client);
         return;
     }
 
@@ -241,14 +246,7 @@ void start(Daemon& d, Request& req, Response& res) {
         }
     }
     sp.in.reset();
-    int code = wait_child(sp.pid);
-    finished(d, *x, code, *rec);
-    if (client) {
-        try {
-            t.close_write();
-        } catch (const std::exception&) {
-        }
-    }
+    finish_attached(d, *x, sp.pid, *rec, t, client);
 }
 
 } // namespace

@@ -73,6 +73,17 @@ std::optional<RemoteTarget> remote_target(const RemoteFlags& f) {
 
 namespace {
 
+// An upload's body read from `fd`: the next piece, "" at its end.
+std::function<std::string()> pieces_of(int fd) {
+    return [fd] {
+        char buf[65536];
+        ssize_t n;
+        while ((n = ::read(fd, buf, sizeof buf)) < 0 && errno == EINTR) {
+        }
+        return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+    };
+}
+
 // ---------------------------------------------------------------- CLI values
 
 CLI::App* parsed_sub(CLI::App* a) {
@@ -348,13 +359,7 @@ public:
             file = open_path(input, O_RDONLY | O_CLOEXEC);
             fd = file.get();
         }
-        ClientResponse r = c_.upload("POST", "/images/load", [&] {
-            char buf[65536];
-            ssize_t n;
-            while ((n = ::read(fd, buf, sizeof buf)) < 0 && errno == EINTR) {
-            }
-            return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-        }, "application/x-tar");
+        ClientResponse r = c_.upload("POST", "/images/load", pieces_of(fd), "application/x-tar");
         if (r.status >= 400) throw_api_error(r.status, r.body);
         for (const auto& line : split(r.body, '\n')) {
             Json j = try_parse_json(line);
@@ -376,13 +381,7 @@ public:
         }
         if (!message.empty()) q += "&message=" + url_encode(message);
         for (const auto& c : changes) q += "&changes=" + url_encode(c);
-        ClientResponse r = c_.upload("POST", q, [&] {
-            char buf[65536];
-            ssize_t n;
-            while ((n = ::read(fd, buf, sizeof buf)) < 0 && errno == EINTR) {
-            }
-            return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-        }, "application/x-tar");
+        ClientResponse r = c_.upload("POST", q, pieces_of(fd), "application/x-tar");
         if (r.status >= 400) throw_api_error(r.status, r.body);
         Json j = try_parse_json(trim(r.body));
         print((j.is_object() ? j.value("status", "") : std::string(trim(r.body))) + "\n");
@@ -675,9 +674,8 @@ public:
                 return ::stat(dest.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
             }();
             std::string target_dir = into_dir ? dest : parent;
-            int p[2];
-            if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-            UniqueFd rd(p[0]), wr(p[1]);
+            UniqueFd rd, wr;
+            make_pipe(rd, wr);
             std::string failure;
             std::thread ex([&] {
                 try {
@@ -723,9 +721,8 @@ public:
         } else if (head.status >= 400) {
             throw_api_error(head.status, head.body);
         }
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-        UniqueFd rd(p[0]), wr(p[1]);
+        UniqueFd rd, wr;
+        make_pipe(rd, wr);
         std::string failure;
         std::thread tar([&] {
             try {
@@ -736,18 +733,18 @@ public:
             wr.reset();
         });
         ClientResponse r = c_.upload("PUT", container_path(ctr) + "/archive?path=" + url_encode(dest_dir) + "&noOverwriteDirNonDir=true",
-                                     [&] {
-                                         char buf[65536];
-                                         ssize_t n;
-                                         while ((n = ::read(rd.get(), buf, sizeof buf)) < 0 && errno == EINTR) {
-                                         }
-                                         return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-                                     },
-                                     "application/x-tar");
+                                     pieces_of(rd.get()), "application/x-tar");
         rd.reset();
         tar.join();
         if (!failure.empty()) throw Error(failure);
         if (r.status >= 400) throw_api_error(r.status, r.body);
+    }
+
+    // `docker network|volume inspect`: the documents at /<collection>/<name>.
+    void inspect_each(const std::string& collection, const std::vector<std::string>& names, const std::string& format) {
+        std::vector<Json> objects;
+        for (const auto& n : names) objects.push_back(c_.get("/" + collection + "/" + url_encode(n)));
+        print_inspect(objects, format);
     }
 
     void print_inspect(const std::vector<Json>& objects, const std::string& format) {
@@ -931,11 +928,8 @@ int dispatch(CLI::App& app, Remote& r, const engine::RunFlags& rf0, const engine
         body["IPAM"] = ipam;
         r.print(r.c_.post("/networks/create", body).value("Id", "") + "\n");
     } else if (v == "network" && w == "ls") r.network_ls(lo);
-    else if (v == "network" && w == "inspect") {
-        std::vector<Json> objs;
-        for (const auto& n : opts(c, "NETWORK")) objs.push_back(r.c_.get("/networks/" + url_encode(n)));
-        r.print_inspect(objs, opt(c, "--format"));
-    } else if (v == "network" && w == "rm") {
+    else if (v == "network" && w == "inspect") r.inspect_each("networks", opts(c, "NETWORK"), opt(c, "--format"));
+    else if (v == "network" && w == "rm") {
         r.each(opts(c, "NETWORK"), true, [&](const std::string& n) { r.c_.del("/networks/" + url_encode(n)); });
     } else if (v == "network" && (w == "connect" || w == "disconnect")) {
         Json body = {{"Container", opt(c, "CONTAINER")}};
@@ -958,11 +952,8 @@ int dispatch(CLI::App& app, Remote& r, const engine::RunFlags& rf0, const engine
                      {"Labels", labels_json(opts(c, "--label"))}, {"DriverOpts", labels_json(opts(c, "--opt"))}};
         r.print(r.c_.post("/volumes/create", body).value("Name", "") + "\n");
     } else if (v == "volume" && w == "ls") r.volume_ls(lo);
-    else if (v == "volume" && w == "inspect") {
-        std::vector<Json> objs;
-        for (const auto& n : opts(c, "VOLUME")) objs.push_back(r.c_.get("/volumes/" + url_encode(n)));
-        r.print_inspect(objs, opt(c, "--format"));
-    } else if (v == "volume" && w == "rm") {
+    else if (v == "volume" && w == "inspect") r.inspect_each("volumes", opts(c, "VOLUME"), opt(c, "--format"));
+    else if (v == "volume" && w == "rm") {
         bool force = has(c, "--force");
         r.each(opts(c, "VOLUME"), true, [&](const std::string& n) { r.c_.del("/volumes/" + url_encode(n) + (force ? "?force=1" : "")); });
     } else if (v == "volume" && w == "prune") {

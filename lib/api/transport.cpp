@@ -270,15 +270,22 @@ sockaddr_storage resolve(const Endpoint& e, socklen_t& len) {
     ::freeaddrinfo(res);
     return ss;
 }
+
+// A UNIX stream socket, and the address of `path` for it.
+UniqueFd unix_stream_socket(const std::string& path, sockaddr_un& a) {
+    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s) throw_errno("socket");
+    a = {};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    return s;
+}
 } // namespace
 
 UniqueFd listen_on(const Endpoint& e) {
     if (e.kind == Endpoint::Kind::unix_socket) {
-        UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (!s) throw_errno("socket");
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::strncpy(a.sun_path, e.path.c_str(), sizeof a.sun_path - 1);
+        sockaddr_un a;
+        UniqueFd s = unix_stream_socket(e.path, a);
         struct stat st;
         if (::lstat(e.path.c_str(), &st) == 0) {
             if (!S_ISSOCK(st.st_mode)) throw_conflict(quote(e.path) + " exists and is not a socket");
@@ -301,11 +308,8 @@ UniqueFd listen_on(const Endpoint& e) {
 
 UniqueFd connect_to(const Endpoint& e) {
     if (e.kind == Endpoint::Kind::unix_socket) {
-        UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (!s) throw_errno("socket");
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::strncpy(a.sun_path, e.path.c_str(), sizeof a.sun_path - 1);
+        sockaddr_un a;
+        UniqueFd s = unix_stream_socket(e.path, a);
         while (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
             if (errno == EINTR) continue;
             int err = errno;

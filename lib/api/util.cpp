@@ -26,14 +26,6 @@ Json json_get(const Json& j, const char* key, Json fallback) {
     return it != j.end() && !it->is_null() ? *it : fallback;
 }
 
-std::vector<std::string> json_strings(const Json& j) {
-    std::vector<std::string> out;
-    if (j.is_array())
-        for (const auto& x : j)
-            if (x.is_string()) out.push_back(x.get<std::string>());
-    return out;
-}
-
 std::string human_size4(double v) { return engine::human_size_decimal(static_cast<int64_t>(v), 4); }
 
 std::string progress_bar(int64_t current, int64_t total) {

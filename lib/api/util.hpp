@@ -13,7 +13,6 @@ namespace ctk::api {
 
 std::string json_str(const Json& j, const char* key, const std::string& fallback = "");
 Json json_get(const Json& j, const char* key, Json fallback);
-std::vector<std::string> json_strings(const Json& j);
 
 // go-units HumanSize: 4 significant digits, decimal units ("36.41kB", "1.065MB").
 std::string human_size4(double bytes);

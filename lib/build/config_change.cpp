@@ -16,19 +16,11 @@ bool is_change_command(const std::string& c) {
     return false;
 }
 
-std::vector<std::string> string_list(const Json& j) {
-    std::vector<std::string> out;
-    if (j.is_array())
-        for (const auto& w : j)
-            if (w.is_string()) out.push_back(w.get<std::string>());
-    return out;
-}
-
 // CMD and ENTRYPOINT: the exec form as written, the shell form after the
 // config's Shell (default /bin/sh -c).
 Json command_of(const Json& config, const Instruction& in) {
     if (!in.prepend_shell) return in.cmdline;
-    std::vector<std::string> words = string_list(config.value("Shell", Json()));
+    std::vector<std::string> words = json_strings(config.value("Shell", Json()));
     if (words.empty()) words = {"/bin/sh", "-c"};
     words.insert(words.end(), in.cmdline.begin(), in.cmdline.end());
     return words;
@@ -36,7 +28,7 @@ Json command_of(const Json& config, const Instruction& in) {
 
 void apply_one(Json& config, const Instruction& in, bool& cmd_set) {
     ShellWords sw;
-    VarMap vars = var_map(string_list(config.value("Env", Json())));
+    VarMap vars = var_map(json_strings(config.value("Env", Json())));
     switch (in.kind) {
     case Kind::cmd:
         config["Cmd"] = command_of(config, in);
@@ -51,7 +43,7 @@ void apply_one(Json& config, const Instruction& in, bool& cmd_set) {
         for (const auto& kv : in.pairs) {
             std::string k = sw.word(kv.key, vars), v = sw.word(kv.value, vars);
             Json env = Json::array();
-            for (const auto& e : string_list(config.value("Env", Json())))
+            for (const auto& e : json_strings(config.value("Env", Json())))
                 if (e.rfind(k + "=", 0) != 0) env.push_back(e);
             env.push_back(k + "=" + v);
             config["Env"] = env;

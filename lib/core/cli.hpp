@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -20,22 +21,12 @@ void print_json(const Json& value);
 // Reports an error as "tool: message" on stderr.
 void report_error(const char* tool, const std::string& message);
 
+// Parses the command line. Returns the exit status when that ends the run:
+// 0 after --help or --version, `usage_status` after a usage error.
+std::optional<int> parse_command_line(const char* tool, CLI::App& app, int argc, char** argv, int usage_status);
+
 template <typename Body> int cli_main(const char* tool, CLI::App& app, int argc, char** argv, Body body) {
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        std::fputs(app.help().c_str(), stdout);
-        return 0;
-    } catch (const CLI::CallForAllHelp&) {
-        std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
-        return 0;
-    } catch (const CLI::CallForVersion&) {
-        std::printf("%s %s\n", tool, CTK_VERSION);
-        return 0;
-    } catch (const CLI::ParseError& e) {
-        report_error(tool, std::string(e.what()) + " (see " + tool + " --help)");
-        return exit_code(ErrorKind::usage);
-    }
+    if (auto status = parse_command_line(tool, app, argc, argv, exit_code(ErrorKind::usage))) return *status;
     try {
         return body();
     } catch (const Error& e) {

@@ -82,6 +82,14 @@ std::string dump_compact(const Json& value) {
     return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+std::vector<std::string> json_strings(const Json& j) {
+    std::vector<std::string> out;
+    if (j.is_array())
+        for (const auto& x : j)
+            if (x.is_string()) out.push_back(x.get<std::string>());
+    return out;
+}
+
 ObjectReader::ObjectReader(const Json& j, std::string_view what) : j_(j), what_(what) {
     if (!j.is_object())
         throw_invalid(what_ + ": expected a JSON object, got " + std::string(j.type_name()));

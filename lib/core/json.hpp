@@ -52,6 +52,8 @@ Json read_json_file(const std::string& path, size_t max_size = json_max_size);
 void write_json_file(const std::string& path, const Json& value, int indent = 2);
 // Compact form, as tools print on stdout (one object a line).
 std::string dump_compact(const Json& value);
+// The strings of an array (other elements skipped); empty for a non-array.
+std::vector<std::string> json_strings(const Json& j);
 
 // Reads the fields of one JSON object into a typed struct and collects the
 // rest. Type errors name the object and the field:

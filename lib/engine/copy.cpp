@@ -2,7 +2,6 @@
 // The container side is resolved inside its rootfs (openat2 RESOLVE_IN_ROOT),
 // and every entry below is made with *at calls and O_NOFOLLOW relative to
 // directory fds, so a symlink in the container cannot point the copy at the host.
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -62,15 +61,7 @@ void copy_entry(int sdir, const std::string& sname, int ddir, const std::string&
         if (!in) throw_errno("open", shown);
         UniqueFd out(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!out) throw_errno("open", dname);
-        DIR* d = ::fdopendir(::dup(in.get()));
-        if (!d) throw_errno("opendir", shown);
-        std::vector<std::string> names;
-        while (dirent* e = ::readdir(d)) {
-            std::string n = e->d_name;
-            if (n != "." && n != "..") names.push_back(n);
-        }
-        ::closedir(d);
-        for (const auto& n : names) copy_entry(in.get(), n, out.get(), n, shown + "/" + n);
+        for (const auto& n : entry_names(in.get(), shown)) copy_entry(in.get(), n, out.get(), n, shown + "/" + n);
         ::fchmod(out.get(), st.st_mode & 07777);
         ::futimens(out.get(), times);
         return;
@@ -148,14 +139,8 @@ void Engine::copy(const std::string& src_in, const std::string& dst_in) {
         if (contents_only && S_ISDIR(st.st_mode)) {
             UniqueFd in(::openat(sdir.get(), sname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!in) throw_errno("open", src.shown);
-            DIR* d = ::fdopendir(::dup(in.get()));
-            std::vector<std::string> names;
-            while (dirent* e = d ? ::readdir(d) : nullptr) {
-                std::string n = e->d_name;
-                if (n != "." && n != "..") names.push_back(n);
-            }
-            if (d) ::closedir(d);
-            for (const auto& n : names) copy_entry(in.get(), n, ddir.get(), n, src.shown + "/" + n);
+            for (const auto& n : entry_names(in.get(), src.shown))
+                copy_entry(in.get(), n, ddir.get(), n, src.shown + "/" + n);
             return;
         }
         copy_entry(sdir.get(), sname, ddir.get(), sname, src.shown);

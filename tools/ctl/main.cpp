@@ -409,21 +409,7 @@ int main(int argc, char** argv) {
     v_prune->add_flag("-f,--force", force);
     v_prune->add_flag("-a,--all", all, "Remove all unused volumes, not just anonymous ones");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        std::fputs(app.help().c_str(), stdout);
-        return 0;
-    } catch (const CLI::CallForAllHelp&) {
-        std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
-        return 0;
-    } catch (const CLI::CallForVersion&) {
-        std::printf("ctl %s\n", CTK_VERSION);
-        return 0;
-    } catch (const CLI::ParseError& e) {
-        report_error("ctl", std::string(e.what()) + " (see ctl --help)");
-        return exit_failed;
-    }
+    if (auto status = parse_command_line("ctl", app, argc, argv, exit_failed)) return *status;
 
     // run/create/exec/top/login: everything after the first positional belongs to the command
     auto rest_of = [](CLI::App* c) { return c->remaining(); };
