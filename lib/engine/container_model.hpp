@@ -3,8 +3,14 @@
 // read with string keys wherever it is needed.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "core/json.hpp"
 
 namespace ctk::engine {
 
@@ -39,6 +45,55 @@ public:
 private:
     std::string text_ = "default";
     Kind kind_ = Kind::bridge;
+};
+
+// One HostConfig.PortBindings entry: {"HostIp": "", "HostPort": "8080"}.
+struct PortBinding {
+    std::string host_ip;   // "" = every address
+    std::string host_port; // "" = any free port (docker -p 80)
+    bool operator==(const PortBinding&) const = default;
+};
+
+// HostConfig.PortBindings: "80/tcp" -> its bindings, in the key order Docker keeps.
+struct PortBindings {
+    std::map<std::string, std::vector<PortBinding>> ports;
+
+    static PortBindings from_json(const Json& j);
+    Json to_json() const;
+    bool empty() const { return ports.empty(); }
+    // net-bridge's --publish specs ("[IP:]HOSTPORT:PORT[/PROTO]"); a binding
+    // without a host port takes the container's port.
+    std::vector<std::string> publish_specs() const;
+};
+
+// "80/tcp" -> {"80", "tcp"}; a key without a protocol is tcp.
+std::pair<std::string, std::string> split_port_key(const std::string& key);
+
+// Docker's HostConfig as the container record keeps it (container.json),
+// the fields ctk acts on typed, every other key in `extra`, written back as
+// read. Read leniently, as the record always was: a missing, null or mistyped
+// field reads as its default.
+struct HostConfig {
+    std::optional<std::vector<std::string>> binds; // -v specs; null when none
+    Json mounts;                                   // --mount entries (API shape), null when none
+    Json tmpfs;                                    // {"/run": "size=64m"}, null when none
+    NetworkMode network_mode;
+    PortBindings port_bindings;
+    bool auto_remove = false;
+    bool readonly_rootfs = false;
+    std::optional<bool> init;
+    std::optional<std::vector<std::string>> cap_add, cap_drop, security_opt, extra_hosts, group_add;
+    std::vector<std::string> dns, dns_search, dns_options;
+    std::string pid_mode, ipc_mode, cgroup_parent;
+    Json devices = Json::array(); // [{"PathOnHost", "PathInContainer", "CgroupPermissions"}]
+    int64_t memory = 0, memory_swap = 0, nano_cpus = 0, cpu_period = 0, cpu_quota = 0;
+    std::optional<int64_t> pids_limit;
+    Json ulimits;   // [{"Name", "Soft", "Hard"}], null when none
+    Json sysctls;   // {"net.x": "1"}, null when none
+    Json extra = Json::object();
+
+    static HostConfig from_json(const Json& j);
+    Json to_json() const;
 };
 
 } // namespace ctk::engine

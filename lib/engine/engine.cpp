@@ -32,6 +32,7 @@
 #include "engine/tools.hpp"
 #include "network/container_files.hpp"
 #include "oci/reference.hpp"
+#include "volume/spec.hpp"
 #include "store/config.hpp"
 
 namespace ctk::engine {
@@ -158,9 +159,8 @@ int free_port(const std::string& ip, const std::string& port_proto) {
 
 void add_resolv_conf_steps(Plan& p, const ContainerRecord& r, const std::string& dir,
                            const std::vector<std::string>& networks) {
-    const Json& host = r.doc.value("HostConfig", Json::object());
-    for (const char* k : {"Dns", "DnsSearch", "DnsOptions"})
-        if (!strings_of(get_or(host, k, Json::array())).empty()) return;
+    HostConfig host = HostConfig::from_json(r.doc.value("HostConfig", Json::object()));
+    if (!host.dns.empty() || !host.dns_search.empty() || !host.dns_options.empty()) return;
     if (networks.empty()) return;
     std::string from = networks[0];
     for (const auto& n : networks)
@@ -290,10 +290,11 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
     host["LogConfig"] = {{"Type", "json-file"}, {"Config", Json::object()}};
     NetworkMode mode = NetworkMode::parse(str_or(rh, "NetworkMode"));
     host["NetworkMode"] = mode.str();
-    host["PortBindings"] = get_or(rh, "PortBindings", Json::object());
-    for (auto it = host["PortBindings"].begin(); it != host["PortBindings"].end(); ++it)
-        for (auto& b : it.value())
-            if (str_or(b, "HostPort").empty()) b["HostPort"] = std::to_string(free_port(str_or(b, "HostIp"), it.key()));
+    PortBindings ports = PortBindings::from_json(get_or(rh, "PortBindings", Json::object()));
+    for (auto& [key, list] : ports.ports)
+        for (auto& b : list)
+            if (b.host_port.empty()) b.host_port = std::to_string(free_port(b.host_ip, key));
+    host["PortBindings"] = ports.to_json();
     host["RestartPolicy"] = get_or(rh, "RestartPolicy", Json{{"Name", "no"}, {"MaximumRetryCount", 0}});
     host["AutoRemove"] = get_or(rh, "AutoRemove", false);
     host["VolumeDriver"] = "";
@@ -374,10 +375,8 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
     Json anon = Json::object();
     for (auto it = volumes.begin(); it != volumes.end(); ++it) {
         bool covered = false;
-        for (const auto& b : strings_of(get_or(rh, "Binds", Json::array()))) {
-            auto parts = split(b, ':');
-            if (parts.size() >= 2 && parts[1] == it.key()) covered = true;
-        }
+        for (const auto& b : strings_of(get_or(rh, "Binds", Json::array())))
+            if (volume::parse_volume_flag(b).target == volume::clean_path(it.key())) covered = true;
         for (const auto& m : get_or(rh, "Mounts", Json::array()))
             if (str_or(m, "Target") == it.key()) covered = true;
         if (!covered) anon[it.key()] = random_hex(32);
@@ -470,12 +469,12 @@ namespace {
 // -v specs for vol-mount: the user's binds and volumes, anonymous volumes by their names.
 std::vector<std::string> volume_specs(const ContainerRecord& r) {
     std::vector<std::string> specs;
-    const Json& h = r.doc["HostConfig"];
-    for (const auto& b : strings_of(get_or(h, "Binds", Json::array()))) {
+    HostConfig h = HostConfig::from_json(r.doc["HostConfig"]);
+    for (const auto& b : h.binds.value_or(std::vector<std::string>{})) {
         specs.push_back("-v");
         specs.push_back(b);
     }
-    for (const auto& m : get_or(h, "Mounts", Json::array())) {
+    for (const auto& m : h.mounts.is_array() ? h.mounts : Json::array()) {
         std::string spec = str_or(m, "MountSpec");
         if (spec.empty()) {
             spec = "type=" + str_or(m, "Type", "volume");
@@ -497,7 +496,7 @@ std::vector<std::string> volume_specs(const ContainerRecord& r) {
         specs.push_back("--mount");
         specs.push_back(spec);
     }
-    Json tmpfs = get_or(h, "Tmpfs", Json::object());
+    Json tmpfs = h.tmpfs.is_object() ? h.tmpfs : Json::object();
     for (auto it = tmpfs.begin(); it != tmpfs.end(); ++it) {
         specs.push_back("--tmpfs");
         std::string o = it.value().is_string() ? it.value().get<std::string>() : "";
@@ -519,31 +518,17 @@ Json bind_mount(const std::string& dest, const std::string& src) {
 
 } // namespace
 
-std::vector<std::string> publish_specs(const Json& bindings) {
-    std::vector<std::string> out;
-    for (auto it = bindings.begin(); it != bindings.end(); ++it) {
-        auto slash = it.key().find('/');
-        std::string port = it.key().substr(0, slash), proto = slash == std::string::npos ? "tcp" : it.key().substr(slash + 1);
-        for (const auto& b : it.value()) {
-            std::string ip = str_or(b, "HostIp"), hp = str_or(b, "HostPort");
-            if (hp.empty()) hp = port; // net-bridge needs a host port; docker would pick a free one
-            std::string s = (ip.empty() ? "" : (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":") + hp + ":" + port;
-            if (proto != "tcp") s += "/" + proto;
-            out.push_back(s);
-        }
-    }
-    return out;
-}
+std::vector<std::string> publish_specs(const Json& bindings) { return PortBindings::from_json(bindings).publish_specs(); }
 
 Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, const std::optional<LocalImage>& image) {
     (void)image;
     const Json& cfg = r.doc["Config"];
-    const Json& host = r.doc["HostConfig"];
+    const HostConfig host = HostConfig::from_json(r.doc["HostConfig"]);
     std::string dir = containers_.dir(r.id);
     std::string bundle = dir + "/bundle";
     std::string netns = str_or(r.ctk(), "Netns");
     std::string hostname = str_or(cfg, "Hostname");
-    NetworkMode mode = NetworkMode::parse(str_or(host, "NetworkMode"));
+    const NetworkMode& mode = host.network_mode;
     Plan p = new_plan("");
     p.vars = {{"ID", r.id}, {"C", dir}};
 
@@ -577,10 +562,10 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     u.workdir = str_or(rc, "WorkingDir");
     u.env = strings_of(get_or(rc, "Env", Json::array()));
     u.tty = get_or(cfg, "Tty", false).get<bool>();
-    u.read_only = get_or(host, "ReadonlyRootfs", false).get<bool>();
-    u.cap_add = strings_of(get_or(host, "CapAdd", Json::array()));
-    u.cap_drop = strings_of(get_or(host, "CapDrop", Json::array()));
-    for (const auto& so : strings_of(get_or(host, "SecurityOpt", Json::array()))) {
+    u.read_only = host.readonly_rootfs;
+    u.cap_add = host.cap_add.value_or(std::vector<std::string>{});
+    u.cap_drop = host.cap_drop.value_or(std::vector<std::string>{});
+    for (const auto& so : host.security_opt.value_or(std::vector<std::string>{})) {
         auto kv = split_once(so, so.find('=') != std::string::npos ? '=' : ':');
         std::string k = kv ? kv->first : so, v = kv ? kv->second : "";
         if (k == "no-new-privileges" && (v.empty() || v == "true")) u.no_new_privileges = true;
@@ -593,9 +578,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     // upstreams on the default one); the first network's is the container's.
     std::vector<std::string> nets = attached_networks(r);
     Json endpoints = r.ctk().value("Endpoints", Json::object());
-    bool custom_dns = !strings_of(get_or(host, "Dns", Json::array())).empty() ||
-                      !strings_of(get_or(host, "DnsSearch", Json::array())).empty() ||
-                      !strings_of(get_or(host, "DnsOptions", Json::array())).empty();
+    bool custom_dns = !host.dns.empty() || !host.dns_search.empty() || !host.dns_options.empty();
     if (!nets.empty()) {
         p.add(make_netns_step(netns, "a network namespace that outlives the container's processes"));
         for (size_t i = 0; i < nets.size(); i++) {
@@ -604,8 +587,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
             std::string ip;
             if (ep.contains("IPAMConfig")) ip = str_or(ep["IPAMConfig"], "IPv4Address");
             Step att = run_step(tools::net_attach(nets[i], netns, r.name, aliases,
-                                                  i == 0 ? publish_specs(get_or(host, "PortBindings", Json::object()))
-                                                         : std::vector<std::string>{},
+                                                  i == 0 ? host.port_bindings.publish_specs() : std::vector<std::string>{},
                                                   ip, r.id),
                                 "connect it to network " + nets[i]);
             att.stdout_file = dir + "/net-" + nets[i] + ".json";
@@ -616,7 +598,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
 
     // /etc/hostname, /etc/hosts, /etc/resolv.conf, by net-bridge's rules (network/container_files.hpp)
     network::HostsSettings hs;
-    for (const auto& e : strings_of(get_or(host, "ExtraHosts", Json::array()))) {
+    for (const auto& e : host.extra_hosts.value_or(std::vector<std::string>{})) {
         check_extra_host(e);
         if (auto entry = network::extra_host_entry(e)) hs.extra.push_back(*entry);
     }
@@ -628,8 +610,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     network::ResolvSettings rs;
     rs.host_text = read_file_if_exists(network::host_resolv_conf_path, 1 << 20).value_or("");
     rs.host_network = mode.is_host();
-    rs.overrides = {strings_of(get_or(host, "Dns", Json::array())), strings_of(get_or(host, "DnsSearch", Json::array())),
-                    strings_of(get_or(host, "DnsOptions", Json::array()))};
+    rs.overrides = {host.dns, host.dns_search, host.dns_options};
     p.add(write_file_step(dir + "/hostname", hostname + "\n", 0644, "the container's /etc/hostname, /etc/hosts, /etc/resolv.conf"));
     p.add(write_file_step(dir + "/hosts", network::container_hosts(hs)));
     if (!nets.empty() && !custom_dns) {
@@ -670,13 +651,13 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
             edits.push_back({JsonEdit::Op::remove, {"linux", "sysctl", k}, "", nullptr});
     }
     // --pid host, --ipc host: the host's namespaces (and its /dev/shm), as docker's
-    if (str_or(host, "PidMode") == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "pid", nullptr});
-    if (str_or(host, "IpcMode") == "host") {
+    if (host.pid_mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "pid", nullptr});
+    if (host.ipc_mode == "host") {
         edits.push_back({JsonEdit::Op::remove_namespace, {}, "ipc", nullptr});
         edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/dev/shm", "/dev/shm")});
     }
     // --device: the node made in the container's /dev and allowed by its device cgroup
-    for (const auto& d : get_or(host, "Devices", Json::array())) {
+    for (const auto& d : host.devices) {
         HostDevice dev = host_device(str_or(d, "PathOnHost"));
         std::string in = str_or(d, "PathInContainer");
         std::string access = str_or(d, "CgroupPermissions", "rwm");
@@ -688,34 +669,28 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
                          Json{{"allow", true}, {"type", dev.type}, {"major", dev.major}, {"minor", dev.minor},
                               {"access", access.empty() ? "rwm" : access}}});
     }
-    int64_t memory = get_or(host, "Memory", 0).get<int64_t>();
-    if (memory > 0) set({"linux", "resources", "memory", "limit"}, memory);
-    int64_t swap = get_or(host, "MemorySwap", 0).get<int64_t>();
-    if (swap != 0) set({"linux", "resources", "memory", "swap"}, swap);
-    int64_t nano = get_or(host, "NanoCpus", 0).get<int64_t>();
-    if (nano > 0) {
+    if (host.memory > 0) set({"linux", "resources", "memory", "limit"}, host.memory);
+    if (host.memory_swap != 0) set({"linux", "resources", "memory", "swap"}, host.memory_swap);
+    if (host.nano_cpus > 0) {
         set({"linux", "resources", "cpu", "period"}, 100000);
-        set({"linux", "resources", "cpu", "quota"}, nano / 10000);
-    } else if (get_or(host, "CpuQuota", 0).get<int64_t>() > 0) {
-        int64_t period = get_or(host, "CpuPeriod", 0).get<int64_t>();
-        set({"linux", "resources", "cpu", "period"}, period > 0 ? period : 100000);
-        set({"linux", "resources", "cpu", "quota"}, get_or(host, "CpuQuota", 0));
+        set({"linux", "resources", "cpu", "quota"}, host.nano_cpus / 10000);
+    } else if (host.cpu_quota > 0) {
+        set({"linux", "resources", "cpu", "period"}, host.cpu_period > 0 ? host.cpu_period : 100000);
+        set({"linux", "resources", "cpu", "quota"}, host.cpu_quota);
     }
-    Json pids = get_or(host, "PidsLimit", nullptr);
-    if (pids.is_number() && pids.get<int64_t>() > 0) set({"linux", "resources", "pids", "limit"}, pids);
-    for (const auto& u : get_or(host, "Ulimits", Json::array())) {
+    if (host.pids_limit && *host.pids_limit > 0) set({"linux", "resources", "pids", "limit"}, *host.pids_limit);
+    for (const auto& u : host.ulimits.is_array() ? host.ulimits : Json::array()) {
         std::string n = to_lower(str_or(u, "Name"));
         for (char& c : n)
             if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
         edits.push_back({JsonEdit::Op::set_rlimit, {}, "RLIMIT_" + n,
                          Json{{"type", "RLIMIT_" + n}, {"hard", get_or(u, "Hard", 0)}, {"soft", get_or(u, "Soft", 0)}}});
     }
-    Json sysctls = get_or(host, "Sysctls", Json::object());
+    Json sysctls = host.sysctls.is_object() ? host.sysctls : Json::object();
     for (auto it = sysctls.begin(); it != sysctls.end(); ++it) set({"linux", "sysctl", it.key()}, it.value());
-    for (const auto& g : strings_of(get_or(host, "GroupAdd", Json::array())))
+    for (const auto& g : host.group_add.value_or(std::vector<std::string>{}))
         if (auto n = parse_uint(g)) edits.push_back({JsonEdit::Op::append, {"process", "user", "additionalGids"}, "", *n});
-    std::string cgparent = str_or(host, "CgroupParent");
-    set({"linux", "cgroupsPath"}, (cgparent.empty() ? std::string("ctk") : cgparent) + "/" + r.id);
+    set({"linux", "cgroupsPath"}, (host.cgroup_parent.empty() ? std::string("ctk") : host.cgroup_parent) + "/" + r.id);
     p.add(edit_json_step(bundle + "/config.json", edits, "ctl's options in config.json"));
     p.add(edit_json_step(dir + "/container.json", {{JsonEdit::Op::set, {"Ctk", "Setup"}, "", setup::ready}},
                          "ready to start"));
@@ -903,9 +878,9 @@ Plan Engine::plan_start(const ContainerRecord& r, const RuntimeState& rs, const 
     if (!o.attach) args.insert(args.end(), {"--detach", "--monitor"});
     // in the foreground ns-run deletes the container when it ends; keep its state
     // (exit code, times) unless it is removed right after anyway
-    else if (!get_or(r.doc["HostConfig"], "AutoRemove", false).get<bool>()) args.push_back("--keep");
-    Json init = get_or(r.doc["HostConfig"], "Init", nullptr);
-    if (init.is_boolean() && init.get<bool>()) args.push_back("--init");
+    HostConfig host = HostConfig::from_json(r.doc["HostConfig"]);
+    if (o.attach && !host.auto_remove) args.push_back("--keep");
+    if (host.init.value_or(false)) args.push_back("--init");
     args.insert(args.end(), {"--bundle", bundle_of(r), "--stdio-log", log_path_of(containers_, r), r.id});
     Step run = run_step(tools::runtime(paths_, args), o.attach ? "run it; ctl waits for its exit status"
                                                                 : "run it in the background under ns-run's monitor");
@@ -981,7 +956,7 @@ int Engine::start(const std::string& ref, const StartOptions& o) {
 int Engine::run(const CreateRequest& request, const StartOptions& o, std::string* created) {
     ContainerRecord r = create(request);
     if (created) *created = r.id;
-    bool auto_remove = get_or(r.doc["HostConfig"], "AutoRemove", false).get<bool>();
+    bool auto_remove = HostConfig::from_json(r.doc["HostConfig"]).auto_remove;
     Plan p = plan_start(r, RuntimeState{}, o);
     if (auto_remove) {
         // in the foreground, ns-run run (without --keep) deletes the container itself
@@ -1451,17 +1426,14 @@ Json Engine::ports(const ContainerRecord& r) {
     Json out = Json::object();
     const Json& cfg = r.doc["Config"];
     Json exposed = get_or(cfg, "ExposedPorts", Json::object());
-    Json bindings = get_or(r.doc["HostConfig"], "PortBindings", Json::object());
     for (auto it = exposed.begin(); it != exposed.end(); ++it) out[it.key()] = nullptr;
-    for (auto it = bindings.begin(); it != bindings.end(); ++it) {
+    for (const auto& [key, bindings] : HostConfig::from_json(r.doc["HostConfig"]).port_bindings.ports) {
         Json list = Json::array();
-        auto slash = it.key().find('/');
-        std::string port = it.key().substr(0, slash);
-        for (const auto& b : it.value()) {
-            std::string ip = str_or(b, "HostIp"), hp = str_or(b, "HostPort");
-            list.push_back(Json{{"HostIp", ip.empty() ? "0.0.0.0" : ip}, {"HostPort", hp.empty() ? port : hp}});
-        }
-        out[it.key()] = list;
+        std::string port = split_port_key(key).first;
+        for (const auto& b : bindings)
+            list.push_back(Json{{"HostIp", b.host_ip.empty() ? "0.0.0.0" : b.host_ip},
+                                {"HostPort", b.host_port.empty() ? port : b.host_port}});
+        out[key] = list;
     }
     return out;
 }
@@ -1546,25 +1518,27 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
                           {"Name", "overlay"}};
     // Mounts, as Docker lists them
     Json mounts = Json::array();
-    const Json& h = out["HostConfig"];
-    for (const auto& b : strings_of(get_or(h, "Binds", Json::array()))) {
-        auto parts = split(b, ':');
-        if (parts.size() < 2) continue;
-        std::string opts = parts.size() > 2 ? parts[2] : "";
-        bool ro = false;
-        for (const auto& o : split(opts, ',')) ro = ro || o == "ro";
-        bool is_bind = !parts[0].empty() && parts[0][0] == '/';
+    const HostConfig h = HostConfig::from_json(out["HostConfig"]);
+    for (const auto& b : h.binds.value_or(std::vector<std::string>{})) {
+        volume::MountRequest v;
+        try {
+            v = volume::parse_volume_flag(b);
+        } catch (const Error&) {
+            continue; // refused when it was created; a record edited by hand
+        }
+        if (v.source.empty()) continue; // an anonymous volume: listed below by its name
+        bool is_bind = v.type == volume::MountType::bind;
         Json m = {{"Type", is_bind ? "bind" : "volume"}};
-        if (!is_bind) m["Name"] = parts[0];
-        m["Source"] = is_bind ? parts[0] : paths_.volume(parts[0]) + "/_data";
-        m["Destination"] = parts[1];
+        if (!is_bind) m["Name"] = v.source;
+        m["Source"] = is_bind ? v.source : paths_.volume(v.source) + "/_data";
+        m["Destination"] = v.target;
         if (!is_bind) m["Driver"] = "local";
-        m["Mode"] = opts;
-        m["RW"] = !ro;
-        m["Propagation"] = is_bind ? "rprivate" : "";
+        m["Mode"] = v.mode;
+        m["RW"] = !v.readonly;
+        m["Propagation"] = is_bind ? (v.propagation.empty() ? "rprivate" : v.propagation) : "";
         mounts.push_back(m);
     }
-    for (const auto& mm : get_or(h, "Mounts", Json::array())) {
+    for (const auto& mm : h.mounts.is_array() ? h.mounts : Json::array()) {
         std::string type = str_or(mm, "Type", "volume");
         Json m = {{"Type", type}};
         std::string src = str_or(mm, "Source");
@@ -1600,7 +1574,7 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
     out["Config"] = cfg;
     // NetworkSettings
     std::string dir = containers_.dir(r.id);
-    NetworkMode mode = NetworkMode::parse(str_or(h, "NetworkMode"));
+    const NetworkMode& mode = h.network_mode;
     Json nets = Json::object();
     Json endpoints = r.ctk().value("Endpoints", Json::object());
     Endpoint primary;

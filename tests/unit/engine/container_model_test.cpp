@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include "core/error.hpp"
+#include "core/json.hpp"
 #include "engine/container_model.hpp"
 
+using namespace ctk;
 using namespace ctk::engine;
 
 TEST(NetworkModeTest, DefaultAndBridgeAreTheDefaultNetwork) {
@@ -40,4 +43,59 @@ TEST(NetworkModeTest, AnyOtherNameIsAUserNetwork) {
         EXPECT_EQ(m.network_name(), s);
         EXPECT_EQ(m.str(), s);
     }
+}
+
+TEST(PortBindingsTest, ParsedOnceIntoPublishSpecs) {
+    Json j = Json::parse(R"({"80/tcp": [{"HostIp": "", "HostPort": "8080"}, {"HostIp": "::1", "HostPort": ""}],
+                             "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}]})");
+    PortBindings p = PortBindings::from_json(j);
+    ASSERT_EQ(p.ports.size(), 2u);
+    EXPECT_EQ(p.ports["80/tcp"][1], (PortBinding{"::1", ""}));
+    EXPECT_EQ(p.to_json(), j);
+    EXPECT_EQ(p.publish_specs(), (std::vector<std::string>{"127.0.0.1:5353:53/udp", "8080:80", "[::1]:80:80"}));
+    EXPECT_EQ(split_port_key("80"), (std::pair<std::string, std::string>{"80", "tcp"}));
+    EXPECT_TRUE(PortBindings::from_json(nullptr).empty());
+}
+
+TEST(HostConfigTest, ARecordRoundTripsUnchangedWithItsUnknownKeys) {
+    // the shape Engine::prepare_record writes, plus keys ctk does not know
+    Json j = Json::parse(R"({
+        "Binds": ["/data:/data:ro"], "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": "container:web", "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]},
+        "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "AutoRemove": true, "VolumeDriver": "",
+        "VolumesFrom": null, "CapAdd": ["CAP_NET_ADMIN"], "CapDrop": null, "CgroupnsMode": "host",
+        "Dns": ["10.0.0.2"], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": null, "GroupAdd": null,
+        "IpcMode": "private", "Cgroup": "", "Links": null, "OomScoreAdj": 0, "PidMode": "", "Devices": [],
+        "Privileged": false, "PublishAllPorts": false, "ReadonlyRootfs": false, "SecurityOpt": null,
+        "UTSMode": "", "UsernsMode": "", "ShmSize": 67108864, "Runtime": "ns-run", "ConsoleSize": [0, 0],
+        "Isolation": "", "CpuShares": 0, "Memory": 67108864, "NanoCpus": 500000000, "CgroupParent": "",
+        "CpuPeriod": 0, "CpuQuota": 0, "MemorySwap": 0, "PidsLimit": null, "Ulimits": null, "Init": null,
+        "Tmpfs": {"/run": "size=1m"}, "MaskedPaths": ["/proc/kcore"], "ReadonlyPaths": ["/proc/sys"],
+        "SomethingNewer": {"x": 1}})");
+    HostConfig h = HostConfig::from_json(j);
+    EXPECT_EQ(h.network_mode.container(), "web");
+    EXPECT_EQ(*h.binds, std::vector<std::string>{"/data:/data:ro"});
+    EXPECT_FALSE(h.cap_drop);
+    EXPECT_EQ(h.dns, std::vector<std::string>{"10.0.0.2"});
+    EXPECT_TRUE(h.auto_remove);
+    EXPECT_EQ(h.memory, 67108864);
+    EXPECT_FALSE(h.pids_limit);
+    EXPECT_EQ(h.extra["SomethingNewer"], Json::parse(R"({"x": 1})"));
+    EXPECT_EQ(h.to_json(), j);
+    EXPECT_EQ(h.to_json().dump(), j.dump());
+}
+
+TEST(HostConfigTest, MissingAndMistypedFieldsReadAsDefaults) {
+    HostConfig h = HostConfig::from_json(Json::parse(R"({"Memory": "lots", "Dns": null, "NetworkMode": 3})"));
+    EXPECT_EQ(h.memory, 0);
+    EXPECT_TRUE(h.dns.empty());
+    EXPECT_TRUE(h.network_mode.is_default());
+    EXPECT_TRUE(HostConfig::from_json(nullptr).port_bindings.empty());
+}
+
+TEST(PortBindingsTest, AWrongShapeIsRefusedNotReadAsNoPorts) {
+    for (const char* bad : {R"([1])", R"({"80/tcp": [1]})", R"({"80/tcp": {"HostPort": "1"}})",
+                            R"({"80/tcp": [{"HostPort": 8080}]})"})
+        EXPECT_THROW(PortBindings::from_json(Json::parse(bad)), ctk::Error) << bad;
+    EXPECT_TRUE(PortBindings::from_json(Json::parse(R"({"80/tcp": null})")).ports.at("80/tcp").empty());
 }
