@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/strings.hpp"
 #include "engine/commands.hpp"
 #include "engine/engine.hpp"
@@ -112,8 +113,9 @@ ContainerListQuery container_list_query(const ListOptions& o) {
 std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
     const FilterMap& f = q.filters;
     check_query(f);
-    auto records = e.containers().list();
-    // every container's runtime state from one `ns-run list`, not one `state` each
+    // the records as far as a listing reads them (not whole), and every
+    // container's runtime state in one pass over the runtime's state files
+    auto records = e.containers().list_brief();
     auto states = e.runtime_states();
     std::optional<std::string> before, since;
     if (auto it = f.find("before"); it != f.end() && !it->second.empty())
@@ -121,7 +123,12 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
     if (auto it = f.find("since"); it != f.end() && !it->second.empty())
         since = e.containers().lookup(it->second.front()).doc.value("Created", "");
     bool need_all = q.all || f.count("status") || f.count("exited") || q.limit > 0 || before || since;
-    std::vector<Json> out;
+    // what the record and the state decide, newest first
+    struct Candidate {
+        const ContainerRecord* record;
+        ContainerState state;
+    };
+    std::vector<Candidate> candidates;
     for (auto it = records.rbegin(); it != records.rend(); ++it) {
         const ContainerRecord& r = *it;
         auto st_it = states.find(r.id);
@@ -144,7 +151,17 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
                 return st.status == "exited" && std::to_string(st.exit_code) == v;
             }))
             continue;
-        Json entry = e.list_entry(r, st);
+        candidates.push_back({&r, std::move(st)});
+    }
+    // the entries, each read from its own container's files: built on every
+    // CPU, unless only the newest few are wanted
+    std::vector<Json> entries(candidates.size());
+    auto build = [&](size_t i) { entries[i] = e.list_entry(*candidates[i].record, candidates[i].state); };
+    if (q.limit <= 0) for_each_index_in_parallel(candidates.size(), build);
+    std::vector<Json> out;
+    for (size_t i = 0; i < candidates.size(); i++) {
+        if (q.limit > 0) build(i);
+        Json& entry = entries[i];
         if (!every_value(f, "label", [&](const std::string& v) { return label_matches(entry["Labels"], v); })) continue;
         if (!any_value(f, "ancestor", [&](const std::string& v) {
                 std::string img = str_or(entry, "Image"), iid = str_or(entry, "ImageID");

@@ -62,6 +62,10 @@ public:
     void save(const ContainerRecord& record) const;
     // Every record, oldest first (by Created).
     std::vector<ContainerRecord> list() const;
+    // The same records holding only what a listing reads (listed_fields in
+    // container_store.cpp): the rest of each container.json is skipped while
+    // it is parsed. Never save() one of these.
+    std::vector<ContainerRecord> list_brief() const;
     // The IDs of every container directory, including ones without a record.
     std::vector<std::string> ids() const;
 
@@ -84,6 +88,7 @@ public:
     void collect_garbage() const;
 
 private:
+    std::vector<ContainerRecord> list_records(bool brief) const;
     std::string name_owner(const std::string& name) const; // "" when free
     store::Paths paths_;
 };

@@ -23,6 +23,7 @@
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/fs.hpp"
+#include "core/parallel.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 #include "engine/container_model.hpp"
@@ -781,12 +782,13 @@ std::map<std::string, RuntimeState> Engine::runtime_states() {
     // Every container's state in one pass over the runtime's documented layout
     // (CONTRACTS.md, ns-run state.json), with the status judged as `ns-run
     // list` judges it: one process per listing would cost more than the list.
-    std::map<std::string, RuntimeState> out;
     container::StateStore store(paths_.runtime_state());
-    for (const auto& id : store.ids()) {
+    std::vector<std::string> ids = store.ids();
+    std::vector<std::optional<RuntimeState>> found(ids.size());
+    for_each_index_in_parallel(ids.size(), [&](size_t i) {
         try {
-            container::State cs = store.load_brief(id);
-            container::Status status = container::current_status(cs, store.dir(id));
+            container::State cs = store.load_brief(ids[i]);
+            container::Status status = container::current_status(cs, store.dir(ids[i]));
             RuntimeState s;
             s.status = container::status_name(status);
             s.pid = status == container::Status::stopped ? 0 : cs.pid;
@@ -796,12 +798,17 @@ std::map<std::string, RuntimeState> Engine::runtime_states() {
                 s.finished = cs.finished;
                 s.exit_code = cs.exit_code;
             }
-            // the exit code of a container whose monitor is gone: ask ns-run itself
-            if (s.status == "stopped" && !s.exit_code) s = runtime_state(id);
-            out[id] = s;
+            found[i] = std::move(s);
         } catch (const Error&) {
             // a state being written or removed right now: absent from this listing
         }
+    });
+    std::map<std::string, RuntimeState> out;
+    for (size_t i = 0; i < ids.size(); i++) {
+        if (!found[i]) continue;
+        // the exit code of a container whose monitor is gone: ask ns-run itself
+        if (found[i]->status == "stopped" && !found[i]->exit_code) found[i] = runtime_state(ids[i]);
+        out[ids[i]] = std::move(*found[i]);
     }
     return out;
 }

@@ -56,7 +56,13 @@ bool pidfd_send_signal(int pidfd, int sig) {
     throw_errno("send " + signal_name(sig) + " to the container process");
 }
 
-std::optional<uint64_t> process_start_time(pid_t pid) {
+namespace {
+// /proc/PID/stat's state (field 3) and start time (field 22), from one read.
+struct StatFields {
+    char state = 0;
+    uint64_t start_time = 0;
+};
+std::optional<StatFields> read_proc_stat(pid_t pid) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -68,33 +74,33 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
     buf[n] = 0;
     // The command name (field 2) may hold spaces and ')': count from the last ')'.
     char* p = std::strrchr(buf, ')');
-    if (!p) return std::nullopt;
+    if (!p || p[1] != ' ') return std::nullopt;
+    StatFields f;
+    f.state = p[2];
     p++;
     // fields 3..22: state is field 3; start time is the 20th field after ')'.
     for (int field = 3; field < 22; field++) {
         p = std::strchr(p + 1, ' ');
         if (!p) return std::nullopt;
     }
-    return std::strtoull(p + 1, nullptr, 10);
+    f.start_time = std::strtoull(p + 1, nullptr, 10);
+    return f;
+}
+} // namespace
+
+std::optional<uint64_t> process_start_time(pid_t pid) {
+    auto f = read_proc_stat(pid);
+    if (!f) return std::nullopt;
+    return f->start_time;
 }
 
 bool process_alive(pid_t pid, uint64_t start_time) {
     if (pid <= 0) return false;
-    auto t = process_start_time(pid);
-    if (!t) return false;
-    if (start_time != 0 && *t != start_time) return false;
+    auto f = read_proc_stat(pid);
+    if (!f) return false;
+    if (start_time != 0 && f->start_time != start_time) return false;
     // A zombie has exited; it only waits for its parent to reap it.
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    char buf[512];
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    if (n <= 0) return false;
-    buf[n] = 0;
-    const char* p = std::strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    return f->state != 'Z' && f->state != 'X';
 }
 
 namespace {
