@@ -158,10 +158,24 @@ std::vector<ContainerRecord> ContainerStore::list_records(bool brief) const {
 }
 
 std::string ContainerStore::name_owner(const std::string& name) const {
-    for (const auto& id : ids()) {
+    // Every record's text is searched for the JSON string "/NAME" (a valid
+    // name needs no escapes) and only one holding it is parsed: reading a
+    // thousand small files costs little, parsing them would cost most of a run -d.
+    std::string quoted = "\"/" + name + "\"";
+    std::vector<std::string> all = ids();
+    std::vector<char> mentions(all.size(), 0);
+    for_each_index_in_parallel(all.size(), [&](size_t i) {
         try {
-            auto r = try_load(id);
-            if (r && r->name == name) return id;
+            auto text = read_file_if_exists(record_path(all[i]), 16u << 20);
+            mentions[i] = text && text->find(quoted) != std::string::npos;
+        } catch (const Error&) {
+        }
+    });
+    for (size_t i = 0; i < all.size(); i++) {
+        if (!mentions[i]) continue;
+        try {
+            auto r = try_load(all[i]);
+            if (r && r->name == name) return all[i];
         } catch (const Error&) {
         }
     }
