@@ -270,11 +270,8 @@ namespace {
 
 std::string strip_root(const char* p) {
     std::string s = p ? p : "";
-    for (;;) {
-        if (!s.empty() && s[0] == '/') s.erase(0, 1);
-        else if (s.rfind("./", 0) == 0) s.erase(0, 2);
-        else return s;
-    }
+    while (!s.empty() && s[0] == '/') s.erase(0, 1);
+    return s;
 }
 
 // Copies a tar stream (any compression of support_compressions) entry by entry.
