@@ -332,6 +332,10 @@ TEST_F(ImgPack, SaveIsReadBySkopeoAndLoadReadsSkopeosArchives) {
     ToolResult s = pack({"save", "s:1", tiny(), "-o", tmp() + "/s.tar"});
     ASSERT_EQ(s.status, 0) << s;
     EXPECT_EQ(s.out, "");
+    // docker save's refusal of a terminal stdout (script(1) gives it one)
+    ToolResult tty = run_command({"script", "-qec", tool_path("img-pack") + " save s:1", "/dev/null"});
+    EXPECT_EQ(tty.status, 2) << tty;
+    EXPECT_NE(tty.out.find("img-pack: cowardly refusing to save to a terminal"), std::string::npos) << tty;
     ToolResult i = run_command({"skopeo", "inspect", "--raw", "--config", "docker-archive:" + tmp() + "/s.tar:s:1"});
     ASSERT_EQ(i.status, 0) << i;
     EXPECT_EQ(Digest::sha256_of(i.out).str(), c["id"]);
