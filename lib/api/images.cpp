@@ -15,6 +15,7 @@
 #include "core/strings.hpp"
 #include "engine/disk_usage.hpp"
 #include "engine/image_archive.hpp"
+#include "engine/image_verbs.hpp"
 #include "engine/timefmt.hpp"
 #include "engine/tools.hpp"
 #include "oci/reference.hpp"
@@ -159,13 +160,13 @@ void import_image(Daemon& d, Request& req, Response& res) {
     ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
     req.body_stream([&](std::string_view data) { write_all(f.get(), data, tmp); }, 1ull << 40);
     f.reset();
-    engine::ImportOptions o;
+    engine::ImportRequest o;
     o.source = tmp;
     std::string repo = req.query().value("repo"), tag = req.query().value("tag");
     if (!repo.empty()) o.reference = join_ref(repo, tag);
     o.message = req.query().value("message");
     o.changes = req.query().all("changes");
-    std::string id = engine::import_rootfs(e.images(), o);
+    std::string id = engine::import_image(e, o);
     res.begin_stream(200, "application/json");
     res.chunk(dump_compact(Json{{"status", id}}) + "\n");
     d.events().publish("image", "import", id, {});
@@ -262,7 +263,7 @@ void add_image_routes(Router& r, Daemon& d) {
             throw HttpError(400, e.what());
         }
         engine::Engine e = d.engine();
-        e.images().tag(req.params["name"], target);
+        engine::tag_image(e, req.params["name"], target);
         auto img = e.images().get(target);
         d.events().publish("image", "tag", img.id, {{"name", engine::familiar_reference(engine::normalize_reference(target))}});
         res.no_content(201);
@@ -271,7 +272,7 @@ void add_image_routes(Router& r, Daemon& d) {
     r.add("DELETE", "/images/{name*}", [&d](Request& req, Response& res) {
         engine::Engine e = d.engine();
         std::string name = req.params["name"];
-        Json out = e.images().remove(name, req.query().flag("force"), [&](const std::string& id) { return e.image_user(id); });
+        Json out = engine::remove_image(e, name, req.query().flag("force"));
         for (const auto& x : out) {
             if (x.contains("Untagged")) d.events().publish("image", "untag", x["Untagged"].get<std::string>(), {{"name", name}});
             if (x.contains("Deleted")) d.events().publish("image", "delete", x["Deleted"].get<std::string>(), {{"name", name}});
@@ -327,36 +328,25 @@ void add_image_routes(Router& r, Daemon& d) {
         d.events().publish("image", "push", engine::familiar_reference(full), {{"name", engine::familiar_reference(full)}});
     });
 
+    // load and save run img-pack on a file of the store's tmp/ (the body in, the archive out)
     r.add("POST", "/images/load", [&d](Request& req, Response& res) {
         engine::Engine e = d.engine();
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-        UniqueFd rd(p[0]), wr(p[1]);
-        std::vector<engine::LoadedImage> loaded;
-        std::string failure;
-        std::thread loader([&] {
-            try {
-                loaded = engine::load_images(e.images(), rd.get());
-            } catch (const std::exception& ex) {
-                failure = ex.what();
-            }
-            rd.reset(); // the writer sees EPIPE if the loader stopped early
-        });
-        try {
-            req.body_stream([&](std::string_view data) { write_all(wr.get(), data, "load"); }, 1ull << 40);
-        } catch (const std::exception&) {
-        }
-        wr.reset();
-        loader.join();
-        if (!failure.empty()) throw Error(failure, ErrorKind::invalid);
-        bool quiet = req.query().flag("quiet");
+        make_dirs(e.paths().root + "/tmp");
+        std::string tmp = e.paths().root + "/tmp/load-" + random_hex(8) + ".tar";
+        UniqueFd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!f) throw_errno("create", tmp);
+        ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
+        req.body_stream([&](std::string_view data) { write_all(f.get(), data, tmp); }, 1ull << 40);
+        f.reset();
+        Json loaded = engine::load_image_archive(e, tmp);
         res.begin_stream(200, "application/json");
         for (const auto& l : loaded) {
-            if (l.tags.empty()) res.chunk(dump_compact(Json{{"stream", "Loaded image ID: " + l.id + "\n"}}) + "\n");
-            for (const auto& t : l.tags) res.chunk(dump_compact(Json{{"stream", "Loaded image: " + t + "\n"}}) + "\n");
-            d.events().publish("image", "load", l.id, {});
+            std::string id = l.value("id", "");
+            Json tags = l.value("tags", Json::array());
+            if (tags.empty()) res.chunk(dump_compact(Json{{"stream", "Loaded image ID: " + id + "\n"}}) + "\n");
+            for (const auto& t : tags) res.chunk(dump_compact(Json{{"stream", "Loaded image: " + t.get<std::string>() + "\n"}}) + "\n");
+            d.events().publish("image", "load", id, {});
         }
-        (void)quiet;
     });
 
     r.add("GET", "/images/get", [&d](Request& req, Response& res) {
@@ -364,31 +354,20 @@ void add_image_routes(Router& r, Daemon& d) {
         if (names.empty()) throw HttpError(400, "no image names given");
         engine::Engine e = d.engine();
         for (const auto& n : names) e.images().get(n); // 404 before the stream starts
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-        UniqueFd rd(p[0]), wr(p[1]);
-        std::string failure;
-        std::thread saver([&] {
-            try {
-                engine::save_images(e.images(), names, wr.get());
-            } catch (const std::exception& ex) {
-                failure = ex.what();
-            }
-            wr.reset();
-        });
+        make_dirs(e.paths().root + "/tmp");
+        std::string tmp = e.paths().root + "/tmp/save-" + random_hex(8) + ".tar";
+        ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
+        engine::save_image_archive(e, names, tmp);
+        UniqueFd in = open_path(tmp, O_RDONLY | O_CLOEXEC);
         res.begin_stream(200, "application/x-tar");
-        try {
-            char buf[65536];
-            for (;;) {
-                ssize_t n = ::read(rd.get(), buf, sizeof buf);
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) break;
-                res.chunk(std::string_view(buf, static_cast<size_t>(n)));
-            }
-        } catch (const std::exception&) {
-            rd.reset();
+        char buf[65536];
+        for (;;) {
+            ssize_t n = ::read(in.get(), buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw_errno("read", tmp);
+            if (n == 0) break;
+            res.chunk(std::string_view(buf, static_cast<size_t>(n)));
         }
-        saver.join();
     });
 
     r.add("POST", "/images/prune", [&d](Request& req, Response& res) {

@@ -165,6 +165,7 @@ TEST_F(CtlExplain, NoVerbChangesTheStoreAndStdoutIsOnlyAScript) {
     make_dirs(tmp() + "/ctx");
     write_file_atomic(tmp() + "/ctx/Dockerfile", "FROM " + tiny() + "\nRUN echo a > /a\nENV X=1\nRUN echo b > /b\n");
     std::string archive = tmp() + "/tiny-docker-archive.tar";
+    ASSERT_EQ(ctl({"save", "-o", archive, tiny()}).status, 0);
     std::vector<std::vector<std::string>> planned = {
         {"run", "-d", "--name", "x1", tiny(), "sleep", "1"},
         {"run", "--rm", tiny(), "true"},
@@ -196,15 +197,15 @@ TEST_F(CtlExplain, NoVerbChangesTheStoreAndStdoutIsOnlyAScript) {
         {"image", "tag", tiny(), "other:2"},
         {"rmi", "-f", tiny()},
         {"image", "rm", "-f", tiny()},
-    };
-    std::vector<std::vector<std::string>> refused = {
-        // change the store without a plan yet (img-pack, issue 18 item 3): never run
         {"commit", "e1", "committed:1"},
         {"build", "-t", "built:1", tmp() + "/ctx"},
         {"image", "build", "-t", "built:2", tmp() + "/ctx"},
         {"save", "-o", tmp() + "/saved.tar", tiny()},
         {"load", "-i", archive},
         {"import", archive, "imported:1"},
+    };
+    std::vector<std::vector<std::string>> refused = {
+        // change the store without a plan yet: never run
         {"rename", "e1", "renamed"},
         {"cp", tmp() + "/ctx/Dockerfile", "e1:/Dockerfile"},
         {"image", "prune", "-f", "-a"},
@@ -249,6 +250,7 @@ TEST_F(CtlExplain, NoVerbChangesTheStoreAndStdoutIsOnlyAScript) {
     for (const auto& c : refused) check(c, false);
     EXPECT_EQ(ctl({"inspect", "-f", "{{.State.Status}}", "e1"}).out, "running\n");
     EXPECT_EQ(ctl({"images", "-q", "built"}).out, "");
+    EXPECT_FALSE(std::filesystem::exists(tmp() + "/saved.tar")) << "--explain save wrote the archive";
     EXPECT_EQ(ctl({"rm", "-f", "e1", "e2"}).status, 0);
     EXPECT_EQ(ctl({"network", "rm", "xa"}).status, 0);
     EXPECT_EQ(ctl({"volume", "rm", "va"}).status, 0);
@@ -384,6 +386,46 @@ TEST_F(CtlExplain, RunningTheScriptMakesWhatTheVerbMakes) {
                                              tool_path("ns-run") + " --root " + ctk_run() + "/runtime list -q"});
     EXPECT_EQ(trim(left.out), "") << left;
     direct({"network", "rm", "ns"});
+
+    // commit, build, save, load: img-pack steps. Images are compared by what
+    // does not hold a time: their layers (diff IDs), Config and history.
+    auto image = [&](const std::string& ref) {
+        Json layers = json_of({"image", "inspect", "-f", "{{json .RootFS.Layers}}", ref});
+        Json config = json_of({"image", "inspect", "-f", "{{json .Config}}", ref});
+        auto created_by = run_command({"sh", "-c", tool_path("ctl") + " history --no-trunc --format '{{.CreatedBy}}' " + ref});
+        return Json{{"layers", layers}, {"config", config}, {"history", created_by.out}};
+    };
+    direct({"run", "--name", "cm", "--network", "none", "-e", "K=V", tiny(), "sh", "-c", "echo made > /made"});
+    by_script({"commit", "-c", "LABEL by=commit", "cm", "committed:script"});
+    direct({"commit", "-c", "LABEL by=commit", "cm", "committed:direct"});
+    Json cs1 = image("committed:script"), cd1 = image("committed:direct");
+    EXPECT_EQ(cs1["layers"].size(), 2u) << cs1;
+    EXPECT_EQ(cs1, cd1);
+    direct({"rm", "cm"});
+
+    make_dirs(tmp() + "/bctx");
+    write_file_atomic(tmp() + "/bctx/f", "from the context\n");
+    write_file_atomic(tmp() + "/bctx/Dockerfile", "FROM " + tiny() + "\nRUN echo a > /a\nENV X=1\nCOPY f /copied\n");
+    by_script({"build", "--no-cache", "-t", "built:script", tmp() + "/bctx"});
+    direct({"build", "--no-cache", "-t", "built:direct", tmp() + "/bctx"});
+    Json bs = image("built:script"), bd = image("built:direct");
+    EXPECT_EQ(bs["layers"].size(), 3u) << bs;
+    EXPECT_EQ(bs, bd);
+    EXPECT_EQ(run_command({"sh", "-c", "ls -A " + ctk_root() + "/tmp"}).out, "") << "a build left its work directory";
+
+    // save: the same archive; load: the same index entries
+    by_script({"save", "-o", tmp() + "/script.tar", "built:script"});
+    direct({"save", "-o", tmp() + "/direct.tar", "built:script"});
+    auto listing = [&](const std::string& f) { return run_command({"sh", "-c", "tar -tvf " + f + " | sort"}).out; };
+    EXPECT_NE(listing(tmp() + "/script.tar"), "");
+    EXPECT_EQ(listing(tmp() + "/script.tar"), listing(tmp() + "/direct.tar"));
+    direct({"rmi", "built:script"});
+    by_script({"load", "-i", tmp() + "/script.tar"});
+    Json l1 = index();
+    direct({"rmi", "built:script"});
+    direct({"load", "-i", tmp() + "/script.tar"});
+    EXPECT_EQ(index(), l1);
+    EXPECT_EQ(image("built:script"), bs);
 }
 
 // The script's EXIT trap undoes a half-made container as ctl's rollback

@@ -90,6 +90,42 @@ TEST_F(Flows, PullTagImagesInspectRmi) {
     EXPECT_NE(missing.err.find("Error response from daemon"), std::string::npos) << missing;
 }
 
+// docker save, load, import and tag through ctld run img-pack, as ctl does
+// over the same store: the daemon's archive lists what ctl's lists, a load
+// gives the image back under its name and ID, an import runs.
+TEST_F(Flows, SaveLoadImportAndTagAreImgPacksOnBothFaces) {
+    tiny();
+    auto id_of = [&](const std::string& ref) {
+        return std::string(trim(docker({"image", "inspect", "-f", "{{.Id}}", ref}).out));
+    };
+    std::string id = id_of("tiny");
+    ASSERT_EQ(id.rfind("sha256:", 0), 0u) << id;
+    auto saved = docker({"save", "-o", tmp() + "/d.tar", "tiny"});
+    ASSERT_EQ(saved.status, 0) << saved << daemon_log();
+    ASSERT_EQ(ctl({"save", "-o", tmp() + "/c.tar", "tiny"}).status, 0);
+    auto list = [&](const std::string& f) { return run_command({"sh", "-c", "tar -tf " + f + " | sort"}).out; };
+    EXPECT_NE(list(tmp() + "/d.tar").find("manifest.json"), std::string::npos) << list(tmp() + "/d.tar");
+    EXPECT_EQ(list(tmp() + "/d.tar"), list(tmp() + "/c.tar"));
+    ASSERT_EQ(docker({"rmi", "tiny", registry() + "/tiny:latest"}).status, 0);
+    EXPECT_EQ(docker({"images", "-q"}).out, "");
+    auto loaded = docker({"load", "-i", tmp() + "/d.tar"});
+    ASSERT_EQ(loaded.status, 0) << loaded << daemon_log();
+    EXPECT_EQ(loaded.out, "Loaded image: tiny:latest\n");
+    EXPECT_EQ(id_of("tiny"), id);
+    auto bad = docker({"load"}, "this is not a tar archive");
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.err.find("Error response from daemon"), std::string::npos) << bad;
+
+    ASSERT_EQ(run_command({"tar", "-C", "/", "-cf", tmp() + "/rootfs.tar", "bin/busybox"}).status, 0);
+    auto imported = docker({"import", "-c", "CMD [\"/bin/busybox\", \"echo\", \"imported\"]", tmp() + "/rootfs.tar", "imp:1"});
+    ASSERT_EQ(imported.status, 0) << imported << daemon_log();
+    EXPECT_EQ(imported.out.rfind("sha256:", 0), 0u) << imported.out;
+    auto ran = docker({"run", "--rm", "--network", "none", "imp:1"});
+    EXPECT_EQ(ran.out, "imported\n") << ran;
+    ASSERT_EQ(docker({"tag", "imp:1", "imp:2"}).status, 0);
+    EXPECT_EQ(ctl({"images", "--format", "{{.Repository}}:{{.Tag}}", "imp"}).out, "imp:1\nimp:2\n");
+}
+
 TEST_F(Flows, RunRmPrintsAndRemoves) {
     tiny();
     auto r = docker({"run", "--rm", "tiny", "echo", "hi"});
