@@ -79,6 +79,15 @@ public:
             out = std::move(t);
         }
     }
+    // Read as optional; ObjectWriter writes it even when empty.
+    template <typename T> void defaulted(const char* key, T& out) { optional(key, out); }
+    // An optional object read by `fields(reader)`; its unknown keys are dropped.
+    template <typename F> void nested(const char* key, std::string_view what, F&& fields) {
+        Json sub = Json::object();
+        optional(key, sub);
+        ObjectReader r(sub, what);
+        fields(r);
+    }
     // Everything not read through this reader: the struct's `extra`.
     Json rest() const;
     const std::string& what() const noexcept { return what_; }
@@ -146,6 +155,49 @@ template <typename T> void put_if(Json& j, const char* key, const T& value) {
     } else {
         j[key] = value;
     }
+}
+
+// ObjectReader's counterpart: writes a typed struct's fields, so that one
+// list of fields, a function of either, serves both directions.
+// required and defaulted fields are always written; optional ones only when
+// set (put_if; a number or bool when not zero).
+class ObjectWriter {
+public:
+    explicit ObjectWriter(Json& j) : j_(j) {}
+    template <typename T> void required(const char* key, const T& value) { j_[key] = value; }
+    template <typename T> void defaulted(const char* key, const T& value) { j_[key] = value; }
+    template <typename T> void optional(const char* key, const T& value) {
+        if constexpr (std::is_arithmetic_v<T>) {
+            if (value != T{}) j_[key] = value;
+        } else {
+            put_if(j_, key, value);
+        }
+    }
+    template <typename F> void nested(const char* key, std::string_view, F&& fields) {
+        Json sub = Json::object();
+        ObjectWriter w(sub);
+        fields(w);
+        j_[key] = std::move(sub);
+    }
+
+private:
+    Json& j_;
+};
+
+// to_json and from_json of a struct through its list of fields,
+// `fields(io, v)`; a struct with an `extra` member keeps there what the list
+// does not name.
+template <typename T, typename Fields> void write_fields(Json& j, const T& v, const Fields& fields) {
+    if constexpr (requires { v.extra; }) j = v.extra;
+    else j = Json::object();
+    ObjectWriter w(j);
+    fields(w, v);
+}
+template <typename T, typename Fields>
+void read_fields(const Json& j, T& v, std::string_view what, const Fields& fields) {
+    ObjectReader r(j, what);
+    fields(r, v);
+    if constexpr (requires { v.extra; }) v.extra = r.rest();
 }
 
 } // namespace ctk

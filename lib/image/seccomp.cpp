@@ -44,6 +44,14 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// j[key] into `out` (an optional's value) where it is present and not null.
+template <typename T> void read_if_set(const Json& j, const char* key, T& out) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return;
+    if constexpr (requires { out.has_value(); }) out = it->template get<typename T::value_type>();
+    else out = it->template get<T>();
+}
+
 struct Condition {
     std::vector<std::string> arches, caps;
     std::optional<std::pair<int, int>> min_kernel;
@@ -83,10 +91,8 @@ oci::Seccomp seccomp_for(const Json& profile, const SeccompTarget& target, std::
     try {
         out.default_action = profile.value("defaultAction", "");
         if (out.default_action.empty()) throw_invalid(what + ": no defaultAction");
-        if (profile.contains("defaultErrnoRet") && !profile["defaultErrnoRet"].is_null())
-            out.default_errno_ret = profile["defaultErrnoRet"].get<uint32_t>();
-        if (profile.contains("flags") && !profile["flags"].is_null())
-            out.flags = profile["flags"].get<std::vector<std::string>>();
+        read_if_set(profile, "defaultErrnoRet", out.default_errno_ret);
+        read_if_set(profile, "flags", out.flags);
         out.listener_path = profile.value("listenerPath", "");
         out.listener_metadata = profile.value("listenerMetadata", "");
         bool has_arches = profile.contains("architectures") && !profile["architectures"].empty();
@@ -135,10 +141,8 @@ oci::Seccomp seccomp_for(const Json& profile, const SeccompTarget& target, std::
                 }
                 s.action = call.value("action", "");
                 if (s.action.empty()) throw_invalid(what + ": a rule has no action");
-                if (call.contains("errnoRet") && !call["errnoRet"].is_null())
-                    s.errno_ret = call["errnoRet"].get<uint32_t>();
-                if (call.contains("args") && !call["args"].is_null())
-                    s.args = call["args"].get<std::vector<oci::SeccompArg>>();
+                read_if_set(call, "errnoRet", s.errno_ret);
+                read_if_set(call, "args", s.args);
                 out.syscalls.push_back(std::move(s));
             }
         }

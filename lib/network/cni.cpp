@@ -71,22 +71,22 @@ CniConfig parse_config(const std::string& text) {
         r.optional("ipMasq", c.ip_masq);
         r.optional("mtu", c.mtu);
         r.optional("dns", c.dns);
-        Json ipam = Json::object();
-        r.optional("ipam", ipam);
-        ObjectReader ir(ipam, "network configuration: ipam");
-        ir.optional("subnet", c.subnet);
-        ir.optional("gateway", c.gateway);
-        Json ranges = Json::array();
-        ir.optional("ranges", ranges);
-        if (c.subnet.empty() && ranges.is_array() && !ranges.empty() && ranges[0].is_array() && !ranges[0].empty()) {
-            ObjectReader rr(ranges[0][0], "network configuration: ipam.ranges[0][0]");
-            rr.required("subnet", c.subnet);
-            rr.optional("gateway", c.gateway);
-        }
-        Json routes = Json::array();
-        ir.optional("routes", routes);
-        for (const auto& route : routes)
-            if (route.is_object() && route.value("dst", "") == "0.0.0.0/0") c.default_gateway = true;
+        r.nested("ipam", "network configuration: ipam", [&](ObjectReader& ir) {
+            ir.optional("subnet", c.subnet);
+            ir.optional("gateway", c.gateway);
+            Json ranges = Json::array();
+            ir.optional("ranges", ranges);
+            if (c.subnet.empty() && ranges.is_array() && !ranges.empty() && ranges[0].is_array() &&
+                !ranges[0].empty()) {
+                ObjectReader rr(ranges[0][0], "network configuration: ipam.ranges[0][0]");
+                rr.required("subnet", c.subnet);
+                rr.optional("gateway", c.gateway);
+            }
+            Json routes = Json::array();
+            ir.optional("routes", routes);
+            for (const auto& route : routes)
+                if (route.is_object() && route.value("dst", "") == "0.0.0.0/0") c.default_gateway = true;
+        });
         Json runtime = Json::object();
         r.optional("runtimeConfig", runtime);
         if (runtime.contains("portMappings") && runtime["portMappings"].is_array()) {

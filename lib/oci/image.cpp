@@ -70,80 +70,61 @@ std::string Descriptor::ref_name() const {
     return it == annotations.end() ? "" : it->second;
 }
 
-void to_json(Json& j, const Platform& v) {
-    j = v.extra;
-    j["architecture"] = v.architecture;
-    j["os"] = v.os;
-    put_if(j, "os.version", v.os_version);
-    put_if(j, "os.features", v.os_features);
-    put_if(j, "variant", v.variant);
-}
+// Each type's fields, listed once for both directions (core/json.hpp's
+// ObjectReader and ObjectWriter).
 
-void from_json(const Json& j, Platform& v) {
-    ObjectReader r(j, "platform");
-    r.required("architecture", v.architecture);
-    r.required("os", v.os);
-    r.optional("os.version", v.os_version);
-    r.optional("os.features", v.os_features);
-    r.optional("variant", v.variant);
-    v.extra = r.rest();
-}
+constexpr auto platform_fields = [](auto& io, auto& v) {
+    io.required("architecture", v.architecture);
+    io.required("os", v.os);
+    io.optional("os.version", v.os_version);
+    io.optional("os.features", v.os_features);
+    io.optional("variant", v.variant);
+};
+void to_json(Json& j, const Platform& v) { write_fields(j, v, platform_fields); }
+void from_json(const Json& j, Platform& v) { read_fields(j, v, "platform", platform_fields); }
 
-void to_json(Json& j, const Descriptor& v) {
-    j = v.extra;
-    j["mediaType"] = v.media_type;
-    j["digest"] = v.digest.str();
-    j["size"] = v.size;
-    put_if(j, "urls", v.urls);
-    put_if(j, "annotations", v.annotations);
-    put_if(j, "platform", v.platform);
-    put_if(j, "artifactType", v.artifact_type);
-}
-
+constexpr auto descriptor_fields = [](auto& io, auto& v) {
+    io.required("mediaType", v.media_type);
+    io.required("digest", v.digest);
+    io.required("size", v.size);
+    io.optional("urls", v.urls);
+    io.optional("annotations", v.annotations);
+    io.optional("platform", v.platform);
+    io.optional("artifactType", v.artifact_type);
+};
+void to_json(Json& j, const Descriptor& v) { write_fields(j, v, descriptor_fields); }
 void from_json(const Json& j, Descriptor& v) {
-    ObjectReader r(j, "descriptor");
-    r.required("mediaType", v.media_type);
-    r.required("digest", v.digest);
-    r.required("size", v.size);
+    read_fields(j, v, "descriptor", descriptor_fields);
     if (v.size < 0) throw_invalid("descriptor " + v.digest.str() + ": negative size");
-    r.optional("urls", v.urls);
-    r.optional("annotations", v.annotations);
-    r.optional("platform", v.platform);
-    r.optional("artifactType", v.artifact_type);
-    v.extra = r.rest();
 }
 
-void to_json(Json& j, const Manifest& v) {
-    j = v.extra;
-    j["schemaVersion"] = v.schema_version;
-    put_if(j, "mediaType", v.media_type);
-    put_if(j, "artifactType", v.artifact_type);
-    j["config"] = v.config;
-    j["layers"] = v.layers;
-    put_if(j, "subject", v.subject);
-    put_if(j, "annotations", v.annotations);
-}
+constexpr auto manifest_fields = [](auto& io, auto& v) {
+    io.required("schemaVersion", v.schema_version);
+    io.optional("mediaType", v.media_type);
+    io.optional("artifactType", v.artifact_type);
+    io.required("config", v.config);
+    io.required("layers", v.layers);
+    io.optional("subject", v.subject);
+    io.optional("annotations", v.annotations);
+};
+void to_json(Json& j, const Manifest& v) { write_fields(j, v, manifest_fields); }
+void from_json(const Json& j, Manifest& v) { read_fields(j, v, "manifest", manifest_fields); }
 
-void from_json(const Json& j, Manifest& v) {
-    ObjectReader r(j, "manifest");
-    r.required("schemaVersion", v.schema_version);
-    r.optional("mediaType", v.media_type);
-    r.optional("artifactType", v.artifact_type);
-    r.required("config", v.config);
-    r.required("layers", v.layers);
-    r.optional("subject", v.subject);
-    r.optional("annotations", v.annotations);
-    v.extra = r.rest();
+// An image manifest or index: schemaVersion 2, and a media type, when it
+// names one, of that kind.
+template <typename T>
+static T parse_versioned(std::string_view bytes, std::string_view what, bool (*is_kind)(std::string_view),
+                         const char* kind) {
+    T t = parse_json(bytes, what).get<T>();
+    if (t.schema_version != 2)
+        throw_invalid(std::string(what) + ": unsupported schemaVersion " + std::to_string(t.schema_version));
+    if (!t.media_type.empty() && !is_kind(t.media_type))
+        throw_invalid(std::string(what) + ": unsupported " + kind + " media type " + quote(t.media_type));
+    return t;
 }
 
 Manifest Manifest::parse(std::string_view bytes, std::string_view what) {
-    Manifest m = parse_json(bytes, what).get<Manifest>();
-    if (m.schema_version != 2)
-        throw_invalid(std::string(what) + ": unsupported schemaVersion " +
-                      std::to_string(m.schema_version));
-    if (!m.media_type.empty() && !is_manifest_type(m.media_type))
-        throw_invalid(std::string(what) + ": unsupported manifest media type " +
-                      quote(m.media_type));
+    Manifest m = parse_versioned<Manifest>(bytes, what, is_manifest_type, "manifest");
     if (!is_config_type(m.config.media_type) && m.artifact_type.empty())
         throw_invalid(std::string(what) + ": unsupported config media type " +
                       quote(m.config.media_type));
@@ -154,31 +135,17 @@ Manifest Manifest::parse(std::string_view bytes, std::string_view what) {
     return m;
 }
 
-void to_json(Json& j, const Index& v) {
-    j = v.extra;
-    j["schemaVersion"] = v.schema_version;
-    put_if(j, "mediaType", v.media_type);
-    j["manifests"] = v.manifests;
-    put_if(j, "annotations", v.annotations);
-}
-
-void from_json(const Json& j, Index& v) {
-    ObjectReader r(j, "index");
-    r.required("schemaVersion", v.schema_version);
-    r.optional("mediaType", v.media_type);
-    r.required("manifests", v.manifests);
-    r.optional("annotations", v.annotations);
-    v.extra = r.rest();
-}
+constexpr auto index_fields = [](auto& io, auto& v) {
+    io.required("schemaVersion", v.schema_version);
+    io.optional("mediaType", v.media_type);
+    io.required("manifests", v.manifests);
+    io.optional("annotations", v.annotations);
+};
+void to_json(Json& j, const Index& v) { write_fields(j, v, index_fields); }
+void from_json(const Json& j, Index& v) { read_fields(j, v, "index", index_fields); }
 
 Index Index::parse(std::string_view bytes, std::string_view what) {
-    Index i = parse_json(bytes, what).get<Index>();
-    if (i.schema_version != 2)
-        throw_invalid(std::string(what) + ": unsupported schemaVersion " +
-                      std::to_string(i.schema_version));
-    if (!i.media_type.empty() && !is_index_type(i.media_type))
-        throw_invalid(std::string(what) + ": unsupported index media type " + quote(i.media_type));
-    return i;
+    return parse_versioned<Index>(bytes, what, is_index_type, "index");
 }
 
 const Descriptor* Index::select(const Platform& wanted) const {
@@ -196,109 +163,62 @@ const Descriptor* Index::select(const Platform& wanted) const {
     return compatible;
 }
 
-void to_json(Json& j, const HealthConfig& v) {
-    j = v.extra;
-    put_if(j, "Test", v.test);
-    if (v.interval) j["Interval"] = v.interval;
-    if (v.timeout) j["Timeout"] = v.timeout;
-    if (v.start_period) j["StartPeriod"] = v.start_period;
-    if (v.retries) j["Retries"] = v.retries;
-}
+constexpr auto health_fields = [](auto& io, auto& v) {
+    io.optional("Test", v.test);
+    io.optional("Interval", v.interval);
+    io.optional("Timeout", v.timeout);
+    io.optional("StartPeriod", v.start_period);
+    io.optional("Retries", v.retries);
+};
+void to_json(Json& j, const HealthConfig& v) { write_fields(j, v, health_fields); }
+void from_json(const Json& j, HealthConfig& v) { read_fields(j, v, "Healthcheck", health_fields); }
 
-void from_json(const Json& j, HealthConfig& v) {
-    ObjectReader r(j, "Healthcheck");
-    r.optional("Test", v.test);
-    r.optional("Interval", v.interval);
-    r.optional("Timeout", v.timeout);
-    r.optional("StartPeriod", v.start_period);
-    r.optional("Retries", v.retries);
-    v.extra = r.rest();
-}
-
-void to_json(Json& j, const ContainerConfig& v) {
-    j = v.extra;
-    put_if(j, "User", v.user);
-    put_if(j, "ExposedPorts", v.exposed_ports);
-    put_if(j, "Env", v.env);
-    put_if(j, "Entrypoint", v.entrypoint);
-    put_if(j, "Cmd", v.cmd);
-    put_if(j, "Volumes", v.volumes);
-    put_if(j, "WorkingDir", v.working_dir);
-    put_if(j, "Labels", v.labels);
-    put_if(j, "StopSignal", v.stop_signal);
-    put_if(j, "ArgsEscaped", v.args_escaped);
-    put_if(j, "Shell", v.shell);
-    put_if(j, "OnBuild", v.on_build);
-    put_if(j, "Healthcheck", v.healthcheck);
-}
-
+constexpr auto container_config_fields = [](auto& io, auto& v) {
+    io.optional("User", v.user);
+    io.optional("ExposedPorts", v.exposed_ports);
+    io.optional("Env", v.env);
+    io.optional("Entrypoint", v.entrypoint);
+    io.optional("Cmd", v.cmd);
+    io.optional("Volumes", v.volumes);
+    io.optional("WorkingDir", v.working_dir);
+    io.optional("Labels", v.labels);
+    io.optional("StopSignal", v.stop_signal);
+    io.optional("ArgsEscaped", v.args_escaped);
+    io.optional("Shell", v.shell);
+    io.optional("OnBuild", v.on_build);
+    io.optional("Healthcheck", v.healthcheck);
+};
+void to_json(Json& j, const ContainerConfig& v) { write_fields(j, v, container_config_fields); }
 void from_json(const Json& j, ContainerConfig& v) {
-    ObjectReader r(j, "image config \"config\"");
-    r.optional("User", v.user);
-    r.optional("ExposedPorts", v.exposed_ports);
-    r.optional("Env", v.env);
-    r.optional("Entrypoint", v.entrypoint);
-    r.optional("Cmd", v.cmd);
-    r.optional("Volumes", v.volumes);
-    r.optional("WorkingDir", v.working_dir);
-    r.optional("Labels", v.labels);
-    r.optional("StopSignal", v.stop_signal);
-    r.optional("ArgsEscaped", v.args_escaped);
-    r.optional("Shell", v.shell);
-    r.optional("OnBuild", v.on_build);
-    r.optional("Healthcheck", v.healthcheck);
-    v.extra = r.rest();
+    read_fields(j, v, "image config \"config\"", container_config_fields);
 }
 
-void to_json(Json& j, const History& v) {
-    j = v.extra;
-    put_if(j, "created", v.created);
-    put_if(j, "created_by", v.created_by);
-    put_if(j, "author", v.author);
-    put_if(j, "comment", v.comment);
-    if (v.empty_layer) j["empty_layer"] = true;
-}
+constexpr auto history_fields = [](auto& io, auto& v) {
+    io.optional("created", v.created);
+    io.optional("created_by", v.created_by);
+    io.optional("author", v.author);
+    io.optional("comment", v.comment);
+    io.optional("empty_layer", v.empty_layer);
+};
+void to_json(Json& j, const History& v) { write_fields(j, v, history_fields); }
+void from_json(const Json& j, History& v) { read_fields(j, v, "history", history_fields); }
 
-void from_json(const Json& j, History& v) {
-    ObjectReader r(j, "history");
-    r.optional("created", v.created);
-    r.optional("created_by", v.created_by);
-    r.optional("author", v.author);
-    r.optional("comment", v.comment);
-    r.optional("empty_layer", v.empty_layer);
-    v.extra = r.rest();
-}
-
-void to_json(Json& j, const ImageConfig& v) {
-    j = v.extra;
-    put_if(j, "created", v.created);
-    put_if(j, "author", v.author);
-    j["architecture"] = v.architecture;
-    j["os"] = v.os;
-    put_if(j, "os.version", v.os_version);
-    put_if(j, "variant", v.variant);
-    j["config"] = v.config;
-    j["rootfs"] = {{"type", v.rootfs_type}, {"diff_ids", v.diff_ids}};
-    put_if(j, "history", v.history);
-}
-
-void from_json(const Json& j, ImageConfig& v) {
-    ObjectReader r(j, "image config");
-    r.optional("created", v.created);
-    r.optional("author", v.author);
-    r.optional("architecture", v.architecture);
-    r.optional("os", v.os);
-    r.optional("os.version", v.os_version);
-    r.optional("variant", v.variant);
-    r.optional("config", v.config);
-    Json rootfs = Json::object();
-    r.optional("rootfs", rootfs);
-    ObjectReader rr(rootfs, "image config \"rootfs\"");
-    rr.optional("type", v.rootfs_type);
-    rr.optional("diff_ids", v.diff_ids);
-    r.optional("history", v.history);
-    v.extra = r.rest();
-}
+constexpr auto image_config_fields = [](auto& io, auto& v) {
+    io.optional("created", v.created);
+    io.optional("author", v.author);
+    io.defaulted("architecture", v.architecture);
+    io.defaulted("os", v.os);
+    io.optional("os.version", v.os_version);
+    io.optional("variant", v.variant);
+    io.defaulted("config", v.config);
+    io.nested("rootfs", "image config \"rootfs\"", [&](auto& rootfs) {
+        rootfs.defaulted("type", v.rootfs_type);
+        rootfs.defaulted("diff_ids", v.diff_ids);
+    });
+    io.optional("history", v.history);
+};
+void to_json(Json& j, const ImageConfig& v) { write_fields(j, v, image_config_fields); }
+void from_json(const Json& j, ImageConfig& v) { read_fields(j, v, "image config", image_config_fields); }
 
 ImageConfig ImageConfig::parse(std::string_view bytes, std::string_view what) {
     ImageConfig c = parse_json(bytes, what).get<ImageConfig>();

@@ -4,277 +4,179 @@
 
 namespace ctk::oci {
 
-void to_json(Json& j, const User& v) {
-    j = v.extra;
-    j["uid"] = v.uid;
-    j["gid"] = v.gid;
-    put_if(j, "umask", v.umask);
-    put_if(j, "additionalGids", v.additional_gids);
-    put_if(j, "username", v.username);
-}
-void from_json(const Json& j, User& v) {
-    ObjectReader r(j, "process.user");
-    r.required("uid", v.uid);
-    r.required("gid", v.gid);
-    r.optional("umask", v.umask);
-    r.optional("additionalGids", v.additional_gids);
-    r.optional("username", v.username);
-    v.extra = r.rest();
-}
+// Each type's fields, listed once for both directions (core/json.hpp's
+// ObjectReader and ObjectWriter).
 
-void to_json(Json& j, const Capabilities& v) {
-    j = v.extra;
-    put_if(j, "bounding", v.bounding);
-    put_if(j, "effective", v.effective);
-    put_if(j, "inheritable", v.inheritable);
-    put_if(j, "permitted", v.permitted);
-    put_if(j, "ambient", v.ambient);
-}
-void from_json(const Json& j, Capabilities& v) {
-    ObjectReader r(j, "process.capabilities");
-    r.optional("bounding", v.bounding);
-    r.optional("effective", v.effective);
-    r.optional("inheritable", v.inheritable);
-    r.optional("permitted", v.permitted);
-    r.optional("ambient", v.ambient);
-    v.extra = r.rest();
-}
+constexpr auto user_fields = [](auto& io, auto& v) {
+    io.required("uid", v.uid);
+    io.required("gid", v.gid);
+    io.optional("umask", v.umask);
+    io.optional("additionalGids", v.additional_gids);
+    io.optional("username", v.username);
+};
+void to_json(Json& j, const User& v) { write_fields(j, v, user_fields); }
+void from_json(const Json& j, User& v) { read_fields(j, v, "process.user", user_fields); }
 
-void to_json(Json& j, const Rlimit& v) { j = {{"type", v.type}, {"hard", v.hard}, {"soft", v.soft}}; }
-void from_json(const Json& j, Rlimit& v) {
-    ObjectReader r(j, "process.rlimits");
-    r.required("type", v.type);
-    r.required("hard", v.hard);
-    r.required("soft", v.soft);
-}
+constexpr auto capabilities_fields = [](auto& io, auto& v) {
+    io.optional("bounding", v.bounding);
+    io.optional("effective", v.effective);
+    io.optional("inheritable", v.inheritable);
+    io.optional("permitted", v.permitted);
+    io.optional("ambient", v.ambient);
+};
+void to_json(Json& j, const Capabilities& v) { write_fields(j, v, capabilities_fields); }
+void from_json(const Json& j, Capabilities& v) { read_fields(j, v, "process.capabilities", capabilities_fields); }
 
-void to_json(Json& j, const ConsoleSize& v) { j = {{"height", v.height}, {"width", v.width}}; }
-void from_json(const Json& j, ConsoleSize& v) {
-    ObjectReader r(j, "process.consoleSize");
-    r.required("height", v.height);
-    r.required("width", v.width);
-}
+constexpr auto rlimit_fields = [](auto& io, auto& v) {
+    io.required("type", v.type);
+    io.required("hard", v.hard);
+    io.required("soft", v.soft);
+};
+void to_json(Json& j, const Rlimit& v) { write_fields(j, v, rlimit_fields); }
+void from_json(const Json& j, Rlimit& v) { read_fields(j, v, "process.rlimits", rlimit_fields); }
 
-void to_json(Json& j, const Process& v) {
-    j = v.extra;
-    if (v.terminal) j["terminal"] = true;
-    put_if(j, "consoleSize", v.console_size);
-    j["user"] = v.user;
-    j["args"] = v.args;
-    put_if(j, "env", v.env);
-    j["cwd"] = v.cwd;
-    put_if(j, "capabilities", v.capabilities);
-    put_if(j, "rlimits", v.rlimits);
-    if (v.no_new_privileges) j["noNewPrivileges"] = true;
-    put_if(j, "apparmorProfile", v.apparmor_profile);
-    put_if(j, "oomScoreAdj", v.oom_score_adj);
-    put_if(j, "selinuxLabel", v.selinux_label);
-}
-void from_json(const Json& j, Process& v) {
-    ObjectReader r(j, "process");
-    r.optional("terminal", v.terminal);
-    r.optional("consoleSize", v.console_size);
-    r.optional("user", v.user);
-    r.optional("args", v.args);
-    r.optional("env", v.env);
-    r.required("cwd", v.cwd);
-    r.optional("capabilities", v.capabilities);
-    r.optional("rlimits", v.rlimits);
-    r.optional("noNewPrivileges", v.no_new_privileges);
-    r.optional("apparmorProfile", v.apparmor_profile);
-    r.optional("oomScoreAdj", v.oom_score_adj);
-    r.optional("selinuxLabel", v.selinux_label);
-    v.extra = r.rest();
-}
+constexpr auto console_size_fields = [](auto& io, auto& v) {
+    io.required("height", v.height);
+    io.required("width", v.width);
+};
+void to_json(Json& j, const ConsoleSize& v) { write_fields(j, v, console_size_fields); }
+void from_json(const Json& j, ConsoleSize& v) { read_fields(j, v, "process.consoleSize", console_size_fields); }
 
-void to_json(Json& j, const Root& v) {
-    j = v.extra;
-    j["path"] = v.path;
-    if (v.readonly) j["readonly"] = true;
-}
-void from_json(const Json& j, Root& v) {
-    ObjectReader r(j, "root");
-    r.required("path", v.path);
-    r.optional("readonly", v.readonly);
-    v.extra = r.rest();
-}
+constexpr auto process_fields = [](auto& io, auto& v) {
+    io.optional("terminal", v.terminal);
+    io.optional("consoleSize", v.console_size);
+    io.defaulted("user", v.user);
+    io.defaulted("args", v.args);
+    io.optional("env", v.env);
+    io.required("cwd", v.cwd);
+    io.optional("capabilities", v.capabilities);
+    io.optional("rlimits", v.rlimits);
+    io.optional("noNewPrivileges", v.no_new_privileges);
+    io.optional("apparmorProfile", v.apparmor_profile);
+    io.optional("oomScoreAdj", v.oom_score_adj);
+    io.optional("selinuxLabel", v.selinux_label);
+};
+void to_json(Json& j, const Process& v) { write_fields(j, v, process_fields); }
+void from_json(const Json& j, Process& v) { read_fields(j, v, "process", process_fields); }
 
-void to_json(Json& j, const IdMapping& v) {
-    j = {{"containerID", v.container_id}, {"hostID", v.host_id}, {"size", v.size}};
-}
-void from_json(const Json& j, IdMapping& v) {
-    ObjectReader r(j, "id mapping");
-    r.required("containerID", v.container_id);
-    r.required("hostID", v.host_id);
-    r.required("size", v.size);
-}
+constexpr auto root_fields = [](auto& io, auto& v) {
+    io.required("path", v.path);
+    io.optional("readonly", v.readonly);
+};
+void to_json(Json& j, const Root& v) { write_fields(j, v, root_fields); }
+void from_json(const Json& j, Root& v) { read_fields(j, v, "root", root_fields); }
 
-void to_json(Json& j, const Mount& v) {
-    j = v.extra;
-    j["destination"] = v.destination;
-    put_if(j, "type", v.type);
-    put_if(j, "source", v.source);
-    put_if(j, "options", v.options);
-    put_if(j, "uidMappings", v.uid_mappings);
-    put_if(j, "gidMappings", v.gid_mappings);
-}
-void from_json(const Json& j, Mount& v) {
-    ObjectReader r(j, "mounts");
-    r.required("destination", v.destination);
-    r.optional("type", v.type);
-    r.optional("source", v.source);
-    r.optional("options", v.options);
-    r.optional("uidMappings", v.uid_mappings);
-    r.optional("gidMappings", v.gid_mappings);
-    v.extra = r.rest();
-}
+constexpr auto id_mapping_fields = [](auto& io, auto& v) {
+    io.required("containerID", v.container_id);
+    io.required("hostID", v.host_id);
+    io.required("size", v.size);
+};
+void to_json(Json& j, const IdMapping& v) { write_fields(j, v, id_mapping_fields); }
+void from_json(const Json& j, IdMapping& v) { read_fields(j, v, "id mapping", id_mapping_fields); }
 
-void to_json(Json& j, const Hook& v) {
-    j = v.extra;
-    j["path"] = v.path;
-    put_if(j, "args", v.args);
-    put_if(j, "env", v.env);
-    put_if(j, "timeout", v.timeout);
-}
+constexpr auto mount_fields = [](auto& io, auto& v) {
+    io.required("destination", v.destination);
+    io.optional("type", v.type);
+    io.optional("source", v.source);
+    io.optional("options", v.options);
+    io.optional("uidMappings", v.uid_mappings);
+    io.optional("gidMappings", v.gid_mappings);
+};
+void to_json(Json& j, const Mount& v) { write_fields(j, v, mount_fields); }
+void from_json(const Json& j, Mount& v) { read_fields(j, v, "mounts", mount_fields); }
+
+constexpr auto hook_fields = [](auto& io, auto& v) {
+    io.required("path", v.path);
+    io.optional("args", v.args);
+    io.optional("env", v.env);
+    io.optional("timeout", v.timeout);
+};
+void to_json(Json& j, const Hook& v) { write_fields(j, v, hook_fields); }
 void from_json(const Json& j, Hook& v) {
-    ObjectReader r(j, "hook");
-    r.required("path", v.path);
-    r.optional("args", v.args);
-    r.optional("env", v.env);
-    r.optional("timeout", v.timeout);
+    read_fields(j, v, "hook", hook_fields);
     if (v.timeout && *v.timeout <= 0) throw_invalid("hook " + quote(v.path) + ": timeout must be > 0");
-    v.extra = r.rest();
 }
 
-void to_json(Json& j, const Hooks& v) {
-    j = v.extra;
-    put_if(j, "prestart", v.prestart);
-    put_if(j, "createRuntime", v.create_runtime);
-    put_if(j, "createContainer", v.create_container);
-    put_if(j, "startContainer", v.start_container);
-    put_if(j, "poststart", v.poststart);
-    put_if(j, "poststop", v.poststop);
-}
-void from_json(const Json& j, Hooks& v) {
-    ObjectReader r(j, "hooks");
-    r.optional("prestart", v.prestart);
-    r.optional("createRuntime", v.create_runtime);
-    r.optional("createContainer", v.create_container);
-    r.optional("startContainer", v.start_container);
-    r.optional("poststart", v.poststart);
-    r.optional("poststop", v.poststop);
-    v.extra = r.rest();
-}
+constexpr auto hooks_fields = [](auto& io, auto& v) {
+    io.optional("prestart", v.prestart);
+    io.optional("createRuntime", v.create_runtime);
+    io.optional("createContainer", v.create_container);
+    io.optional("startContainer", v.start_container);
+    io.optional("poststart", v.poststart);
+    io.optional("poststop", v.poststop);
+};
+void to_json(Json& j, const Hooks& v) { write_fields(j, v, hooks_fields); }
+void from_json(const Json& j, Hooks& v) { read_fields(j, v, "hooks", hooks_fields); }
 
-void to_json(Json& j, const Namespace& v) {
-    j = {{"type", v.type}};
-    put_if(j, "path", v.path);
-}
-void from_json(const Json& j, Namespace& v) {
-    ObjectReader r(j, "linux.namespaces");
-    r.required("type", v.type);
-    r.optional("path", v.path);
-}
+constexpr auto namespace_fields = [](auto& io, auto& v) {
+    io.required("type", v.type);
+    io.optional("path", v.path);
+};
+void to_json(Json& j, const Namespace& v) { write_fields(j, v, namespace_fields); }
+void from_json(const Json& j, Namespace& v) { read_fields(j, v, "linux.namespaces", namespace_fields); }
 
-void to_json(Json& j, const Device& v) {
-    j = {{"type", v.type}, {"path", v.path}, {"major", v.major}, {"minor", v.minor}};
-    put_if(j, "fileMode", v.file_mode);
-    put_if(j, "uid", v.uid);
-    put_if(j, "gid", v.gid);
-}
-void from_json(const Json& j, Device& v) {
-    ObjectReader r(j, "linux.devices");
-    r.required("type", v.type);
-    r.required("path", v.path);
-    r.optional("major", v.major);
-    r.optional("minor", v.minor);
-    r.optional("fileMode", v.file_mode);
-    r.optional("uid", v.uid);
-    r.optional("gid", v.gid);
-}
+constexpr auto device_fields = [](auto& io, auto& v) {
+    io.required("type", v.type);
+    io.required("path", v.path);
+    io.defaulted("major", v.major);
+    io.defaulted("minor", v.minor);
+    io.optional("fileMode", v.file_mode);
+    io.optional("uid", v.uid);
+    io.optional("gid", v.gid);
+};
+void to_json(Json& j, const Device& v) { write_fields(j, v, device_fields); }
+void from_json(const Json& j, Device& v) { read_fields(j, v, "linux.devices", device_fields); }
 
-void to_json(Json& j, const DeviceCgroup& v) {
-    j = {{"allow", v.allow}};
-    put_if(j, "type", v.type);
-    put_if(j, "major", v.major);
-    put_if(j, "minor", v.minor);
-    put_if(j, "access", v.access);
-}
-void from_json(const Json& j, DeviceCgroup& v) {
-    ObjectReader r(j, "linux.resources.devices");
-    r.required("allow", v.allow);
-    r.optional("type", v.type);
-    r.optional("major", v.major);
-    r.optional("minor", v.minor);
-    r.optional("access", v.access);
-}
+constexpr auto device_cgroup_fields = [](auto& io, auto& v) {
+    io.required("allow", v.allow);
+    io.optional("type", v.type);
+    io.optional("major", v.major);
+    io.optional("minor", v.minor);
+    io.optional("access", v.access);
+};
+void to_json(Json& j, const DeviceCgroup& v) { write_fields(j, v, device_cgroup_fields); }
+void from_json(const Json& j, DeviceCgroup& v) { read_fields(j, v, "linux.resources.devices", device_cgroup_fields); }
 
-void to_json(Json& j, const MemoryResources& v) {
-    j = v.extra;
-    put_if(j, "limit", v.limit);
-    put_if(j, "reservation", v.reservation);
-    put_if(j, "swap", v.swap);
-    put_if(j, "kernel", v.kernel);
-    put_if(j, "kernelTCP", v.kernel_tcp);
-    put_if(j, "swappiness", v.swappiness);
-    put_if(j, "disableOOMKiller", v.disable_oom_killer);
-    put_if(j, "useHierarchy", v.use_hierarchy);
-    put_if(j, "checkBeforeUpdate", v.check_before_update);
-}
-void from_json(const Json& j, MemoryResources& v) {
-    ObjectReader r(j, "linux.resources.memory");
-    r.optional("limit", v.limit);
-    r.optional("reservation", v.reservation);
-    r.optional("swap", v.swap);
-    r.optional("kernel", v.kernel);
-    r.optional("kernelTCP", v.kernel_tcp);
-    r.optional("swappiness", v.swappiness);
-    r.optional("disableOOMKiller", v.disable_oom_killer);
-    r.optional("useHierarchy", v.use_hierarchy);
-    r.optional("checkBeforeUpdate", v.check_before_update);
-    v.extra = r.rest();
-}
+constexpr auto memory_fields = [](auto& io, auto& v) {
+    io.optional("limit", v.limit);
+    io.optional("reservation", v.reservation);
+    io.optional("swap", v.swap);
+    io.optional("kernel", v.kernel);
+    io.optional("kernelTCP", v.kernel_tcp);
+    io.optional("swappiness", v.swappiness);
+    io.optional("disableOOMKiller", v.disable_oom_killer);
+    io.optional("useHierarchy", v.use_hierarchy);
+    io.optional("checkBeforeUpdate", v.check_before_update);
+};
+void to_json(Json& j, const MemoryResources& v) { write_fields(j, v, memory_fields); }
+void from_json(const Json& j, MemoryResources& v) { read_fields(j, v, "linux.resources.memory", memory_fields); }
 
-void to_json(Json& j, const CpuResources& v) {
-    j = v.extra;
-    put_if(j, "shares", v.shares);
-    put_if(j, "quota", v.quota);
-    put_if(j, "burst", v.burst);
-    put_if(j, "period", v.period);
-    put_if(j, "realtimeRuntime", v.realtime_runtime);
-    put_if(j, "realtimePeriod", v.realtime_period);
-    put_if(j, "cpus", v.cpus);
-    put_if(j, "mems", v.mems);
-    put_if(j, "idle", v.idle);
-}
-void from_json(const Json& j, CpuResources& v) {
-    ObjectReader r(j, "linux.resources.cpu");
-    r.optional("shares", v.shares);
-    r.optional("quota", v.quota);
-    r.optional("burst", v.burst);
-    r.optional("period", v.period);
-    r.optional("realtimeRuntime", v.realtime_runtime);
-    r.optional("realtimePeriod", v.realtime_period);
-    r.optional("cpus", v.cpus);
-    r.optional("mems", v.mems);
-    r.optional("idle", v.idle);
-    v.extra = r.rest();
-}
+constexpr auto cpu_fields = [](auto& io, auto& v) {
+    io.optional("shares", v.shares);
+    io.optional("quota", v.quota);
+    io.optional("burst", v.burst);
+    io.optional("period", v.period);
+    io.optional("realtimeRuntime", v.realtime_runtime);
+    io.optional("realtimePeriod", v.realtime_period);
+    io.optional("cpus", v.cpus);
+    io.optional("mems", v.mems);
+    io.optional("idle", v.idle);
+};
+void to_json(Json& j, const CpuResources& v) { write_fields(j, v, cpu_fields); }
+void from_json(const Json& j, CpuResources& v) { read_fields(j, v, "linux.resources.cpu", cpu_fields); }
 
-void to_json(Json& j, const PidsResources& v) { j = {{"limit", v.limit}}; }
-void from_json(const Json& j, PidsResources& v) {
-    ObjectReader r(j, "linux.resources.pids");
-    r.required("limit", v.limit);
-}
+constexpr auto pids_fields = [](auto& io, auto& v) { io.required("limit", v.limit); };
+void to_json(Json& j, const PidsResources& v) { write_fields(j, v, pids_fields); }
+void from_json(const Json& j, PidsResources& v) { read_fields(j, v, "linux.resources.pids", pids_fields); }
 
-void to_json(Json& j, const Resources& v) {
-    j = v.extra;
-    put_if(j, "devices", v.devices);
-    put_if(j, "memory", v.memory);
-    put_if(j, "cpu", v.cpu);
-    put_if(j, "pids", v.pids);
-    put_if(j, "unified", v.unified);
-}
+constexpr auto resources_fields = [](auto& io, auto& v) {
+    io.optional("devices", v.devices);
+    io.optional("memory", v.memory);
+    io.optional("cpu", v.cpu);
+    io.optional("pids", v.pids);
+    io.optional("unified", v.unified);
+};
+void to_json(Json& j, const Resources& v) { write_fields(j, v, resources_fields); }
 // blockIO, hugepageLimits, network and rdma stay untyped (in `extra`), but
 // their numbers are range-checked as runc's types are before the cgroup code
 // reads them.
@@ -335,66 +237,41 @@ static void check_untyped_resources(const Json& extra) {
         }
 }
 
+
 void from_json(const Json& j, Resources& v) {
-    ObjectReader r(j, "linux.resources");
-    r.optional("devices", v.devices);
-    r.optional("memory", v.memory);
-    r.optional("cpu", v.cpu);
-    r.optional("pids", v.pids);
-    r.optional("unified", v.unified);
-    v.extra = r.rest();
+    read_fields(j, v, "linux.resources", resources_fields);
     check_untyped_resources(v.extra);
 }
 
-void to_json(Json& j, const SeccompArg& v) {
-    j = {{"index", v.index}, {"value", v.value}, {"op", v.op}};
-    if (v.value_two) j["valueTwo"] = v.value_two;
-}
-void from_json(const Json& j, SeccompArg& v) {
-    ObjectReader r(j, "linux.seccomp.syscalls.args");
-    r.required("index", v.index);
-    r.optional("value", v.value);
-    r.optional("valueTwo", v.value_two);
-    r.required("op", v.op);
-}
+constexpr auto seccomp_arg_fields = [](auto& io, auto& v) {
+    io.required("index", v.index);
+    io.defaulted("value", v.value);
+    io.optional("valueTwo", v.value_two);
+    io.required("op", v.op);
+};
+void to_json(Json& j, const SeccompArg& v) { write_fields(j, v, seccomp_arg_fields); }
+void from_json(const Json& j, SeccompArg& v) { read_fields(j, v, "linux.seccomp.syscalls.args", seccomp_arg_fields); }
 
-void to_json(Json& j, const SeccompSyscall& v) {
-    j = v.extra;
-    j["names"] = v.names;
-    j["action"] = v.action;
-    put_if(j, "errnoRet", v.errno_ret);
-    put_if(j, "args", v.args);
-}
-void from_json(const Json& j, SeccompSyscall& v) {
-    ObjectReader r(j, "linux.seccomp.syscalls");
-    r.required("names", v.names);
-    r.required("action", v.action);
-    r.optional("errnoRet", v.errno_ret);
-    r.optional("args", v.args);
-    v.extra = r.rest();
-}
+constexpr auto seccomp_syscall_fields = [](auto& io, auto& v) {
+    io.required("names", v.names);
+    io.required("action", v.action);
+    io.optional("errnoRet", v.errno_ret);
+    io.optional("args", v.args);
+};
+void to_json(Json& j, const SeccompSyscall& v) { write_fields(j, v, seccomp_syscall_fields); }
+void from_json(const Json& j, SeccompSyscall& v) { read_fields(j, v, "linux.seccomp.syscalls", seccomp_syscall_fields); }
 
-void to_json(Json& j, const Seccomp& v) {
-    j = v.extra;
-    j["defaultAction"] = v.default_action;
-    put_if(j, "defaultErrnoRet", v.default_errno_ret);
-    put_if(j, "architectures", v.architectures);
-    put_if(j, "flags", v.flags);
-    put_if(j, "listenerPath", v.listener_path);
-    put_if(j, "listenerMetadata", v.listener_metadata);
-    put_if(j, "syscalls", v.syscalls);
-}
-void from_json(const Json& j, Seccomp& v) {
-    ObjectReader r(j, "linux.seccomp");
-    r.required("defaultAction", v.default_action);
-    r.optional("defaultErrnoRet", v.default_errno_ret);
-    r.optional("architectures", v.architectures);
-    r.optional("flags", v.flags);
-    r.optional("listenerPath", v.listener_path);
-    r.optional("listenerMetadata", v.listener_metadata);
-    r.optional("syscalls", v.syscalls);
-    v.extra = r.rest();
-}
+constexpr auto seccomp_fields = [](auto& io, auto& v) {
+    io.required("defaultAction", v.default_action);
+    io.optional("defaultErrnoRet", v.default_errno_ret);
+    io.optional("architectures", v.architectures);
+    io.optional("flags", v.flags);
+    io.optional("listenerPath", v.listener_path);
+    io.optional("listenerMetadata", v.listener_metadata);
+    io.optional("syscalls", v.syscalls);
+};
+void to_json(Json& j, const Seccomp& v) { write_fields(j, v, seccomp_fields); }
+void from_json(const Json& j, Seccomp& v) { read_fields(j, v, "linux.seccomp", seccomp_fields); }
 
 const Namespace* Linux::find_namespace(std::string_view type) const {
     for (const auto& ns : namespaces)
@@ -402,63 +279,36 @@ const Namespace* Linux::find_namespace(std::string_view type) const {
     return nullptr;
 }
 
-void to_json(Json& j, const Linux& v) {
-    j = v.extra;
-    put_if(j, "namespaces", v.namespaces);
-    put_if(j, "uidMappings", v.uid_mappings);
-    put_if(j, "gidMappings", v.gid_mappings);
-    put_if(j, "devices", v.devices);
-    put_if(j, "cgroupsPath", v.cgroups_path);
-    put_if(j, "resources", v.resources);
-    put_if(j, "rootfsPropagation", v.rootfs_propagation);
-    put_if(j, "seccomp", v.seccomp);
-    put_if(j, "sysctl", v.sysctl);
-    put_if(j, "maskedPaths", v.masked_paths);
-    put_if(j, "readonlyPaths", v.readonly_paths);
-    put_if(j, "mountLabel", v.mount_label);
-}
-void from_json(const Json& j, Linux& v) {
-    ObjectReader r(j, "linux");
-    r.optional("namespaces", v.namespaces);
-    r.optional("uidMappings", v.uid_mappings);
-    r.optional("gidMappings", v.gid_mappings);
-    r.optional("devices", v.devices);
-    r.optional("cgroupsPath", v.cgroups_path);
-    r.optional("resources", v.resources);
-    r.optional("rootfsPropagation", v.rootfs_propagation);
-    r.optional("seccomp", v.seccomp);
-    r.optional("sysctl", v.sysctl);
-    r.optional("maskedPaths", v.masked_paths);
-    r.optional("readonlyPaths", v.readonly_paths);
-    r.optional("mountLabel", v.mount_label);
-    v.extra = r.rest();
-}
+constexpr auto linux_fields = [](auto& io, auto& v) {
+    io.optional("namespaces", v.namespaces);
+    io.optional("uidMappings", v.uid_mappings);
+    io.optional("gidMappings", v.gid_mappings);
+    io.optional("devices", v.devices);
+    io.optional("cgroupsPath", v.cgroups_path);
+    io.optional("resources", v.resources);
+    io.optional("rootfsPropagation", v.rootfs_propagation);
+    io.optional("seccomp", v.seccomp);
+    io.optional("sysctl", v.sysctl);
+    io.optional("maskedPaths", v.masked_paths);
+    io.optional("readonlyPaths", v.readonly_paths);
+    io.optional("mountLabel", v.mount_label);
+};
+void to_json(Json& j, const Linux& v) { write_fields(j, v, linux_fields); }
+void from_json(const Json& j, Linux& v) { read_fields(j, v, "linux", linux_fields); }
 
-void to_json(Json& j, const Spec& v) {
-    j = v.extra;
-    j["ociVersion"] = v.oci_version;
-    put_if(j, "process", v.process);
-    put_if(j, "root", v.root);
-    put_if(j, "hostname", v.hostname);
-    put_if(j, "domainname", v.domainname);
-    j["mounts"] = v.mounts;
-    put_if(j, "hooks", v.hooks);
-    put_if(j, "annotations", v.annotations);
-    put_if(j, "linux", v.linux);
-}
-void from_json(const Json& j, Spec& v) {
-    ObjectReader r(j, "config.json");
-    r.required("ociVersion", v.oci_version);
-    r.optional("process", v.process);
-    r.optional("root", v.root);
-    r.optional("hostname", v.hostname);
-    r.optional("domainname", v.domainname);
-    r.optional("mounts", v.mounts);
-    r.optional("hooks", v.hooks);
-    r.optional("annotations", v.annotations);
-    r.optional("linux", v.linux);
-    v.extra = r.rest();
-}
+constexpr auto spec_fields = [](auto& io, auto& v) {
+    io.required("ociVersion", v.oci_version);
+    io.optional("process", v.process);
+    io.optional("root", v.root);
+    io.optional("hostname", v.hostname);
+    io.optional("domainname", v.domainname);
+    io.defaulted("mounts", v.mounts);
+    io.optional("hooks", v.hooks);
+    io.optional("annotations", v.annotations);
+    io.optional("linux", v.linux);
+};
+void to_json(Json& j, const Spec& v) { write_fields(j, v, spec_fields); }
+void from_json(const Json& j, Spec& v) { read_fields(j, v, "config.json", spec_fields); }
 
 Spec Spec::parse(std::string_view text, std::string_view what) {
     Spec s;
