@@ -14,7 +14,6 @@
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "engine/disk_usage.hpp"
-#include "engine/image_archive.hpp"
 #include "engine/image_verbs.hpp"
 #include "engine/timefmt.hpp"
 #include "engine/tools.hpp"

@@ -22,7 +22,6 @@
 #include "core/process.hpp"
 #include "core/strings.hpp"
 #include "engine/commit.hpp"
-#include "engine/image_archive.hpp"
 #include "engine/plan.hpp"
 #include "engine/tools.hpp"
 #include "engine/timefmt.hpp"

@@ -13,7 +13,6 @@
 #include "core/strings.hpp"
 #include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
-#include "engine/image_archive.hpp"
 #include "engine/image_verbs.hpp"
 #include "engine/json_fields.hpp"
 #include "engine/names.hpp"

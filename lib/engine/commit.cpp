@@ -8,7 +8,6 @@
 #include "core/strings.hpp"
 #include "engine/commands.hpp"
 #include "engine/format.hpp"
-#include "engine/image_archive.hpp"
 #include "engine/plan.hpp"
 #include "engine/timefmt.hpp"
 #include "image/image_writer.hpp"

@@ -7,7 +7,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "engine/engine.hpp"
-#include "engine/image_archive.hpp"
+#include "image/pack.hpp"
 
 using namespace ctk;
 using namespace ctk::engine;
@@ -24,11 +24,11 @@ struct EngineTest : ::testing::Test {
         ::setenv("CTK_CONFIG", (dir.path() + "/ctk.json").c_str(), 1);
         make_dirs(dir.path() + "/rootfs/bin");
         write_file_atomic(dir.path() + "/rootfs/bin/sh", "", 0755);
-        ImportOptions o;
+        image::ImportRequest o;
         o.source = dir.path() + "/rootfs";
         o.reference = "127.0.0.1:5000/tiny:latest";
         o.changes = {"CMD [\"sh\"]", "ENV PATH=/bin"};
-        image_id = import_rootfs(engine.images(), o);
+        image_id = image::import_image(engine.images(), o).value("id", "");
     }
     void TearDown() override { ::unsetenv("CTK_CONFIG"); }
 
@@ -160,10 +160,10 @@ TEST_F(EngineTest, MissingImageIsPulledInTheScript) {
 }
 
 TEST_F(EngineTest, NoCommandIsAnError) {
-    ImportOptions o;
+    image::ImportRequest o;
     o.source = dir.path() + "/rootfs";
     o.reference = "nocmd";
-    import_rootfs(engine.images(), o);
+    image::import_image(engine.images(), o);
     RunFlags f;
     f.image = "nocmd";
     EXPECT_THROW(explain_run(f), Error);

@@ -7,7 +7,9 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/process.hpp"
-#include "engine/image_archive.hpp"
+#include "build/config_change.hpp"
+#include "image/docker_save.hpp"
+#include "image/pack.hpp"
 #include "engine/image_store.hpp"
 
 using namespace ctk;
@@ -30,18 +32,18 @@ struct ImageTest : ::testing::Test {
         return r;
     }
     std::string import(const std::string& ref, std::vector<std::string> changes = {}) {
-        ImportOptions o;
+        image::ImportRequest o;
         o.source = rootfs();
         o.reference = ref;
         o.changes = std::move(changes);
-        return import_rootfs(store, o);
+        return image::import_image(store, o).value("id", "");
     }
 };
 } // namespace
 
 TEST(Changes, DockerfileInstructions) {
     Json c = Json::object();
-    apply_changes(c, {"CMD [\"sh\", \"-c\", \"echo\"]", "ENTRYPOINT /init", "ENV A=1 B=\"two words\"", "ENV A 3",
+    build::apply_changes(c, {"CMD [\"sh\", \"-c\", \"echo\"]", "ENTRYPOINT /init", "ENV A=1 B=\"two words\"", "ENV A 3",
                       "EXPOSE 80 53/udp", "LABEL k=v", "USER nobody", "WORKDIR /srv", "VOLUME /data",
                       "STOPSIGNAL SIGINT"});
     EXPECT_EQ(c["Cmd"], Json::array({"sh", "-c", "echo"}));
@@ -54,7 +56,7 @@ TEST(Changes, DockerfileInstructions) {
     EXPECT_EQ(c["WorkingDir"], "/srv");
     EXPECT_TRUE(c["Volumes"].contains("/data"));
     EXPECT_EQ(c["StopSignal"], "SIGINT");
-    EXPECT_THROW(apply_changes(c, {"RUN make"}), Error);
+    EXPECT_THROW(build::apply_changes(c, {"RUN make"}), Error);
 }
 
 TEST_F(ImageTest, ImportListFindTagRemove) {
@@ -105,10 +107,10 @@ TEST_F(ImageTest, ImportOfATarballKeepsEntries) {
     rootfs();
     ProcessResult p = run_process({"tar", "-czf", tar, "-C", dir.path() + "/rootfs", "."});
     ASSERT_EQ(p.status, 0) << p.err;
-    ImportOptions o;
+    image::ImportRequest o;
     o.source = tar;
     o.reference = "fromtar";
-    std::string id = import_rootfs(store, o);
+    std::string id = image::import_image(store, o).value("id", "");
     auto img = store.get("fromtar");
     // the layer lists the files (check via tar -tz of the blob)
     ProcessResult t = run_process({"tar", "-tzvf", store.layout().blob_path(img.resolved.manifest.layers[0].digest)});
@@ -129,7 +131,7 @@ TEST_F(ImageTest, SaveLoadRoundTrip) {
     std::string tar = dir.path() + "/saved.tar";
     {
         UniqueFd fd(::open(tar.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        save_images(store, {"127.0.0.1:5000/box:v1"}, fd.get());
+        image::save_images(store, {"127.0.0.1:5000/box:v1"}, fd.get());
     }
     ProcessResult t = run_process({"tar", "-tf", tar});
     ASSERT_EQ(t.status, 0);
@@ -145,7 +147,7 @@ TEST_F(ImageTest, SaveLoadRoundTrip) {
     store::Paths other{dir.path() + "/root2", dir.path() + "/run2"};
     ImageStore s2(other);
     UniqueFd in(::open(tar.c_str(), O_RDONLY | O_CLOEXEC));
-    auto loaded = load_images(s2, in.get());
+    auto loaded = image::load_images(s2, in.get());
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_EQ(loaded[0].id, id);
     EXPECT_EQ(loaded[0].tags, std::vector<std::string>{"127.0.0.1:5000/box:v1"});
@@ -160,7 +162,7 @@ TEST_F(ImageTest, LoadRefusesGarbage) {
     ASSERT_EQ(run_process({"tar", "-cf", f, "-C", dir.path() + "/rootfs", "."}).status, 0);
     UniqueFd in(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
     try {
-        load_images(store, in.get());
+        image::load_images(store, in.get());
         FAIL();
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::invalid);
