@@ -26,9 +26,10 @@ Json command_of(const Json& config, const Instruction& in) {
     return words;
 }
 
-void apply_one(Json& config, const Instruction& in, bool& cmd_set) {
-    ShellWords sw;
-    VarMap vars = var_map(json_strings(config.value("Env", Json())));
+} // namespace
+
+void apply_instruction(Json& config, const Instruction& in, VarMap& vars, bool& cmd_set, char escape) {
+    ShellWords sw(escape);
     switch (in.kind) {
     case Kind::cmd:
         config["Cmd"] = command_of(config, in);
@@ -87,8 +88,6 @@ void apply_one(Json& config, const Instruction& in, bool& cmd_set) {
     }
 }
 
-} // namespace
-
 void apply_changes(Json& config, const std::vector<std::string>& changes) {
     if (!config.is_object()) config = Json::object();
     bool cmd_set = false;
@@ -109,7 +108,8 @@ void apply_changes(Json& config, const std::vector<std::string>& changes) {
             throw e.wrap("change " + quote(word));
         }
         try {
-            apply_one(config, in, cmd_set);
+            VarMap vars = var_map(json_strings(config.value("Env", Json())));
+            apply_instruction(config, in, vars, cmd_set);
         } catch (const Error& e) {
             throw e.wrap("change " + quote(word));
         }

@@ -10,9 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "build/dockerfile.hpp"
+#include "build/shell_words.hpp"
 #include "core/json.hpp"
 
 namespace ctk::build {
+
+// One checked instruction of those kinds applied to `config`, words expanded
+// with `vars` (ENV adds to them); `cmd_set` says whether a CMD came earlier in
+// the same run (an ENTRYPOINT clears a Cmd it did not see set). Other kinds
+// are ignored. The builder's config steps and apply_changes share it.
+void apply_instruction(Json& config, const Instruction& in, VarMap& vars, bool& cmd_set, char escape = '\\');
 
 // CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME,
 // WORKDIR, in order. Throws ErrorKind::invalid naming the instruction:
