@@ -60,6 +60,11 @@ run 'I=$(jq -r ".manifests[] | select(.annotations[\"org.opencontainers.image.re
 run 'tar -tzvf $(blob $CTK_ROOT/images $(jq -r ".layers[1].digest" $(blob $CTK_ROOT/images $I))) | awk "{\$2=\$3=\$4=\$5=\"\"; print}" | tr -s " "'
 run 'ctl build -t $REG/lab/hello:1 $LAB/ctx | jq -j ".stream // empty" | grep -c "Using cache"'
 
+section explain
+run 'ctl --explain build --no-cache -t $REG/lab/hello:2 $LAB/ctx > $LAB/build.sh; head -1 $LAB/build.sh'
+run 'grep -E "^(img-unpack|ns-run|img-pack) " $LAB/build.sh | sed -E "s/ --root [^ ]+//; s/^img-unpack .*/img-unpack/; s/^(ns-run|img-pack) ([a-z]+).*/\1 \2/"'
+run 'sh $LAB/build.sh > /dev/null && ctl run --rm --network none $REG/lab/hello:2'
+
 section commit
 run 'ctl run --name work --network none $REG/tiny:latest sh -c "echo hello from a container > /greeting"'
 run 'ctl commit -m "a greeting" -c "CMD [\"cat\", \"/greeting\"]" work $REG/lab/greet:1 | cut -c1-19'

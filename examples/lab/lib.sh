@@ -19,13 +19,13 @@ case "$REG" in 127.*) ;; *) echo "lab: the registry must be on loopback" >&2; ex
 [[ $(id -u) -eq 0 ]] || { echo "lab: run as root" >&2; exit 2; }
 
 if [[ -n "${CTK_BIN:-}" ]]; then
-    for t in ctl ctld reg-fetch img-unpack ns-run net-bridge vol-mount; do
+    for t in ctl ctld reg-fetch img-unpack img-pack ns-run net-bridge vol-mount; do
         [[ -d "$CTK_BIN/$t" ]] && PATH="$CTK_BIN/$t:$PATH"
     done
     PATH="$CTK_BIN:$PATH"
 fi
 export PATH
-for t in ctl ctld reg-fetch img-unpack ns-run net-bridge vol-mount jq curl; do
+for t in ctl ctld reg-fetch img-unpack img-pack ns-run net-bridge vol-mount jq curl; do
     command -v "$t" >/dev/null || { echo "lab: $t not found (set CTK_BIN)" >&2; exit 2; }
 done
 
