@@ -209,4 +209,52 @@ Json HostConfig::to_json() const {
     return j;
 }
 
+ContainerConfig ContainerConfig::from_json(const Json& j) {
+    static const std::set<std::string> keys = {"Hostname", "Domainname", "User",   "Image",        "WorkingDir", "Tty",
+                                               "Env",      "Labels",     "ExposedPorts", "StopSignal", "StopTimeout"};
+    ContainerConfig c;
+    c.hostname = string_field(j, "Hostname");
+    c.domainname = string_field(j, "Domainname");
+    c.user = string_field(j, "User");
+    c.image = string_field(j, "Image");
+    c.working_dir = string_field(j, "WorkingDir");
+    c.tty = bool_field(j, "Tty");
+    c.env = nullable_strings(j, "Env");
+    if (const Json* v = field(j, "Labels"); v && v->is_object()) {
+        c.labels.emplace();
+        for (auto it = v->begin(); it != v->end(); ++it)
+            (*c.labels)[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+    }
+    if (const Json* v = field(j, "ExposedPorts"); v && v->is_object()) {
+        c.exposed_ports.emplace();
+        for (auto it = v->begin(); it != v->end(); ++it) c.exposed_ports->push_back(it.key());
+    }
+    if (const Json* v = field(j, "StopSignal"); v && v->is_string()) c.stop_signal = v->get<std::string>();
+    if (const Json* v = field(j, "StopTimeout"); v && v->is_number()) c.stop_timeout = v->get<int64_t>();
+    if (j.is_object())
+        for (auto it = j.begin(); it != j.end(); ++it)
+            if (!keys.count(it.key())) c.extra[it.key()] = it.value();
+    return c;
+}
+
+Json ContainerConfig::to_json() const {
+    Json j = extra;
+    j["Hostname"] = hostname;
+    j["Domainname"] = domainname;
+    j["User"] = user;
+    j["Image"] = image;
+    j["WorkingDir"] = working_dir;
+    j["Tty"] = tty;
+    j["Env"] = env ? Json(*env) : Json(nullptr);
+    j["Labels"] = labels ? Json(*labels) : Json(nullptr);
+    if (exposed_ports) {
+        Json e = Json::object();
+        for (const auto& p : *exposed_ports) e[p] = Json::object();
+        j["ExposedPorts"] = e;
+    }
+    if (stop_signal) j["StopSignal"] = *stop_signal;
+    if (stop_timeout) j["StopTimeout"] = *stop_timeout;
+    return j;
+}
+
 } // namespace ctk::engine

@@ -96,4 +96,22 @@ struct HostConfig {
     Json to_json() const;
 };
 
+// Docker's container Config as the record keeps it: the fields the engine
+// acts on typed (null and absent kept apart, so a record is written back as
+// it was read), every other key (Cmd, Entrypoint, Volumes, Attach*, Healthcheck
+// …) in `extra`.
+struct ContainerConfig {
+    std::string hostname, domainname, user, image, working_dir;
+    bool tty = false;
+    std::optional<std::vector<std::string>> env;             // null: none
+    std::optional<std::map<std::string, std::string>> labels; // null: none
+    std::optional<std::vector<std::string>> exposed_ports;    // "80/tcp" keys; absent: none
+    std::optional<std::string> stop_signal;                   // absent: SIGTERM
+    std::optional<int64_t> stop_timeout;                      // absent: 10 s
+    Json extra = Json::object();
+
+    static ContainerConfig from_json(const Json& j);
+    Json to_json() const;
+};
+
 } // namespace ctk::engine

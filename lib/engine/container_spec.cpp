@@ -207,12 +207,12 @@ CreateRequest request_from_flags(const RunFlags& f) {
     if (f.stop_timeout >= 0) c["StopTimeout"] = f.stop_timeout;
 
     Json exposed = Json::object();
-    Json bindings = Json::object();
+    PortBindings bindings;
     for (const auto& p : f.publish) {
         for (const auto& m : parse_publish(p)) {
             std::string key = m.container_port + "/" + m.proto;
             exposed[key] = Json::object();
-            bindings[key].push_back(Json{{"HostIp", m.host_ip}, {"HostPort", m.host_port}});
+            bindings.ports[key].push_back({m.host_ip, m.host_port});
         }
     }
     for (const auto& e : f.expose) {
@@ -248,7 +248,7 @@ CreateRequest request_from_flags(const RunFlags& f) {
     std::vector<std::string> nets = f.networks;
     if (nets.empty()) nets.push_back(f.network);
     h["NetworkMode"] = NetworkMode::parse(nets[0]).str();
-    h["PortBindings"] = bindings;
+    h["PortBindings"] = bindings.to_json();
     h["AutoRemove"] = f.rm;
     h["RestartPolicy"] = {{"Name", f.restart.empty() ? "no" : f.restart}, {"MaximumRetryCount", 0}};
     auto caps = [](const std::vector<std::string>& v) {

@@ -523,12 +523,12 @@ std::vector<std::string> publish_specs(const Json& bindings) { return PortBindin
 
 Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, const std::optional<LocalImage>& image) {
     (void)image;
-    const Json& cfg = r.doc["Config"];
+    const ContainerConfig cfg = ContainerConfig::from_json(r.doc["Config"]);
     const HostConfig host = HostConfig::from_json(r.doc["HostConfig"]);
     std::string dir = containers_.dir(r.id);
     std::string bundle = dir + "/bundle";
     std::string netns = str_or(r.ctk(), "Netns");
-    std::string hostname = str_or(cfg, "Hostname");
+    const std::string& hostname = cfg.hostname;
     const NetworkMode& mode = host.network_mode;
     Plan p = new_plan("");
     p.vars = {{"ID", r.id}, {"C", dir}};
@@ -562,7 +562,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     if (!mode.is_host()) u.hostname = hostname; // host mode: no UTS namespace, so no hostname to set
     u.workdir = str_or(rc, "WorkingDir");
     u.env = strings_of(get_or(rc, "Env", Json::array()));
-    u.tty = get_or(cfg, "Tty", false).get<bool>();
+    u.tty = cfg.tty;
     u.read_only = host.readonly_rootfs;
     u.cap_add = host.cap_add.value_or(std::vector<std::string>{});
     u.cap_drop = host.cap_drop.value_or(std::vector<std::string>{});
@@ -1015,7 +1015,7 @@ int Engine::run(const CreateRequest& request, const StartOptions& o, std::string
 Plan Engine::plan_stop(const ContainerRecord& r, const RuntimeState& rs, int timeout, const std::string& title) {
     Plan p = new_plan(title);
     p.vars = {{"ID", r.id}};
-    std::string sig = str_or(r.doc["Config"], "StopSignal", "SIGTERM");
+    std::string sig = ContainerConfig::from_json(r.doc["Config"]).stop_signal.value_or("SIGTERM");
     if (rs.status == "paused") {
         Step k = run_step(tools::runtime(paths_, {"kill", r.id, "SIGKILL"}), "a paused container is killed");
         k.may_fail = true;
@@ -1047,7 +1047,7 @@ void Engine::stop(const std::string& ref, std::optional<int> timeout) {
     ContainerRecord r = containers_.lookup(ref);
     RuntimeState rs = runtime_state(r.id);
     if (!explain_ && rs.status != "running" && rs.status != "paused") return;
-    int t = timeout ? *timeout : get_or(r.doc["Config"], "StopTimeout", 10).get<int>();
+    int t = timeout ? *timeout : static_cast<int>(ContainerConfig::from_json(r.doc["Config"]).stop_timeout.value_or(10));
     if (explain_) rs.status = "running";
     execute(plan_stop(r, rs, t, "ctl stop " + ref));
 }
@@ -1431,9 +1431,8 @@ int Engine::attach(const std::string& ref, int out_fd, int err_fd) {
 
 Json Engine::ports(const ContainerRecord& r) {
     Json out = Json::object();
-    const Json& cfg = r.doc["Config"];
-    Json exposed = get_or(cfg, "ExposedPorts", Json::object());
-    for (auto it = exposed.begin(); it != exposed.end(); ++it) out[it.key()] = nullptr;
+    for (const auto& port : ContainerConfig::from_json(r.doc["Config"]).exposed_ports.value_or(std::vector<std::string>{}))
+        out[port] = nullptr;
     for (const auto& [key, bindings] : HostConfig::from_json(r.doc["HostConfig"]).port_bindings.ports) {
         Json list = Json::array();
         std::string port = split_port_key(key).first;

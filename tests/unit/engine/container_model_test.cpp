@@ -99,3 +99,29 @@ TEST(PortBindingsTest, AWrongShapeIsRefusedNotReadAsNoPorts) {
         EXPECT_THROW(PortBindings::from_json(Json::parse(bad)), ctk::Error) << bad;
     EXPECT_TRUE(PortBindings::from_json(Json::parse(R"({"80/tcp": null})")).ports.at("80/tcp").empty());
 }
+
+TEST(ContainerConfigTest, ARecordRoundTripsUnchangedWithItsUnknownKeys) {
+    // the shape Engine::prepare_record writes (docker_container_config of the image, then the request)
+    Json j = Json::parse(R"({
+        "Hostname": "box", "Domainname": "", "User": "1000:1000", "AttachStdin": false, "AttachStdout": true,
+        "AttachStderr": true, "ExposedPorts": {"80/tcp": {}, "53/udp": {}}, "Tty": true, "OpenStdin": false,
+        "StdinOnce": false, "Env": ["PATH=/bin", "A=1"], "Cmd": ["sh"], "Image": "127.0.0.1:5000/tiny",
+        "Volumes": null, "WorkingDir": "/w", "Entrypoint": null, "OnBuild": null,
+        "Labels": {"a": "1"}, "StopSignal": "SIGQUIT", "StopTimeout": 3, "Healthcheck": {"Test": ["NONE"]}})");
+    ContainerConfig c = ContainerConfig::from_json(j);
+    EXPECT_EQ(c.hostname, "box");
+    EXPECT_TRUE(c.tty);
+    EXPECT_EQ(*c.exposed_ports, (std::vector<std::string>{"53/udp", "80/tcp"}));
+    EXPECT_EQ(c.labels->at("a"), "1");
+    EXPECT_EQ(*c.stop_signal, "SIGQUIT");
+    EXPECT_EQ(*c.stop_timeout, 3);
+    EXPECT_EQ(c.extra["Cmd"], Json::array({"sh"}));
+    EXPECT_EQ(c.to_json().dump(), j.dump());
+    // absent stays absent, null stays null
+    Json bare = Json::parse(R"({"Hostname": "", "Domainname": "", "User": "", "Image": "", "WorkingDir": "",
+                               "Tty": false, "Env": null, "Labels": null})");
+    ContainerConfig b = ContainerConfig::from_json(bare);
+    EXPECT_FALSE(b.stop_signal);
+    EXPECT_FALSE(b.exposed_ports);
+    EXPECT_EQ(b.to_json().dump(), bare.dump());
+}
