@@ -200,14 +200,29 @@ std::vector<std::string> read_csv_record(std::string_view s) {
     return fields;
 }
 
+// The frame of every parser of a mount request: `fill` reads it into m, the
+// paths are cleaned, and the errors start with `prefix` (once).
+template <typename Fill>
+MountRequest parse_request(std::string raw, const char* flag, const std::string& prefix, Fill&& fill) {
+    MountRequest m;
+    m.raw = std::move(raw);
+    m.flag = flag;
+    try {
+        fill(m);
+        m.target = clean_path(m.target);
+        if (m.type == MountType::bind) m.source = clean_path(m.source);
+        return m;
+    } catch (const Error& e) {
+        if (std::string_view(e.what()).starts_with(prefix)) throw;
+        throw e.wrap(prefix);
+    }
+}
+
 } // namespace
 
 MountRequest parse_volume_flag(std::string_view raw) {
-    MountRequest m;
-    m.raw = std::string(raw);
-    m.flag = "-v";
-    std::string prefix = "invalid volume specification: '" + m.raw + "'";
-    try {
+    std::string prefix = "invalid volume specification: '" + std::string(raw) + "'";
+    return parse_request(std::string(raw), "-v", prefix, [&](MountRequest& m) {
         auto arr = split(raw, ':');
         if (arr.size() > 3 || arr[0].empty()) throw_invalid(prefix);
         for (const auto& part : arr)
@@ -243,22 +258,12 @@ MountRequest parse_volume_flag(std::string_view raw) {
         }
         m.create_source = true;
         validate(m, has_bind, has_volume, false);
-        m.target = clean_path(m.target);
-        if (m.type == MountType::bind) m.source = clean_path(m.source);
-        return m;
-    } catch (const Error& e) {
-        std::string what = e.what();
-        if (what.rfind(prefix, 0) == 0) throw;
-        throw e.wrap(prefix);
-    }
+    });
 }
 
 MountRequest parse_mount_flag(std::string_view raw) {
-    MountRequest m;
-    m.raw = std::string(raw);
-    m.flag = "--mount";
-    std::string prefix = "--mount '" + m.raw + "'";
-    try {
+    std::string prefix = "--mount '" + std::string(raw) + "'";
+    return parse_request(std::string(raw), "--mount", prefix, [&](MountRequest& m) {
         bool has_bind = false, has_volume = false, has_tmpfs = false;
         uint64_t tmpfs_size = 0;
         uint32_t tmpfs_mode = 0;
@@ -365,21 +370,13 @@ MountRequest parse_mount_flag(std::string_view raw) {
             if (tmpfs_size) m.tmpfs_options.push_back(tmpfs_size_option(tmpfs_size));
         }
         validate(m, has_bind, has_volume, has_tmpfs);
-        m.target = clean_path(m.target);
-        if (m.type == MountType::bind) m.source = clean_path(m.source);
         m.readonly_nonrecursive = ro_nonrecursive && m.readonly;
-        return m;
-    } catch (const Error& e) {
-        throw e.wrap(prefix);
-    }
+    });
 }
 
 MountRequest parse_api_mount(const Json& j) {
-    MountRequest m;
-    m.flag = "Mounts";
-    m.raw = j.dump();
-    std::string prefix = "mount " + m.raw;
-    try {
+    std::string prefix = "mount " + j.dump();
+    return parse_request(j.dump(), "Mounts", prefix, [&](MountRequest& m) {
         if (!j.is_object()) throw_invalid("expected an object");
         std::string type;
         bool has_bind = false, has_volume = false, has_tmpfs = false;
@@ -436,32 +433,20 @@ MountRequest parse_api_mount(const Json& j) {
             if (!modes.count(m.propagation)) throw_invalid("invalid propagation mode: " + m.propagation);
         }
         validate(m, has_bind, has_volume, has_tmpfs);
-        m.target = clean_path(m.target);
-        if (m.type == MountType::bind) m.source = clean_path(m.source);
-        return m;
-    } catch (const Error& e) {
-        throw e.wrap(prefix);
-    }
+    });
 }
 
 MountRequest parse_tmpfs_flag(std::string_view raw) {
-    MountRequest m;
-    m.raw = std::string(raw);
-    m.flag = "--tmpfs";
-    m.type = MountType::tmpfs;
-    std::string prefix = "--tmpfs '" + m.raw + "'";
-    try {
+    std::string prefix = "--tmpfs '" + std::string(raw) + "'";
+    return parse_request(std::string(raw), "--tmpfs", prefix, [&](MountRequest& m) {
+        m.type = MountType::tmpfs;
         auto parts = split_once(raw, ':');
         m.target = parts ? parts->first : std::string(raw);
         if (parts && !parts->second.empty()) m.tmpfs_options = split(parts->second, ',');
         for (const auto& o : m.tmpfs_options)
             if (o == "ro") m.readonly = true;
         validate(m, false, false, false);
-        m.target = clean_path(m.target);
-        return m;
-    } catch (const Error& e) {
-        throw e.wrap(prefix);
-    }
+    });
 }
 
 std::vector<MountRequest> parse_spec_args(const std::vector<std::string>& args) {
