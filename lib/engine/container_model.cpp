@@ -257,4 +257,58 @@ Json ContainerConfig::to_json() const {
     return j;
 }
 
+EndpointSettings EndpointSettings::from_json(const Json& j) {
+    static const std::set<std::string> keys = {"Aliases",   "NetworkID",   "EndpointID",  "Gateway",
+                                               "IPAddress", "IPPrefixLen", "MacAddress"};
+    EndpointSettings e;
+    e.aliases = raw_field(j, "Aliases");
+    e.network_id = string_field(j, "NetworkID");
+    e.endpoint_id = string_field(j, "EndpointID");
+    e.gateway = string_field(j, "Gateway");
+    e.ip_address = string_field(j, "IPAddress");
+    e.ip_prefix_len = static_cast<int>(int_field(j, "IPPrefixLen"));
+    e.mac_address = string_field(j, "MacAddress");
+    if (j.is_object())
+        for (auto it = j.begin(); it != j.end(); ++it)
+            if (!keys.count(it.key())) e.extra[it.key()] = it.value();
+    return e;
+}
+
+Json EndpointSettings::to_json() const {
+    Json j = {{"IPAMConfig", nullptr},   {"Links", nullptr},          {"DriverOpts", nullptr},
+              {"IPv6Gateway", ""},       {"GlobalIPv6Address", ""},   {"GlobalIPv6PrefixLen", 0}};
+    for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+    j["Aliases"] = aliases;
+    j["NetworkID"] = network_id;
+    j["EndpointID"] = endpoint_id;
+    j["Gateway"] = gateway;
+    j["IPAddress"] = ip_address;
+    j["IPPrefixLen"] = ip_prefix_len;
+    j["MacAddress"] = mac_address;
+    return j;
+}
+
+Json NetworkSettings::to_json() const {
+    Json nets = Json::object();
+    for (const auto& [name, e] : networks) nets[name] = e.to_json();
+    return Json{{"Bridge", ""},
+                {"SandboxID", sandbox_id},
+                {"HairpinMode", false},
+                {"LinkLocalIPv6Address", ""},
+                {"LinkLocalIPv6PrefixLen", 0},
+                {"Ports", ports},
+                {"SandboxKey", sandbox_key},
+                {"SecondaryIPAddresses", nullptr},
+                {"SecondaryIPv6Addresses", nullptr},
+                {"EndpointID", ""},
+                {"Gateway", gateway},
+                {"GlobalIPv6Address", ""},
+                {"GlobalIPv6PrefixLen", 0},
+                {"IPAddress", ip_address},
+                {"IPPrefixLen", ip_prefix_len},
+                {"IPv6Gateway", ""},
+                {"MacAddress", mac_address},
+                {"Networks", nets}};
+}
+
 } // namespace ctk::engine

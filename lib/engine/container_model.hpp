@@ -114,4 +114,28 @@ struct ContainerConfig {
     Json to_json() const;
 };
 
+// NetworkSettings.Networks.<name> of docker inspect (EndpointSettings).
+struct EndpointSettings {
+    Json aliases;          // null or a list
+    std::string network_id, endpoint_id, gateway, ip_address, mac_address;
+    int ip_prefix_len = 0;
+    Json extra = Json::object(); // IPAMConfig, Links, DriverOpts … as read
+
+    static EndpointSettings from_json(const Json& j);
+    Json to_json() const; // with Docker's IPv6 fields empty: ctk containers are IPv4
+};
+
+// docker inspect's NetworkSettings: the sandbox, the published ports, the
+// endpoints, and the default network's address at the top level (Docker's
+// deprecated fields, still shown).
+struct NetworkSettings {
+    std::string sandbox_id, sandbox_key;
+    Json ports = Json::object(); // "80/tcp" -> null or [{"HostIp", "HostPort"}]
+    std::string gateway, ip_address, mac_address;
+    int ip_prefix_len = 0;
+    std::map<std::string, EndpointSettings> networks;
+
+    Json to_json() const;
+};
+
 } // namespace ctk::engine

@@ -1581,46 +1581,31 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
     // NetworkSettings
     std::string dir = containers_.dir(r.id);
     const NetworkMode& mode = h.network_mode;
-    Json nets = Json::object();
+    NetworkSettings ns;
     Json endpoints = r.ctk().value("Endpoints", Json::object());
-    Endpoint primary;
     bool primary_set = false;
     for (const auto& n : attached_networks(r)) {
         Endpoint e = endpoint_of(dir + "/net-" + n + ".json");
-        Json ep = get_or(endpoints, n.c_str(), Json::object());
-        Json aliases = get_or(ep, "Aliases", nullptr);
-        nets[n] = {{"IPAMConfig", nullptr},       {"Links", nullptr},        {"Aliases", aliases},
-                   {"NetworkID", network_id(paths_, n)}, {"EndpointID", ""},        {"Gateway", e.gateway},
-                   {"IPAddress", e.ip},           {"IPPrefixLen", e.prefix}, {"IPv6Gateway", ""},
-                   {"GlobalIPv6Address", ""},     {"GlobalIPv6PrefixLen", 0}, {"MacAddress", e.mac},
-                   {"DriverOpts", nullptr}};
+        EndpointSettings& es = ns.networks[n];
+        es.aliases = get_or(get_or(endpoints, n.c_str(), Json::object()), "Aliases", nullptr);
+        es.network_id = network_id(paths_, n);
+        es.gateway = e.gateway;
+        es.ip_address = e.ip;
+        es.ip_prefix_len = e.prefix;
+        es.mac_address = e.mac;
         if (n == "bridge" && !primary_set) {
-            primary = e;
+            ns.gateway = e.gateway;
+            ns.ip_address = e.ip;
+            ns.ip_prefix_len = e.prefix;
+            ns.mac_address = e.mac;
             primary_set = true;
         }
     }
-    if (mode.is_none() || mode.is_host())
-        nets[mode.str()] = {{"IPAMConfig", nullptr}, {"Links", nullptr}, {"Aliases", nullptr}, {"NetworkID", ""},
-                      {"EndpointID", ""}, {"Gateway", ""}, {"IPAddress", ""}, {"IPPrefixLen", 0}, {"IPv6Gateway", ""},
-                      {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""}, {"DriverOpts", nullptr}};
-    out["NetworkSettings"] = {{"Bridge", ""},
-                              {"SandboxID", str_or(r.ctk(), "Netns").empty() ? "" : r.id},
-                              {"HairpinMode", false},
-                              {"LinkLocalIPv6Address", ""},
-                              {"LinkLocalIPv6PrefixLen", 0},
-                              {"Ports", ports(r)},
-                              {"SandboxKey", str_or(r.ctk(), "Netns")},
-                              {"SecondaryIPAddresses", nullptr},
-                              {"SecondaryIPv6Addresses", nullptr},
-                              {"EndpointID", ""},
-                              {"Gateway", primary.gateway},
-                              {"GlobalIPv6Address", ""},
-                              {"GlobalIPv6PrefixLen", 0},
-                              {"IPAddress", primary.ip},
-                              {"IPPrefixLen", primary.prefix},
-                              {"IPv6Gateway", ""},
-                              {"MacAddress", primary.mac},
-                              {"Networks", nets}};
+    if (mode.is_none() || mode.is_host()) ns.networks[mode.str()] = EndpointSettings{};
+    ns.sandbox_key = str_or(r.ctk(), "Netns");
+    ns.sandbox_id = ns.sandbox_key.empty() ? "" : r.id;
+    ns.ports = ports(r);
+    out["NetworkSettings"] = ns.to_json();
     return out;
 }
 

@@ -125,3 +125,37 @@ TEST(ContainerConfigTest, ARecordRoundTripsUnchangedWithItsUnknownKeys) {
     EXPECT_FALSE(b.exposed_ports);
     EXPECT_EQ(b.to_json().dump(), bare.dump());
 }
+
+TEST(NetworkSettingsTest, DockerInspectShape) {
+    NetworkSettings ns;
+    ns.sandbox_key = "/run/ctk/netns/abc";
+    ns.sandbox_id = "abc";
+    ns.ports = Json::parse(R"({"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]})");
+    ns.ip_address = "172.17.0.2";
+    ns.ip_prefix_len = 16;
+    EndpointSettings& e = ns.networks["bridge"];
+    e.ip_address = "172.17.0.2";
+    e.ip_prefix_len = 16;
+    e.gateway = "172.17.0.1";
+    e.aliases = Json::array({"web"});
+    ns.networks["none"] = EndpointSettings{};
+    Json j = ns.to_json();
+    Json want = Json::parse(R"({
+        "Bridge": "", "SandboxID": "abc", "HairpinMode": false, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, "SandboxKey": "/run/ctk/netns/abc",
+        "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null, "EndpointID": "", "Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "172.17.0.2", "IPPrefixLen": 16,
+        "IPv6Gateway": "", "MacAddress": "",
+        "Networks": {
+          "bridge": {"IPAMConfig": null, "Links": null, "Aliases": ["web"], "NetworkID": "", "EndpointID": "",
+                     "Gateway": "172.17.0.1", "IPAddress": "172.17.0.2", "IPPrefixLen": 16, "IPv6Gateway": "",
+                     "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null},
+          "none": {"IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "",
+                   "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+                   "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null}}})");
+    EXPECT_EQ(j, want) << j.dump(2);
+    // an endpoint read back keeps what it does not know
+    Json ep = want["Networks"]["bridge"];
+    ep["DNSNames"] = Json::array({"web"});
+    EXPECT_EQ(EndpointSettings::from_json(ep).to_json(), ep);
+}
