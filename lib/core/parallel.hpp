@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <future>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -15,12 +16,18 @@ namespace ctk {
 // exception from fn reaches the caller once every thread has ended.
 template <typename Fn> void for_each_index_in_parallel(size_t n, Fn fn) {
     size_t workers = n < 64 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+    auto share = [&fn, n, workers](size_t w) {
+        for (size_t i = w; i < n; i += workers) fn(i);
+    };
     std::vector<std::future<void>> others;
-    for (size_t w = 1; w < workers; w++)
-        others.push_back(std::async(std::launch::async, [&fn, n, w, workers] {
-            for (size_t i = w; i < n; i += workers) fn(i);
-        }));
-    for (size_t i = 0; i < n; i += workers) fn(i);
+    size_t w = 1;
+    try {
+        for (; w < workers; w++) others.push_back(std::async(std::launch::async, share, w));
+    } catch (const std::system_error&) {
+        // no thread to be had (a tasks limit): this thread does the rest
+    }
+    for (size_t own = w; own < workers; own++) share(own);
+    share(0);
     for (auto& o : others) o.get();
 }
 
