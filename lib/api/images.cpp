@@ -13,7 +13,9 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "engine/commit.hpp"
 #include "engine/disk_usage.hpp"
+#include "engine/image_list.hpp"
 #include "engine/image_verbs.hpp"
 #include "engine/timefmt.hpp"
 #include "engine/tools.hpp"
@@ -32,26 +34,6 @@ std::string join_ref(const std::string& image, const std::string& tag) {
 std::string short_digest(const std::string& d) {
     std::string hex = d.rfind("sha256:", 0) == 0 ? d.substr(7) : d;
     return hex.substr(0, 12);
-}
-
-bool glob_match(const std::string& pattern, const std::string& s) {
-    size_t p = 0, i = 0, star = std::string::npos, mark = 0;
-    while (i < s.size()) {
-        if (p < pattern.size() && pattern[p] != '*' && (pattern[p] == '?' || pattern[p] == s[i])) {
-            p++;
-            i++;
-        } else if (p < pattern.size() && pattern[p] == '*') {
-            star = p++;
-            mark = i;
-        } else if (star != std::string::npos) {
-            p = star + 1;
-            i = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (p < pattern.size() && pattern[p] == '*') p++;
-    return p == pattern.size();
 }
 
 // One reg-fetch progress line as Docker's message.
@@ -171,73 +153,19 @@ void import_image(Daemon& d, Request& req, Response& res) {
     d.events().publish("image", "import", id, {});
 }
 
-Json history(const engine::LocalImage& img) {
-    Json out = Json::array();
-    const Json& cfg = img.config;
-    Json hist = cfg.contains("history") && cfg["history"].is_array() ? cfg["history"] : Json::array();
-    std::vector<int64_t> sizes;
-    for (const auto& l : img.resolved.manifest.layers) sizes.push_back(l.size);
-    size_t layer = 0;
-    std::vector<Json> rows;
-    for (const auto& h : hist) {
-        bool empty = h.value("empty_layer", false);
-        int64_t size = 0;
-        if (!empty && layer < sizes.size()) size = sizes[layer++];
-        int64_t created = 0;
-        if (auto t = engine::parse_rfc3339(h.value("created", ""))) created = *t / 1000000000;
-        rows.push_back(Json{{"Id", "<missing>"}, {"Created", created}, {"CreatedBy", h.value("created_by", "")},
-                            {"Tags", nullptr}, {"Size", size}, {"Comment", h.value("comment", "")}});
-    }
-    if (rows.empty())
-        rows.push_back(Json{{"Id", "<missing>"}, {"Created", img.created_unix()}, {"CreatedBy", ""}, {"Tags", nullptr},
-                            {"Size", img.size()}, {"Comment", ""}});
-    rows.back()["Id"] = img.id;
-    auto tags = img.repo_tags();
-    if (!tags.empty()) rows.back()["Tags"] = tags;
-    for (auto it = rows.rbegin(); it != rows.rend(); ++it) out.push_back(*it);
-    return out;
-}
-
 } // namespace
 
 void add_image_routes(Router& r, Daemon& d) {
     r.add("GET", "/images/json", [&d](Request& req, Response& res) {
-        auto f = parse_filters_json(req.query().value("filters"));
-        for (const auto& [k, v] : f)
-            if (k != "dangling" && k != "label" && k != "reference" && k != "before" && k != "since")
-                throw HttpError(400, "invalid filter '" + k + "'");
         engine::Engine e = d.engine();
-        std::optional<int64_t> before, since;
-        if (f.count("before") && !f["before"].empty()) before = e.images().get(f["before"][0]).created_unix();
-        if (f.count("since") && !f["since"].empty()) since = e.images().get(f["since"][0]).created_unix();
+        engine::FilterMap f;
+        for (const auto& [k, v] : parse_filters_json(req.query().value("filters"))) f[k] = v;
         Json out = Json::array();
-        for (const auto& img : e.images().list()) {
-            auto tags = img.repo_tags();
-            Json labels = img.config.contains("config") && img.config["config"].is_object()
-                              ? img.config["config"].value("Labels", Json::object())
-                              : Json::object();
-            if (labels.is_null()) labels = Json::object();
-            if (!filter_any(f, "dangling", [&](const std::string& v) { return (v == "true" || v == "1") == tags.empty(); })) continue;
-            if (!filter_every(f, "label", [&](const std::string& v) {
-                    auto eq = v.find('=');
-                    std::string k = v.substr(0, eq);
-                    if (!labels.contains(k)) return false;
-                    return eq == std::string::npos || labels[k] == v.substr(eq + 1);
-                }))
-                continue;
-            if (before && img.created_unix() >= *before) continue;
-            if (since && img.created_unix() <= *since) continue;
-            if (!filter_any(f, "reference", [&](const std::string& v) {
-                    for (const auto& t : tags) {
-                        std::string repo = t.substr(0, t.rfind(':'));
-                        if (glob_match(v, t) || glob_match(v, repo)) return true;
-                    }
-                    return false;
-                }))
-                continue;
-            Json j = e.images().list_json(img);
-            if (j["Labels"].is_null()) j["Labels"] = Json::object();
-            out.push_back(j);
+        try {
+            for (auto& j : engine::list_images(e.images(), f)) out.push_back(std::move(j));
+        } catch (const Error& x) {
+            if (x.kind() == ErrorKind::invalid) throw HttpError(400, x.what());
+            throw;
         }
         res.json(200, out);
     });
@@ -249,7 +177,7 @@ void add_image_routes(Router& r, Daemon& d) {
 
     r.add("GET", "/images/{name*}/history", [&d](Request& req, Response& res) {
         engine::Engine e = d.engine();
-        res.json(200, history(e.images().get(req.params["name"])));
+        res.json(200, engine::image_history(e.images(), req.params["name"]));
     });
 
     r.add("POST", "/images/{name*}/tag", [&d](Request& req, Response& res) {

@@ -11,6 +11,7 @@
 #include "core/strings.hpp"
 #include "engine/commands.hpp"
 #include "engine/timefmt.hpp"
+#include "engine/network_list.hpp"
 #include "engine/tools.hpp"
 #include "store/config.hpp"
 
@@ -18,61 +19,12 @@ namespace ctk::api {
 
 namespace {
 
-std::vector<Json> bridge_networks() {
-    ProcessResult p = run_tool(engine::tools::net_ls());
-    std::vector<Json> out;
-    try {
-        Json j = parse_json_text(p.out, "net-bridge output");
-        if (j.is_array())
-            for (auto& x : j) out.push_back(x);
-        else if (j.is_object() && j.contains("networks"))
-            for (auto& x : j["networks"]) out.push_back(x);
-        else if (j.is_object())
-            out.push_back(j);
-    } catch (const std::exception&) {
-        for (const auto& line : split(p.out, '\n'))
-            if (!trim(line).empty()) out.push_back(parse_json_text(line, "net-bridge output"));
-    }
-    return out;
-}
-
-Json predefined(const std::string& name) {
-    return Json{{"Name", name},
-                {"Id", Digest::sha256_of("ctk predefined network " + name).encoded()},
-                {"Created", engine::zero_time},
-                {"Scope", "local"},
-                {"Driver", name == "host" ? "host" : "null"},
-                {"EnableIPv6", false},
-                {"IPAM", {{"Driver", "default"}, {"Options", nullptr}, {"Config", Json::array()}}},
-                {"Internal", false},
-                {"Attachable", false},
-                {"Ingress", false},
-                {"ConfigFrom", {{"Network", ""}}},
-                {"ConfigOnly", false},
-                {"Containers", Json::object()},
-                {"Options", Json::object()},
-                {"Labels", Json::object()}};
-}
-
-// Docker's shape; Options as a user network created without options shows
-// them (compose compares them with its own), the default network as docker0.
-Json docker_network(Daemon& d, Json nb) {
-    engine::Engine e = d.engine();
-    engine::Commands c(e, stdout, stderr);
-    size_t endpoints = nb.contains("endpoints") && nb["endpoints"].is_number() ? nb["endpoints"].get<size_t>() : 0;
-    if (!nb.contains("endpoints") || !nb["endpoints"].is_array()) nb["endpoints"] = Json::array(); // `ls` counts them only
-    Json n = c.network_json(nb);
-    if (endpoints) n["_endpoints"] = endpoints;
-    if (n["Name"] != "bridge") n["Options"] = Json::object();
-    else n["Options"]["com.docker.network.bridge.default_bridge"] = "true";
-    if (n["Labels"].is_null()) n["Labels"] = Json::object();
-    return n;
-}
+using engine::bridge_networks;
 
 // A network by exact ID, exact name, or unique ID prefix (Docker's order),
 // with its endpoints (net-bridge inspect).
-std::optional<Json> find_network(Daemon& d, const std::string& ref) {
-    if (ref == "host" || ref == "none") return predefined(ref);
+std::optional<Json> find_network(const std::string& ref) {
+    if (ref == "host" || ref == "none") return engine::predefined_network(ref);
     auto all = bridge_networks();
     std::string name;
     for (const auto& n : all)
@@ -91,11 +43,11 @@ std::optional<Json> find_network(Daemon& d, const std::string& ref) {
         if (p.status == 4) return std::nullopt;
         throw Error(tool_message(p.err, "net-bridge inspect failed"), error_kind_of_exit(p.status));
     }
-    return docker_network(d, parse_json_text(p.out, "net-bridge output"));
+    return engine::docker_network(parse_json_text(p.out, "net-bridge output"));
 }
 
-Json get_network(Daemon& d, const std::string& ref) {
-    auto n = find_network(d, ref);
+Json get_network(const std::string& ref) {
+    auto n = find_network(ref);
     if (!n) throw HttpError(404, "network " + ref + " not found");
     return *n;
 }
@@ -169,47 +121,20 @@ void network_event(Daemon& d, const std::string& action, const Json& n, std::map
 } // namespace
 
 void add_network_routes(Router& r, Daemon& d) {
-    r.add("GET", "/networks", [&d](Request& req, Response& res) {
-        auto f = parse_filters_json(req.query().value("filters"));
-        for (const auto& [k, v] : f)
-            if (k != "name" && k != "id" && k != "label" && k != "driver" && k != "scope" && k != "type" && k != "dangling")
-                throw HttpError(400, "invalid filter '" + k + "'");
-        std::vector<Json> all;
-        for (const auto& n : bridge_networks()) all.push_back(docker_network(d, n));
-        for (const char* p : {"host", "none"}) {
-            bool listed = false;
-            for (const auto& n : all) listed = listed || n["Name"] == p;
-            if (!listed) all.push_back(predefined(p));
-        }
+    r.add("GET", "/networks", [](Request& req, Response& res) {
+        engine::FilterMap f;
+        for (const auto& [k, v] : parse_filters_json(req.query().value("filters"))) f[k] = v;
         Json out = Json::array();
-        for (const auto& n : all) {
-            std::string name = n["Name"], id = n["Id"];
-            bool builtin = name == "bridge" || name == "host" || name == "none";
-            if (!filter_any(f, "name", [&](const std::string& v) { return name.find(v) != std::string::npos; })) continue;
-            if (!filter_any(f, "id", [&](const std::string& v) { return id.rfind(v, 0) == 0; })) continue;
-            if (!filter_any(f, "driver", [&](const std::string& v) { return v == json_str(n, "Driver"); })) continue;
-            if (!filter_any(f, "scope", [&](const std::string& v) { return v == "local"; })) continue;
-            if (!filter_any(f, "type", [&](const std::string& v) { return v == (builtin ? "builtin" : "custom"); })) continue;
-            if (!filter_any(f, "dangling", [&](const std::string& v) {
-                    return (v == "true" || v == "1") == (!n.contains("_endpoints") && !builtin);
-                }))
-                continue;
-            if (!filter_every(f, "label", [&](const std::string& v) {
-                    auto eq = v.find('=');
-                    std::string k = v.substr(0, eq);
-                    const Json& l = n["Labels"];
-                    if (!l.contains(k)) return false;
-                    return eq == std::string::npos || l[k] == v.substr(eq + 1);
-                }))
-                continue;
-            Json shown = n;
-            shown.erase("_endpoints");
-            out.push_back(shown);
+        try {
+            for (auto& n : engine::list_networks(f)) out.push_back(std::move(n));
+        } catch (const Error& x) {
+            if (x.kind() == ErrorKind::invalid) throw HttpError(400, x.what());
+            throw;
         }
         res.json(200, out);
     });
 
-    r.add("GET", "/networks/{id}", [&d](Request& req, Response& res) { res.json(200, get_network(d, req.params["id"])); });
+    r.add("GET", "/networks/{id}", [&d](Request& req, Response& res) { res.json(200, get_network(req.params["id"])); });
 
     r.add("POST", "/networks/create", [&d](Request& req, Response& res) {
         Json body = json_body(req, d.options().json_body_limit, true);
@@ -220,7 +145,7 @@ void add_network_routes(Router& r, Daemon& d) {
         if (driver != "bridge") throw HttpError(404, "plugin \"" + driver + "\" not found (ctk networks are bridges)");
         if (name == "host" || name == "none" || name == "bridge")
             throw HttpError(403, "operation is not permitted on predefined " + name + " network ");
-        if (find_network(d, name)) throw HttpError(409, "network with name " + name + " already exists");
+        if (find_network(name)) throw HttpError(409, "network with name " + name + " already exists");
         engine::tools::NetworkCreate create;
         create.name = name;
         Json ipam = json_get(body, "IPAM", Json::object());
@@ -279,13 +204,13 @@ void add_network_routes(Router& r, Daemon& d) {
         } catch (const std::exception&) {
             created = Json::object();
         }
-        Json n = get_network(d, name);
+        Json n = get_network(name);
         network_event(d, "create", n);
         res.json(201, Json{{"Id", n["Id"]}, {"Warning", ""}});
     });
 
     r.add("DELETE", "/networks/{id}", [&d](Request& req, Response& res) {
-        Json n = get_network(d, req.params["id"]);
+        Json n = get_network(req.params["id"]);
         std::string name = n["Name"];
         if (name == "host" || name == "none" || name == "bridge")
             throw HttpError(403, name + " is a pre-defined network and cannot be removed");
@@ -303,7 +228,7 @@ void add_network_routes(Router& r, Daemon& d) {
 
     auto connect = [&d](Request& req, Response& res, bool disconnect) {
         Json body = json_body(req, d.options().json_body_limit, true);
-        Json n = get_network(d, req.params["id"]);
+        Json n = get_network(req.params["id"]);
         std::string name = n["Name"];
         std::string container = json_str(body, "Container");
         if (container.empty()) throw HttpError(400, "a container is required");

@@ -21,7 +21,11 @@
 #include "core/strings.hpp"
 #include "engine/container_archive.hpp"
 #include "engine/disk_usage.hpp"
+#include "engine/commit.hpp"
 #include "engine/container_list.hpp"
+#include "engine/image_list.hpp"
+#include "engine/network_list.hpp"
+#include "engine/volume_list.hpp"
 #include "engine/format.hpp"
 #include "engine/image_store.hpp"
 #include "engine/timefmt.hpp"
@@ -254,61 +258,14 @@ public:
     }
 
     void images(const engine::ListOptions& o, const std::string& repo) {
+        Json f = Json::object();
+        for (const auto& [k, vs] : engine::image_list_filters(o, repo))
+            for (const auto& v : vs) f[k][v] = true;
         Json list = c_.get("/images/json" + std::string(o.all ? "?all=1" : "") +
-                           (o.filters.empty() ? "" : std::string(o.all ? "&" : "?") + "filters=" + url_encode(filters_json(o.filters))));
-        std::vector<Json> rows;
-        for (const auto& img : list) {
-            std::vector<std::pair<std::string, std::string>> shown;
-            for (const auto& t : img.value("RepoTags", Json::array())) {
-                std::string s = t.get<std::string>();
-                auto colon = s.rfind(':');
-                std::string r = s.substr(0, colon), tg = s.substr(colon + 1);
-                if (!repo.empty()) {
-                    auto c = repo.rfind(':');
-                    std::string want = repo, want_tag;
-                    if (c != std::string::npos && repo.find('/', c) == std::string::npos) {
-                        want = repo.substr(0, c);
-                        want_tag = repo.substr(c + 1);
-                    }
-                    if (want != r || (!want_tag.empty() && want_tag != tg)) continue;
-                }
-                shown.emplace_back(r, tg);
-            }
-            if (shown.empty() && repo.empty() && img.value("RepoTags", Json::array()).empty()) shown.emplace_back("<none>", "<none>");
-            for (const auto& [r, tg] : shown) {
-                std::string digest = "<none>";
-                for (const auto& dj : img.value("RepoDigests", Json::array())) {
-                    std::string dd = dj.get<std::string>();
-                    if (dd.substr(0, dd.find('@')) == r) digest = dd.substr(dd.find('@') + 1);
-                }
-                int64_t created = img.value("Created", 0);
-                std::string id = img.value("Id", "");
-                rows.push_back(Json{{"Repository", r},
-                                    {"Tag", tg},
-                                    {"ID", o.no_trunc ? id : short_id(id)},
-                                    {"Digest", digest},
-                                    {"CreatedSince", engine::human_duration(engine::now_ns() / 1000000000 - created) + " ago"},
-                                    {"CreatedAt", engine::docker_created_at(created)},
-                                    {"Size", engine::human_size_decimal(img.value("Size", 0))},
-                                    {"Containers", "N/A"},
-                                    {"SharedSize", "N/A"},
-                                    {"UniqueSize", "N/A"},
-                                    {"VirtualSize", engine::human_size_decimal(img.value("Size", 0))}});
-            }
-        }
-        if (o.quiet) {
-            std::set<std::string> seen;
-            for (const auto& r : rows)
-                if (seen.insert(r["ID"].get<std::string>()).second) print(r["ID"].get<std::string>() + "\n");
-            return;
-        }
-        Listing l;
-        l.default_table = o.digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                                    : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
-        l.headers = {{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"}, {"Digest", "DIGEST"},
-                     {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"Size", "SIZE"}, {"Containers", "CONTAINERS"},
-                     {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"}, {"VirtualSize", "VIRTUAL SIZE"}};
-        print(engine::render_listing(l, o.format, rows));
+                           (f.empty() ? "" : std::string(o.all ? "&" : "?") + "filters=" + url_encode(dump_compact(f))));
+        std::vector<Json> entries;
+        for (const auto& img : list) entries.push_back(img);
+        print(engine::render_images(entries, o));
     }
 
     void rmi(const std::vector<std::string>& refs, bool force) {
@@ -786,45 +743,16 @@ public:
     // ---- networks and volumes
     void network_ls(const engine::ListOptions& o) {
         Json list = c_.get("/networks" + (o.filters.empty() ? "" : "?filters=" + url_encode(filters_json(o.filters))));
-        std::vector<Json> rows;
-        for (const auto& n : list) {
-            std::string id = n.value("Id", "");
-            int64_t created = 0;
-            if (auto t = engine::parse_rfc3339(n.value("Created", ""))) created = *t / 1000000000;
-            rows.push_back(Json{{"ID", o.no_trunc ? id : id.substr(0, 12)}, {"Name", n.value("Name", "")},
-                                {"Driver", n.value("Driver", "")}, {"Scope", n.value("Scope", "local")},
-                                {"IPv6", n.value("EnableIPv6", false) ? "true" : "false"},
-                                {"Internal", n.value("Internal", false) ? "true" : "false"},
-                                {"Labels", join_labels(n.value("Labels", Json::object()))},
-                                {"CreatedAt", engine::docker_created_at(created)}});
-        }
-        if (o.quiet) {
-            for (const auto& r : rows) print(r["ID"].get<std::string>() + "\n");
-            return;
-        }
-        Listing l;
-        l.default_table = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
-        l.headers = {{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"}, {"IPv6", "IPV6"},
-                     {"Internal", "INTERNAL"}, {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"}};
-        print(engine::render_listing(l, o.format, rows));
+        std::vector<Json> entries;
+        for (const auto& n : list) entries.push_back(n);
+        print(engine::render_networks(entries, o));
     }
 
     void volume_ls(const engine::ListOptions& o) {
         Json list = c_.get("/volumes" + (o.filters.empty() ? "" : "?filters=" + url_encode(filters_json(o.filters))));
-        std::vector<Json> rows;
-        for (const auto& v : list.value("Volumes", Json::array()))
-            rows.push_back(Json{{"Driver", v.value("Driver", "local")}, {"Name", v.value("Name", "")}, {"Scope", v.value("Scope", "local")},
-                                {"Mountpoint", v.value("Mountpoint", "")}, {"Labels", join_labels(v.value("Labels", Json::object()))},
-                                {"Links", "N/A"}, {"Size", "N/A"}});
-        if (o.quiet) {
-            for (const auto& r : rows) print(r["Name"].get<std::string>() + "\n");
-            return;
-        }
-        Listing l;
-        l.default_table = "table {{.Driver}}\t{{.Name}}";
-        l.headers = {{"Driver", "DRIVER"}, {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"}, {"Mountpoint", "MOUNTPOINT"},
-                     {"Labels", "LABELS"}, {"Links", "LINKS"}, {"Size", "SIZE"}};
-        print(engine::render_listing(l, o.format, rows));
+        std::vector<Json> entries;
+        for (const auto& v : list.value("Volumes", Json::array())) entries.push_back(v);
+        print(engine::render_volumes(entries, o));
     }
 
     Client& c_;
@@ -857,6 +785,12 @@ int dispatch(CLI::App& app, Remote& r, const engine::RunFlags& rf0, const engine
     if (is("pull", "image", "pull")) r.pull(opt(c, "NAME"), has(c, "--quiet"));
     else if (is("push", "image", "push")) r.push(opt(c, "NAME"), has(c, "--quiet"));
     else if (is("images", "image", "ls")) r.images(lo, opt(c, "REPOSITORY"));
+    else if (is("history", "image", "history")) {
+        std::string image = opt(c, "IMAGE"), human = opt(c, "--human");
+        r.print(engine::render_history(r.c_.get("/images/" + image + "/history"), has(c, "--no-trunc"), has(c, "--quiet"),
+                                       human.empty() || human == "true" || human == "1",
+                                       engine::unescape_format(opt(c, "--format"))));
+    }
     else if (is("rmi", "image", "rm")) r.rmi(opts(c, "IMAGE"), has(c, "--force"));
     else if (is("tag", "image", "tag")) r.tag(opt(c, "SOURCE"), opt(c, "TARGET"));
     else if (is("save", "image", "save")) r.save(opts(c, "IMAGE"), opt(c, "--output"));

@@ -4,28 +4,14 @@
 #include "core/error.hpp"
 #include "core/strings.hpp"
 #include "engine/tools.hpp"
+#include "engine/volume_list.hpp"
 
 namespace ctk::api {
 
 namespace {
 
-std::vector<Json> list_volumes() {
-    ProcessResult p = run_tool(engine::tools::vol_ls());
-    std::vector<Json> out;
-    for (const auto& line : split(p.out, '\n'))
-        if (!trim(line).empty()) out.push_back(parse_json_text(line, "vol-mount output"));
-    return out;
-}
-
 // The API's volume object (vol-mount adds the users, the API does not show them).
-Json api_volume(Json v) {
-    v.erase("Users");
-    if (!v.contains("Labels") || v["Labels"].is_null()) v["Labels"] = Json::object();
-    if (!v.contains("Options") || v["Options"].is_null()) v["Options"] = Json::object();
-    if (!v.contains("Scope")) v["Scope"] = "local";
-    if (!v.contains("Driver")) v["Driver"] = "local";
-    return v;
-}
+Json api_volume(const Json& v) { return engine::docker_volume(v); }
 
 std::optional<Json> find_volume(const std::string& name) {
     ProcessResult p = run_process(engine::tools::vol_inspect(name));
@@ -46,26 +32,14 @@ std::optional<Json> find_volume(const std::string& name) {
 
 void add_volume_routes(Router& r, Daemon& d) {
     r.add("GET", "/volumes", [](Request& req, Response& res) {
-        auto f = parse_filters_json(req.query().value("filters"));
-        for (const auto& [k, v] : f)
-            if (k != "name" && k != "label" && k != "driver" && k != "dangling")
-                throw HttpError(400, "invalid filter '" + k + "'");
+        engine::FilterMap f;
+        for (const auto& [k, v] : parse_filters_json(req.query().value("filters"))) f[k] = v;
         Json out = Json::array();
-        for (const auto& v : list_volumes()) {
-            std::string name = json_str(v, "Name");
-            Json labels = json_get(v, "Labels", Json::object());
-            bool dangling = json_get(v, "Users", Json::array()).empty();
-            if (!filter_any(f, "name", [&](const std::string& x) { return name.find(x) != std::string::npos; })) continue;
-            if (!filter_any(f, "driver", [&](const std::string& x) { return x == "local"; })) continue;
-            if (!filter_any(f, "dangling", [&](const std::string& x) { return (x == "true" || x == "1") == dangling; })) continue;
-            if (!filter_every(f, "label", [&](const std::string& x) {
-                    auto eq = x.find('=');
-                    std::string k = x.substr(0, eq);
-                    if (!labels.contains(k)) return false;
-                    return eq == std::string::npos || labels[k] == x.substr(eq + 1);
-                }))
-                continue;
-            out.push_back(api_volume(v));
+        try {
+            for (auto& v : engine::list_volumes(f)) out.push_back(std::move(v));
+        } catch (const Error& x) {
+            if (x.kind() == ErrorKind::invalid) throw HttpError(400, x.what());
+            throw;
         }
         res.json(200, Json{{"Volumes", out}, {"Warnings", nullptr}});
     });

@@ -75,16 +75,6 @@ ImageState load_state(const oci::Layout& layout, const oci::Descriptor& d) {
     return st;
 }
 
-// A manifest blob of the layout by its digest alone (the build cache, img-pack's output).
-oci::Descriptor manifest_descriptor(const oci::Layout& layout, const std::string& digest) {
-    Digest d = Digest::parse(digest);
-    oci::Descriptor desc;
-    desc.digest = d;
-    desc.media_type = std::string(oci::media::oci_manifest);
-    desc.size = static_cast<int64_t>(std::filesystem::file_size(layout.blob_path(d)));
-    return desc;
-}
-
 // ---- files
 
 // "/" + the cleaned path, one leading slash.
@@ -235,16 +225,13 @@ std::string Builder::cache_key(const ImageState& parent, const std::string& crea
     return Digest::sha256_of(k + "\n" + created_by + "\n" + extra).encoded();
 }
 
-// A cache entry names the step's image by manifest digest: {"manifest_digest": "sha256:…"}
-// (earlier stores: {"manifest": descriptor}).
+// A cache entry is img-pack commit's answer for the step: {"manifest": descriptor, …}.
 std::optional<ImageState> Builder::cached(const std::string& key) const {
     if (o_.no_cache) return std::nullopt;
     auto text = read_file_if_exists(build_cache_dir(e_.paths()) + "/" + key + ".json");
     if (!text) return std::nullopt;
     try {
-        Json j = parse_json(*text, "build cache");
-        oci::Descriptor d = j.contains("manifest") ? j.at("manifest").get<oci::Descriptor>()
-                                                   : manifest_descriptor(layout_, j.at("manifest_digest").get<std::string>());
+        oci::Descriptor d = parse_json(*text, "build cache").at("manifest").get<oci::Descriptor>();
         if (!image::image_complete(layout_, d)) return std::nullopt;
         return load_state(layout_, d);
     } catch (const std::exception&) {
@@ -302,8 +289,8 @@ ImageState Builder::commit_steps(engine::Plan& p, const ImageState& parent, cons
     p.add(engine::capture_step(var, out, ".manifest.digest"));
     if (!c.key.empty() && !o_.no_cache) {
         p.add(engine::make_dir_step(build_cache_dir(e_.paths())));
-        p.add(engine::write_file_step(build_cache_dir(e_.paths()) + "/" + c.key + ".json",
-                                      "{\"manifest_digest\":\"${" + var + "}\"}\n", 0644, "the build cache's entry for this step"));
+        p.add(engine::copy_file_step(out, build_cache_dir(e_.paths()) + "/" + c.key + ".json",
+                                     "the build cache's entry for this step: img-pack's answer, naming the manifest"));
     }
     ImageState next = parent;
     next.scratch = false;

@@ -13,6 +13,9 @@
 #include "core/strings.hpp"
 #include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
+#include "engine/image_list.hpp"
+#include "engine/network_list.hpp"
+#include "engine/volume_list.hpp"
 #include "engine/image_verbs.hpp"
 #include "engine/json_fields.hpp"
 #include "engine/names.hpp"
@@ -25,47 +28,6 @@ namespace ctk::engine {
 namespace {
 
 [[noreturn]] void usage(const std::string& m) { throw Error(m, ErrorKind::usage); }
-
-bool glob_match(const std::string& pattern, const std::string& s) {
-    // '*' and '?' as path.Match (without '/' crossing for '*')
-    size_t p = 0, i = 0, star = std::string::npos, mark = 0;
-    while (i < s.size()) {
-        if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == s[i]) && pattern[p] != '*') {
-            p++;
-            i++;
-        } else if (p < pattern.size() && pattern[p] == '*') {
-            star = p++;
-            mark = i;
-        } else if (star != std::string::npos && s[mark] != '/') {
-            p = star + 1;
-            i = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (p < pattern.size() && pattern[p] == '*') p++;
-    return p == pattern.size();
-}
-
-Json labels_of(const Json& j) {
-    return j.is_object() ? j : Json::object();
-}
-
-bool label_filter(const Json& labels, const std::string& f) {
-    auto kv = split_once(f, '=');
-    std::string k = kv ? kv->first : f;
-    Json l = labels_of(labels);
-    if (!l.contains(k)) return false;
-    return !kv || (l[k].is_string() && l[k].get<std::string>() == kv->second);
-}
-
-void check_filter_keys(const Filters& f, std::initializer_list<const char*> allowed) {
-    for (const auto& [k, v] : f) {
-        bool ok = false;
-        for (const char* a : allowed) ok = ok || k == a;
-        if (!ok) usage("invalid filter '" + k + "'");
-    }
-}
 
 template <typename Pred> bool any_of_key(const Filters& f, const std::string& key, Pred pred) {
     auto [lo, hi] = f.equal_range(key);
@@ -172,82 +134,7 @@ void Commands::push(const std::string& ref, bool quiet) {
 }
 
 void Commands::images(const ListOptions& o, const std::string& repo) {
-    Filters f = parse_filters(o.filters);
-    check_filter_keys(f, {"dangling", "label", "reference", "before", "since"});
-    auto all = e_.images().list();
-    std::optional<int64_t> before, since;
-    if (auto it = f.find("before"); it != f.end()) before = e_.images().get(it->second).created_unix();
-    if (auto it = f.find("since"); it != f.end()) since = e_.images().get(it->second).created_unix();
-    std::vector<Json> rows;
-    std::set<std::string> ids;
-    for (const auto& img : all) {
-        Json labels = img.config.contains("config") && img.config["config"].is_object()
-                          ? img.config["config"].value("Labels", Json::object())
-                          : Json::object();
-        auto tags = img.repo_tags();
-        if (!any_of_key(f, "dangling", [&](const std::string& v) { return (v == "true" || v == "1") == tags.empty(); }))
-            continue;
-        if (!any_of_key(f, "label", [&](const std::string& v) { return label_filter(labels, v); })) continue;
-        if (before && img.created_unix() >= *before) continue;
-        if (since && img.created_unix() <= *since) continue;
-        std::vector<std::pair<std::string, std::string>> shown; // repository, tag
-        for (const auto& t : tags) {
-            auto colon = t.rfind(':');
-            std::string r = t.substr(0, colon), tg = t.substr(colon + 1);
-            if (!repo.empty()) {
-                std::string want = repo, want_tag;
-                auto c = want.rfind(':');
-                if (c != std::string::npos && want.find('/', c) == std::string::npos) {
-                    want_tag = want.substr(c + 1);
-                    want = want.substr(0, c);
-                }
-                if (familiar_reference(normalize_reference(want + ":x")).substr(0, familiar_reference(normalize_reference(want + ":x")).rfind(':')) != r)
-                    continue;
-                if (!want_tag.empty() && want_tag != tg) continue;
-            }
-            if (!any_of_key(f, "reference", [&](const std::string& v) {
-                    return glob_match(v, t) || glob_match(v, r);
-                }))
-                continue;
-            shown.emplace_back(r, tg);
-        }
-        if (tags.empty() && repo.empty() && f.find("reference") == f.end()) shown.emplace_back("<none>", "<none>");
-        for (const auto& [r, tg] : shown) {
-            std::string digest = "<none>";
-            for (const auto& d : img.repo_digests())
-                if (d.substr(0, d.find('@')) == r) digest = d.substr(d.find('@') + 1);
-            int64_t created = img.created_unix();
-            Json row = {{"Repository", r},
-                        {"Tag", tg},
-                        {"ID", o.no_trunc ? img.id : short_id(img.id)},
-                        {"Digest", digest},
-                        {"CreatedSince", human_duration((now_ns() / 1000000000) - created) + " ago"},
-                        {"CreatedAt", docker_created_at(created)},
-                        {"Size", human_size_decimal(img.size())},
-                        {"Containers", "N/A"},
-                        {"SharedSize", "N/A"},
-                        {"UniqueSize", "N/A"},
-                        {"VirtualSize", human_size_decimal(img.size())}};
-            rows.push_back(row);
-            ids.insert(img.id);
-        }
-    }
-    if (o.quiet) {
-        std::set<std::string> printed;
-        for (const auto& r : rows) {
-            std::string id = r["ID"].get<std::string>();
-            if (printed.insert(id).second) print(id + "\n");
-        }
-        return;
-    }
-    Listing l;
-    l.default_table = o.digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                                : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
-    l.headers = {{"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"}, {"Digest", "DIGEST"},
-                 {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"Size", "SIZE"},
-                 {"Containers", "CONTAINERS"}, {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"},
-                 {"VirtualSize", "VIRTUAL SIZE"}};
-    print(render_listing(l, o.format, rows));
+    print(render_images(list_images(e_.images(), image_list_filters(o, repo)), o));
 }
 
 void Commands::rmi(const std::vector<std::string>& refs, bool force) {
@@ -559,35 +446,7 @@ void Commands::inspect(const std::vector<std::string>& refs, const std::string& 
 
 // ---------------------------------------------------------------- networks
 
-Json Commands::network_json(const Json& n) {
-    Json containers = Json::object();
-    for (const auto& ep : n.value("endpoints", Json::array())) {
-        std::string cid = str_or(ep, "container_id");
-        std::string key = cid.empty() ? str_or(ep, "id") : cid;
-        containers[key] = {{"Name", str_or(ep, "name")},
-                           {"EndpointID", str_or(ep, "id")},
-                           {"MacAddress", str_or(ep, "mac")},
-                           {"IPv4Address", str_or(ep, "address") + "/" + split(str_or(n, "subnet", "/0"), '/').back()},
-                           {"IPv6Address", ""}};
-    }
-    Json config = Json::array({Json{{"Subnet", str_or(n, "subnet")}, {"Gateway", str_or(n, "gateway")}}});
-    return Json{{"Name", str_or(n, "name")},
-                {"Id", str_or(n, "id")},
-                {"Created", str_or(n, "created", zero_time)},
-                {"Scope", "local"},
-                {"Driver", "bridge"},
-                {"EnableIPv6", false},
-                {"IPAM", {{"Driver", "default"}, {"Options", nullptr}, {"Config", config}}},
-                {"Internal", n.value("internal", false)},
-                {"Attachable", false},
-                {"Ingress", false},
-                {"ConfigFrom", {{"Network", ""}}},
-                {"ConfigOnly", false},
-                {"Containers", containers},
-                {"Options", {{"com.docker.network.bridge.name", str_or(n, "bridge")},
-                             {"com.docker.network.driver.mtu", std::to_string(n.value("mtu", 1500))}}},
-                {"Labels", n.value("labels", Json::object())}};
-}
+Json Commands::network_json(const Json& n) { return docker_network(n); }
 
 void Commands::network_create(const tools::NetworkCreate& n) {
     ProcessResult p = tool(tools::net_create(n), "ctl network create " + n.name);
@@ -599,57 +458,12 @@ void Commands::network_create(const tools::NetworkCreate& n) {
     }
 }
 
-namespace {
-std::vector<Json> network_list() {
-    ProcessResult p = run_process(tools::net_ls());
-    if (!p.ok()) throw Error(std::string(trim(p.err)));
-    std::vector<Json> out;
-    std::string text = p.out;
-    try {
-        Json j = parse_json_text(text, "net-bridge output");
-        if (j.is_array())
-            for (auto& x : j) out.push_back(x);
-        else if (j.contains("networks"))
-            for (auto& x : j["networks"]) out.push_back(x);
-        else out.push_back(j);
-    } catch (const std::exception&) {
-        for (const auto& line : split(text, '\n'))
-            if (!trim(line).empty()) out.push_back(parse_json_text(line, "net-bridge output"));
-    }
-    return out;
-}
-} // namespace
-
 void Commands::network_ls(const ListOptions& o) {
     if (e_.explaining()) {
         tool(tools::net_ls(), "ctl network ls");
         return;
     }
-    Filters f = parse_filters(o.filters);
-    check_filter_keys(f, {"name", "id", "label", "driver", "scope", "type", "dangling"});
-    std::vector<Json> rows;
-    for (const auto& n0 : network_list()) {
-        Json n = network_json(n0);
-        std::string name = n["Name"], id = n["Id"];
-        if (!any_of_key(f, "name", [&](const std::string& v) { return name.find(v) != std::string::npos; })) continue;
-        if (!any_of_key(f, "id", [&](const std::string& v) { return id.rfind(v, 0) == 0; })) continue;
-        if (!any_of_key(f, "label", [&](const std::string& v) { return label_filter(n["Labels"], v); })) continue;
-        if (!any_of_key(f, "driver", [&](const std::string& v) { return v == "bridge"; })) continue;
-        int64_t created = 0;
-        if (auto t = parse_rfc3339(n["Created"].get<std::string>())) created = *t / 1000000000;
-        rows.push_back(Json{{"ID", o.no_trunc ? id : id.substr(0, 12)}, {"Name", name}, {"Driver", "bridge"},
-                            {"Scope", "local"}, {"IPv6", "false"}, {"Internal", n["Internal"].get<bool>() ? "true" : "false"},
-                            {"Labels", join_labels(n["Labels"])}, {"CreatedAt", docker_created_at(created)}});
-    }
-    if (o.quiet) {
-        for (const auto& r : rows) print(r["ID"].get<std::string>() + "\n");
-        return;
-    }
-    Listing l;
-    l.default_table = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
-    l.headers = {{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"}, {"IPv6", "IPV6"},
-                 {"Internal", "INTERNAL"}, {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"}};
-    print(render_listing(l, o.format, rows));
+    print(render_networks(list_networks(filter_map(o.filters)), o));
 }
 
 void Commands::network_inspect(const std::vector<std::string>& names, const std::string& format) {
@@ -757,36 +571,7 @@ void Commands::volume_ls(const ListOptions& o) {
         tool(tools::vol_ls(), "ctl volume ls");
         return;
     }
-    Filters f = parse_filters(o.filters);
-    check_filter_keys(f, {"name", "label", "driver", "dangling"});
-    ProcessResult p = tool(tools::vol_ls(), "ctl volume ls");
-    std::vector<Json> rows;
-    for (const auto& line : split(p.out, '\n')) {
-        if (trim(line).empty()) continue;
-        Json v = parse_json_text(line, "vol-mount output");
-        std::string name = str_or(v, "Name");
-        if (!any_of_key(f, "name", [&](const std::string& x) { return name.find(x) != std::string::npos; })) continue;
-        if (!any_of_key(f, "label", [&](const std::string& x) { return label_filter(v.value("Labels", Json::object()), x); }))
-            continue;
-        if (!any_of_key(f, "driver", [&](const std::string& x) { return x == "local"; })) continue;
-        if (!any_of_key(f, "dangling", [&](const std::string& x) {
-                bool dangling = v.value("Users", Json::array()).empty();
-                return (x == "true" || x == "1") == dangling;
-            }))
-            continue;
-        rows.push_back(Json{{"Driver", str_or(v, "Driver", "local")}, {"Name", name}, {"Scope", "local"},
-                            {"Mountpoint", str_or(v, "Mountpoint")}, {"Labels", join_labels(v.value("Labels", Json::object()))},
-                            {"Links", std::to_string(v.value("Users", Json::array()).size())}, {"Size", "N/A"}});
-    }
-    if (o.quiet) {
-        for (const auto& r : rows) print(r["Name"].get<std::string>() + "\n");
-        return;
-    }
-    Listing l;
-    l.default_table = "table {{.Driver}}\t{{.Name}}";
-    l.headers = {{"Driver", "DRIVER"}, {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"}, {"Mountpoint", "MOUNTPOINT"},
-                 {"Labels", "LABELS"}, {"Links", "LINKS"}, {"Size", "SIZE"}};
-    print(render_listing(l, o.format, rows));
+    print(render_volumes(list_volumes(filter_map(o.filters)), o));
 }
 
 void Commands::volume_inspect(const std::vector<std::string>& names, const std::string& format) {

@@ -99,6 +99,9 @@ Json image_history(const ImageStore& store, const std::string& ref) {
                            {"Size", size},
                            {"Comment", h.comment}});
     }
+    if (forward.empty()) // an image without history: one row for all of it
+        forward.push_back({{"Id", "<missing>"}, {"Created", img.created_unix()}, {"CreatedBy", ""}, {"Tags", nullptr},
+                           {"Size", img.size()}, {"Comment", ""}});
     for (auto it = forward.rbegin(); it != forward.rend(); ++it) rows.push_back(*it);
     if (!rows.empty()) {
         rows[0]["Id"] = img.id;
@@ -108,9 +111,7 @@ Json image_history(const ImageStore& store, const std::string& ref) {
     return rows;
 }
 
-void print_history(const ImageStore& store, const std::string& ref, bool no_trunc, bool quiet, bool human,
-                   const std::string& format, FILE* out) {
-    Json rows = image_history(store, ref);
+std::string render_history(const Json& rows, bool no_trunc, bool quiet, bool human, const std::string& format) {
     std::vector<Json> shown;
     int64_t now = now_ns() / 1000000000;
     for (const auto& r : rows) {
@@ -137,6 +138,12 @@ void print_history(const ImageStore& store, const std::string& ref, bool no_trun
                      {"CreatedBy", "CREATED BY"}, {"Size", "SIZE"}, {"Comment", "COMMENT"}};
         text = render_listing(l, format, shown);
     }
+    return text;
+}
+
+void print_history(const ImageStore& store, const std::string& ref, bool no_trunc, bool quiet, bool human,
+                   const std::string& format, FILE* out) {
+    std::string text = render_history(image_history(store, ref), no_trunc, quiet, human, format);
     std::fwrite(text.data(), 1, text.size(), out);
 }
 

@@ -38,7 +38,10 @@ const std::set<std::string>& runtime_mount_points();
 // API's shape ([{"Id", "Created", "CreatedBy", "Tags", "Size", "Comment"}]).
 Json image_history(const ImageStore& store, const std::string& ref);
 
-// Prints `docker history` (table, --no-trunc, -q, --format, -H).
+// `docker history`'s output (table, --no-trunc, -q, --format, -H) from those rows,
+// whether they came from the store or from a daemon (ctl -H).
+std::string render_history(const Json& rows, bool no_trunc, bool quiet, bool human, const std::string& format);
+// Prints `docker history` of an image of the store.
 void print_history(const ImageStore& store, const std::string& ref, bool no_trunc, bool quiet, bool human,
                    const std::string& format, FILE* out);
 

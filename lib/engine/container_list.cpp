@@ -70,13 +70,6 @@ bool port_matches(const Json& ports, const std::string& v, bool published_only) 
     return false;
 }
 
-bool label_matches(const Json& labels, const std::string& v) {
-    auto eq = v.find('=');
-    std::string k = v.substr(0, eq);
-    if (!labels.is_object() || !labels.contains(k)) return false;
-    return eq == std::string::npos || (labels[k].is_string() && labels[k].get<std::string>() == v.substr(eq + 1));
-}
-
 void check_query(const FilterMap& f) {
     static const std::set<std::string> keys = {"id",     "name",   "label",  "status",  "exited",    "ancestor", "network",
                                                "volume", "before", "since",  "publish", "expose",    "health",   "isolation",
@@ -94,6 +87,13 @@ void check_query(const FilterMap& f) {
 }
 
 } // namespace
+
+bool label_matches(const Json& labels, const std::string& v) {
+    auto eq = v.find('=');
+    std::string k = v.substr(0, eq);
+    if (!labels.is_object() || !labels.contains(k)) return false;
+    return eq == std::string::npos || (labels[k].is_string() && labels[k].get<std::string>() == v.substr(eq + 1));
+}
 
 FilterMap filter_map(const std::vector<std::string>& args) {
     FilterMap out;

@@ -21,6 +21,9 @@ struct ListOptions;
 // one key are alternatives, except `label`, whose values must all match.
 using FilterMap = std::map<std::string, std::vector<std::string>>;
 
+// A label filter's value ("k" or "k=v") against an object's labels.
+bool label_matches(const Json& labels, const std::string& filter);
+
 // ctl's `--filter k=v` arguments as a FilterMap (usage error for a bad one).
 FilterMap filter_map(const std::vector<std::string>& args);
 

@@ -469,6 +469,9 @@ int dump(uint16_t type, nftnl_rule* filter, mnl_cb_t cb, void* data) {
         int ret = mnl_cb_run(rbuf.data(), static_cast<size_t>(n), seq, sock.port(), cb, data);
         if (ret < 0) {
             if (errno == ENOENT) return -ENOENT;
+            // NLM_F_DUMP_INTR: the ruleset changed during the dump (another
+            // network's rules); the caller starts again on a new socket
+            if (errno == EINTR) return -EINTR;
             throw_errno("nftables dump");
         }
         if (ret == MNL_CB_STOP) return 0;
@@ -483,35 +486,40 @@ std::vector<RuleRef> list_rules(const std::string& table) {
     nftnl_rule_set_str(filter, NFTNL_RULE_TABLE, table.c_str());
     nftnl_rule_set_u32(filter, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
     try {
-        dump(
-            NFT_MSG_GETRULE, filter,
-            [](const nlmsghdr* nlh, void* data) {
-                auto* list = static_cast<std::vector<RuleRef>*>(data);
-                nftnl_rule* r = nftnl_rule_alloc();
-                if (nftnl_rule_nlmsg_parse(nlh, r) == 0) {
-                    RuleRef ref;
-                    ref.chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
-                    ref.handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
-                    if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
-                        uint32_t len = 0;
-                        const void* ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
-                        nftnl_udata_parse(
-                            ud, len,
-                            [](const nftnl_udata* attr, void* d) {
-                                if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT) {
-                                    const char* s = static_cast<const char*>(nftnl_udata_get(attr));
-                                    *static_cast<std::string*>(d) = std::string(s, strnlen(s, nftnl_udata_len(attr)));
-                                }
-                                return 0;
-                            },
-                            &ref.comment);
+        for (int attempt = 0;; ++attempt) {
+            out.clear();
+            int r = dump(
+                NFT_MSG_GETRULE, filter,
+                [](const nlmsghdr* nlh, void* data) {
+                    auto* list = static_cast<std::vector<RuleRef>*>(data);
+                    nftnl_rule* r = nftnl_rule_alloc();
+                    if (nftnl_rule_nlmsg_parse(nlh, r) == 0) {
+                        RuleRef ref;
+                        ref.chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+                        ref.handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+                        if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
+                            uint32_t len = 0;
+                            const void* ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+                            nftnl_udata_parse(
+                                ud, len,
+                                [](const nftnl_udata* attr, void* d) {
+                                    if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT) {
+                                        const char* s = static_cast<const char*>(nftnl_udata_get(attr));
+                                        *static_cast<std::string*>(d) = std::string(s, strnlen(s, nftnl_udata_len(attr)));
+                                    }
+                                    return 0;
+                                },
+                                &ref.comment);
+                        }
+                        list->push_back(std::move(ref));
                     }
-                    list->push_back(std::move(ref));
-                }
-                nftnl_rule_free(r);
-                return MNL_CB_OK;
-            },
-            &out);
+                    nftnl_rule_free(r);
+                    return MNL_CB_OK;
+                },
+                &out);
+            if (r != -EINTR) break;
+            if (attempt == 20) throw Error("nftables dump of table " + table + ": interrupted by changes 20 times in a row");
+        }
     } catch (...) {
         nftnl_rule_free(filter);
         throw;

@@ -98,5 +98,57 @@ TEST_F(Faces, PublishFilterMatchesTheContainerPortAsDockerDoes) {
     for (const char* c : {"pub", "exp"}) ctl({"rm", "-f", c});
 }
 
+// Every other listing and inspection, through both faces.
+TEST_F(Faces, ListingsAndInspectionsAreTheSameThroughBothFaces) {
+    tiny();
+    ASSERT_EQ(ctl({"tag", "tiny", "other:1"}).status, 0);
+    ASSERT_EQ(ctl({"network", "create", "--subnet", "10.251.9.0/24", "--label", "k=v", "facenet"}).status, 0);
+    ASSERT_EQ(ctl({"volume", "create", "--label", "k=v", "facevol"}).status, 0);
+    ASSERT_EQ(ctl({"run", "-d", "--name", "fa", "--network", "facenet", "-v", "facevol:/data", "-p", "127.0.0.1:18091:80",
+                   "tiny", "sleep", "1000"}).status, 0);
+    ASSERT_EQ(ctl({"run", "--name", "fb", "--network", "none", "tiny", "sh", "-c", "echo out; echo err >&2"}).status, 0);
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"images"},
+             {"images", "-a"},
+             {"images", "-q"},
+             {"images", "--no-trunc"},
+             {"images", "--digests"},
+             {"images", "other"},
+             {"images", "--filter", "reference=other:*"},
+             {"images", "--filter", "dangling=false", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}"},
+             {"image", "ls", "--format", "json"},
+             {"history", "tiny"},
+             {"history", "--no-trunc", "-H=false", "tiny"},
+             {"image", "inspect", "tiny"},
+             {"image", "inspect", "-f", "{{.Id}} {{json .RepoTags}} {{.Config.Cmd}}", "other:1"},
+             {"inspect", "-f", "{{.Name}} {{.State.Status}} {{json .HostConfig.PortBindings}}", "fa"},
+             {"inspect", "-f", "{{.State.ExitCode}} {{.Config.Image}}", "fb"},
+             {"port", "fa"},
+             {"logs", "fb"},
+             {"network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"},
+             {"network", "ls", "-q", "--filter", "label=k=v"},
+             {"network", "inspect", "-f", "{{.Name}} {{json .IPAM.Config}} {{json .Labels}}", "facenet"},
+             {"volume", "ls"},
+             {"volume", "ls", "--filter", "label=k=v", "--format", "{{.Name}} {{.Driver}}"},
+             {"volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{json .Labels}}", "facevol"},
+             {"system", "df"},
+             {"system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"},
+             {"inspect", "nosuch"},
+             {"images", "--filter", "colour=red"},
+             {"network", "ls", "--filter", "colour=red"},
+             {"volume", "ls", "--filter", "colour=red"},
+         })
+        same(args);
+    // a refusal names its cause through both faces
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"images", "--filter", "colour=red"}, {"network", "ls", "--filter", "colour=red"}}) {
+        EXPECT_NE(ctl(args).err.find("invalid filter 'colour'"), std::string::npos) << join(args, " ");
+        EXPECT_NE(rctl(args).err.find("invalid filter 'colour'"), std::string::npos) << join(args, " ") << rctl(args);
+    }
+    ctl({"rm", "-f", "fa", "fb"});
+    ctl({"network", "rm", "facenet"});
+    ctl({"volume", "rm", "facevol"});
+}
+
 } // namespace
 } // namespace ctk::test
