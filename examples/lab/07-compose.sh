@@ -59,4 +59,4 @@ run 'docker ps --format "{{.Names}}" | sort'
 
 section down
 run 'cd app && docker-compose --ansi never down -v -t 1 2>&1 | sort'
-run 'docker ps -a -q | wc -l; ctl network ls -q | wc -l; ctl volume ls -q | wc -l'
+run 'docker ps -a -q | wc -l; ctl network ls -q --filter type=custom | wc -l; ctl volume ls -q | wc -l'
