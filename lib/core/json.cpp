@@ -59,6 +59,16 @@ Json parse_json(std::string_view text, std::string_view what, size_t max_size) {
     return parse_limited<Json::exception>(text, what, max_size);
 }
 
+Json parse_json_filtered(std::string_view text, std::string_view what, const Json::parser_callback_t& keep,
+                         size_t max_size) {
+    check_json_limits(text, what, max_size);
+    try {
+        return Json::parse(text.begin(), text.end(), keep);
+    } catch (const Json::exception& e) {
+        throw_malformed(what, e);
+    }
+}
+
 Json try_parse_json(std::string_view text, size_t max_size) {
     try {
         check_json_limits(text, "", max_size);

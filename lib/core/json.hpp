@@ -44,6 +44,11 @@ Json parse_json(std::string_view text, std::string_view what, size_t max_size = 
 // Json::parse_error, for callers that report it in their own words (ctld
 // answers with Go's wording).
 Json parse_json_text(std::string_view text, std::string_view what, size_t max_size = json_max_size);
+// parse_json, keeping only what `keep` (nlohmann's parser callback) accepts: a
+// member it refuses at its key is skipped before its value is built, which
+// makes a reader of a few fields of a large document cheaper.
+Json parse_json_filtered(std::string_view text, std::string_view what, const Json::parser_callback_t& keep,
+                         size_t max_size = json_max_size);
 // Never throws: a discarded value (is_discarded()) for a syntax error or a limit.
 Json try_parse_json(std::string_view text, size_t max_size = json_max_size);
 // Reads and parses a file (at most max_size bytes).

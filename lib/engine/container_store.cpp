@@ -95,21 +95,15 @@ bool listed_member(std::string_view parent, std::string_view k) {
 // callback drops every other member before its value is built, which is
 // most of the cost of a record (HostConfig alone is two thirds of it).
 Json parse_listed_fields(const std::string& text, const std::string& what) {
-    check_json_limits(text, what);
     std::string top;
-    auto keep = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    return parse_json_filtered(text, what, [&](int depth, Json::parse_event_t event, Json& parsed) {
         if (event != Json::parse_event_t::key) return true;
         if (depth == 1) {
             top = parsed.get<std::string>();
             return listed_top(top);
         }
         return depth != 2 || listed_member(top, parsed.get_ref<const std::string&>());
-    };
-    try {
-        return Json::parse(text.begin(), text.end(), keep);
-    } catch (const Json::exception& e) {
-        throw Error(what + ": malformed JSON: " + e.what(), ErrorKind::invalid);
-    }
+    });
 }
 
 } // namespace

@@ -165,3 +165,19 @@ TEST(JsonLimits, EveryParserGoesThroughTheCheckedOne) {
     }
     EXPECT_TRUE(offenders.empty()) << "unchecked JSON parse at:\n" << ::testing::PrintToString(offenders);
 }
+
+TEST(JsonLimits, FilteredParseKeepsWhatTheCallbackAccepts) {
+    auto top_a_only = [](int depth, Json::parse_event_t event, Json& parsed) {
+        return event != Json::parse_event_t::key || depth != 1 || parsed.get<std::string>() == "a";
+    };
+    EXPECT_EQ(parse_json_filtered(R"({"a": {"x": [1, 2]}, "b": {"y": 3}})", "doc", top_a_only),
+              Json::parse(R"({"a": {"x": [1, 2]}})"));
+    try {
+        parse_json_filtered("{\"a\": ", "doc", top_a_only);
+        FAIL() << "malformed JSON parsed";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);
+        EXPECT_NE(std::string(e.what()).find("doc: malformed JSON"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(parse_json_filtered(std::string(2000, '['), "doc", top_a_only), Error);
+}
