@@ -109,14 +109,7 @@ void hash_entry(Hasher& h, int sdir, const std::string& name, const std::string&
     } else if (S_ISDIR(st.st_mode)) {
         UniqueFd s(::openat(sdir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!s) throw_errno("open", rel);
-        DIR* dir = ::fdopendir(::dup(s.get()));
-        if (!dir) throw_errno("opendir", rel);
-        std::vector<std::string> names;
-        while (auto* e = ::readdir(dir)) {
-            std::string n = e->d_name;
-            if (n != "." && n != "..") names.push_back(n);
-        }
-        ::closedir(dir);
+        std::vector<std::string> names = entry_names(s.get(), rel);
         std::sort(names.begin(), names.end());
         for (const auto& n : names) {
             std::string r = rel.empty() || rel == "." ? n : rel + "/" + n;

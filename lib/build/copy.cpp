@@ -85,18 +85,7 @@ void copy_entry(int sdir, const std::string& name, const std::string& rel, int d
         if (!s) throw_errno("open", rel);
         UniqueFd d(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!d) throw_errno("open", dname);
-        int dupfd = ::dup(s.get());
-        DIR* dir = ::fdopendir(dupfd);
-        if (!dir) {
-            ::close(dupfd);
-            throw_errno("opendir", rel);
-        }
-        std::vector<std::string> names;
-        while (auto* e = ::readdir(dir)) {
-            std::string n = e->d_name;
-            if (n != "." && n != "..") names.push_back(n);
-        }
-        ::closedir(dir);
+        std::vector<std::string> names = entry_names(s.get(), rel);
         std::sort(names.begin(), names.end());
         for (const auto& n : names) {
             std::string r = rel.empty() || rel == "." ? n : rel + "/" + n;
@@ -294,22 +283,13 @@ std::vector<CopySource> match_sources(const std::string& from, const std::vector
 }
 
 void list_tree(int dirfd, const std::string& rel, std::vector<std::string>& out) {
-    DIR* dir = ::fdopendir(::dup(dirfd));
-    if (!dir) return;
-    std::vector<std::pair<std::string, bool>> names;
-    while (auto* e = ::readdir(dir)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") names.emplace_back(n, e->d_type == DT_DIR);
-    }
-    ::closedir(dir);
+    std::vector<std::string> names = entry_names(dirfd, rel.empty() ? "." : rel);
     std::sort(names.begin(), names.end());
-    for (const auto& [n, is_dir] : names) {
+    for (const auto& n : names) {
         std::string r = rel.empty() ? n : rel + "/" + n;
         out.push_back(r);
-        if (is_dir) {
-            UniqueFd s(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-            if (s) list_tree(s.get(), r, out);
-        }
+        UniqueFd s(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (s) list_tree(s.get(), r, out); // a directory (the open fails for anything else)
     }
 }
 
@@ -382,16 +362,7 @@ void copy_into_root(const std::string& rootfs, const CopySpec& spec) {
             UniqueFd sd = rel.empty() ? UniqueFd(::dup(srcfd.get()))
                                       : UniqueFd(::openat(pd.get(), base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sd) throw_errno("open", rel);
-            std::vector<std::string> names;
-            {
-                DIR* dir = ::fdopendir(::dup(sd.get()));
-                if (!dir) throw_errno("opendir", rel);
-                while (auto* e = ::readdir(dir)) {
-                    std::string n = e->d_name;
-                    if (n != "." && n != "..") names.push_back(n);
-                }
-                ::closedir(dir);
-            }
+            std::vector<std::string> names = entry_names(sd.get(), rel);
             std::sort(names.begin(), names.end());
             for (const auto& n : names) {
                 std::string r = rel.empty() ? n : rel + "/" + n;

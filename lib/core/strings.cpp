@@ -78,17 +78,16 @@ std::optional<uint64_t> parse_size(std::string_view s) {
     return *v * mult;
 }
 
-std::string human_size(uint64_t bytes) {
-    static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+std::string human_size(uint64_t bytes, int significant) {
+    static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
     double v = static_cast<double>(bytes);
     int u = 0;
-    while (v >= 1000 && u < 4) {
+    while (v >= 1000 && u < 5) {
         v /= 1000;
         u++;
     }
     char buf[32];
-    if (u == 0) std::snprintf(buf, sizeof buf, "%lluB", static_cast<unsigned long long>(bytes));
-    else std::snprintf(buf, sizeof buf, "%.3g%s", v, units[u]);
+    std::snprintf(buf, sizeof buf, "%.*g%s", significant, v, units[u]);
     return buf;
 }
 

@@ -23,6 +23,6 @@ std::optional<uint64_t> parse_uint(std::string_view s);
 std::optional<uint64_t> parse_size(std::string_view s);
 
 // "1.5 MiB", "12.0 kB" style, for progress lines.
-std::string human_size(uint64_t bytes);
+std::string human_size(uint64_t bytes, int significant = 3);
 
 } // namespace ctk

@@ -50,16 +50,7 @@ Filters parse_filters(const std::vector<std::string>& args) {
 }
 
 std::string human_size_decimal(int64_t bytes, int significant) {
-    static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    double v = static_cast<double>(bytes);
-    int u = 0;
-    while (v >= 1000.0 && u < 5) {
-        v /= 1000.0;
-        u++;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.*g%s", significant, v, units[u]);
-    return buf;
+    return human_size(bytes < 0 ? 0 : static_cast<uint64_t>(bytes), significant);
 }
 
 std::string docker_created_at(int64_t unix_seconds) {
