@@ -13,6 +13,7 @@
 #include "api/beast_stream.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
+#include "core/time.hpp"
 
 namespace ctk::api {
 
@@ -96,14 +97,7 @@ std::optional<int64_t> Query::integer(const std::string& key) const {
 
 std::string server_header() { return std::string("ctld/") + CTK_VERSION + " (linux)"; }
 
-std::string http_date(int64_t unix_seconds) {
-    time_t t = static_cast<time_t>(unix_seconds);
-    tm tmv;
-    gmtime_r(&t, &tmv);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tmv);
-    return buf;
-}
+std::string http_date(int64_t unix_seconds) { return format_utc(unix_seconds, "%a, %d %b %Y %H:%M:%S GMT"); }
 
 // ---------------------------------------------------------------- the connection
 

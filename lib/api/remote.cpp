@@ -705,16 +705,7 @@ public:
     }
 
     void print_inspect(const std::vector<Json>& objects, const std::string& format) {
-        if (format.empty()) {
-            print(Json(objects).dump(4) + "\n");
-            return;
-        }
-        if (format == "json") {
-            for (const auto& o : objects) print(dump_compact(o) + "\n");
-            return;
-        }
-        engine::Template t = engine::Template::parse(engine::unescape_format(format));
-        for (const auto& o : objects) print(t.execute(o) + "\n");
+        print(engine::render_inspect(objects, format));
     }
 
     void inspect(const std::vector<std::string>& refs, const std::string& format, const std::string& type) {

@@ -192,6 +192,11 @@ private:
         std::string created_by, author, key;
     };
     ImageState commit_steps(engine::Plan& p, const ImageState& parent, const Commit& c);
+    // The end of a step with a bundle: its image committed from the bundle's
+    // changes (and `config`, when given), the bundle released, the plan run;
+    // the stage's state becomes the step's image.
+    void finish_bundle_step(engine::Plan& p, Stage& st, const Bundle& b, const std::optional<oci::ContainerConfig>& config,
+                            const std::string& created_by, const std::string& key);
     // Runs the plan, or appends it to the script under --explain; a failure
     // runs the plan's undo steps (the script's EXIT trap) before it goes on.
     void perform(const engine::Plan& p);
@@ -323,6 +328,20 @@ ImageState Builder::made(const ImageState& predicted) const {
     std::string var = predicted.digest.substr(2, predicted.digest.size() - 3); // ${IMGn}
     Json j = parse_json(read_file(work_ + "/" + var + ".json"), "img-pack output");
     return load_state(layout_, j.at("manifest").get<oci::Descriptor>());
+}
+
+void Builder::finish_bundle_step(engine::Plan& p, Stage& st, const Bundle& b, const std::optional<oci::ContainerConfig>& config,
+                                 const std::string& created_by, const std::string& key) {
+    Commit cm;
+    cm.layer = &b;
+    cm.config = config;
+    cm.created_by = created_by;
+    cm.key = key;
+    ImageState next = commit_steps(p, st.state, cm);
+    for (const auto& s : release_steps(b)) p.add(s);
+    p.add(engine::disarm_rollback_step());
+    perform(p);
+    st.state = made(next);
 }
 
 ImageState Builder::from(const Dockerfile& df, size_t index) {
@@ -553,16 +572,8 @@ void Builder::run_step(Stage& st, const Instruction& in) {
     }
     engine::Plan after = plan();
     after.add(gone);
-    Commit cm;
-    cm.layer = &b;
-    cm.created_by = created_by;
-    cm.key = key;
-    ImageState next = commit_steps(after, st.state, cm);
-    for (const auto& s : release_steps(b)) after.add(s);
-    after.add(engine::disarm_rollback_step());
-    perform(after);
+    finish_bundle_step(after, st, b, std::nullopt, created_by, key);
     say("Removing intermediate container " + id.substr(0, 12) + "\n");
-    st.state = made(next);
     say(" ---> " + short12(st.state.id) + "\n");
 }
 
@@ -582,16 +593,7 @@ void Builder::workdir_step(Stage& st, const Instruction& in) {
         engine::Plan p = plan();
         Bundle b = bundle_steps(p, st.state, {}, {});
         p.add(engine::run_step(engine::tools::pack_mkdir(b.rootfs, wd), "the working directory, made inside the root"));
-        Commit cm;
-        cm.layer = &b;
-        cm.config = c;
-        cm.created_by = created_by;
-        cm.key = key;
-        ImageState next = commit_steps(p, st.state, cm);
-        for (const auto& s : release_steps(b)) p.add(s);
-        p.add(engine::disarm_rollback_step());
-        perform(p);
-        st.state = made(next);
+        finish_bundle_step(p, st, b, c, created_by, key);
     }
     say(" ---> " + short12(st.state.id) + "\n");
 }
@@ -687,15 +689,7 @@ void Builder::copy_step(Stage& st, const Instruction& in) {
     p.add(engine::run_step(engine::tools::pack_copy(pc), std::string(name) + ": the sources into the bundle's root"));
     if (from_bundle)
         for (const auto& s : release_steps(*from_bundle)) p.add(s);
-    Commit cm;
-    cm.layer = &b;
-    cm.created_by = created_by;
-    cm.key = key;
-    ImageState next = commit_steps(p, st.state, cm);
-    for (const auto& s : release_steps(b)) p.add(s);
-    p.add(engine::disarm_rollback_step());
-    perform(p);
-    st.state = made(next);
+    finish_bundle_step(p, st, b, std::nullopt, created_by, key);
     say(" ---> " + short12(st.state.id) + "\n");
 }
 

@@ -84,4 +84,13 @@ std::optional<int64_t> parse_rfc3339(std::string_view s) {
     return (static_cast<int64_t>(secs) - offset) * 1000000000 + frac_ns;
 }
 
+std::string format_utc(int64_t unix_seconds, const char* format) {
+    time_t t = static_cast<time_t>(unix_seconds);
+    tm tmv;
+    gmtime_r(&t, &tmv);
+    char buf[128];
+    ::strftime(buf, sizeof buf, format, &tmv);
+    return buf;
+}
+
 } // namespace ctk

@@ -16,5 +16,7 @@ std::string format_rfc3339_nano(int64_t unix_ns);
 // Parses RFC 3339 ("…Z" or "…+01:00", optional fraction); nullopt when malformed
 // or the zero time.
 std::optional<int64_t> parse_rfc3339(std::string_view s);
+// The UTC time `unix_seconds` in strftime's `format` ("%Y-%m-%d %H:%M:%S +0000 UTC").
+std::string format_utc(int64_t unix_seconds, const char* format);
 
 } // namespace ctk

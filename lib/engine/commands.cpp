@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "core/time.hpp"
 #include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
 #include "engine/image_list.hpp"
@@ -53,14 +54,7 @@ std::string human_size_decimal(int64_t bytes, int significant) {
     return human_size(bytes < 0 ? 0 : static_cast<uint64_t>(bytes), significant);
 }
 
-std::string docker_created_at(int64_t unix_seconds) {
-    time_t t = static_cast<time_t>(unix_seconds);
-    tm tmv;
-    gmtime_r(&t, &tmv);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tmv);
-    return buf;
-}
+std::string docker_created_at(int64_t unix_seconds) { return format_utc(unix_seconds, "%Y-%m-%d %H:%M:%S +0000 UTC"); }
 
 void Commands::print(const std::string& s) {
     std::fwrite(s.data(), 1, s.size(), out_);
@@ -80,9 +74,7 @@ ProcessResult Commands::tool(const std::vector<std::string>& argv, const std::st
     o.capture_stdout = !show_output;
     ProcessResult r = run_process(argv, o);
     if (!r.ok()) {
-        std::string_view msg = trim(r.err);
-        auto nl = msg.rfind('\n');
-        std::string last(nl == std::string_view::npos ? msg : msg.substr(nl + 1));
+        std::string last = last_line(r.err);
         throw Error(last.empty() ? argv[0] + " exited with status " + std::to_string(r.status) : last,
                     error_kind_of_exit(r.status));
     }
@@ -365,16 +357,7 @@ void Commands::container_prune(bool) {
 }
 
 void Commands::print_inspect(const std::vector<Json>& objects, const std::string& format) {
-    if (format.empty()) {
-        print(Json(objects).dump(4) + "\n");
-        return;
-    }
-    if (format == "json") {
-        for (const auto& o : objects) print(dump_compact(o) + "\n");
-        return;
-    }
-    Template t = Template::parse(unescape_format(format));
-    for (const auto& o : objects) print(t.execute(o) + "\n");
+    print(render_inspect(objects, format));
 }
 
 void Commands::inspect(const std::vector<std::string>& refs, const std::string& format, const std::string& type) {

@@ -1,5 +1,6 @@
 #include "engine/container_list.hpp"
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -16,14 +17,6 @@
 namespace ctk::engine {
 
 namespace {
-
-template <typename Pred> bool any_value(const FilterMap& f, const std::string& key, Pred pred) {
-    auto it = f.find(key);
-    if (it == f.end() || it->second.empty()) return true;
-    for (const auto& v : it->second)
-        if (pred(v)) return true;
-    return false;
-}
 
 template <typename Pred> bool every_value(const FilterMap& f, const std::string& key, Pred pred) {
     auto it = f.find(key);
@@ -95,6 +88,11 @@ bool label_matches(const Json& labels, const std::string& v) {
     return eq == std::string::npos || (labels[k].is_string() && labels[k].get<std::string>() == v.substr(eq + 1));
 }
 
+void check_filter_keys(const FilterMap& f, const std::vector<std::string>& known) {
+    for (const auto& [k, v] : f)
+        if (std::find(known.begin(), known.end(), k) == known.end()) throw Error("invalid filter '" + k + "'", ErrorKind::invalid);
+}
+
 FilterMap filter_map(const std::vector<std::string>& args) {
     FilterMap out;
     for (const auto& [k, v] : parse_filters(args)) out[k].push_back(v);
@@ -137,8 +135,8 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
         std::string created = r.doc.value("Created", "");
         if (before && created >= *before) continue;
         if (since && created <= *since) continue;
-        if (!any_value(f, "id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
-        if (!any_value(f, "name", [&](const std::string& v) {
+        if (!filter_any(f, "id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
+        if (!filter_any(f, "name", [&](const std::string& v) {
                 try {
                     return std::regex_search(r.name, std::regex(v));
                 } catch (const std::regex_error&) {
@@ -146,8 +144,8 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
                 }
             }))
             continue;
-        if (!any_value(f, "status", [&](const std::string& v) { return st.status == v; })) continue;
-        if (!any_value(f, "exited", [&](const std::string& v) {
+        if (!filter_any(f, "status", [&](const std::string& v) { return st.status == v; })) continue;
+        if (!filter_any(f, "exited", [&](const std::string& v) {
                 return st.status == "exited" && std::to_string(st.exit_code) == v;
             }))
             continue;
@@ -163,7 +161,7 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
         if (q.limit > 0) build(i);
         Json& entry = entries[i];
         if (!every_value(f, "label", [&](const std::string& v) { return label_matches(entry["Labels"], v); })) continue;
-        if (!any_value(f, "ancestor", [&](const std::string& v) {
+        if (!filter_any(f, "ancestor", [&](const std::string& v) {
                 std::string img = str_or(entry, "Image"), iid = str_or(entry, "ImageID");
                 if (img == v) return true;
                 try {
@@ -174,16 +172,16 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
                 return false;
             }))
             continue;
-        if (!any_value(f, "network", [&](const std::string& v) { return entry["NetworkSettings"]["Networks"].contains(v); }))
+        if (!filter_any(f, "network", [&](const std::string& v) { return entry["NetworkSettings"]["Networks"].contains(v); }))
             continue;
-        if (!any_value(f, "volume", [&](const std::string& v) {
+        if (!filter_any(f, "volume", [&](const std::string& v) {
                 for (const auto& m : entry["Mounts"])
                     if (str_or(m, "Name") == v || str_or(m, "Destination") == v || str_or(m, "Source") == v) return true;
                 return false;
             }))
             continue;
-        if (!any_value(f, "publish", [&](const std::string& v) { return port_matches(entry["Ports"], v, true); })) continue;
-        if (!any_value(f, "expose", [&](const std::string& v) { return port_matches(entry["Ports"], v, false); })) continue;
+        if (!filter_any(f, "publish", [&](const std::string& v) { return port_matches(entry["Ports"], v, true); })) continue;
+        if (!filter_any(f, "expose", [&](const std::string& v) { return port_matches(entry["Ports"], v, false); })) continue;
         if (q.size) {
             entry["SizeRw"] = 0;
             entry["SizeRootFs"] = 0;
@@ -227,11 +225,6 @@ std::string render_ps(const std::vector<Json>& entries, const ListOptions& o) {
                             {"Networks", join(nets, ",")},
                             {"LocalVolumes", std::to_string(mounts.size())}});
     }
-    if (o.quiet) {
-        std::string out;
-        for (const auto& r : rows) out += r["ID"].get<std::string>() + "\n";
-        return out;
-    }
     Listing l;
     l.default_table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
     if (o.size) l.default_table += "\t{{.Size}}";
@@ -239,7 +232,7 @@ std::string render_ps(const std::vector<Json>& entries, const ListOptions& o) {
                  {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"State", "STATE"},     {"Status", "STATUS"},
                  {"Size", "SIZE"},         {"Names", "NAMES"},  {"Labels", "LABELS"},   {"Mounts", "MOUNTS"},
                  {"Networks", "NETWORKS"}, {"LocalVolumes", "LOCAL VOLUMES"}};
-    return render_listing(l, o.format, rows);
+    return render_rows(l, o.format, rows, o.quiet, "ID");
 }
 
 } // namespace ctk::engine

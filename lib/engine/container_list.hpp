@@ -21,6 +21,16 @@ struct ListOptions;
 // one key are alternatives, except `label`, whose values must all match.
 using FilterMap = std::map<std::string, std::vector<std::string>>;
 
+// An unknown key in `f` is an ErrorKind::invalid error ("invalid filter 'k'", dockerd's words).
+void check_filter_keys(const FilterMap& f, const std::vector<std::string>& known);
+// Whether `pred` holds for one of the values of `key` (true when `key` is not filtered on).
+template <typename Pred> bool filter_any(const FilterMap& f, const std::string& key, Pred pred) {
+    auto it = f.find(key);
+    if (it == f.end() || it->second.empty()) return true;
+    for (const auto& v : it->second)
+        if (pred(v)) return true;
+    return false;
+}
 // A label filter's value ("k" or "k=v") against an object's labels.
 bool label_matches(const Json& labels, const std::string& filter);
 

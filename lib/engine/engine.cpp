@@ -103,17 +103,9 @@ ExecResult Engine::run_plan(const Plan& plan) {
 
 namespace {
 
-std::vector<std::string> strings_of(const Json& j) {
-    std::vector<std::string> out;
-    if (j.is_array())
-        for (const auto& x : j)
-            if (x.is_string()) out.push_back(x.get<std::string>());
-    return out;
-}
-
 // The networks a container is attached to through its own namespace (not none/host/container:).
 std::vector<std::string> attached_networks(const ContainerRecord& r) {
-    return strings_of(r.ctk().value("Networks", Json::array()));
+    return json_strings(r.ctk().value("Networks", Json::array()));
 }
 
 std::string bundle_of(const ContainerRecord& r) { return str_or(r.ctk(), "Bundle", r.doc.value("Ctk", Json::object()).value("Bundle", "")); }
@@ -126,7 +118,7 @@ std::string log_path_of(const ContainerStore& store, const ContainerRecord& r) {
 // Docker's argsAsString: arguments holding a space are single-quoted.
 std::string command_string(const Json& doc) {
     std::string out = str_or(doc, "Path");
-    for (const auto& a : strings_of(doc.value("Args", Json::array()))) {
+    for (const auto& a : json_strings(doc.value("Args", Json::array()))) {
         out += " ";
         out += a.find(' ') != std::string::npos ? "'" + a + "'" : a;
     }
@@ -136,7 +128,7 @@ std::string command_string(const Json& doc) {
 // ctk's configuration "network": {"dns": [...]}, when it is set (net-bridge's NetworkConfig reads the same).
 std::optional<std::vector<std::string>> configured_nameservers() {
     Json netcfg = store::config_section(store::load_config(), "network");
-    if (netcfg.contains("dns") && netcfg["dns"].is_array()) return strings_of(netcfg["dns"]);
+    if (netcfg.contains("dns") && netcfg["dns"].is_array()) return json_strings(netcfg["dns"]);
     return std::nullopt;
 }
 
@@ -222,9 +214,8 @@ Json Engine::push(const std::string& ref, bool quiet) {
     o.capture_stderr = !progress;
     ProcessResult r = run_process(argv, o);
     if (!r.ok()) {
-        std::string_view e = trim(r.err);
-        auto nl = e.rfind('\n');
-        throw Error(e.empty() ? "reg-fetch push failed" : std::string(nl == std::string_view::npos ? e : e.substr(nl + 1)),
+        std::string last = last_line(r.err);
+        throw Error(last.empty() ? "reg-fetch push failed" : last,
                     r.status == 4 ? ErrorKind::not_found : ErrorKind::remote);
     }
     return parse_json(r.out, "reg-fetch push");
@@ -240,8 +231,8 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
                     : Json::object();
     Json config = docker_container_config(icfg);
     // Docker's merge of the request with the image's defaults.
-    std::vector<std::string> env = strings_of(get_or(icfg, "Env", Json::array()));
-    for (const auto& kv : strings_of(get_or(rc, "Env", Json::array()))) {
+    std::vector<std::string> env = json_strings(get_or(icfg, "Env", Json::array()));
+    for (const auto& kv : json_strings(get_or(rc, "Env", Json::array()))) {
         std::string key = kv.substr(0, kv.find('='));
         std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
         env.push_back(kv);
@@ -280,8 +271,8 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
     config["Domainname"] = str_or(rc, "Domainname");
     config["Image"] = str_or(rc, "Image");
 
-    std::vector<std::string> args = strings_of(get_or(config, "Entrypoint", Json::array()));
-    for (const auto& a : strings_of(get_or(config, "Cmd", Json::array()))) args.push_back(a);
+    std::vector<std::string> args = json_strings(get_or(config, "Entrypoint", Json::array()));
+    for (const auto& a : json_strings(get_or(config, "Cmd", Json::array()))) args.push_back(a);
     if (args.empty() && image) throw_invalid("No command specified");
     if (args.empty()) args.push_back(""); // explain of an image not pulled yet: its command is not known
 
@@ -376,7 +367,7 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
     Json anon = Json::object();
     for (auto it = volumes.begin(); it != volumes.end(); ++it) {
         bool covered = false;
-        for (const auto& b : strings_of(get_or(rh, "Binds", Json::array())))
+        for (const auto& b : json_strings(get_or(rh, "Binds", Json::array())))
             if (volume::parse_volume_flag(b).target == volume::clean_path(it.key())) covered = true;
         for (const auto& m : get_or(rh, "Mounts", Json::array()))
             if (str_or(m, "Target") == it.key()) covered = true;
@@ -444,7 +435,7 @@ void check_host_config(const Json& h) {
         throw_invalid("invalid IPC mode: " + ipc);
     }
     for (const auto& d : get_or(h, "Devices", Json::array())) (void)host_device(str_or(d, "PathOnHost"));
-    for (const auto& b : strings_of(get_or(h, "Binds", Json::array()))) {
+    for (const auto& b : json_strings(get_or(h, "Binds", Json::array()))) {
         std::string source = b.substr(0, b.find(':'));
         // a path, not a volume name: it must be absolute (never the daemon's cwd)
         if (!source.empty() && source[0] != '/' && (source.find('/') != std::string::npos || source[0] == '.'))
@@ -553,15 +544,15 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     const Json& rc = req.config;
     if (rc.contains("Entrypoint") && !rc["Entrypoint"].is_null()) {
         u.entrypoint_set = true;
-        auto ep = strings_of(rc["Entrypoint"]);
+        auto ep = json_strings(rc["Entrypoint"]);
         u.entrypoint = ep.empty() ? "" : ep[0];
         for (size_t i = 1; i < ep.size(); i++) u.command.push_back(ep[i]);
     }
-    for (const auto& a : strings_of(get_or(rc, "Cmd", Json::array()))) u.command.push_back(a);
+    for (const auto& a : json_strings(get_or(rc, "Cmd", Json::array()))) u.command.push_back(a);
     u.user = str_or(rc, "User");
     if (!mode.is_host()) u.hostname = hostname; // host mode: no UTS namespace, so no hostname to set
     u.workdir = str_or(rc, "WorkingDir");
-    u.env = strings_of(get_or(rc, "Env", Json::array()));
+    u.env = json_strings(get_or(rc, "Env", Json::array()));
     u.tty = cfg.tty;
     u.read_only = host.readonly_rootfs;
     u.cap_add = host.cap_add.value_or(std::vector<std::string>{});
@@ -584,7 +575,7 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
         p.add(make_netns_step(netns, "a network namespace that outlives the container's processes"));
         for (size_t i = 0; i < nets.size(); i++) {
             Json ep = get_or(endpoints, nets[i].c_str(), Json::object());
-            std::vector<std::string> aliases = strings_of(get_or(ep, "Aliases", Json::array()));
+            std::vector<std::string> aliases = json_strings(get_or(ep, "Aliases", Json::array()));
             std::string ip;
             if (ep.contains("IPAMConfig")) ip = str_or(ep["IPAMConfig"], "IPv4Address");
             Step att = run_step(tools::net_attach(nets[i], netns, r.name, aliases,

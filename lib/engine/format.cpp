@@ -769,4 +769,24 @@ std::string ports_display(const Json& ports) {
     return join(out, ", ");
 }
 
+std::string render_inspect(const std::vector<Json>& objects, const std::string& format) {
+    if (format.empty()) return Json(objects).dump(4) + "\n";
+    std::string out;
+    if (format == "json") {
+        for (const auto& o : objects) out += dump_compact(o) + "\n";
+        return out;
+    }
+    Template t = Template::parse(unescape_format(format));
+    for (const auto& o : objects) out += t.execute(o) + "\n";
+    return out;
+}
+
+std::string render_rows(const Listing& listing, std::string_view format, const std::vector<Json>& rows, bool quiet,
+                        const std::string& id_key) {
+    if (!quiet) return render_listing(listing, format, rows);
+    std::string out;
+    for (const auto& r : rows) out += r[id_key].get<std::string>() + "\n";
+    return out;
+}
+
 } // namespace ctk::engine

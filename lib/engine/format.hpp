@@ -56,6 +56,15 @@ struct Listing {
 };
 std::string render_listing(const Listing& listing, std::string_view format, const std::vector<Json>& rows);
 
+// A listing's output: with `quiet` only each row's `id_key`, one a line;
+// otherwise render_listing.
+std::string render_rows(const Listing& listing, std::string_view format, const std::vector<Json>& rows, bool quiet,
+                        const std::string& id_key);
+
+// docker inspect's output: the objects as an indented JSON array, "json" one
+// compact line each, or a Go template applied to each.
+std::string render_inspect(const std::vector<Json>& objects, const std::string& format);
+
 // Unescapes "\t" and "\n" in a --format given on the command line (Docker does this).
 std::string unescape_format(std::string_view s);
 

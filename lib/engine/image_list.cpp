@@ -50,9 +50,7 @@ bool reference_match(const std::string& pattern, const std::string& familiar_ref
 }
 
 std::vector<Json> list_images(const ImageStore& store, const FilterMap& f) {
-    for (const auto& [k, v] : f)
-        if (k != "dangling" && k != "label" && k != "reference" && k != "before" && k != "since")
-            throw Error("invalid filter '" + k + "'", ErrorKind::invalid);
+    check_filter_keys(f, {"dangling", "label", "reference", "before", "since"});
     std::optional<int64_t> before, since;
     if (auto v = filter_values(f, "before")) before = store.get(v->front()).created_unix();
     if (auto v = filter_values(f, "since")) since = store.get(v->front()).created_unix();

@@ -89,16 +89,8 @@ Json predefined_network(const std::string& name) {
 }
 
 std::vector<Json> list_networks(const FilterMap& f) {
-    static const std::vector<std::string> keys = {"name", "id", "label", "driver", "scope", "type", "dangling"};
-    for (const auto& [k, v] : f)
-        if (std::find(keys.begin(), keys.end(), k) == keys.end()) throw Error("invalid filter '" + k + "'", ErrorKind::invalid);
-    auto any = [&](const std::string& key, auto pred) {
-        auto it = f.find(key);
-        if (it == f.end() || it->second.empty()) return true;
-        for (const auto& v : it->second)
-            if (pred(v)) return true;
-        return false;
-    };
+    check_filter_keys(f, {"name", "id", "label", "driver", "scope", "type", "dangling"});
+    auto any = [&](const std::string& key, auto pred) { return filter_any(f, key, pred); };
     std::vector<std::pair<Json, size_t>> all; // the network, its endpoints (ls counts them)
     for (const auto& nb : bridge_networks()) {
         size_t endpoints = nb.contains("endpoints") && nb["endpoints"].is_number() ? nb["endpoints"].get<size_t>()
@@ -145,16 +137,11 @@ std::string render_networks(const std::vector<Json>& entries, const ListOptions&
                             {"Labels", join_labels(n.value("Labels", Json::object()))},
                             {"CreatedAt", docker_created_at(created)}});
     }
-    if (o.quiet) {
-        std::string text;
-        for (const auto& r : rows) text += r["ID"].get<std::string>() + "\n";
-        return text;
-    }
     Listing l;
     l.default_table = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
     l.headers = {{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"}, {"IPv6", "IPV6"},
                  {"Internal", "INTERNAL"}, {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"}};
-    return render_listing(l, o.format, rows);
+    return render_rows(l, o.format, rows, o.quiet, "ID");
 }
 
 } // namespace ctk::engine

@@ -28,6 +28,19 @@ namespace ctk::engine {
 
 // ---------------------------------------------------------------- builders
 
+namespace {
+
+// A step of `kind` on `path`: the shape most builders share.
+Step path_step(Step::Kind kind, std::string path, std::string comment = "") {
+    Step s;
+    s.kind = kind;
+    s.path = std::move(path);
+    s.comment = std::move(comment);
+    return s;
+}
+
+} // namespace
+
 Step run_step(std::vector<std::string> argv, std::string comment) {
     Step s;
     s.kind = Step::Kind::run;
@@ -37,51 +50,30 @@ Step run_step(std::vector<std::string> argv, std::string comment) {
 }
 
 Step write_file_step(std::string path, std::string content, mode_t mode, std::string comment) {
-    Step s;
-    s.kind = Step::Kind::write_file;
-    s.path = std::move(path);
+    Step s = path_step(Step::Kind::write_file, std::move(path), std::move(comment));
     s.content = std::move(content);
     s.mode = mode;
-    s.comment = std::move(comment);
     return s;
 }
 
 Step edit_json_step(std::string path, std::vector<JsonEdit> edits, std::string comment) {
-    Step s;
-    s.kind = Step::Kind::edit_json;
-    s.path = std::move(path);
+    Step s = path_step(Step::Kind::edit_json, std::move(path), std::move(comment));
     s.edits = std::move(edits);
-    s.comment = std::move(comment);
     return s;
 }
 
-Step make_dir_step(std::string path) {
-    Step s;
-    s.kind = Step::Kind::make_dir;
-    s.path = std::move(path);
-    return s;
-}
+Step make_dir_step(std::string path) { return path_step(Step::Kind::make_dir, std::move(path)); }
 
 Step remove_tree_step(std::string path, std::string comment) {
-    Step s;
-    s.kind = Step::Kind::remove_tree;
-    s.path = std::move(path);
-    s.comment = std::move(comment);
-    return s;
+    return path_step(Step::Kind::remove_tree, std::move(path), std::move(comment));
 }
 
 Step make_netns_step(std::string path, std::string comment) {
-    Step s;
-    s.kind = Step::Kind::make_netns;
-    s.path = std::move(path);
-    s.comment = std::move(comment);
-    return s;
+    return path_step(Step::Kind::make_netns, std::move(path), std::move(comment));
 }
 
 Step remove_netns_step(std::string path) {
-    Step s;
-    s.kind = Step::Kind::remove_netns;
-    s.path = std::move(path);
+    Step s = path_step(Step::Kind::remove_netns, std::move(path));
     s.may_fail = true;
     return s;
 }
@@ -97,11 +89,8 @@ Step capture_step(std::string var, std::string file, std::string expr, bool stri
 }
 
 Step copy_file_step(std::string from, std::string to, std::string comment) {
-    Step s;
-    s.kind = Step::Kind::copy_file;
+    Step s = path_step(Step::Kind::copy_file, std::move(to), std::move(comment));
     s.from = std::move(from);
-    s.path = std::move(to);
-    s.comment = std::move(comment);
     return s;
 }
 
@@ -608,12 +597,6 @@ Json eval_path(const Json& doc, const std::string& expr) {
     return *cur;
 }
 
-std::string last_line(const std::string& s) {
-    std::string_view v = trim(s);
-    auto nl = v.rfind('\n');
-    return std::string(nl == std::string_view::npos ? v : v.substr(nl + 1));
-}
-
 std::string tool_name(const std::string& argv0) {
     auto slash = argv0.rfind('/');
     return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
@@ -926,6 +909,12 @@ void read_only_view(const std::vector<std::string>& paths) {
         if (::mount_setattr(AT_FDCWD, p.c_str(), AT_RECURSIVE, &attr, sizeof attr) < 0)
             throw_errno("make read-only", p);
     }
+}
+
+std::string last_line(const std::string& s) {
+    std::string_view v = trim(s);
+    auto nl = v.rfind('\n');
+    return std::string(nl == std::string_view::npos ? v : v.substr(nl + 1));
 }
 
 } // namespace ctk::engine

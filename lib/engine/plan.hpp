@@ -141,6 +141,9 @@ struct ExecResult {
 ExecResult execute(const Plan& plan, const ExecOptions& options = {},
                    std::map<std::string, std::string> vars = {});
 
+// A tool's message: the last line of its stderr (CONTRACTS.md, "Output").
+std::string last_line(const std::string& text);
+
 // Locates a tool: next to the running executable (the build tree's
 // tools/<t>/<t> from tools/ctl/ctl, or an installed bin/ directory), then PATH.
 // $CTK_TOOLS_DIR (a directory holding the tools, or <dir>/<tool>/<tool>) wins.

@@ -22,16 +22,8 @@ Json docker_volume(Json v) {
 }
 
 std::vector<Json> list_volumes(const FilterMap& f) {
-    static const std::vector<std::string> keys = {"name", "label", "driver", "dangling"};
-    for (const auto& [k, v] : f)
-        if (std::find(keys.begin(), keys.end(), k) == keys.end()) throw Error("invalid filter '" + k + "'", ErrorKind::invalid);
-    auto any = [&](const std::string& key, auto pred) {
-        auto it = f.find(key);
-        if (it == f.end() || it->second.empty()) return true;
-        for (const auto& v : it->second)
-            if (pred(v)) return true;
-        return false;
-    };
+    check_filter_keys(f, {"name", "label", "driver", "dangling"});
+    auto any = [&](const std::string& key, auto pred) { return filter_any(f, key, pred); };
     ProcessResult p = run_process(tools::vol_ls());
     if (!p.ok()) throw Error(std::string(trim(p.err)), error_kind_of_exit(p.status));
     std::vector<Json> out;
@@ -60,16 +52,11 @@ std::string render_volumes(const std::vector<Json>& entries, const ListOptions& 
         rows.push_back(Json{{"Driver", v.value("Driver", "local")}, {"Name", v.value("Name", "")}, {"Scope", v.value("Scope", "local")},
                             {"Mountpoint", v.value("Mountpoint", "")}, {"Labels", join_labels(v.value("Labels", Json::object()))},
                             {"Links", "N/A"}, {"Size", "N/A"}});
-    if (o.quiet) {
-        std::string text;
-        for (const auto& r : rows) text += r["Name"].get<std::string>() + "\n";
-        return text;
-    }
     Listing l;
     l.default_table = "table {{.Driver}}\t{{.Name}}";
     l.headers = {{"Driver", "DRIVER"}, {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"}, {"Mountpoint", "MOUNTPOINT"},
                  {"Labels", "LABELS"}, {"Links", "LINKS"}, {"Size", "SIZE"}};
-    return render_listing(l, o.format, rows);
+    return render_rows(l, o.format, rows, o.quiet, "Name");
 }
 
 } // namespace ctk::engine
