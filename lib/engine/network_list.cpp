@@ -104,7 +104,9 @@ std::vector<Json> list_networks(const FilterMap& f) {
         if (!listed) all.emplace_back(predefined_network(p), 0);
     }
     std::vector<Json> out;
-    for (const auto& [n, endpoints] : all) {
+    for (const auto& entry : all) {
+        const Json& n = entry.first;      // not a structured binding: the lambdas below capture it
+        size_t endpoints = entry.second;
         std::string name = n["Name"], id = n["Id"];
         bool builtin = name == "bridge" || name == "host" || name == "none";
         if (!any("name", [&](const std::string& v) { return name.find(v) != std::string::npos; })) continue;

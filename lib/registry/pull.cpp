@@ -215,7 +215,9 @@ std::vector<Json> pull(Session& session, std::string_view reference, const PullO
     for (const auto& img : images)
         for (const auto& l : img.manifest.layers) wanted.emplace(l.digest, l);
     std::vector<Job> jobs;
-    for (const auto& [digest, d] : wanted) {
+    for (const auto& entry : wanted) {
+        const Digest& digest = entry.first;
+        const oci::Descriptor& d = entry.second; // not a structured binding: the lambda captures it
         std::string id = digest.str();
         auto writer = layout.resume_blob(digest, d.size, [&] {
             progress.event(id, "waiting", 0, static_cast<uint64_t>(d.size), "another pull holds it");
