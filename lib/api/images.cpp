@@ -130,19 +130,31 @@ void pull(Daemon& d, Request& req, Response& res, const std::string& ref) {
     d.events().publish("image", "pull", engine::familiar_reference(full), {{"name", engine::familiar_reference(full)}});
 }
 
+// The request body (a tarball) in a file of the store's tmp/, where img-pack
+// reads it; removed with this.
+struct BodyFile {
+    std::string path;
+    BodyFile(Request& req, const engine::Engine& e, const std::string& what) {
+        make_dirs(e.paths().root + "/tmp");
+        path = e.paths().root + "/tmp/" + what + "-" + random_hex(8) + ".tar";
+        UniqueFd f(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!f) throw_errno("create", path);
+        ScopeGuard drop([&] { ::unlink(path.c_str()); });
+        req.body_stream([&](std::string_view data) { write_all(f.get(), data, path); }, 1ull << 40);
+        drop.dismiss();
+    }
+    ~BodyFile() { ::unlink(path.c_str()); }
+    BodyFile(const BodyFile&) = delete;
+    BodyFile& operator=(const BodyFile&) = delete;
+};
+
 void import_image(Daemon& d, Request& req, Response& res) {
     std::string src = req.query().value("fromSrc");
     if (src != "-") throw HttpError(501, "importing from a URL is not implemented by ctld; send the tarball (fromSrc=-)");
     engine::Engine e = d.engine();
-    make_dirs(e.paths().root + "/tmp");
-    std::string tmp = e.paths().root + "/tmp/import-" + random_hex(8) + ".tar";
-    UniqueFd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!f) throw_errno("create", tmp);
-    ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
-    req.body_stream([&](std::string_view data) { write_all(f.get(), data, tmp); }, 1ull << 40);
-    f.reset();
+    BodyFile body(req, e, "import");
     engine::ImportRequest o;
-    o.source = tmp;
+    o.source = body.path;
     std::string repo = req.query().value("repo"), tag = req.query().value("tag");
     if (!repo.empty()) o.reference = join_ref(repo, tag);
     o.message = req.query().value("message");
@@ -258,14 +270,8 @@ void add_image_routes(Router& r, Daemon& d) {
     // load and save run img-pack on a file of the store's tmp/ (the body in, the archive out)
     r.add("POST", "/images/load", [&d](Request& req, Response& res) {
         engine::Engine e = d.engine();
-        make_dirs(e.paths().root + "/tmp");
-        std::string tmp = e.paths().root + "/tmp/load-" + random_hex(8) + ".tar";
-        UniqueFd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        if (!f) throw_errno("create", tmp);
-        ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
-        req.body_stream([&](std::string_view data) { write_all(f.get(), data, tmp); }, 1ull << 40);
-        f.reset();
-        Json loaded = engine::load_image_archive(e, tmp);
+        BodyFile body(req, e, "load");
+        Json loaded = engine::load_image_archive(e, body.path);
         res.begin_stream(200, "application/json");
         for (const auto& l : loaded) {
             std::string id = l.value("id", "");
