@@ -113,12 +113,7 @@ void hash_entry(Hasher& h, int sdir, const std::string& name, const std::string&
         std::sort(names.begin(), names.end());
         for (const auto& n : names) {
             std::string r = rel.empty() || rel == "." ? n : rel + "/" + n;
-            if (ignore && ignore->excluded(r)) {
-                struct stat cst;
-                if (!ignore->has_exclusions() ||
-                    (::fstatat(s.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(cst.st_mode)))
-                    continue;
-            }
+            if (ignored_entry(ignore, s.get(), n, r)) continue;
             hash_entry(h, s.get(), n, r, ignore);
         }
     }
@@ -200,6 +195,8 @@ private:
     // Runs the plan, or appends it to the script under --explain; a failure
     // runs the plan's undo steps (the script's EXIT trap) before it goes on.
     void perform(const engine::Plan& p);
+    // The undo steps armed in `p` (arm_rollback), each allowed to fail.
+    void undo(const engine::Plan& p);
     // The state commit_steps predicted, read back from img-pack's output once it ran.
     ImageState made(const ImageState& predicted) const;
 
@@ -307,20 +304,24 @@ void Builder::perform(const engine::Plan& p) {
     try {
         e_.execute(p);
     } catch (...) {
-        for (const auto& s : p.steps)
-            if (s.kind == engine::Step::Kind::arm_rollback) {
-                engine::Plan undo = plan();
-                for (auto u : s.steps) {
-                    u.may_fail = true;
-                    undo.add(u);
-                }
-                try {
-                    engine::execute(undo);
-                } catch (const std::exception&) {
-                }
-            }
+        undo(p);
         throw;
     }
+}
+
+void Builder::undo(const engine::Plan& p) {
+    for (const auto& s : p.steps)
+        if (s.kind == engine::Step::Kind::arm_rollback) {
+            engine::Plan steps = plan();
+            for (auto u : s.steps) {
+                u.may_fail = true;
+                steps.add(u);
+            }
+            try {
+                engine::execute(steps);
+            } catch (const std::exception&) {
+            }
+        }
 }
 
 ImageState Builder::made(const ImageState& predicted) const {
@@ -547,10 +548,7 @@ void Builder::run_step(Stage& st, const Instruction& in) {
         try {
             r = run_process(run.argv, ro);
         } catch (...) {
-            engine::Plan undo = plan();
-            undo.add(gone);
-            for (const auto& s : release_steps(b)) undo.add(s);
-            perform(undo);
+            undo(before);
             throw;
         }
         if (!sink_.run_output_inherited && !r.out.empty()) say(r.out);
@@ -560,13 +558,7 @@ void Builder::run_step(Stage& st, const Instruction& in) {
             if (!line.empty() && line.rfind("ns-run: warning:", 0) != 0) err += line + "\n";
         if (!err.empty()) say(err);
         if (r.status != 0) {
-            engine::Plan undo = plan();
-            undo.add(gone);
-            for (auto s : release_steps(b)) {
-                s.may_fail = true;
-                undo.add(s);
-            }
-            perform(undo);
+            undo(before); // what the script's trap does: the container, the bundle
             throw RunFailed{r.status, "The command '" + join(cmd, " ") + "' returned a non-zero code: " + std::to_string(r.status)};
         }
     }

@@ -89,11 +89,7 @@ void copy_entry(int sdir, const std::string& name, const std::string& rel, int d
         std::sort(names.begin(), names.end());
         for (const auto& n : names) {
             std::string r = rel.empty() || rel == "." ? n : rel + "/" + n;
-            if (c.ignore && c.ignore->excluded(r) && !c.ignore->has_exclusions()) continue;
-            if (c.ignore && c.ignore->excluded(r)) {
-                struct stat cst;
-                if (::fstatat(s.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(cst.st_mode)) continue;
-            }
+            if (ignored_entry(c.ignore, s.get(), n, r)) continue;
             copy_entry(s.get(), n, r, d.get(), n, c);
         }
         set_meta(ddir, dname, st, c.owner, false, c.chmod);
@@ -238,6 +234,13 @@ bool path_match(const std::string& pattern, const std::string& path) {
 
 } // namespace
 
+bool ignored_entry(const IgnoreMatcher* ignore, int dirfd, const std::string& name, const std::string& rel) {
+    if (!ignore || !ignore->excluded(rel)) return false;
+    if (!ignore->has_exclusions()) return true;
+    struct stat st;
+    return ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode);
+}
+
 std::vector<CopySource> match_sources(const std::string& from, const std::vector<std::string>& patterns,
                                       const IgnoreMatcher* ignore, bool add) {
     const char* name = add ? "ADD" : "COPY";
@@ -366,12 +369,7 @@ void copy_into_root(const std::string& rootfs, const CopySpec& spec) {
             std::sort(names.begin(), names.end());
             for (const auto& n : names) {
                 std::string r = rel.empty() ? n : rel + "/" + n;
-                if (ignore && ignore->excluded(r)) {
-                    struct stat cst;
-                    if (!ignore->has_exclusions() ||
-                        (::fstatat(sd.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(cst.st_mode)))
-                        continue;
-                }
+                if (ignored_entry(ignore, sd.get(), n, r)) continue;
                 copy_entry(sd.get(), n, r, d.get(), n, cc);
             }
             continue;

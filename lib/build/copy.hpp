@@ -48,6 +48,11 @@ struct CopySpec {
     std::string dockerignore;         // .dockerignore's text, for context sources ("" = none)
 };
 
+// Whether .dockerignore leaves out the entry `name` of `dirfd` (`rel` in the
+// context): an excluded path, except a directory when the patterns re-include
+// something ("!…"), which may lie below it.
+bool ignored_entry(const IgnoreMatcher* ignore, int dirfd, const std::string& name, const std::string& rel);
+
 // Copies as above into the root filesystem `rootfs`.
 void copy_into_root(const std::string& rootfs, const CopySpec& spec);
 

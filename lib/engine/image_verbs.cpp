@@ -20,7 +20,7 @@ Json pack_answer(const ExecResult& r, const std::string& what) {
 } // namespace
 
 void tag_image(Engine& e, const std::string& source, const std::string& target) {
-    LocalImage img = e.images().get(source); // not_found as Docker says it, before any step
+    e.images().get(source); // not_found as Docker says it, before any step
     std::string full = normalize_reference(target);
     Plan p = e.new_plan("ctl tag " + source + " " + target);
     p.add(run_step(tools::pack_tag(source, {full}),
