@@ -48,7 +48,7 @@ std::optional<Json> find_network(const std::string& ref) {
 
 Json get_network(const std::string& ref) {
     auto n = find_network(ref);
-    if (!n) throw HttpError(404, "network " + ref + " not found");
+    if (!n) throw HttpError(404, engine::no_such_network(ref));
     return *n;
 }
 
@@ -142,7 +142,7 @@ void add_network_routes(Router& r, Daemon& d) {
         if (name.empty()) throw HttpError(400, "network name is required");
         std::string driver = json_str(body, "Driver", "bridge");
         if (driver.empty()) driver = "bridge";
-        if (driver != "bridge") throw HttpError(404, "plugin \"" + driver + "\" not found (ctk networks are bridges)");
+        if (driver != "bridge") throw HttpError(404, engine::no_driver_plugin(driver, "networks are bridges"));
         if (name == "host" || name == "none" || name == "bridge")
             throw HttpError(403, "operation is not permitted on predefined " + name + " network ");
         if (find_network(name)) throw HttpError(409, "network with name " + name + " already exists");

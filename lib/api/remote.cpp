@@ -21,6 +21,7 @@
 #include "core/strings.hpp"
 #include "engine/container_archive.hpp"
 #include "engine/disk_usage.hpp"
+#include "engine/commands.hpp"
 #include "engine/commit.hpp"
 #include "engine/container_list.hpp"
 #include "engine/image_list.hpp"
@@ -86,26 +87,6 @@ std::function<std::string()> pieces_of(int fd) {
         }
         return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
     };
-}
-
-// ---------------------------------------------------------------- CLI values
-
-CLI::App* parsed_sub(CLI::App* a) {
-    for (CLI::App* s : a->get_subcommands())
-        if (s->parsed()) return s;
-    return nullptr;
-}
-bool has(CLI::App* c, const std::string& name) {
-    auto* o = c->get_option_no_throw(name);
-    return o && o->count() > 0;
-}
-std::string opt(CLI::App* c, const std::string& name) {
-    auto* o = c->get_option_no_throw(name);
-    return o && o->count() > 0 ? o->as<std::string>() : "";
-}
-std::vector<std::string> opts(CLI::App* c, const std::string& name) {
-    auto* o = c->get_option_no_throw(name);
-    return o && o->count() > 0 ? o->as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
 [[noreturn]] void usage(const std::string& m) { throw Error(m, ErrorKind::usage); }
@@ -175,9 +156,26 @@ private:
 
 // ---------------------------------------------------------------- the verbs
 
-class Remote {
+Json labels_json(const std::vector<std::string>& labels) {
+    Json out = Json::object();
+    for (const auto& l : labels) {
+        auto kv = split_once(l, '=');
+        out[kv ? kv->first : l] = kv ? kv->second : "";
+    }
+    return out;
+}
+
+// "1700000000.000000005": a time as the API's since/until take it.
+std::string api_time(int64_t ns) {
+    char frac[16];
+    std::snprintf(frac, sizeof frac, "%09lld", static_cast<long long>(ns % 1000000000));
+    return std::to_string(ns / 1000000000) + "." + frac;
+}
+
+// ctl's remote face (engine/backend.hpp): each verb as the Engine API's calls.
+class Remote final : public engine::Backend {
 public:
-    Remote(Client& c) : c_(c) {}
+    explicit Remote(const RemoteTarget& t) : c_(t.host, t.tls) {}
 
     void print(const std::string& s) {
         std::fwrite(s.data(), 1, s.size(), stdout);
@@ -188,7 +186,7 @@ public:
     Json inspect_container(const std::string& ref) { return c_.get(container_path(ref) + "/json"); }
 
     // ---- images
-    void pull(const std::string& ref, bool quiet) {
+    void pull(const std::string& ref, bool quiet) override {
         std::string image = ref, tag;
         auto at = ref.find('@');
         auto slash = ref.rfind('/');
@@ -228,7 +226,7 @@ public:
         print(engine::normalize_reference(ref) + "\n");
     }
 
-    void push(const std::string& ref, bool quiet) {
+    void push(const std::string& ref, bool quiet) override {
         std::string name = ref, tag;
         auto slash = ref.rfind('/');
         auto colon = ref.rfind(':');
@@ -257,7 +255,7 @@ public:
         if (!failure.empty()) throw Error(failure, ErrorKind::remote);
     }
 
-    void images(const engine::ListOptions& o, const std::string& repo) {
+    void images(const engine::ListOptions& o, const std::string& repo) override {
         Json f = Json::object();
         for (const auto& [k, vs] : engine::image_list_filters(o, repo))
             for (const auto& v : vs) f[k][v] = true;
@@ -268,7 +266,11 @@ public:
         print(engine::render_images(entries, o));
     }
 
-    void rmi(const std::vector<std::string>& refs, bool force) {
+    void history(const engine::HistoryRequest& h) override {
+        print(engine::render_history(c_.get("/images/" + h.image + "/history"), h.no_trunc, h.quiet, h.human, h.format));
+    }
+
+    void rmi(const std::vector<std::string>& refs, bool force) override {
         each(refs, false, [&](const std::string& r) {
             ClientResponse res = c_.request("DELETE", "/images/" + r + (force ? "?force=1" : ""));
             if (res.status >= 400) throw_api_error(res.status, res.body);
@@ -279,7 +281,7 @@ public:
         });
     }
 
-    void tag(const std::string& src, const std::string& dst) {
+    void tag(const std::string& src, const std::string& dst) override {
         std::string full = engine::normalize_reference(dst);
         auto at = full.find('@');
         std::string repo = at == std::string::npos ? full.substr(0, full.rfind(':')) : full.substr(0, at);
@@ -287,7 +289,7 @@ public:
         c_.post("/images/" + src + "/tag?repo=" + url_encode(repo) + "&tag=" + url_encode(t));
     }
 
-    void save(const std::vector<std::string>& refs, const std::string& output) {
+    void save(const std::vector<std::string>& refs, const std::string& output) override {
         std::string q;
         for (const auto& r : refs) q += (q.empty() ? "?" : "&") + std::string("names=") + url_encode(r);
         UniqueFd file;
@@ -309,7 +311,7 @@ public:
         if (!tmp.empty() && ::rename(tmp.c_str(), output.c_str()) < 0) throw_errno("rename", output);
     }
 
-    void load(const std::string& input) {
+    void load(const std::string& input, bool) override {
         UniqueFd file;
         int fd = STDIN_FILENO;
         if (!input.empty()) {
@@ -324,7 +326,8 @@ public:
         }
     }
 
-    void import(const std::string& source, const std::string& ref, const std::vector<std::string>& changes, const std::string& message) {
+    void import(const std::string& source, const std::string& ref, const std::vector<std::string>& changes,
+                const std::string& message, const std::string&) override {
         UniqueFd file;
         int fd = STDIN_FILENO;
         if (source != "-") {
@@ -344,8 +347,32 @@ public:
         print((j.is_object() ? j.value("status", "") : std::string(trim(r.body))) + "\n");
     }
 
+    void commit(const engine::CommitOptions& o) override {
+        std::string q = "/commit?container=" + url_encode(o.container);
+        if (!o.reference.empty()) {
+            std::string full = engine::normalize_reference(o.reference);
+            auto at = full.find('@');
+            std::string repo = at == std::string::npos ? full.substr(0, full.rfind(':')) : full.substr(0, at);
+            q += "&repo=" + url_encode(repo);
+            if (at == std::string::npos) q += "&tag=" + url_encode(full.substr(full.rfind(':') + 1));
+        }
+        if (!o.message.empty()) q += "&comment=" + url_encode(o.message);
+        if (!o.author.empty()) q += "&author=" + url_encode(o.author);
+        for (const auto& c : o.changes) q += "&changes=" + url_encode(c);
+        print(c_.post(q).value("Id", "") + "\n");
+    }
+
+    int build(const engine::BuildRequest&) override { usage("\"build\" is not available with -H"); }
+    int login(const std::vector<std::string>&) override { no_credentials(); }
+    int logout(const std::vector<std::string>&) override { no_credentials(); }
+    [[noreturn]] static void no_credentials() {
+        usage("login and logout work on this machine's credentials: run them without -H");
+    }
+
     // ---- containers
-    std::string create(const engine::RunFlags& f) {
+    void create(const engine::RunFlags& f) override { print(create_container(f) + "\n"); }
+
+    std::string create_container(const engine::RunFlags& f) {
         engine::CreateRequest req = engine::request_from_flags(f);
         Json body = req.config;
         body["HostConfig"] = req.host_config;
@@ -456,8 +483,8 @@ public:
         }
     }
 
-    int run(const engine::RunFlags& f) {
-        std::string id = create(f);
+    int run(const engine::RunFlags& f) override {
+        std::string id = create_container(f);
         if (f.detach) {
             c_.post("/containers/" + id + "/start");
             print(id + "\n");
@@ -466,7 +493,7 @@ public:
         return attach_and_start(id, f.tty, f.interactive, true, f.rm ? "removed" : "next-exit");
     }
 
-    int start(const std::vector<std::string>& refs, bool attach, bool interactive) {
+    int start(const std::vector<std::string>& refs, bool attach, bool interactive) override {
         if (attach && refs.size() > 1) usage("you cannot start and attach multiple containers at once");
         if (attach) {
             Json c = inspect_container(refs[0]);
@@ -477,7 +504,7 @@ public:
         return 0;
     }
 
-    int exec(const std::string& ref, const engine::ExecRequest& r) {
+    int exec(const std::string& ref, const engine::ExecRequest& r) override {
         Json body = {{"User", r.user}, {"Privileged", false}, {"Tty", r.tty}, {"AttachStdin", r.interactive && !r.detach},
                      {"AttachStdout", !r.detach}, {"AttachStderr", !r.detach}, {"Detach", r.detach}, {"Env", r.env},
                      {"WorkingDir", r.workdir}, {"Cmd", r.cmd}};
@@ -507,25 +534,19 @@ public:
         return info["ExitCode"].is_number() ? info["ExitCode"].get<int>() : 125;
     }
 
-    int attach(const std::string& ref) {
+    int attach(const std::string& ref) override {
         Json c = inspect_container(ref);
         return attach_and_start(c.value("Id", ""), c["Config"].value("Tty", false), false, false, "next-exit");
     }
 
-    void logs(const std::string& ref, const engine::LogOptions& o, const std::string& since, const std::string& until) {
+    void logs(const std::string& ref, const engine::LogOptions& o) override {
         Json c = inspect_container(ref);
         bool tty = c["Config"].value("Tty", false);
         std::string q = "/containers/" + c.value("Id", "") + "/logs?stdout=1&stderr=1&tail=" + url_encode(o.tail.empty() ? "all" : o.tail);
         if (o.follow) q += "&follow=1";
         if (o.timestamps) q += "&timestamps=1";
-        int64_t now = engine::now_ns();
-        auto unix_time = [&](const std::string& s) {
-            auto t = engine::parse_time_or_duration(s, now);
-            if (!t) usage("invalid value for time: " + s);
-            return std::to_string(*t / 1000000000) + "." + std::to_string(*t % 1000000000);
-        };
-        if (!since.empty()) q += "&since=" + unix_time(since);
-        if (!until.empty()) q += "&until=" + unix_time(until);
+        if (o.since_ns) q += "&since=" + api_time(*o.since_ns);
+        if (o.until_ns) q += "&until=" + api_time(*o.until_ns);
         Demux demux;
         std::string err;
         int st = c_.stream("GET", q, "", [&](std::string_view d) {
@@ -535,7 +556,7 @@ public:
         if (st >= 400) throw_api_error(st, err);
     }
 
-    void ps(const engine::ListOptions& o) {
+    void ps(const engine::ListOptions& o) override {
         std::string q = "/containers/json?";
         engine::ContainerListQuery lq = engine::container_list_query(o);
         if (lq.all) q += "all=1&";
@@ -563,14 +584,65 @@ public:
         if (!failed.empty()) throw Error(failed);
     }
 
-    void stop(const std::vector<std::string>& refs, const std::string& verb, const std::string& t) {
+    void stop(const std::vector<std::string>& refs, std::optional<int> t) override { stop_or_restart(refs, "stop", t); }
+    void restart(const std::vector<std::string>& refs, std::optional<int> t) override { stop_or_restart(refs, "restart", t); }
+    void stop_or_restart(const std::vector<std::string>& refs, const std::string& verb, std::optional<int> t) {
         each(refs, true, [&](const std::string& r) {
-            ClientResponse res = c_.request("POST", container_path(r) + "/" + verb + (t.empty() ? "" : "?t=" + url_encode(t)));
+            ClientResponse res = c_.request("POST", container_path(r) + "/" + verb + (t ? "?t=" + std::to_string(*t) : ""));
             if (res.status >= 400) throw_api_error(res.status, res.body);
         });
     }
 
-    int wait(const std::vector<std::string>& refs) {
+    void kill(const std::vector<std::string>& refs, const std::string& sig) override {
+        each(refs, true, [&](const std::string& x) {
+            c_.post(container_path(x) + "/kill" + (sig.empty() ? "" : "?signal=" + url_encode(sig)));
+        });
+    }
+
+    void rm(const std::vector<std::string>& refs, bool force, bool volumes) override {
+        std::string q = std::string(force ? "force=1&" : "") + (volumes ? "v=1" : "");
+        each(refs, true, [&](const std::string& x) { c_.del(container_path(x) + (q.empty() ? "" : "?" + q)); });
+    }
+
+    void pause(const std::vector<std::string>& refs) override { post_each(refs, "pause"); }
+    void unpause(const std::vector<std::string>& refs) override { post_each(refs, "unpause"); }
+    void post_each(const std::vector<std::string>& refs, const std::string& verb) {
+        each(refs, true, [&](const std::string& x) { c_.post(container_path(x) + "/" + verb); });
+    }
+
+    void rename(const std::string& ref, const std::string& name) override {
+        c_.post(container_path(ref) + "/rename?name=" + url_encode(name));
+    }
+
+    void container_prune(bool) override {
+        print(engine::render_system_prune(c_.post("/containers/prune"), Json(), Json(), Json(), Json()));
+    }
+
+    Json prune_images(bool all) {
+        return c_.post("/images/prune?filters=" + url_encode(all ? R"({"dangling":["false"]})" : R"({"dangling":["true"]})"));
+    }
+
+    void image_prune(bool all) override {
+        Json j = prune_images(all);
+        print(engine::render_deleted_images(j.value("ImagesDeleted", Json())) + "Total reclaimed space: " +
+              engine::human_size4(j.value("SpaceReclaimed", 0)) + "\n");
+    }
+
+    void system_df(bool verbose, const std::string& format) override {
+        print(engine::render_disk_usage(c_.get("/system/df"), verbose, format));
+    }
+
+    void system_prune(bool all, bool volumes) override {
+        // docker system prune's calls, in its order
+        Json containers = c_.post("/containers/prune");
+        Json networks = c_.post("/networks/prune");
+        Json vols = volumes ? c_.post("/volumes/prune") : Json();
+        Json images = prune_images(all);
+        Json cache = c_.post("/build/prune");
+        print(engine::render_system_prune(containers, networks, vols, images, cache));
+    }
+
+    int wait(const std::vector<std::string>& refs) override {
         each(refs, false, [&](const std::string& r) {
             std::string body, err;
             int st = c_.stream("POST", container_path(r) + "/wait", "", [&](std::string_view d) { body.append(d); }, &err);
@@ -580,14 +652,14 @@ public:
         return 0;
     }
 
-    void top(const std::string& ref, const std::vector<std::string>& args) {
+    void top(const std::string& ref, const std::vector<std::string>& args) override {
         Json t = c_.get(container_path(ref) + "/top" + (args.empty() ? "" : "?ps_args=" + url_encode(join(args, " "))));
         std::vector<std::string> lines = {join(t["Titles"].get<std::vector<std::string>>(), "\t")};
         for (const auto& p : t["Processes"]) lines.push_back(join(p.get<std::vector<std::string>>(), "\t"));
         print(engine::tabulate(lines));
     }
 
-    void port(const std::string& ref, const std::string& private_port) {
+    void port(const std::string& ref, const std::string& private_port) override {
         Json ports = inspect_container(ref)["NetworkSettings"].value("Ports", Json::object());
         std::string want = private_port;
         if (!want.empty() && want.find('/') == std::string::npos) want += "/tcp";
@@ -603,7 +675,7 @@ public:
         if (!want.empty() && !found) throw_not_found("No public port '" + want + "' published for " + ref);
     }
 
-    void cp(const std::string& src, const std::string& dst) {
+    void cp(const std::string& src, const std::string& dst) override {
         auto container_side = [](const std::string& s) {
             if (s.empty() || s[0] == '/' || s[0] == '.') return std::string::npos;
             auto c = s.find(':');
@@ -708,7 +780,7 @@ public:
         print(engine::render_inspect(objects, format));
     }
 
-    void inspect(const std::vector<std::string>& refs, const std::string& format, const std::string& type) {
+    void inspect(const std::vector<std::string>& refs, const std::string& format, const std::string& type) override {
         std::vector<Json> found;
         std::string missing;
         for (const auto& r : refs) {
@@ -732,206 +804,90 @@ public:
     }
 
     // ---- networks and volumes
-    void network_ls(const engine::ListOptions& o) {
+    void network_create(const engine::NetworkCreateRequest& n) override {
+        Json body = {{"Name", n.name}, {"CheckDuplicate", true}, {"Driver", n.driver.empty() ? "bridge" : n.driver},
+                     {"Internal", n.internal}, {"Attachable", n.attachable},
+                     {"Labels", labels_json(n.labels)}, {"Options", labels_json(n.options)}};
+        Json ipam = {{"Driver", "default"}, {"Config", Json::array()}};
+        if (!n.subnet.empty()) {
+            Json cfg = {{"Subnet", n.subnet}};
+            if (!n.gateway.empty()) cfg["Gateway"] = n.gateway;
+            ipam["Config"].push_back(cfg);
+        }
+        body["IPAM"] = ipam;
+        print(c_.post("/networks/create", body).value("Id", "") + "\n");
+    }
+
+    void network_inspect(const std::vector<std::string>& names, const std::string& format) override {
+        inspect_each("networks", names, format);
+    }
+
+    void network_rm(const std::vector<std::string>& names) override {
+        each(names, true, [&](const std::string& n) { c_.del("/networks/" + url_encode(n)); });
+    }
+
+    void network_connect(const std::string& network, const std::string& container, const std::vector<std::string>& aliases,
+                         const std::string& ip) override {
+        Json ep = {{"Aliases", aliases}};
+        if (!ip.empty()) ep["IPAMConfig"] = {{"IPv4Address", ip}};
+        c_.post("/networks/" + url_encode(network) + "/connect", Json{{"Container", container}, {"EndpointConfig", ep}});
+    }
+
+    void network_disconnect(const std::string& network, const std::string& container, bool force) override {
+        c_.post("/networks/" + url_encode(network) + "/disconnect", Json{{"Container", container}, {"Force", force}});
+    }
+
+    void network_prune(bool) override {
+        Json j = c_.post("/networks/prune");
+        if (j.contains("NetworksDeleted") && j["NetworksDeleted"].is_array() && !j["NetworksDeleted"].empty()) {
+            print("Deleted Networks:\n");
+            for (const auto& n : j["NetworksDeleted"]) print(n.get<std::string>() + "\n");
+        }
+    }
+
+    void volume_create(const engine::VolumeCreateRequest& v) override {
+        Json body = {{"Name", v.name}, {"Driver", v.driver.empty() ? "local" : v.driver},
+                     {"Labels", labels_json(v.labels)}, {"DriverOpts", labels_json(v.options)}};
+        print(c_.post("/volumes/create", body).value("Name", "") + "\n");
+    }
+
+    void volume_inspect(const std::vector<std::string>& names, const std::string& format) override {
+        inspect_each("volumes", names, format);
+    }
+
+    void volume_rm(const std::vector<std::string>& names, bool force) override {
+        each(names, true, [&](const std::string& n) { c_.del("/volumes/" + url_encode(n) + (force ? "?force=1" : "")); });
+    }
+
+    void volume_prune(bool, bool all) override {
+        Json j = c_.post(all ? "/volumes/prune?filters=" + url_encode("{\"all\":[\"true\"]}") : "/volumes/prune");
+        if (j.contains("VolumesDeleted") && j["VolumesDeleted"].is_array() && !j["VolumesDeleted"].empty()) {
+            print("Deleted Volumes:\n");
+            for (const auto& n : j["VolumesDeleted"]) print(n.get<std::string>() + "\n");
+            print("\n");
+        }
+        print("Total reclaimed space: " + engine::human_size_decimal(j.value("SpaceReclaimed", 0)) + "\n");
+    }
+
+    void network_ls(const engine::ListOptions& o) override {
         Json list = c_.get("/networks" + (o.filters.empty() ? "" : "?filters=" + url_encode(filters_json(o.filters))));
         std::vector<Json> entries;
         for (const auto& n : list) entries.push_back(n);
         print(engine::render_networks(entries, o));
     }
 
-    void volume_ls(const engine::ListOptions& o) {
+    void volume_ls(const engine::ListOptions& o) override {
         Json list = c_.get("/volumes" + (o.filters.empty() ? "" : "?filters=" + url_encode(filters_json(o.filters))));
         std::vector<Json> entries;
         for (const auto& v : list.value("Volumes", Json::array())) entries.push_back(v);
         print(engine::render_volumes(entries, o));
     }
 
-    Client& c_;
+    Client c_;
 };
-
-Json labels_json(const std::vector<std::string>& labels) {
-    Json out = Json::object();
-    for (const auto& l : labels) {
-        auto kv = split_once(l, '=');
-        out[kv ? kv->first : l] = kv ? kv->second : "";
-    }
-    return out;
-}
-
-int dispatch(CLI::App& app, Remote& r, const engine::RunFlags& rf0, const engine::ListOptions& lo,
-             const engine::LogOptions& logo, const engine::ExecRequest& er) {
-    CLI::App* s = parsed_sub(&app);
-    if (!s) usage("no command given");
-    std::string v = s->get_name();
-    CLI::App* s2 = nullptr;
-    if (v == "container" || v == "image" || v == "network" || v == "volume" || v == "system") {
-        s2 = parsed_sub(s);
-        if (!s2) usage("\"" + v + "\" needs a subcommand");
-    }
-    std::string w = s2 ? s2->get_name() : "";
-    CLI::App* c = s2 ? s2 : s;
-    auto is = [&](const char* top, const char* management = nullptr, const char* sub = nullptr) {
-        return (v == top && !s2) || (management && v == management && w == sub);
-    };
-    if (is("pull", "image", "pull")) r.pull(opt(c, "NAME"), has(c, "--quiet"));
-    else if (is("push", "image", "push")) r.push(opt(c, "NAME"), has(c, "--quiet"));
-    else if (is("images", "image", "ls")) r.images(lo, opt(c, "REPOSITORY"));
-    else if (is("history", "image", "history")) {
-        std::string image = opt(c, "IMAGE"), human = opt(c, "--human");
-        r.print(engine::render_history(r.c_.get("/images/" + image + "/history"), has(c, "--no-trunc"), has(c, "--quiet"),
-                                       human.empty() || human == "true" || human == "1",
-                                       engine::unescape_format(opt(c, "--format"))));
-    }
-    else if (is("rmi", "image", "rm")) r.rmi(opts(c, "IMAGE"), has(c, "--force"));
-    else if (is("tag", "image", "tag")) r.tag(opt(c, "SOURCE"), opt(c, "TARGET"));
-    else if (is("save", "image", "save")) r.save(opts(c, "IMAGE"), opt(c, "--output"));
-    else if (is("load", "image", "load")) r.load(opt(c, "--input"));
-    else if (is("import", "image", "import")) r.import(opt(c, "SOURCE"), opt(c, "REPOSITORY"), opts(c, "--change"), opt(c, "--message"));
-    else if (is("login") || is("logout")) usage("login and logout work on this machine's credentials: run them without -H");
-    else if (is("run") || is("create")) {
-        auto rest = c->remaining();
-        if (rest.empty()) usage("\"" + v + "\" requires at least 1 argument");
-        engine::RunFlags rf = rf0;
-        rf.image = rest[0];
-        rf.command.assign(rest.begin() + 1, rest.end());
-        if (v == "run") return r.run(rf);
-        r.print(r.create(rf) + "\n");
-    } else if (is("start")) return r.start(opts(c, "CONTAINER"), has(c, "--attach"), has(c, "--interactive"));
-    else if (is("stop")) r.stop(opts(c, "CONTAINER"), "stop", opt(c, "--time"));
-    else if (is("restart")) r.stop(opts(c, "CONTAINER"), "restart", opt(c, "--time"));
-    else if (is("kill")) {
-        std::string sig = opt(c, "--signal");
-        r.each(opts(c, "CONTAINER"), true, [&](const std::string& x) {
-            r.c_.post(r.container_path(x) + "/kill" + (sig.empty() ? "" : "?signal=" + url_encode(sig)));
-        });
-    } else if (is("rm", "container", "rm")) {
-        std::string q = std::string(has(c, "--force") ? "force=1&" : "") + (has(c, "--volumes") ? "v=1" : "");
-        r.each(opts(c, "CONTAINER"), true, [&](const std::string& x) { r.c_.del(r.container_path(x) + (q.empty() ? "" : "?" + q)); });
-    } else if (is("ps", "container", "ls")) r.ps(lo);
-    else if (is("logs")) r.logs(opt(c, "CONTAINER"), logo, opt(c, "--since"), opt(c, "--until"));
-    else if (is("exec")) {
-        auto rest = c->remaining();
-        if (rest.size() < 2) usage("\"exec\" requires at least 2 arguments");
-        engine::ExecRequest x = er;
-        x.cmd.assign(rest.begin() + 1, rest.end());
-        std::vector<std::string> env;
-        for (const auto& f : opts(c, "--env-file"))
-            for (const auto& kv : engine::read_env_file(f)) env.push_back(kv);
-        for (const auto& e : x.env) {
-            if (e.find('=') != std::string::npos) env.push_back(e);
-            else if (const char* val = std::getenv(e.c_str())) env.push_back(e + "=" + val);
-        }
-        x.env = env;
-        return r.exec(rest[0], x);
-    } else if (is("attach")) return r.attach(opt(c, "CONTAINER"));
-    else if (is("pause") || is("unpause")) {
-        r.each(opts(c, "CONTAINER"), true, [&](const std::string& x) { r.c_.post(r.container_path(x) + "/" + v); });
-    } else if (is("wait")) return r.wait(opts(c, "CONTAINER"));
-    else if (is("top")) {
-        auto rest = c->remaining();
-        if (rest.empty()) usage("\"top\" requires at least 1 argument");
-        r.top(rest[0], std::vector<std::string>(rest.begin() + 1, rest.end()));
-    } else if (is("port")) r.port(opt(c, "CONTAINER"), opt(c, "PRIVATE_PORT"));
-    else if (is("rename")) r.c_.post(r.container_path(opt(c, "CONTAINER")) + "/rename?name=" + url_encode(opt(c, "NEW_NAME")));
-    else if (is("cp")) r.cp(opt(c, "SRC"), opt(c, "DEST"));
-    else if (is("inspect")) r.inspect(opts(c, "NAME"), opt(c, "--format"), opt(c, "--type"));
-    else if (v == "container" && w == "inspect") r.inspect(opts(c, "CONTAINER"), opt(c, "--format"), "container");
-    else if (v == "image" && w == "inspect") r.inspect(opts(c, "IMAGE"), opt(c, "--format"), "image");
-    else if (v == "container" && w == "prune") {
-        r.print(engine::render_system_prune(r.c_.post("/containers/prune"), Json(), Json(), Json(), Json()));
-    } else if (v == "network" && w == "create") {
-        std::string driver = opt(c, "--driver");
-        Json body = {{"Name", opt(c, "NETWORK")}, {"CheckDuplicate", true}, {"Driver", driver.empty() ? "bridge" : driver},
-                     {"Internal", has(c, "--internal")}, {"Attachable", has(c, "--attachable")},
-                     {"Labels", labels_json(opts(c, "--label"))}, {"Options", labels_json(opts(c, "--opt"))}};
-        Json ipam = {{"Driver", "default"}, {"Config", Json::array()}};
-        if (!opt(c, "--subnet").empty()) {
-            Json cfg = {{"Subnet", opt(c, "--subnet")}};
-            if (!opt(c, "--gateway").empty()) cfg["Gateway"] = opt(c, "--gateway");
-            ipam["Config"].push_back(cfg);
-        }
-        body["IPAM"] = ipam;
-        r.print(r.c_.post("/networks/create", body).value("Id", "") + "\n");
-    } else if (v == "network" && w == "ls") r.network_ls(lo);
-    else if (v == "network" && w == "inspect") r.inspect_each("networks", opts(c, "NETWORK"), opt(c, "--format"));
-    else if (v == "network" && w == "rm") {
-        r.each(opts(c, "NETWORK"), true, [&](const std::string& n) { r.c_.del("/networks/" + url_encode(n)); });
-    } else if (v == "network" && (w == "connect" || w == "disconnect")) {
-        Json body = {{"Container", opt(c, "CONTAINER")}};
-        if (w == "connect") {
-            Json ep = {{"Aliases", opts(c, "--alias")}};
-            if (!opt(c, "--ip").empty()) ep["IPAMConfig"] = {{"IPv4Address", opt(c, "--ip")}};
-            body["EndpointConfig"] = ep;
-        } else {
-            body["Force"] = has(c, "--force");
-        }
-        r.c_.post("/networks/" + url_encode(opt(c, "NETWORK")) + "/" + w, body);
-    } else if (v == "network" && w == "prune") {
-        Json j = r.c_.post("/networks/prune");
-        if (j.contains("NetworksDeleted") && j["NetworksDeleted"].is_array() && !j["NetworksDeleted"].empty()) {
-            r.print("Deleted Networks:\n");
-            for (const auto& n : j["NetworksDeleted"]) r.print(n.get<std::string>() + "\n");
-        }
-    } else if (v == "volume" && w == "create") {
-        Json body = {{"Name", opt(c, "VOLUME")}, {"Driver", opt(c, "--driver").empty() ? "local" : opt(c, "--driver")},
-                     {"Labels", labels_json(opts(c, "--label"))}, {"DriverOpts", labels_json(opts(c, "--opt"))}};
-        r.print(r.c_.post("/volumes/create", body).value("Name", "") + "\n");
-    } else if (v == "volume" && w == "ls") r.volume_ls(lo);
-    else if (v == "volume" && w == "inspect") r.inspect_each("volumes", opts(c, "VOLUME"), opt(c, "--format"));
-    else if (v == "volume" && w == "rm") {
-        bool force = has(c, "--force");
-        r.each(opts(c, "VOLUME"), true, [&](const std::string& n) { r.c_.del("/volumes/" + url_encode(n) + (force ? "?force=1" : "")); });
-    } else if (v == "volume" && w == "prune") {
-        Json j = r.c_.post(has(c, "--all") ? "/volumes/prune?filters=" + url_encode("{\"all\":[\"true\"]}") : "/volumes/prune");
-        if (j.contains("VolumesDeleted") && j["VolumesDeleted"].is_array() && !j["VolumesDeleted"].empty()) {
-            r.print("Deleted Volumes:\n");
-            for (const auto& n : j["VolumesDeleted"]) r.print(n.get<std::string>() + "\n");
-            r.print("\n");
-        }
-        r.print("Total reclaimed space: " + engine::human_size_decimal(j.value("SpaceReclaimed", 0)) + "\n");
-    } else if (v == "image" && w == "prune") {
-        Json j = r.c_.post("/images/prune?filters=" +
-                           url_encode(has(c, "--all") ? R"({"dangling":["false"]})" : R"({"dangling":["true"]})"));
-        r.print(engine::render_deleted_images(j.value("ImagesDeleted", Json())) + "Total reclaimed space: " +
-                engine::human_size4(j.value("SpaceReclaimed", 0)) + "\n");
-    } else if (v == "system" && w == "df") {
-        r.print(engine::render_disk_usage(r.c_.get("/system/df"), has(c, "--verbose"), opt(c, "--format")));
-    } else if (v == "system" && w == "prune") {
-        // docker system prune's calls, in its order
-        Json containers = r.c_.post("/containers/prune");
-        Json networks = r.c_.post("/networks/prune");
-        Json volumes = has(c, "--volumes") ? r.c_.post("/volumes/prune") : Json();
-        Json images = r.c_.post("/images/prune?filters=" +
-                                url_encode(has(c, "--all") ? R"({"dangling":["false"]})" : R"({"dangling":["true"]})"));
-        Json cache = r.c_.post("/build/prune");
-        r.print(engine::render_system_prune(containers, networks, volumes, images, cache));
-    } else {
-        usage("\"" + v + (w.empty() ? "" : " " + w) + "\" is not available with -H");
-    }
-    return 0;
-}
 
 } // namespace
 
-int remote_main(CLI::App& app, const RemoteTarget& target, const engine::RunFlags& rf, const engine::ListOptions& lo,
-                const engine::LogOptions& logo, const engine::ExecRequest& er) {
-    CLI::App* s = parsed_sub(&app);
-    std::string verb = s ? s->get_name() : "";
-    bool runlike = verb == "run" || verb == "create" || verb == "exec" || verb == "start" || verb == "attach";
-    try {
-        Client client(target.host, target.tls);
-        Remote r(client);
-        int status = dispatch(app, r, rf, lo, logo, er);
-        std::fflush(stdout);
-        return status;
-    } catch (const Error& e) {
-        report_error("ctl", e.what());
-        if (e.kind() == ErrorKind::usage) return 125;
-        return runlike ? 125 : 1;
-    } catch (const std::exception& e) {
-        report_error("ctl", std::string("internal error: ") + e.what());
-        return 125;
-    }
-}
+std::unique_ptr<engine::Backend> remote_backend(const RemoteTarget& target) { return std::make_unique<Remote>(target); }
 
 } // namespace ctk::api

@@ -1,7 +1,8 @@
 // ctl as a client: `ctl -H unix://…|tcp://…` (or CTK_HOST, or a named
 // context of the configuration file) sends ctl's verbs to a daemon — ctld,
 // or any Docker Engine API 1.41 — instead of running the tools itself, and
-// prints what ctl prints locally. One ctl addresses any number of daemons,
+// prints what ctl prints locally: ctl parses its command line once and calls
+// the same engine::Backend interface on either face. One ctl addresses any number of daemons,
 // one per invocation.
 //
 // Configuration (CTK_CONFIG, section "ctl"):
@@ -12,14 +13,12 @@
 // section's "context"; with none of them ctl works locally.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "api/transport.hpp"
-#include "engine/commands.hpp"
-#include "engine/container_spec.hpp"
+#include "engine/backend.hpp"
 
 namespace ctk::api {
 
@@ -38,10 +37,9 @@ struct RemoteFlags {
 // for an unknown context or incomplete TLS options.
 std::optional<RemoteTarget> remote_target(const RemoteFlags& flags);
 
-// Runs the command line ctl parsed (`app`, with the values bound to `rf`,
-// `lo`, `logo`, `er`) against the daemon. Returns ctl's exit status; errors
-// are reported as ctl reports them.
-int remote_main(CLI::App& app, const RemoteTarget& target, const engine::RunFlags& rf, const engine::ListOptions& lo,
-                const engine::LogOptions& logo, const engine::ExecRequest& er);
+// ctl's verbs against the daemon (engine/backend.hpp): the face ctl calls
+// instead of engine::Commands. Each verb throws ctk::Error as the local face
+// does (the daemon's refusal as its message).
+std::unique_ptr<engine::Backend> remote_backend(const RemoteTarget& target);
 
 } // namespace ctk::api

@@ -3,6 +3,7 @@
 #include "api/util.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
+#include "engine/backend.hpp"
 #include "engine/tools.hpp"
 #include "engine/volume_list.hpp"
 
@@ -46,7 +47,7 @@ void add_volume_routes(Router& r, Daemon& d) {
 
     r.add("GET", "/volumes/{name}", [](Request& req, Response& res) {
         auto v = find_volume(req.params["name"]);
-        if (!v) throw HttpError(404, "get " + req.params["name"] + ": no such volume");
+        if (!v) throw HttpError(404, engine::no_such_volume(req.params["name"]));
         res.json(200, api_volume(*v));
     });
 
@@ -54,7 +55,7 @@ void add_volume_routes(Router& r, Daemon& d) {
         Json body = json_body(req, d.options().json_body_limit);
         std::string name = json_str(body, "Name");
         std::string driver = json_str(body, "Driver", "local");
-        if (!driver.empty() && driver != "local") throw HttpError(404, "plugin \"" + driver + "\" not found (ctk volumes are local)");
+        if (!driver.empty() && driver != "local") throw HttpError(404, engine::no_driver_plugin(driver, "volumes are local"));
         if (!name.empty())
             if (auto v = find_volume(name)) return res.json(201, api_volume(*v)); // Docker: create is idempotent
         std::vector<std::string> labels, opts;
@@ -84,7 +85,7 @@ void add_volume_routes(Router& r, Daemon& d) {
             std::string msg = tool_message(p.err, "vol-mount failed");
             if (p.status == 4) {
                 if (req.query().flag("force")) return res.no_content(204);
-                throw HttpError(404, "get " + name + ": no such volume");
+                throw HttpError(404, engine::no_such_volume(name));
             }
             if (p.status == 5) throw HttpError(409, "remove " + name + ": volume is in use - " + msg);
             throw Error(msg, error_kind_of_exit(p.status));

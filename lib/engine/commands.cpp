@@ -12,6 +12,7 @@
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "core/time.hpp"
+#include "engine/commit.hpp"
 #include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
 #include "engine/image_list.hpp"
@@ -169,6 +170,20 @@ void Commands::load(const std::string& input, bool quiet) {
     }
 }
 
+void Commands::history(const HistoryRequest& h) {
+    print_history(e_.images(), h.image, h.no_trunc, h.quiet, h.human, h.format, out_);
+}
+
+void Commands::commit(const CommitOptions& o) {
+    std::string id = commit_container(e_, o);
+    if (!e_.explaining()) print(id + "\n"); // --explain: stdout is the script alone
+}
+
+int Commands::build(const BuildRequest& b) {
+    if (!builder_) throw Error("build: no builder in this program");
+    return builder_(e_, b);
+}
+
 int Commands::login(const std::vector<std::string>& args) {
     Plan p = e_.new_plan("ctl login");
     Step s = run_step(tools::login(args));
@@ -282,18 +297,7 @@ void Commands::logs(const std::string& ref, const LogOptions& o) {
     e_.logs(ref, o, STDOUT_FILENO, STDERR_FILENO);
 }
 
-int Commands::exec(const std::string& ref, const ExecRequest& r0, const std::vector<std::string>& env_files) {
-    ExecRequest r = r0;
-    std::vector<std::string> env;
-    for (const auto& f : env_files)
-        for (const auto& kv : read_env_file(f)) env.push_back(kv);
-    for (const auto& e : r.env) {
-        if (e.find('=') != std::string::npos) env.push_back(e);
-        else if (const char* v = std::getenv(e.c_str())) env.push_back(e + "=" + v);
-    }
-    r.env = env;
-    return e_.exec(ref, r);
-}
+int Commands::exec(const std::string& ref, const ExecRequest& r) { return e_.exec(ref, r); }
 
 int Commands::attach(const std::string& ref) {
     std::fflush(out_);
@@ -422,7 +426,19 @@ void Commands::inspect(const std::vector<std::string>& refs, const std::string& 
 
 Json Commands::network_json(const Json& n) { return docker_network(n); }
 
-void Commands::network_create(const tools::NetworkCreate& n) {
+void Commands::network_create(const NetworkCreateRequest& req) {
+    if (!req.driver.empty() && req.driver != "bridge")
+        throw Error(no_driver_plugin(req.driver, "networks are bridges"), ErrorKind::not_found);
+    tools::NetworkCreate n;
+    n.name = req.name;
+    n.subnet = req.subnet;
+    n.gateway = req.gateway;
+    n.internal = req.internal;
+    n.labels = req.labels;
+    for (const auto& o : req.options) {
+        auto eq = o.find('=');
+        tools::network_option(n, o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1), true);
+    }
     ProcessResult p = tool(tools::net_create(n), "ctl network create " + n.name);
     if (e_.explaining()) return;
     try {
@@ -452,7 +468,14 @@ void Commands::network_inspect(const std::vector<std::string>& names, const std:
 
 void Commands::network_rm(const std::vector<std::string>& names) {
     each(names, out_, err_, !e_.explaining(),
-         [&](const std::string& n) { tool(tools::net_rm(n), "ctl network rm " + n); });
+         [&](const std::string& n) {
+             try {
+                 tool(tools::net_rm(n), "ctl network rm " + n);
+             } catch (const Error& x) {
+                 if (x.kind() == ErrorKind::not_found) throw Error(no_such_network(n), ErrorKind::not_found);
+                 throw;
+             }
+         });
 }
 
 void Commands::network_connect(const std::string& network, const std::string& container,
@@ -529,9 +552,9 @@ void Commands::network_prune(bool) {
 
 // ---------------------------------------------------------------- volumes
 
-void Commands::volume_create(const std::string& name, const std::vector<std::string>& labels,
-                             const std::vector<std::string>& opts) {
-    ProcessResult p = tool(tools::vol_create(name, labels, opts), "ctl volume create " + name);
+void Commands::volume_create(const VolumeCreateRequest& v) {
+    if (!v.driver.empty() && v.driver != "local") throw Error(no_driver_plugin(v.driver, "volumes are local"), ErrorKind::not_found);
+    ProcessResult p = tool(tools::vol_create(v.name, v.labels, v.options), "ctl volume create " + v.name);
     if (e_.explaining()) return;
     try {
         print(str_or(parse_json_text(p.out, "vol-mount output"), "Name") + "\n");
@@ -561,7 +584,12 @@ void Commands::volume_inspect(const std::vector<std::string>& names, const std::
 
 void Commands::volume_rm(const std::vector<std::string>& names, bool force) {
     each(names, out_, err_, !e_.explaining(), [&](const std::string& n) {
-        tool(tools::vol_rm({n}, force), "ctl volume rm " + n);
+        try {
+            tool(tools::vol_rm({n}, force), "ctl volume rm " + n);
+        } catch (const Error& x) {
+            if (x.kind() != ErrorKind::not_found) throw;
+            if (!force) throw Error(no_such_volume(n), ErrorKind::not_found); // docker rm -f: gone is fine
+        }
     });
 }
 

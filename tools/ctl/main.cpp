@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -358,19 +359,18 @@ int main(int argc, char** argv) {
 
     auto network = app.add_subcommand("network", "Manage networks (net-bridge)");
     network->require_subcommand(1);
-    std::string subnet, gateway, driver, ip;
-    bool internal = false;
-    std::vector<std::string> labels, opts, aliases, ipranges;
+    std::string ip;
+    std::vector<std::string> aliases;
+    NetworkCreateRequest ncr;
     auto n_create = network->add_subcommand("create", "Create a network");
-    n_create->add_option("--subnet", subnet, "Subnet in CIDR format");
-    n_create->add_option("--gateway", gateway, "IPv4 gateway for the subnet");
-    n_create->add_option("-d,--driver", driver, "Driver to manage the Network (bridge)");
-    n_create->add_flag("--internal", internal, "Restrict external access to the network");
-    n_create->add_option("--label", labels, "Set metadata on a network")->allow_extra_args(false);
-    n_create->add_option("-o,--opt", opts, "Set driver specific options")->allow_extra_args(false);
-    bool attachable = false;
-    n_create->add_flag("--attachable", attachable, "Accepted for compatibility");
-    n_create->add_option("NETWORK", s1)->required();
+    n_create->add_option("--subnet", ncr.subnet, "Subnet in CIDR format");
+    n_create->add_option("--gateway", ncr.gateway, "IPv4 gateway for the subnet");
+    n_create->add_option("-d,--driver", ncr.driver, "Driver to manage the Network (bridge)");
+    n_create->add_flag("--internal", ncr.internal, "Restrict external access to the network");
+    n_create->add_option("--label", ncr.labels, "Set metadata on a network")->allow_extra_args(false);
+    n_create->add_option("-o,--opt", ncr.options, "Set driver specific options")->allow_extra_args(false);
+    n_create->add_flag("--attachable", ncr.attachable, "Accepted for compatibility");
+    n_create->add_option("NETWORK", ncr.name)->required();
     auto n_ls = network->add_subcommand("ls", "List networks")->alias("list");
     add_list_flags(n_ls, lo, false);
     auto n_inspect = network->add_subcommand("inspect", "Display detailed information on networks");
@@ -392,11 +392,12 @@ int main(int argc, char** argv) {
 
     auto volume = app.add_subcommand("volume", "Manage volumes (vol-mount)");
     volume->require_subcommand(1);
+    VolumeCreateRequest vcr;
     auto v_create = volume->add_subcommand("create", "Create a volume");
-    v_create->add_option("-d,--driver", driver, "Volume driver name (local)");
-    v_create->add_option("--label", labels)->allow_extra_args(false);
-    v_create->add_option("-o,--opt", opts)->allow_extra_args(false);
-    v_create->add_option("VOLUME", s1);
+    v_create->add_option("-d,--driver", vcr.driver, "Volume driver name (local)");
+    v_create->add_option("--label", vcr.labels)->allow_extra_args(false);
+    v_create->add_option("-o,--opt", vcr.options)->allow_extra_args(false);
+    v_create->add_option("VOLUME", vcr.name);
     auto v_ls = volume->add_subcommand("ls", "List volumes")->alias("list");
     add_list_flags(v_ls, lo, false);
     auto v_inspect = volume->add_subcommand("inspect", "Display detailed information on volumes");
@@ -414,13 +415,46 @@ int main(int argc, char** argv) {
     // run/create/exec/top/login: everything after the first positional belongs to the command
     auto rest_of = [](CLI::App* c) { return c->remaining(); };
     bool runlike = run->parsed() || create->parsed() || exec->parsed() || start->parsed() || attach->parsed();
+    BuildCli& bc = *build_cli;
 
-    // -H, --context, CTK_HOST: the verbs go to a daemon instead (lib/api/remote.hpp)
+    // The command line as the verbs' requests, once for both faces.
+    std::optional<api::RemoteTarget> target;
     try {
-        if (auto target = api::remote_target(remote)) {
-            if (explain) throw Error("--explain prints the local tool pipeline; it does not go with a daemon", ErrorKind::usage);
-            return api::remote_main(app, *target, rf, lo, logo, er);
+        finish_build_requests(bc);
+        if (run->parsed() || create->parsed()) {
+            CLI::App* c = run->parsed() ? run : create;
+            auto rest = rest_of(c);
+            if (rest.empty()) throw Error(std::string("\"") + c->get_name() + "\" requires at least 1 argument", ErrorKind::usage);
+            rf.image = rest[0];
+            rf.command.assign(rest.begin() + 1, rest.end());
+        } else if (logs->parsed()) {
+            int64_t now = now_ns();
+            if (!since.empty() && !(logo.since_ns = parse_time_or_duration(since, now)))
+                throw Error("invalid value for \"since\": " + since, ErrorKind::usage);
+            if (!until.empty() && !(logo.until_ns = parse_time_or_duration(until, now)))
+                throw Error("invalid value for \"until\": " + until, ErrorKind::usage);
+        } else if (exec->parsed()) {
+            auto rest = rest_of(exec);
+            if (rest.size() < 2) throw Error("\"exec\" requires at least 2 arguments", ErrorKind::usage);
+            s1 = rest[0];
+            er.cmd.assign(rest.begin() + 1, rest.end());
+            std::vector<std::string> env;
+            for (const auto& f : env_files)
+                for (const auto& kv : read_env_file(f)) env.push_back(kv);
+            for (const auto& e : er.env) {
+                if (e.find('=') != std::string::npos) env.push_back(e);
+                else if (const char* v = std::getenv(e.c_str())) env.push_back(e + "=" + v);
+            }
+            er.env = env;
+        } else if (top->parsed()) {
+            auto rest = rest_of(top);
+            if (rest.empty()) throw Error("\"top\" requires at least 1 argument", ErrorKind::usage);
+            s1 = rest[0];
+            args.assign(rest.begin() + 1, rest.end());
         }
+        // -H, --context, CTK_HOST: the verbs go to a daemon instead (lib/api/remote.hpp)
+        target = api::remote_target(remote);
+        if (target && explain) throw Error("--explain prints the local tool pipeline; it does not go with a daemon", ErrorKind::usage);
     } catch (const Error& e) {
         report_error("ctl", e.what());
         return exit_failed;
@@ -449,111 +483,87 @@ int main(int argc, char** argv) {
         }
     }
 
-    Engine engine(store::Paths::from_env());
-    Plan explained = engine.new_plan(quoted_command_line(argc, argv));
-    if (explain) engine.explain_into(&explained);
-    engine.set_message_sink([](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
-    ExecOptions eo;
-    eo.before_step = [](const Step& s) {
-        if (g_signal.load() && !s.may_fail && s.kind != Step::Kind::remove_container)
-            throw Error("interrupted by signal " + std::to_string(g_signal.load()));
-    };
-    eo.on_foreground = [](pid_t pid) { g_child.store(pid); };
-    engine.set_exec_options(eo);
-    install_signals();
-    Commands cmd(engine, verb_out, stderr);
+    // The face: the daemon's (api::Remote) or this machine's (engine::Commands).
+    std::optional<Engine> engine;
+    Plan explained;
+    std::unique_ptr<Backend> backend;
+    if (target) {
+        backend = api::remote_backend(*target);
+    } else {
+        engine.emplace(store::Paths::from_env());
+        explained = engine->new_plan(quoted_command_line(argc, argv));
+        if (explain) engine->explain_into(&explained);
+        engine->set_message_sink([](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
+        ExecOptions eo;
+        eo.before_step = [](const Step& s) {
+            if (g_signal.load() && !s.may_fail && s.kind != Step::Kind::remove_container)
+                throw Error("interrupted by signal " + std::to_string(g_signal.load()));
+        };
+        eo.on_foreground = [](pid_t pid) { g_child.store(pid); };
+        engine->set_exec_options(eo);
+        install_signals();
+        auto local = std::make_unique<Commands>(*engine, verb_out, stderr);
+        local->set_builder(build_locally);
+        backend = std::move(local);
+    }
+    Backend& b = *backend;
 
     int status = 0;
     try {
-        if (run_build_commands(*build_cli, engine, status)) {
-        } else if (pull->parsed() || i_pull->parsed()) cmd.pull(s1, quiet);
-        else if (push->parsed() || i_push->parsed()) cmd.push(s1, quiet);
-        else if (images->parsed() || i_ls->parsed()) cmd.images(lo, s1);
-        else if (rmi->parsed() || i_rm->parsed()) cmd.rmi(refs, force);
-        else if (tag->parsed() || i_tag->parsed()) cmd.tag(s1, s2);
-        else if (import->parsed() || i_import->parsed()) cmd.import(s1, s2, changes, message, platform);
-        else if (save->parsed() || i_save->parsed()) cmd.save(refs, output);
-        else if (load->parsed() || i_load->parsed()) cmd.load(input, quiet);
-        else if (login->parsed()) status = cmd.login(rest_of(login));
-        else if (logout->parsed()) status = cmd.logout(rest_of(logout));
-        else if (run->parsed() || create->parsed()) {
-            CLI::App* c = run->parsed() ? run : create;
-            auto rest = rest_of(c);
-            if (rest.empty()) throw Error(std::string("\"") + c->get_name() + "\" requires at least 1 argument", ErrorKind::usage);
-            rf.image = rest[0];
-            rf.command.assign(rest.begin() + 1, rest.end());
-            if (run->parsed()) status = cmd.run(rf);
-            else cmd.create(rf);
-        } else if (start->parsed()) status = cmd.start(refs, attach_flag, interactive);
-        else if (stop->parsed()) cmd.stop(refs, timeout);
-        else if (restart->parsed()) cmd.restart(refs, timeout);
-        else if (kill->parsed()) cmd.kill(refs, signal_name);
-        else if (rm->parsed() || c_rm->parsed()) cmd.rm(refs, force, volumes);
-        else if (ps->parsed() || c_ls->parsed()) cmd.ps(lo);
-        else if (logs->parsed()) {
-            int64_t now = now_ns();
-            if (!since.empty()) {
-                logo.since_ns = parse_time_or_duration(since, now);
-                if (!logo.since_ns) throw Error("invalid value for \"since\": " + since, ErrorKind::usage);
-            }
-            if (!until.empty()) {
-                logo.until_ns = parse_time_or_duration(until, now);
-                if (!logo.until_ns) throw Error("invalid value for \"until\": " + until, ErrorKind::usage);
-            }
-            cmd.logs(s1, logo);
-        } else if (exec->parsed()) {
-            auto rest = rest_of(exec);
-            if (rest.size() < 2) throw Error("\"exec\" requires at least 2 arguments", ErrorKind::usage);
-            er.cmd.assign(rest.begin() + 1, rest.end());
-            status = cmd.exec(rest[0], er, env_files);
-        } else if (attach->parsed()) status = cmd.attach(s1);
-        else if (pause->parsed()) cmd.pause(refs);
-        else if (unpause->parsed()) cmd.unpause(refs);
-        else if (wait->parsed()) status = cmd.wait(refs);
-        else if (top->parsed()) {
-            auto rest = rest_of(top);
-            if (rest.empty()) throw Error("\"top\" requires at least 1 argument", ErrorKind::usage);
-            cmd.top(rest[0], std::vector<std::string>(rest.begin() + 1, rest.end()));
-        } else if (port->parsed()) cmd.port(s1, s2);
-        else if (rename->parsed()) cmd.rename(s1, s2);
-        else if (cp->parsed()) cmd.cp(s1, s2);
-        else if (inspect->parsed()) cmd.inspect(refs, format, type);
-        else if (c_inspect->parsed()) cmd.inspect(refs, format, "container");
-        else if (c_prune->parsed()) cmd.container_prune(force);
-        else if (i_inspect->parsed()) cmd.inspect(refs, format, "image");
-        else if (i_prune->parsed()) cmd.image_prune(all);
-        else if (s_df->parsed()) cmd.system_df(verbose, format);
-        else if (s_prune->parsed()) cmd.system_prune(all, prune_volumes);
-        else if (n_create->parsed()) {
-            if (!driver.empty() && driver != "bridge") throw Error("network driver " + driver + " is not supported (bridge only)", ErrorKind::usage);
-            engine::tools::NetworkCreate n;
-            n.name = s1;
-            n.subnet = subnet;
-            n.gateway = gateway;
-            n.internal = internal;
-            n.labels = labels;
-            for (const auto& o : opts) {
-                auto eq = o.find('=');
-                engine::tools::network_option(n, o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1), true);
-            }
-            cmd.network_create(n);
-        } else if (n_ls->parsed()) cmd.network_ls(lo);
-        else if (n_inspect->parsed()) cmd.network_inspect(refs, format);
-        else if (n_rm->parsed()) cmd.network_rm(refs);
-        else if (n_connect->parsed()) cmd.network_connect(s1, s2, aliases, ip);
-        else if (n_disconnect->parsed()) cmd.network_disconnect(s1, s2, force);
-        else if (n_prune->parsed()) cmd.network_prune(force);
-        else if (v_create->parsed()) {
-            if (!driver.empty() && driver != "local") throw Error("volume driver " + driver + " is not supported (local only)", ErrorKind::usage);
-            cmd.volume_create(s1, labels, opts);
-        } else if (v_ls->parsed()) cmd.volume_ls(lo);
-        else if (v_inspect->parsed()) cmd.volume_inspect(refs, format);
-        else if (v_rm->parsed()) cmd.volume_rm(refs, force);
-        else if (v_prune->parsed()) cmd.volume_prune(force, all);
+        if (pull->parsed() || i_pull->parsed()) b.pull(s1, quiet);
+        else if (push->parsed() || i_push->parsed()) b.push(s1, quiet);
+        else if (images->parsed() || i_ls->parsed()) b.images(lo, s1);
+        else if (bc.history->parsed() || bc.i_history->parsed()) b.history(bc.history_request);
+        else if (rmi->parsed() || i_rm->parsed()) b.rmi(refs, force);
+        else if (tag->parsed() || i_tag->parsed()) b.tag(s1, s2);
+        else if (import->parsed() || i_import->parsed()) b.import(s1, s2, changes, message, platform);
+        else if (save->parsed() || i_save->parsed()) b.save(refs, output);
+        else if (load->parsed() || i_load->parsed()) b.load(input, quiet);
+        else if (bc.commit->parsed()) b.commit(bc.commit_options);
+        else if (bc.build->parsed() || bc.i_build->parsed()) status = b.build(bc.build_request);
+        else if (login->parsed()) status = b.login(rest_of(login));
+        else if (logout->parsed()) status = b.logout(rest_of(logout));
+        else if (run->parsed()) status = b.run(rf);
+        else if (create->parsed()) b.create(rf);
+        else if (start->parsed()) status = b.start(refs, attach_flag, interactive);
+        else if (stop->parsed()) b.stop(refs, timeout);
+        else if (restart->parsed()) b.restart(refs, timeout);
+        else if (kill->parsed()) b.kill(refs, signal_name);
+        else if (rm->parsed() || c_rm->parsed()) b.rm(refs, force, volumes);
+        else if (ps->parsed() || c_ls->parsed()) b.ps(lo);
+        else if (logs->parsed()) b.logs(s1, logo);
+        else if (exec->parsed()) status = b.exec(s1, er);
+        else if (attach->parsed()) status = b.attach(s1);
+        else if (pause->parsed()) b.pause(refs);
+        else if (unpause->parsed()) b.unpause(refs);
+        else if (wait->parsed()) status = b.wait(refs);
+        else if (top->parsed()) b.top(s1, args);
+        else if (port->parsed()) b.port(s1, s2);
+        else if (rename->parsed()) b.rename(s1, s2);
+        else if (cp->parsed()) b.cp(s1, s2);
+        else if (inspect->parsed()) b.inspect(refs, format, type);
+        else if (c_inspect->parsed()) b.inspect(refs, format, "container");
+        else if (c_prune->parsed()) b.container_prune(force);
+        else if (i_inspect->parsed()) b.inspect(refs, format, "image");
+        else if (i_prune->parsed()) b.image_prune(all);
+        else if (s_df->parsed()) b.system_df(verbose, format);
+        else if (s_prune->parsed()) b.system_prune(all, prune_volumes);
+        else if (n_create->parsed()) b.network_create(ncr);
+        else if (n_ls->parsed()) b.network_ls(lo);
+        else if (n_inspect->parsed()) b.network_inspect(refs, format);
+        else if (n_rm->parsed()) b.network_rm(refs);
+        else if (n_connect->parsed()) b.network_connect(s1, s2, aliases, ip);
+        else if (n_disconnect->parsed()) b.network_disconnect(s1, s2, force);
+        else if (n_prune->parsed()) b.network_prune(force);
+        else if (v_create->parsed()) b.volume_create(vcr);
+        else if (v_ls->parsed()) b.volume_ls(lo);
+        else if (v_inspect->parsed()) b.volume_inspect(refs, format);
+        else if (v_rm->parsed()) b.volume_rm(refs, force);
+        else if (v_prune->parsed()) b.volume_prune(force, all);
     } catch (const Error& e) {
+        std::fflush(stdout);
         report_error("ctl", e.what());
-        if (e.kind() == ErrorKind::usage) return exit_failed;
-        return runlike ? exit_failed : 1;
+        return failed_status(e, runlike);
     } catch (const std::exception& e) {
         report_error("ctl", std::string("internal error: ") + e.what());
         return exit_failed;

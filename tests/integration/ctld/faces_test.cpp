@@ -1,6 +1,9 @@
 // One implementation, two faces: a listing asked of the local store (ctl) and
 // of a ctld over the same store (ctl -H) prints the same bytes, and the
 // daemon's answer is the engine's list as the docker CLI reads it.
+#include <regex>
+
+#include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "ctld_test.hpp"
 
@@ -25,6 +28,57 @@ protected:
         }
         EXPECT_EQ(local.status, remote.status) << join(args, " ") << "\nlocal: " << local << "\nremote: " << remote;
         EXPECT_EQ(local.out, remote.out) << join(args, " ");
+    }
+
+    // A scenario of verbs run once through each face, on objects of its own:
+    // "@" in an argument becomes "l" locally and "r" through the daemon, and
+    // "#" 0 or 1 (a subnet). The local run goes first and
+    // leaves nothing behind, then the remote one; step by step they must give
+    // the same status, stdout and (when `err` is set) stderr, once the
+    // remote names are read as the local ones and IDs as "<id>".
+    struct Step {
+        Step(std::vector<std::string> a, bool e, std::string x = "") : args(std::move(a)), err(e), expect_out(std::move(x)) {}
+        std::vector<std::string> args;
+        bool err;               // compare stderr too
+        std::string expect_out; // when not empty: the local stdout, normalized
+    };
+    static std::string for_face(std::string a, char face) {
+        for (size_t i; (i = a.find('@')) != std::string::npos;) a[i] = face;
+        for (size_t i; (i = a.find('#')) != std::string::npos;) a[i] = face == 'l' ? '0' : '1';
+        return a;
+    }
+    std::string normalized(std::string s, char face) {
+        s = std::regex_replace(s, std::regex("[0-9a-f]{64}"), "<id>");
+        s = std::regex_replace(s, std::regex("\\b[0-9a-f]{12}\\b"), "<id>");
+        s = std::regex_replace(s, std::regex(tmp()), "TMP");
+        if (face == 'r') s = std::regex_replace(s, std::regex("_r\\b"), "_l");
+        return s;
+    }
+    std::vector<ToolResult> play(const std::vector<Step>& steps, char face) {
+        std::vector<ToolResult> out;
+        for (const auto& st : steps) {
+            std::vector<std::string> args;
+            for (const auto& a : st.args) args.push_back(for_face(a, face));
+            ToolResult r = face == 'l' ? ctl(args) : rctl(args);
+            r.out = normalized(r.out, face);
+            r.err = normalized(r.err, face);
+            out.push_back(r);
+        }
+        return out;
+    }
+    void same_through_both(const std::vector<Step>& steps) {
+        auto local = play(steps, 'l'), remote = play(steps, 'r');
+        for (size_t i = 0; i < steps.size(); i++) {
+            std::string what = join(steps[i].args, " ");
+            EXPECT_EQ(local[i].status, remote[i].status) << what << "\nlocal: " << local[i] << "\nremote: " << remote[i];
+            EXPECT_EQ(local[i].out, remote[i].out) << what;
+            if (steps[i].err) {
+                EXPECT_EQ(local[i].err, remote[i].err) << what;
+            }
+            if (!steps[i].expect_out.empty()) {
+                EXPECT_EQ(local[i].out, steps[i].expect_out) << what;
+            }
+        }
     }
 };
 
@@ -148,6 +202,106 @@ TEST_F(Faces, ListingsAndInspectionsAreTheSameThroughBothFaces) {
     ctl({"rm", "-f", "fa", "fb"});
     ctl({"network", "rm", "facenet"});
     ctl({"volume", "rm", "facevol"});
+}
+
+// Every verb that changes something, through both faces: the same answers.
+TEST_F(Faces, MutatingVerbsAnswerTheSameThroughBothFaces) {
+    const std::string img = tiny(); // full references only: nothing may be looked up on Docker Hub
+    ASSERT_FALSE(HasFailure());
+    const std::string t = tmp();
+    write_file_atomic(t + "/in_l.txt", "from the host\n");
+    write_file_atomic(t + "/in_r.txt", "from the host\n");
+    ASSERT_EQ(run_command({"mkdir", "-p", t + "/rootfs/etc"}).status, 0);
+    write_file_atomic(t + "/rootfs/etc/motd", "imported\n");
+    ASSERT_EQ(run_command({"tar", "-C", t + "/rootfs", "-cf", t + "/rootfs.tar", "."}).status, 0);
+    defer([this] {
+        for (const char* f : {"l", "r"}) {
+            for (const char* c : {"c_", "d_", "r_", "v_", "x_"}) ctl({"rm", "-f", std::string(c) + f});
+            for (const char* i : {"t_", "ci_", "im_"}) ctl({"rmi", "-f", std::string(i) + f + ":1"});
+            ctl({"network", "rm", std::string("n_") + f});
+            ctl({"network", "rm", std::string("pn_") + f});
+            ctl({"volume", "rm", "-f", std::string("vol_") + f});
+        }
+    });
+    std::vector<Step> steps = {
+        // a container's life
+        {{"create", "--name", "c_@", "--network", "none", img, "sleep", "1000"}, true, "<id>\n"},
+        {{"start", "c_@"}, true, "c_l\n"},
+        {{"pause", "c_@"}, true, "c_l\n"},
+        {{"unpause", "c_@"}, true, "c_l\n"},
+        {{"exec", "c_@", "sh", "-c", "echo out; echo err >&2; exit 3"}, true, "out\n"},
+        {{"exec", "-e", "A=1", "-w", "/tmp", "c_@", "sh", "-c", "echo $A $PWD"}, true, "1 /tmp\n"},
+        {{"top", "c_@", "-o", "comm"}, true},
+        {{"port", "c_@"}, true},
+        {{"cp", t + "/in_@.txt", "c_@:/tmp/in.txt"}, true},
+        {{"exec", "c_@", "cat", "/tmp/in.txt"}, true, "from the host\n"},
+        {{"cp", "c_@:/tmp/in.txt", t + "/out_@.txt"}, true},
+        {{"cp", "c_@:/etc", t + "/etc_@"}, true},
+        {{"commit", "-m", "msg", "-c", "ENV K=v", "c_@", "ci_@:1"}, true},
+        {{"image", "inspect", "-f", "{{.Comment}} {{.Config.Env}} {{json .RepoTags}}", "ci_@:1"}, true},
+        {{"rmi", "ci_@:1"}, true},
+        {{"rename", "c_@", "d_@"}, true},
+        {{"stop", "-t", "1", "d_@"}, true, "d_l\n"},
+        {{"restart", "-t", "1", "d_@"}, true, "d_l\n"},
+        {{"kill", "-s", "KILL", "d_@"}, true, "d_l\n"},
+        {{"wait", "d_@"}, true, "137\n"},
+        {{"rm", "d_@"}, true, "d_l\n"},
+        // run, detached and attached
+        {{"run", "-d", "--name", "r_@", "--network", "none", img, "sleep", "1000"}, true, "<id>\n"},
+        {{"rm", "-f", "r_@"}, true, "r_l\n"},
+        {{"run", "--rm", "--network", "none", img, "sh", "-c", "echo out; echo err >&2; exit 4"}, true, "out\n"},
+        {{"run", "--name", "v_@", "--network", "none", "-v", "/data", img, "true"}, true},
+        {{"rm", "-v", "v_@"}, true, "v_l\n"},
+        {{"run", "--name", "x_@", "--network", "none", "-v", "/data", img, "true"}, true},
+        {{"rm", "x_@"}, true},
+        {{"volume", "prune", "-f"}, true},
+        {{"container", "prune", "-f"}, true},
+        // images
+        {{"pull", "-q", "127.0.0.1:5000/tiny:latest"}, true, "127.0.0.1:5000/tiny:latest\n"},
+        {{"tag", img, "t_@:1"}, true},
+        {{"save", "-o", t + "/t_@.tar", "t_@:1"}, true},
+        {{"rmi", "t_@:1"}, true},
+        {{"load", "-i", t + "/t_@.tar"}, true, "Loaded image: t_l:1\n"},
+        {{"rmi", "t_@:1"}, true},
+        {{"import", "-m", "m", t + "/rootfs.tar", "im_@:1"}, true},
+        {{"rmi", "im_@:1"}, true},
+        {{"image", "prune", "-f"}, true},
+        // networks and volumes
+        {{"network", "create", "--subnet", "10.251.2#.0/24", "--label", "k=v", "n_@"}, true, "<id>\n"},
+        {{"run", "-d", "--name", "c_@", "--network", "none", img, "sleep", "1000"}, true},
+        {{"network", "connect", "--alias", "al", "n_@", "c_@"}, true},
+        {{"inspect", "-f", "{{json .NetworkSettings.Networks.n_@.Aliases}}", "c_@"}, true},
+        {{"network", "disconnect", "n_@", "c_@"}, true},
+        {{"rm", "-f", "c_@"}, true},
+        {{"network", "rm", "n_@"}, true, "n_l\n"},
+        {{"network", "create", "pn_@"}, true},
+        {{"network", "prune", "-f"}, true, "Deleted Networks:\npn_l\n"},
+        {{"volume", "create", "--label", "k=v", "vol_@"}, true, "vol_l\n"},
+        {{"volume", "rm", "vol_@"}, true, "vol_l\n"},
+        // refusals
+        {{"start", "nosuch_@"}, true},
+        {{"stop", "nosuch_@"}, true},
+        {{"rm", "nosuch_@"}, true},
+        {{"rmi", "nosuch_@:1"}, true},
+        {{"exec", "nosuch_@", "true"}, true},
+        {{"wait", "nosuch_@"}, true},
+        {{"rename", "nosuch_@", "other_@"}, true},
+        {{"kill", "-s", "NOSUCHSIG", "nosuch_@"}, true},
+        {{"logs", "--since", "yesterday-ish", "nosuch_@"}, true},
+        {{"network", "rm", "nosuch_@"}, true},
+        {{"volume", "rm", "nosuch_@"}, true},
+        {{"volume", "rm", "-f", "nosuch_@"}, true, "nosuch_l\n"},
+        {{"volume", "create", "-d", "nfs", "vol_@"}, true},
+        {{"network", "create", "-d", "overlay", "n_@"}, true},
+        {{"tag", "nosuch_@", "t_@:1"}, true},
+        {{"commit", "nosuch_@", "ci_@:1"}, true},
+        {{"run", "--network", "none", registry() + "/nosuch_@:1"}, false},
+    };
+    same_through_both(steps);
+    // cp copied the same bytes both ways through both faces
+    EXPECT_EQ(read_file(t + "/out_l.txt"), "from the host\n");
+    EXPECT_EQ(read_file(t + "/out_r.txt"), "from the host\n");
+    EXPECT_EQ(run_command({"diff", "-r", t + "/etc_l", t + "/etc_r"}).status, 0);
 }
 
 } // namespace
