@@ -2,7 +2,7 @@
 // lib/build and lib/engine code as `ctl build` and `ctl commit`.
 //
 // The build context arrives as a tar body (plain or compressed): it is
-// unpacked by engine::extract_tar into a fresh directory under the store's
+// unpacked by `img-pack extract` into a fresh directory under the store's
 // tmp/, every entry resolved inside that directory, so an entry such as
 // "../../etc/x" or a symlink pointing out cannot write outside it. The
 // Dockerfile named by ?dockerfile= is read from there the same way
@@ -11,18 +11,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include "api/daemon.hpp"
 #include "api/util.hpp"
 #include "build/builder.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/fs.hpp"
+#include "core/process.hpp"
 #include "core/strings.hpp"
 #include "engine/commit.hpp"
-#include "engine/container_archive.hpp"
 #include "engine/image_store.hpp"
+#include "engine/tools.hpp"
 
 namespace ctk::api {
 
@@ -50,38 +49,25 @@ std::map<std::string, std::string> string_map(const Query& q, const std::string&
     return out;
 }
 
-// Unpacks the request body (a tar stream) into `dir`. The body is read on
-// this thread and handed to the extractor through a pipe.
+// Unpacks the request body (a tar stream) into `dir` through img-pack extract:
+// the body is read on this thread and handed to it through a pipe.
 void unpack_context(Request& req, const std::string& dir) {
-    UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root) throw_errno("open", dir);
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    std::string failure;
-    std::thread extractor([&] {
-        try {
-            engine::ExtractOptions o;
-            o.keep_owner = false; // context files are the builder's to own; COPY sets owners itself
-            engine::extract_tar(root.get(), "/", rd.get(), o);
-        } catch (const std::exception& ex) {
-            failure = ex.what();
-        }
-        rd.reset(); // the body writer sees EPIPE if the extractor stopped early
-    });
+    engine::tools::PackExtract x;
+    x.root = dir;
+    x.dir = "/";
+    x.same_owner = false; // context files are the builder's to own; COPY sets owners itself
+    PipedProcess extract(engine::tools::pack_extract(x), PipedProcess::End::stdin_of);
     std::string body_failure;
     try {
-        req.body_stream([&](std::string_view data) { write_all(wr.get(), data, "build context"); }, 1ull << 40);
+        req.body_stream([&](std::string_view data) { write_all(extract.fd(), data, "build context"); }, 1ull << 40);
     } catch (const HttpError&) {
-        wr.reset();
-        extractor.join();
+        extract.wait();
         throw;
     } catch (const std::exception& ex) {
         body_failure = ex.what();
     }
-    wr.reset();
-    extractor.join();
-    if (!failure.empty()) throw HttpError(400, "build context: " + failure);
+    ProcessResult p = extract.wait();
+    if (!p.ok()) throw HttpError(400, "build context: " + tool_message(p.err, "img-pack extract failed"));
     if (!body_failure.empty()) throw HttpError(400, "build context: " + body_failure);
 }
 

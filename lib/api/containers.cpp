@@ -19,6 +19,7 @@
 #include "api/util.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/process.hpp"
 #include "core/strings.hpp"
 #include "engine/container_model.hpp"
 #include "engine/container_archive.hpp"
@@ -478,69 +479,46 @@ void archive_get(Daemon& d, Request& req, Response& res) {
     auto [r, path, root, ps] = archive_target(e, req);
     std::vector<std::pair<std::string, std::string>> h;
     path_stat_header(ps, h);
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    std::string name = ps.name;
-    std::thread writer([&, fd = root.get(), &path = path] { // a binding by name: clang 14 (the fuzz build) captures none
-        try {
-            engine::write_tar(fd, path, name, wr.get());
-        } catch (const std::exception& ex) {
-            d.log("archive of " + path + ": " + ex.what());
-        }
-        wr.reset();
-    });
+    PipedProcess tar(engine::tools::pack_archive(bundle_of(e, r) + "/rootfs", path), PipedProcess::End::stdout_of);
     res.begin_stream(200, "application/x-tar", h);
     try {
         char buf[65536];
         for (;;) {
-            ssize_t n = ::read(rd.get(), buf, sizeof buf);
+            ssize_t n = ::read(tar.fd(), buf, sizeof buf);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             res.chunk(std::string_view(buf, static_cast<size_t>(n)));
         }
     } catch (const std::exception&) {
-        rd.reset(); // the writer stops on EPIPE
+        tar.close(); // the client went away: img-pack stops on EPIPE
     }
-    writer.join();
+    ProcessResult p = tar.wait();
+    if (!p.ok() && p.status != 128 + SIGPIPE) d.log("archive of " + path + ": " + tool_message(p.err, "img-pack failed"));
 }
 
 void archive_put(Daemon& d, Request& req, Response& res) {
     engine::Engine e = d.engine();
     auto [r, path, root, ps] = archive_target(e, req);
     if (!ps.is_dir()) throw HttpError(400, "extraction point is not a directory");
-    engine::ExtractOptions o;
-    o.no_overwrite_dir_non_dir = req.query().flag("noOverwriteDirNonDir");
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    std::string failure;
-    int status = 500;
-    std::thread extractor([&, fd = root.get(), &path = path] {
-        try {
-            engine::extract_tar(fd, path, rd.get(), o);
-        } catch (const Error& ex) {
-            failure = ex.what();
-            if (ex.kind() == ErrorKind::conflict) status = 400;
-        } catch (const std::exception& ex) {
-            failure = ex.what();
-        }
-        rd.reset();
-    });
+    engine::tools::PackExtract x;
+    x.root = bundle_of(e, r) + "/rootfs";
+    x.dir = path;
+    x.devices = true; // as dockerd: the container's root may hold device nodes
+    x.no_overwrite_dir_non_dir = req.query().flag("noOverwriteDirNonDir");
+    PipedProcess extract(engine::tools::pack_extract(x), PipedProcess::End::stdin_of);
     try {
-        req.body_stream([&](std::string_view data) { write_all(wr.get(), data, "archive"); }, 1ull << 40);
+        req.body_stream([&](std::string_view data) { write_all(extract.fd(), data, "archive"); }, 1ull << 40);
     } catch (const HttpError&) {
-        wr.reset();
-        extractor.join();
+        extract.wait();
         throw;
     } catch (const std::exception&) {
         // the extractor stopped reading (a bad archive): its error is the answer
     }
-    wr.reset();
-    extractor.join();
-    if (!failure.empty()) {
+    ProcessResult p = extract.wait();
+    if (!p.ok()) {
+        std::string failure = tool_message(p.err, "img-pack extract failed");
         if (failure.rfind("Error processing tar file", 0) != 0) failure = "Error processing tar file: " + failure;
-        throw HttpError(status, failure);
+        throw HttpError(error_kind_of_exit(p.status) == ErrorKind::conflict ? 400 : 500, failure);
     }
     d.container_event(r, "extract-to-dir");
     res.send(200, "", "");

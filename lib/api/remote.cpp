@@ -19,7 +19,9 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
-#include "engine/container_archive.hpp"
+#include "core/process.hpp"
+#include "engine/plan.hpp"
+#include "engine/tools.hpp"
 #include "engine/disk_usage.hpp"
 #include "engine/commands.hpp"
 #include "engine/commit.hpp"
@@ -684,7 +686,7 @@ public:
         size_t sc = container_side(src), dc = container_side(dst);
         if ((sc == std::string::npos) == (dc == std::string::npos))
             usage("copying between containers or between host paths is not supported: one side must be CONTAINER:PATH");
-        UniqueFd root = open_dir("/");
+        ::signal(SIGPIPE, SIG_IGN); // img-pack may stop reading: EPIPE rather than death
         auto absolute = [](const std::string& p) {
             if (!p.empty() && p[0] == '/') return p;
             char cwd[4096];
@@ -703,27 +705,21 @@ public:
                 return ::stat(dest.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
             }();
             std::string target_dir = into_dir ? dest : parent;
-            UniqueFd rd, wr;
-            make_pipe(rd, wr);
-            std::string failure;
-            std::thread ex([&] {
-                try {
-                    engine::extract_tar(root.get(), target_dir, rd.get(), {false, false});
-                } catch (const std::exception& e) {
-                    failure = e.what();
-                }
-                rd.reset();
-            });
+            engine::tools::PackExtract x;
+            x.root = "/";
+            x.dir = target_dir;
+            x.no_overwrite_dir_non_dir = true;
+            x.same_owner = false; // as docker cp: the copy belongs to the caller
+            PipedProcess extract(engine::tools::pack_extract(x), PipedProcess::End::stdin_of);
             std::map<std::string, std::string> headers;
             int st = 0;
             try {
-                st = c_.stream("GET", q, "", [&](std::string_view d) { write_all(wr.get(), d, "archive"); }, &err, "", &headers);
+                st = c_.stream("GET", q, "", [&](std::string_view d) { write_all(extract.fd(), d, "archive"); }, &err, "", &headers);
             } catch (const std::exception&) {
             }
-            wr.reset();
-            ex.join();
+            ProcessResult p = extract.wait();
             if (st >= 400) throw_api_error(st, err);
-            if (!failure.empty()) throw Error(failure);
+            if (!p.ok()) throw Error(engine::last_line(p.err), error_kind_of_exit(p.status));
             if (!into_dir) {
                 std::string base = path.substr(path.find_last_not_of('/') == std::string::npos ? 0 : 0);
                 while (base.size() > 1 && base.back() == '/') base.pop_back();
@@ -750,22 +746,11 @@ public:
         } else if (head.status >= 400) {
             throw_api_error(head.status, head.body);
         }
-        UniqueFd rd, wr;
-        make_pipe(rd, wr);
-        std::string failure;
-        std::thread tar([&] {
-            try {
-                engine::write_tar(root.get(), source, name, wr.get());
-            } catch (const std::exception& e) {
-                failure = e.what();
-            }
-            wr.reset();
-        });
+        PipedProcess tar(engine::tools::pack_archive("/", source, name), PipedProcess::End::stdout_of);
         ClientResponse r = c_.upload("PUT", container_path(ctr) + "/archive?path=" + url_encode(dest_dir) + "&noOverwriteDirNonDir=true",
-                                     pieces_of(rd.get()), "application/x-tar");
-        rd.reset();
-        tar.join();
-        if (!failure.empty()) throw Error(failure);
+                                     pieces_of(tar.fd()), "application/x-tar");
+        ProcessResult p = tar.wait();
+        if (!p.ok() && p.status != 128 + SIGPIPE) throw Error(engine::last_line(p.err), error_kind_of_exit(p.status));
         if (r.status >= 400) throw_api_error(r.status, r.body);
     }
 

@@ -1,7 +1,5 @@
 #include "build/copy.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "image/tree_archive.hpp"
 
 namespace ctk::build {
 
@@ -133,47 +132,18 @@ void copy_entry(int sdir, const std::string& name, const std::string& rel, int d
     set_meta(ddir, dname, st, c.owner, false, c.chmod);
 }
 
-// Extracts a tar (any compression) into `dir`, refusing entries that leave it.
+// Extracts a local tar (plain, gzip, bzip2, xz, zstd) into `dir` with the
+// layer extractor (img-pack extract's): entries stay inside `dir`, owners kept.
 void extract_archive(const std::string& file, const std::string& dir) {
-    struct archive* in = archive_read_new();
-    struct archive* out = archive_write_disk_new();
-    ScopeGuard g([&] {
-        archive_read_free(in);
-        archive_write_free(out);
-    });
-    archive_read_support_filter_all(in);
-    archive_read_support_format_tar(in);
-    archive_read_support_format_gnutar(in);
-    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
-                                            ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS);
-    if (archive_read_open_filename(in, file.c_str(), 65536) != ARCHIVE_OK)
-        throw_invalid("ADD " + file + ": " + archive_error_string(in));
-    struct archive_entry* e;
-    int r;
-    while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-        // names are made relative to `dir` (a leading '/' dropped, as Docker does);
-        // SECURE_NODOTDOT refuses "..", SECURE_SYMLINKS a path through a symlink
-        std::string p = archive_entry_pathname(e);
-        while (!p.empty() && p[0] == '/') p.erase(0, 1);
-        archive_entry_set_pathname(e, (dir + "/" + p).c_str());
-        if (const char* hl = archive_entry_hardlink(e)) {
-            std::string h = hl;
-            while (!h.empty() && h[0] == '/') h.erase(0, 1);
-            archive_entry_set_hardlink(e, (dir + "/" + h).c_str());
-        }
-        if (archive_write_header(out, e) != ARCHIVE_OK)
-            throw_invalid("ADD " + file + ": " + p + ": " + archive_error_string(out));
-        const void* buf;
-        size_t size;
-        la_int64_t off;
-        while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK)
-            if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
-                throw_invalid("ADD " + file + ": " + archive_error_string(out));
-        if (r != ARCHIVE_EOF) throw_invalid("ADD " + file + ": " + archive_error_string(in));
-        archive_write_finish_entry(out);
+    UniqueFd in = open_path(file, O_RDONLY | O_CLOEXEC);
+    UniqueFd root = open_dir(dir);
+    image::ExtractOptions o;
+    o.layer = false;
+    try {
+        image::extract_tree_tar(root.get(), "/", in.get(), o);
+    } catch (const Error& e) {
+        throw e.wrap("ADD " + file);
     }
-    if (r != ARCHIVE_EOF) throw_invalid("ADD " + file + ": " + archive_error_string(in));
 }
 
 // /etc/passwd and /etc/group of a rootfs (read in-root).
@@ -220,95 +190,7 @@ Owner parse_chown(const std::string& spec, int rootfd) {
     return o;
 }
 
-bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
-
-// filepath.Match on '/'-separated paths: the same number of components, each matched.
-bool path_match(const std::string& pattern, const std::string& path) {
-    auto pp = split(pattern, '/');
-    auto sp = split(path, '/');
-    if (pp.size() != sp.size()) return false;
-    for (size_t i = 0; i < pp.size(); ++i)
-        if (!shell_pattern_match(pp[i], sp[i])) return false;
-    return true;
-}
-
 } // namespace
-
-bool ignored_entry(const IgnoreMatcher* ignore, int dirfd, const std::string& name, const std::string& rel) {
-    if (!ignore || !ignore->excluded(rel)) return false;
-    if (!ignore->has_exclusions()) return true;
-    struct stat st;
-    return ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode);
-}
-
-std::vector<CopySource> match_sources(const std::string& from, const std::vector<std::string>& patterns,
-                                      const IgnoreMatcher* ignore, bool add) {
-    const char* name = add ? "ADD" : "COPY";
-    UniqueFd srcfd = open_dir(from);
-    std::vector<CopySource> sources;
-    std::vector<std::string> all;
-    bool listed = false;
-    for (const auto& s : patterns) {
-        if (add && (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("git@", 0) == 0))
-            throw_invalid(std::string(name) + " failed: remote sources are not supported by ctk build: " + s);
-        std::string c = clean_path(s);
-        if (c == ".." || c.rfind("../", 0) == 0)
-            throw_invalid(std::string(name) + " failed: forbidden path outside the build context: " + s + " ()");
-        if (c == "." || c == "/") c = "";
-        if (!c.empty() && c[0] == '/') c = c.substr(1);
-        std::vector<std::string> matched;
-        if (has_wildcard(c)) {
-            if (!listed) {
-                list_tree(srcfd.get(), "", all);
-                listed = true;
-            }
-            for (const auto& p : all)
-                if (path_match(c, p) && !(ignore && ignore->excluded(p))) matched.push_back(p);
-        } else if (c.empty() || !(ignore && ignore->excluded(c))) {
-            UniqueFd probe = try_open_in_root(srcfd.get(), c.empty() ? "/" : c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-            if (probe) matched.push_back(c);
-        }
-        if (matched.empty())
-            throw_not_found(std::string(name) + " failed: file not found in build context or excluded by .dockerignore: stat " +
-                            s + ": file does not exist");
-        for (const auto& m : matched) {
-            CopySource so;
-            so.rel = m;
-            struct stat stt;
-            UniqueFd pf = open_in_root(srcfd.get(), m.empty() ? "/" : m, O_PATH | O_CLOEXEC);
-            if (::fstat(pf.get(), &stt) < 0) throw_errno("stat", m);
-            so.dir = S_ISDIR(stt.st_mode);
-            if (add && S_ISREG(stt.st_mode)) so.archive = is_archive_file(from + "/" + m);
-            sources.push_back(so);
-        }
-    }
-    return sources;
-}
-
-void list_tree(int dirfd, const std::string& rel, std::vector<std::string>& out) {
-    std::vector<std::string> names = entry_names(dirfd, rel.empty() ? "." : rel);
-    std::sort(names.begin(), names.end());
-    for (const auto& n : names) {
-        std::string r = rel.empty() ? n : rel + "/" + n;
-        out.push_back(r);
-        UniqueFd s(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (s) list_tree(s.get(), r, out); // a directory (the open fails for anything else)
-    }
-}
-
-bool is_archive_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return false;
-    unsigned char b[512] = {};
-    ssize_t n = ::pread(fd.get(), b, sizeof b, 0);
-    if (n < 4) return false;
-    if (b[0] == 0x1f && b[1] == 0x8b) return true;                        // gzip
-    if (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h') return true;            // bzip2
-    if (b[0] == 0xfd && b[1] == '7' && b[2] == 'z' && b[3] == 'X') return true; // xz
-    if (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) return true; // zstd
-    return n >= 262 && std::memcmp(b + 257, "ustar", 5) == 0;              // tar
-}
-
 
 void make_dir_in_root(const std::string& rootfs, const std::string& path) {
     UniqueFd root = open_dir(rootfs);
@@ -376,7 +258,7 @@ void copy_into_root(const std::string& rootfs, const CopySpec& spec) {
         }
         std::string target_dir = into_dir ? dest_clean : dest_clean.substr(0, dest_clean.rfind('/'));
         std::string target_name = into_dir ? base : dest_clean.substr(dest_clean.rfind('/') + 1);
-        if (target_dir.empty()) target_dir = "/";
+        if (target_dir.empty()) target_dir.push_back('/'); // (= "/" trips g++ 12's -Wrestrict here)
         UniqueFd dd = make_dirs_in_root(root.get(), target_dir, owner);
         UniqueFd d(::openat(dd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!d) throw_errno("open", target_dir);

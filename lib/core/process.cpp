@@ -71,15 +71,17 @@ static long now_ms() {
 ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions& options) {
     if (argv.empty()) throw Error("run_process: empty command", ErrorKind::usage);
     UniqueFd in_r, in_w, out_r, out_w, err_r, err_w;
-    if (!options.stdin_inherit) make_pipe(in_r, in_w);
-    if (options.capture_stdout) make_pipe(out_r, out_w);
+    if (!options.stdin_inherit && options.stdin_fd < 0) make_pipe(in_r, in_w);
+    if (options.capture_stdout && options.stdout_fd < 0) make_pipe(out_r, out_w);
     if (options.capture_stderr) make_pipe(err_r, err_w);
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     ScopeGuard fa_done([&] { posix_spawn_file_actions_destroy(&fa); });
     if (in_r) posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
+    if (options.stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, options.stdin_fd, 0);
     if (out_w) posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+    if (options.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&fa, options.stdout_fd, 1);
     if (err_w) posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
     if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, options.cwd.c_str());
 
@@ -171,6 +173,40 @@ ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions
     }
     result.status = exit_status(wstatus);
     return result;
+}
+
+PipedProcess::PipedProcess(std::vector<std::string> argv, End end, RunOptions options) {
+    UniqueFd rd, wr;
+    make_pipe(rd, wr);
+    if (end == End::stdin_of) {
+        theirs_ = std::move(rd);
+        mine_ = std::move(wr);
+        options.stdin_fd = theirs_.get();
+    } else {
+        theirs_ = std::move(wr);
+        mine_ = std::move(rd);
+        options.stdout_fd = theirs_.get();
+    }
+    thread_ = std::thread([this, argv = std::move(argv), options = std::move(options)] {
+        try {
+            result_ = run_process(argv, options);
+        } catch (...) {
+            error_ = std::current_exception();
+        }
+        theirs_.reset(); // the child's end: closed once it is gone, so the caller sees EOF or EPIPE
+    });
+}
+
+PipedProcess::~PipedProcess() {
+    mine_.reset();
+    if (thread_.joinable()) thread_.join();
+}
+
+ProcessResult PipedProcess::wait() {
+    mine_.reset();
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(error_);
+    return result_;
 }
 
 } // namespace ctk

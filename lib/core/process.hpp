@@ -5,9 +5,13 @@
 #include <spawn.h>
 #include <sys/types.h>
 
+#include <exception>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "core/fd.hpp"
 
 namespace ctk {
 
@@ -36,6 +40,8 @@ struct RunOptions {
     bool capture_stdout = true;                        // else inherited
     bool capture_stderr = true;                        // else inherited
     bool stdin_inherit = false;                        // pass our stdin instead of `input`
+    int stdin_fd = -1;                                 // the child's stdin is this fd (a pipe streaming a tar)
+    int stdout_fd = -1;                                // the child's stdout is this fd (not captured)
     int timeout_ms = -1;                               // SIGKILL after this long; -1 = none
 };
 
@@ -50,6 +56,31 @@ struct ProcessResult {
 // Runs argv[0] (looked up in PATH when it has no '/') and waits for it.
 // Throws when it cannot be started (ENOENT: not_found).
 ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// A child whose stdin or stdout is a pipe the caller feeds or drains as it
+// runs (img-pack's tars streamed to and from a socket or another child);
+// stderr is captured. It runs under run_process on a thread of its own.
+class PipedProcess {
+public:
+    enum class End { stdin_of, stdout_of }; // which of the child's ends the pipe is
+    PipedProcess(std::vector<std::string> argv, End end, RunOptions options = {});
+    ~PipedProcess();
+    PipedProcess(const PipedProcess&) = delete;
+    PipedProcess& operator=(const PipedProcess&) = delete;
+    // The caller's end: write the child's stdin to it, or read its stdout.
+    int fd() const noexcept { return mine_.get(); }
+    // Closes the caller's end: end of input, or EPIPE for a child still writing.
+    void close() noexcept { mine_.reset(); }
+    // Closes the caller's end and waits; throws what run_process threw
+    // (the child could not be started).
+    ProcessResult wait();
+
+private:
+    UniqueFd mine_, theirs_;
+    ProcessResult result_;
+    std::exception_ptr error_;
+    std::thread thread_;
+};
 
 // Exit code or 128+signal from a wait status.
 int exit_status(int wstatus) noexcept;

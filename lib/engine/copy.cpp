@@ -1,12 +1,14 @@
-// docker cp: files between the host and a container's root filesystem.
-// The container side is resolved inside its rootfs (openat2 RESOLVE_IN_ROOT),
-// and every entry below is made with *at calls and O_NOFOLLOW relative to
-// directory fds, so a symlink in the container cannot point the copy at the host.
+// docker cp: files between the host and a container's root filesystem, as a
+// plan of one pipe, `img-pack archive ROOT PATH | img-pack extract ROOT DIR`
+// (what docker moves through GET and PUT /containers/{id}/archive). The
+// container side is resolved inside its rootfs (openat2 RESOLVE_IN_ROOT) both
+// here and by img-pack, so a symlink in the container cannot point the copy
+// at the host; the host side is resolved inside "/".
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 
 #include "core/error.hpp"
@@ -14,145 +16,110 @@
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "engine/engine.hpp"
+#include "engine/plan.hpp"
+#include "engine/tools.hpp"
 
 namespace ctk::engine {
 
 namespace {
 
-struct Side {
+struct CopySide {
     bool in_container = false;
-    UniqueFd root;        // the container's rootfs
-    std::string path;     // as given
-    std::string shown;    // for messages
+    std::string container; // as the user named it
+    std::string root = "/";
+    std::string path;      // absolute inside root, as given (a trailing "/" or "/." kept)
 };
 
-UniqueFd open_at(const Side& s, const std::string& path, int flags) {
-    if (s.in_container) return try_open_in_root(s.root.get(), path.empty() ? "/" : path, flags);
-    return UniqueFd(::open(path.empty() ? "." : path.c_str(), flags | O_CLOEXEC));
-}
-
-std::pair<std::string, std::string> split_path(std::string p) {
+std::string trimmed(std::string p) {
     while (p.size() > 1 && p.back() == '/') p.pop_back();
-    auto slash = p.rfind('/');
-    if (slash == std::string::npos) return {"", p};
-    return {slash == 0 ? "/" : p.substr(0, slash), p.substr(slash + 1)};
+    return p;
 }
 
-void copy_contents(int in, int out, const std::string& what) {
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t n = ::read(in, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_errno("read", what);
-        }
-        if (n == 0) break;
-        write_all(out, std::string_view(buf, static_cast<size_t>(n)), what);
-    }
+std::string base_name(const std::string& p) {
+    std::string t = trimmed(p);
+    return t.substr(t.rfind('/') + 1);
 }
 
-void copy_entry(int sdir, const std::string& sname, int ddir, const std::string& dname, const std::string& shown) {
+std::string parent_dir(const std::string& p) {
+    std::string t = trimmed(p);
+    auto slash = t.rfind('/');
+    return slash == 0 || slash == std::string::npos ? "/" : t.substr(0, slash);
+}
+
+// What is at the side's path (a final symlink followed inside the root when
+// `follow`); nullopt when nothing is.
+std::optional<struct stat> stat_side(const CopySide& s, const std::string& path, bool follow) {
+    UniqueFd root = open_dir(s.root);
+    UniqueFd fd = follow ? try_open_in_root(root.get(), path, O_PATH)
+                         : try_open_in_root(root.get(), parent_dir(path), O_PATH | O_DIRECTORY);
     struct stat st;
-    if (::fstatat(sdir, sname.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat", shown);
-    timespec times[2] = {st.st_atim, st.st_mtim};
-    if (S_ISDIR(st.st_mode)) {
-        if (::mkdirat(ddir, dname.c_str(), st.st_mode & 07777) < 0 && errno != EEXIST) throw_errno("mkdir", dname);
-        UniqueFd in(::openat(sdir, sname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!in) throw_errno("open", shown);
-        UniqueFd out(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!out) throw_errno("open", dname);
-        for (const auto& n : entry_names(in.get(), shown)) copy_entry(in.get(), n, out.get(), n, shown + "/" + n);
-        ::fchmod(out.get(), st.st_mode & 07777);
-        ::futimens(out.get(), times);
-        return;
-    }
-    // a file, link or node replaces what is there (but never a directory)
-    struct stat dst;
-    if (::fstatat(ddir, dname.c_str(), &dst, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (S_ISDIR(dst.st_mode)) throw_conflict("cannot overwrite directory " + quote(dname) + " with non-directory " + quote(shown));
-        if (!S_ISREG(st.st_mode) || !S_ISREG(dst.st_mode)) ::unlinkat(ddir, dname.c_str(), 0);
-    }
-    if (S_ISREG(st.st_mode)) {
-        UniqueFd in(::openat(sdir, sname.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!in) throw_errno("open", shown);
-        UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777));
-        if (!out) throw_errno("create", dname);
-        copy_contents(in.get(), out.get(), shown);
-        ::fchmod(out.get(), st.st_mode & 07777);
-        ::futimens(out.get(), times);
-    } else if (S_ISLNK(st.st_mode)) {
-        char target[4096];
-        ssize_t n = ::readlinkat(sdir, sname.c_str(), target, sizeof target - 1);
-        if (n < 0) throw_errno("readlink", shown);
-        target[n] = 0;
-        if (::symlinkat(target, ddir, dname.c_str()) < 0) throw_errno("symlink", dname);
-        ::utimensat(ddir, dname.c_str(), times, AT_SYMLINK_NOFOLLOW);
-    } else {
-        if (::mknodat(ddir, dname.c_str(), st.st_mode, st.st_rdev) < 0) throw_errno("mknod", dname);
-    }
+    if (!fd) return std::nullopt;
+    if (follow ? ::fstat(fd.get(), &st) < 0
+               : ::fstatat(fd.get(), trimmed(path) == "/" ? "." : base_name(path).c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return std::nullopt;
+    return st;
 }
 
 } // namespace
 
 void Engine::copy(const std::string& src_in, const std::string& dst_in) {
-    auto container_side = [&](const std::string& s, Side& side) {
-        if (s.empty() || s[0] == '/' || s[0] == '.') return false;
+    auto side_of = [&](const std::string& s) {
+        CopySide side;
         auto colon = s.find(':');
-        if (colon == std::string::npos || colon == 0) return false;
-        ContainerRecord r = containers_.lookup(s.substr(0, colon));
-        std::string rootfs = r.ctk().value("Bundle", containers_.dir(r.id) + "/bundle") + "/rootfs";
-        side.in_container = true;
-        side.root = open_dir(rootfs);
-        side.path = s.substr(colon + 1);
-        if (side.path.empty() || side.path[0] != '/') side.path = "/" + side.path;
-        side.shown = s;
-        return true;
-    };
-    Side src, dst;
-    bool sc = container_side(src_in, src), dc = container_side(dst_in, dst);
-    if (sc == dc) throw Error("copying between containers or between host paths is not supported: one side must be CONTAINER:PATH", ErrorKind::usage);
-    if (!sc) {
-        src.path = src_in;
-        src.shown = src_in;
-    }
-    if (!dc) {
-        dst.path = dst_in;
-        dst.shown = dst_in;
-    }
-    if (explain_) return;
-    bool contents_only = src.path.size() >= 2 && src.path.substr(src.path.size() - 2) == "/.";
-    std::string src_path = contents_only ? src.path.substr(0, src.path.size() - 2) : src.path;
-    auto [sparent, sname] = split_path(src_path);
-    UniqueFd sdir = open_at(src, sparent.empty() ? "." : sparent, O_PATH | O_DIRECTORY);
-    struct stat st;
-    if (!sdir || ::fstatat(sdir.get(), sname.empty() ? "." : sname.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (src.in_container) throw_not_found("Could not find the file " + src.path + " in container " + src_in.substr(0, src_in.find(':')));
-        throw_errno("stat", src.shown);
-    }
-    bool dst_dir_hint = !dst.path.empty() && dst.path.back() == '/';
-    UniqueFd dfull = open_at(dst, dst.path, O_PATH);
-    struct stat dt;
-    bool dst_exists = dfull && ::fstat(dfull.get(), &dt) == 0;
-    if (dst_exists && S_ISDIR(dt.st_mode)) {
-        UniqueFd ddir = open_at(dst, dst.path, O_RDONLY | O_DIRECTORY);
-        if (!ddir) throw_errno("open", dst.shown);
-        if (contents_only && S_ISDIR(st.st_mode)) {
-            UniqueFd in(::openat(sdir.get(), sname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-            if (!in) throw_errno("open", src.shown);
-            for (const auto& n : entry_names(in.get(), src.shown))
-                copy_entry(in.get(), n, ddir.get(), n, src.shown + "/" + n);
-            return;
+        if (!s.empty() && s[0] != '/' && s[0] != '.' && colon != std::string::npos && colon != 0) {
+            ContainerRecord r = containers_.lookup(s.substr(0, colon));
+            side.in_container = true;
+            side.container = s.substr(0, colon);
+            side.root = r.ctk().value("Bundle", containers_.dir(r.id) + "/bundle") + "/rootfs";
+            side.path = s.substr(colon + 1);
+            if (side.path.empty() || side.path[0] != '/') side.path = "/" + side.path;
+        } else {
+            side.path = s;
+            if (s.empty() || s[0] != '/') {
+                char cwd[4096];
+                if (!::getcwd(cwd, sizeof cwd)) throw_errno("getcwd");
+                side.path = std::string(cwd) + "/" + s;
+            }
         }
-        copy_entry(sdir.get(), sname, ddir.get(), sname, src.shown);
-        return;
+        return side;
+    };
+    CopySide src = side_of(src_in), dst = side_of(dst_in);
+    if (src.in_container == dst.in_container)
+        throw Error("copying between containers or between host paths is not supported: one side must be CONTAINER:PATH",
+                    ErrorKind::usage);
+    bool contents_only = src.path.size() >= 2 && src.path.substr(src.path.size() - 2) == "/.";
+    auto sst = stat_side(src, contents_only ? src.path.substr(0, src.path.size() - 2) : src.path, false);
+    if (!sst) {
+        if (src.in_container) throw_not_found("Could not find the file " + src.path + " in container " + src.container);
+        throw_not_found("no such file or directory: " + src_in);
     }
-    if (dst_exists && S_ISDIR(st.st_mode)) throw_invalid("cannot copy directory " + quote(src.shown) + " to file " + quote(dst.shown));
-    if (!dst_exists && dst_dir_hint && !S_ISDIR(st.st_mode))
-        throw_not_found("destination directory " + quote(dst.shown) + " does not exist");
-    auto [dparent, dname] = split_path(dst.path);
-    UniqueFd ddir = open_at(dst, dparent.empty() ? "." : dparent, O_RDONLY | O_DIRECTORY);
-    if (!ddir) throw_errno("open", dparent.empty() ? "." : dparent);
-    copy_entry(sdir.get(), sname, ddir.get(), dname, src.shown);
+    bool src_dir = S_ISDIR(sst->st_mode);
+    auto dstat = stat_side(dst, dst.path, true);
+    // Docker's rules: into an existing directory under the source's name (its
+    // contents for SRC/.), else as DEST itself in DEST's parent.
+    std::string into, name;
+    if (dstat && S_ISDIR(dstat->st_mode)) {
+        into = dst.path;
+        name = contents_only && src_dir ? "." : base_name(src.path);
+    } else {
+        if (dstat && src_dir) throw_invalid("cannot copy directory " + quote(src_in) + " to file " + quote(dst_in));
+        if (!dstat && dst.path.back() == '/' && !src_dir)
+            throw_not_found("destination directory " + quote(dst_in) + " does not exist");
+        into = parent_dir(dst.path);
+        name = base_name(dst.path);
+    }
+    tools::PackExtract x;
+    x.root = dst.root;
+    x.dir = into;
+    x.devices = dst.in_container; // a container's device node never lands on the host
+    x.no_overwrite_dir_non_dir = true;
+    x.same_owner = false; // docker cp: the copy belongs to the caller (root in the container)
+    Plan p = new_plan("ctl cp " + src_in + " " + dst_in);
+    p.add(pipe_step(tools::pack_archive(src.root, contents_only ? src.path : trimmed(src.path), name),
+                    tools::pack_extract(x),
+                    "the copy as a tar: " + quote(src.path) + (src.in_container ? " in the container" : "") +
+                        " into " + quote(into) + (dst.in_container ? " in the container" : "")));
+    execute(p);
 }
 
 } // namespace ctk::engine

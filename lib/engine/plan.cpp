@@ -49,6 +49,12 @@ Step run_step(std::vector<std::string> argv, std::string comment) {
     return s;
 }
 
+Step pipe_step(std::vector<std::string> from, std::vector<std::string> to, std::string comment) {
+    Step s = run_step(std::move(from), std::move(comment));
+    s.pipe_to = std::move(to);
+    return s;
+}
+
 Step write_file_step(std::string path, std::string content, mode_t mode, std::string comment) {
     Step s = path_step(Step::Kind::write_file, std::move(path), std::move(comment));
     s.content = std::move(content);
@@ -415,13 +421,20 @@ struct Renderer {
         case Step::Kind::run: {
             std::string cmd;
             if (s.timeout_s > 0) cmd += "timeout " + std::to_string(s.timeout_s) + " ";
-            for (size_t i = 0; i < s.argv.size(); i++) {
-                if (i) cmd += ' ';
-                cmd += word(i == 0 ? command_name(s.argv[0]) : s.argv[i]);
-            }
+            auto command = [&](const std::vector<std::string>& argv) {
+                for (size_t i = 0; i < argv.size(); i++) {
+                    if (i) cmd += ' ';
+                    cmd += word(i == 0 ? command_name(argv[0]) : argv[i]);
+                }
+            };
+            command(s.argv);
             if (s.foreground && s.stdin_null) cmd += " </dev/null";
             if (!s.foreground) {
                 if (!s.stdin_inherit) cmd += " <" + (s.stdin_file.empty() ? std::string("/dev/null") : word(s.stdin_file));
+                if (!s.pipe_to.empty()) {
+                    cmd += " | ";
+                    command(s.pipe_to);
+                }
                 if (!s.stdout_file.empty()) cmd += " >" + word(s.stdout_file);
                 else if (!s.show_output && s.keep_output.empty()) cmd += " >/dev/null";
                 if (s.may_fail && !s.show_stderr) cmd += " 2>/dev/null";
@@ -708,12 +721,58 @@ void run_background(const Step& s, const std::map<std::string, std::string>& var
     }
 }
 
+// A step's failure as ctk::Error: the tool's last stderr line, else its status.
+[[noreturn]] void step_failed(const Step& s0, const std::vector<std::string>& argv, const ProcessResult& p) {
+    std::string msg = last_line(p.err);
+    if (p.timed_out) msg = tool_name(argv[0]) + ": timed out after " + std::to_string(s0.timeout_s) + "s";
+    if (msg.empty())
+        msg = tool_name(argv[0]) + (s0.show_stderr ? " failed (see above)" : " exited with status " + std::to_string(p.status));
+    throw Error(msg, error_kind_of_exit(p.status));
+}
+
+[[noreturn]] void start_failed(const Error& e, const std::vector<std::string>& argv) {
+    if (e.kind() == ErrorKind::not_found)
+        throw Error(tool_name(argv[0]) + ": not found (looked beside ctl and in PATH)", ErrorKind::not_found);
+    throw e;
+}
+
+// from | to, each with its stderr captured; to's stdout kept or shown as the step says.
+void run_piped(const Step& s0, const std::vector<std::string>& from, const std::vector<std::string>& to,
+               ExecResult& result) {
+    PipedProcess writer(from, PipedProcess::End::stdout_of);
+    RunOptions o;
+    o.stdin_fd = writer.fd();
+    o.capture_stdout = !s0.show_output || !s0.keep_output.empty();
+    ProcessResult pt, pf;
+    try {
+        pt = run_process(to, o);
+    } catch (const Error& e) {
+        writer.close(); // the writer stops on EPIPE
+        start_failed(e, to);
+    }
+    try {
+        pf = writer.wait();
+    } catch (const Error& e) {
+        start_failed(e, from);
+    }
+    if (!s0.keep_output.empty()) result.vars[s0.keep_output] = pt.out;
+    if (!pf.ok() && pf.status != 128 + SIGPIPE) step_failed(s0, from, pf);
+    if (!pt.ok()) step_failed(s0, to, pt);
+    if (!pf.ok()) step_failed(s0, from, pf);
+}
+
 void run_one(const Step& s0, std::map<std::string, std::string>& vars, const ExecOptions& options,
              ExecResult& result) {
     switch (s0.kind) {
     case Step::Kind::run: {
         std::vector<std::string> argv;
         for (const auto& a : s0.argv) argv.push_back(substitute(a, vars));
+        if (!s0.pipe_to.empty()) {
+            std::vector<std::string> to;
+            for (const auto& a : s0.pipe_to) to.push_back(substitute(a, vars));
+            run_piped(s0, argv, to, result);
+            return;
+        }
         if (s0.foreground) {
             result.status = run_foreground(argv, s0.stdin_null, options);
             result.ran_foreground = true;
@@ -730,20 +789,12 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
             p = run_process(argv, o);
         } catch (const Error& e) {
             if (s0.may_fail) return;
-            if (e.kind() == ErrorKind::not_found)
-                throw Error(tool_name(argv[0]) + ": not found (looked beside ctl and in PATH)", ErrorKind::not_found);
-            throw;
+            start_failed(e, argv);
         }
         if (!s0.stdout_file.empty() && (p.ok() || !p.out.empty()))
             write_file_atomic(substitute(s0.stdout_file, vars), p.out);
         if (!s0.keep_output.empty()) result.vars[s0.keep_output] = p.out;
-        if (!p.ok() && !s0.may_fail) {
-            std::string msg = last_line(p.err);
-            if (p.timed_out) msg = tool_name(argv[0]) + ": timed out after " + std::to_string(s0.timeout_s) + "s";
-            if (msg.empty())
-                msg = tool_name(argv[0]) + (s0.show_stderr ? " failed (see above)" : " exited with status " + std::to_string(p.status));
-            throw Error(msg, error_kind_of_exit(p.status));
-        }
+        if (!p.ok() && !s0.may_fail) step_failed(s0, argv, p);
         return;
     }
     case Step::Kind::write_file: {

@@ -57,6 +57,7 @@ struct Step {
 
     // run
     std::vector<std::string> argv;
+    std::vector<std::string> pipe_to; // a second command reading argv's stdout through a pipe ("A | B")
     std::string stdin_file;    // "" = nothing (/dev/null) unless `foreground`
     std::string stdout_file;   // "" = discarded (captured) unless `foreground` / `show_output`
     bool foreground = false;   // the user's stdin/stdout/stderr; its status is the plan's status
@@ -103,6 +104,9 @@ struct Plan {
 
 // Step builders.
 Step run_step(std::vector<std::string> argv, std::string comment = "");
+// `from | to`: streamed through a pipe; the step fails when either fails, with
+// the message of the one that failed first (the writer, unless it died of SIGPIPE).
+Step pipe_step(std::vector<std::string> from, std::vector<std::string> to, std::string comment = "");
 Step write_file_step(std::string path, std::string content, mode_t mode = 0644, std::string comment = "");
 Step edit_json_step(std::string path, std::vector<JsonEdit> edits, std::string comment = "");
 Step make_dir_step(std::string path);

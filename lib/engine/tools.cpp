@@ -174,6 +174,25 @@ Argv pack_mkdir(const std::string& rootfs, const std::string& path) {
     return {tool_path("img-pack"), "mkdir", "--", rootfs, path};
 }
 
+Argv pack_archive(const std::string& root, const std::string& path, const std::string& name) {
+    Argv a = {tool_path("img-pack"), "archive"};
+    if (!name.empty()) {
+        a.push_back("--name");
+        a.push_back(name);
+    }
+    a.insert(a.end(), {"--", root, path});
+    return a;
+}
+
+Argv pack_extract(const PackExtract& x) {
+    Argv a = {tool_path("img-pack"), "extract"};
+    if (x.devices) a.push_back("--devices");
+    if (x.no_overwrite_dir_non_dir) a.push_back("--no-overwrite-dir-non-dir");
+    if (!x.same_owner) a.push_back("--no-same-owner");
+    a.insert(a.end(), {"--", x.root, x.dir});
+    return a;
+}
+
 Argv runtime(const store::Paths& p, Argv verb_and_args) {
     Argv a = {tool_path("ns-run"), "--root", p.runtime_state()};
     a.insert(a.end(), verb_and_args.begin(), verb_and_args.end());

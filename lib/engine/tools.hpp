@@ -77,6 +77,17 @@ struct PackCopy {
 };
 Argv pack_copy(const PackCopy& c);
 Argv pack_mkdir(const std::string& rootfs, const std::string& path);
+// docker cp and a build context: a tree as a tar on stdout (the top entry
+// named `name`, "" = PATH's last component), and a tar from stdin into DIR
+// (both resolved inside ROOT: a container's rootfs, or "/" for the host).
+Argv pack_archive(const std::string& root, const std::string& path, const std::string& name = "");
+struct PackExtract {
+    std::string root, dir;
+    bool devices = false;                  // character and block devices made
+    bool no_overwrite_dir_non_dir = false; // docker's noOverwriteDirNonDir
+    bool same_owner = true;                // the tar's owners (else the caller's)
+};
+Argv pack_extract(const PackExtract& x);
 
 // ns-run (runc's verbs; --root is the store's runtime state directory)
 Argv runtime(const store::Paths& p, Argv verb_and_args);

@@ -66,7 +66,7 @@ enum class Replaced { kept_directory, removed, removed_whiteout };
 
 class Extractor {
 public:
-    Extractor(LayerStream& stream, int rootfd, std::vector<int> lowers, bool overlay,
+    Extractor(LayerStream* stream, int rootfd, std::vector<int> lowers, bool overlay,
               const std::string& what, const ExtractOptions& options)
         : stream_(stream), rootfd_(rootfd), overlay_(overlay), what_(what), options_(options) {
         mode_t m = ::umask(0);
@@ -80,7 +80,7 @@ public:
         }
     }
 
-    ExtractStats run();
+    ExtractStats run(struct archive* opened = nullptr);
 
 private:
     static la_ssize_t read_cb(struct archive*, void* self, const void** buf);
@@ -114,7 +114,7 @@ private:
     bool need_chmod(mode_t perm) const { return (perm & 07000) || (perm & umask_); }
     bool union_mode() const { return union_.has_value(); }
 
-    LayerStream& stream_;
+    LayerStream* stream_; // null: the caller's archive
     int rootfd_;
     bool overlay_;
     const std::string& what_;
@@ -140,7 +140,7 @@ private:
 la_ssize_t Extractor::read_cb(struct archive*, void* self, const void** buf) {
     auto* x = static_cast<Extractor*>(self);
     try {
-        auto chunk = x->stream_.next();
+        auto chunk = x->stream_->next();
         *buf = chunk.data();
         return static_cast<la_ssize_t>(chunk.size());
     } catch (...) {
@@ -157,14 +157,18 @@ void Extractor::tar_error(int r) {
     throw Error(m, r == ARCHIVE_FATAL || r == ARCHIVE_FAILED ? ErrorKind::invalid : ErrorKind::failed);
 }
 
-ExtractStats Extractor::run() {
-    a_ = archive_read_new();
+ExtractStats Extractor::run(struct archive* opened) {
+    a_ = opened ? opened : archive_read_new();
     if (!a_) throw Error("libarchive: out of memory");
-    ScopeGuard free_archive([&] { archive_read_free(a_); });
-    archive_read_support_format_tar(a_);
-    archive_read_support_format_empty(a_);
-    if (archive_read_open(a_, this, nullptr, &Extractor::read_cb, nullptr) != ARCHIVE_OK)
-        tar_error(ARCHIVE_FATAL);
+    ScopeGuard free_archive([&] {
+        if (!opened) archive_read_free(a_);
+    });
+    if (!opened) {
+        archive_read_support_format_tar(a_);
+        archive_read_support_format_empty(a_);
+        if (archive_read_open(a_, this, nullptr, &Extractor::read_cb, nullptr) != ARCHIVE_OK)
+            tar_error(ARCHIVE_FATAL);
+    }
     if (union_mode()) {
         // The merged root shows the topmost layer's root directory: start from
         // the one below, a "./" entry of this layer overrides it.
@@ -200,12 +204,13 @@ void Extractor::entry(archive_entry* e, const char* name) {
         mode_t type = archive_entry_filetype(e);
         if (path.is_root()) {
             if (link || type != AE_IFDIR) throw_invalid("the root of the layer is not a directory");
+            if (!options_.layer) return; // docker cp's "./": the destination keeps its metadata
             set_owner_mode_fd(rootfd_, e, true);
             set_xattrs_fd(rootfd_, e);
             defer_times("", entry_times(e));
             return;
         }
-        Whiteout w = classify_whiteout(path.base());
+        Whiteout w = options_.layer ? classify_whiteout(path.base()) : Whiteout{};
         switch (w.kind) {
         case WhiteoutKind::meta: return;
         case WhiteoutKind::file:
@@ -371,6 +376,9 @@ Replaced Extractor::replace(int parentfd, const std::string& name, bool new_is_d
         if (errno == ENOENT) return Replaced::removed;
         throw_errno("stat", name);
     }
+    if (options_.no_overwrite_dir_non_dir && S_ISDIR(st.st_mode) != new_is_dir)
+        throw_conflict(S_ISDIR(st.st_mode) ? "cannot overwrite directory with non-directory"
+                                           : "cannot overwrite non-directory with directory");
     if (S_ISDIR(st.st_mode)) {
         if (new_is_dir) return Replaced::kept_directory;
         invalidate();
@@ -522,6 +530,7 @@ void Extractor::make_symlink(Parent& p, const std::string& name, archive_entry* 
 
 void Extractor::make_node(Parent& p, const std::string& name, archive_entry* e) {
     mode_t type = archive_entry_filetype(e);
+    if (type != AE_IFIFO && !options_.devices) throw_invalid("device nodes are not allowed here");
     dev_t dev = 0;
     if (type != AE_IFIFO) {
         dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
@@ -699,7 +708,7 @@ void Extractor::clear_lower(int dirfd, const std::string& key) {
 ExtractStats extract_flat(LayerStream& stream, int rootfd, const std::string& what,
                           const ExtractOptions& options) {
     try {
-        return Extractor(stream, rootfd, {}, false, what, options).run();
+        return Extractor(&stream, rootfd, {}, false, what, options).run();
     } catch (const Error& e) {
         throw e.wrap(what);
     }
@@ -708,7 +717,15 @@ ExtractStats extract_flat(LayerStream& stream, int rootfd, const std::string& wh
 ExtractStats extract_overlay(LayerStream& stream, int difffd, const std::vector<int>& lowers,
                              const std::string& what, const ExtractOptions& options) {
     try {
-        return Extractor(stream, difffd, lowers, true, what, options).run();
+        return Extractor(&stream, difffd, lowers, true, what, options).run();
+    } catch (const Error& e) {
+        throw e.wrap(what);
+    }
+}
+
+ExtractStats extract_archive(struct archive* a, int dirfd, const std::string& what, const ExtractOptions& options) {
+    try {
+        return Extractor(nullptr, dirfd, {}, false, what, options).run(a);
     } catch (const Error& e) {
         throw e.wrap(what);
     }

@@ -23,12 +23,23 @@
 
 #include "image/layer_stream.hpp"
 
+struct archive;
+
 namespace ctk::image {
 
 struct ExtractOptions {
     // chown entries to the owners in the tar (needs CAP_CHOWN; without it
     // everything belongs to the caller).
     bool preserve_owners = true;
+    // A layer: ".wh." names are whiteouts and a "./" entry sets the root's
+    // metadata. Else a plain tar (docker cp, a build context): ".wh." names
+    // are files and the destination directory keeps its own metadata.
+    bool layer = true;
+    // Character and block devices made (else refused, naming the entry).
+    bool devices = true;
+    // Docker's noOverwriteDirNonDir: a directory is never replaced by a
+    // non-directory, nor the reverse (conflict, naming the entry).
+    bool no_overwrite_dir_non_dir = false;
 };
 
 struct ExtractStats {
@@ -44,5 +55,9 @@ ExtractStats extract_flat(LayerStream& stream, int rootfd, const std::string& wh
 // directories `lowers` (top first; empty for the first layer).
 ExtractStats extract_overlay(LayerStream& stream, int difffd, const std::vector<int>& lowers,
                              const std::string& what, const ExtractOptions& options = {});
+
+// Applies the tar of an archive the caller opened for reading (its formats
+// and filters set) to the directory `dirfd`, as extract_flat does.
+ExtractStats extract_archive(struct archive* a, int dirfd, const std::string& what, const ExtractOptions& options);
 
 } // namespace ctk::image

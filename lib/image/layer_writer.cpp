@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include <archive.h>
@@ -112,8 +113,9 @@ UniqueFd open_subdir(int dirfd, const std::string& name) {
 } // namespace
 
 struct LayerTarWriter::State {
-    oci::Layout layout;
-    oci::BlobWriter blob;
+    std::optional<oci::Layout> layout; // a gzip'd blob of it; else a plain tar to out_fd
+    std::optional<oci::BlobWriter> blob;
+    int out_fd = -1;
     Hasher diff;
     uint64_t tar_size = 0;
     uint64_t content_size = 0;
@@ -127,7 +129,8 @@ struct LayerTarWriter::State {
     std::vector<char> buf = std::vector<char>(256 * 1024);
     bool finished = false;
 
-    State(const oci::Layout& l) : layout(l), blob(l.begin_blob()) {}
+    explicit State(const oci::Layout& l) : layout(l), blob(l.begin_blob()) {}
+    explicit State(int fd) : out_fd(fd) {}
 
     void deflate_some(const void* data, size_t size, int flush) {
         z.next_in = static_cast<Bytef*>(const_cast<void*>(data));
@@ -138,13 +141,17 @@ struct LayerTarWriter::State {
             int r = ::deflate(&z, flush);
             if (r == Z_STREAM_ERROR) throw Error("gzip: deflate failed");
             size_t have = out.size() - z.avail_out;
-            if (have) blob.write(out.data(), have);
+            if (have) blob->write(out.data(), have);
         } while (z.avail_out == 0 || (flush == Z_FINISH && z.avail_in > 0));
     }
 
     void consume(const void* data, size_t size) {
-        diff.update(data, size);
         tar_size += size;
+        if (out_fd >= 0) {
+            write_all(out_fd, std::string_view(static_cast<const char*>(data), size), "tar");
+            return;
+        }
+        diff.update(data, size);
         deflate_some(data, size, Z_NO_FLUSH);
     }
 
@@ -176,6 +183,12 @@ LayerTarWriter::LayerTarWriter(const oci::Layout& layout, const LayerWriteOption
     if (::deflateInit2(&s_->z, options.gzip_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         throw Error("gzip: deflateInit2 failed");
     s_->z_ready = true;
+    open();
+}
+
+LayerTarWriter::LayerTarWriter(int out_fd) : s_(std::make_unique<State>(out_fd)) { open(); }
+
+void LayerTarWriter::open() {
     s_->a = archive_write_new();
     if (!s_->a) throw Error("out of memory (archive_write_new)");
     archive_write_set_format_pax_restricted(s_->a);
@@ -289,17 +302,18 @@ WrittenLayer LayerTarWriter::finish() {
     s_->finished = true;
     WrittenLayer out;
     s_->check(archive_write_close(s_->a), "layer tar");
-    s_->deflate_some(nullptr, 0, Z_FINISH);
     out.entries = s_->entries;
     out.tar_size = s_->tar_size;
     out.content_size = s_->content_size;
+    if (!s_->layout) return out;
+    s_->deflate_some(nullptr, 0, Z_FINISH);
     out.diff_id = s_->diff.digest();
     if (out.entries == 0) return out; // the BlobWriter removes its temporary file
     out.descriptor.media_type = std::string(oci::media::oci_layer_gzip);
-    out.descriptor.size = static_cast<int64_t>(s_->blob.size());
-    Digest d = s_->blob.verify();
-    out.new_blob = !s_->layout.has_blob(d);
-    out.descriptor.digest = s_->blob.commit();
+    out.descriptor.size = static_cast<int64_t>(s_->blob->size());
+    Digest d = s_->blob->verify();
+    out.new_blob = !s_->layout->has_blob(d);
+    out.descriptor.digest = s_->blob->commit();
     return out;
 }
 

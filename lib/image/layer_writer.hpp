@@ -59,10 +59,12 @@ struct WrittenLayer {
     bool empty() const noexcept { return entries == 0; }
 };
 
-// Streams tar entries into a gzip blob of a layout.
+// Streams tar entries into a gzip blob of a layout, or as a plain tar to a
+// file descriptor (img-pack archive: docker cp's GET /archive).
 class LayerTarWriter {
 public:
     LayerTarWriter(const oci::Layout& layout, const LayerWriteOptions& options = {});
+    explicit LayerTarWriter(int out_fd);
     ~LayerTarWriter();
     LayerTarWriter(const LayerTarWriter&) = delete;
     LayerTarWriter& operator=(const LayerTarWriter&) = delete;
@@ -77,10 +79,12 @@ public:
     void add_opaque(const std::string& dir, const struct stat& dir_st);
 
     uint64_t entries() const noexcept;
-    // Ends the tar, commits the blob (when there were entries) and returns it.
+    // Ends the tar, commits the blob (when there were entries) and returns it
+    // (to a file descriptor: only the counts).
     WrittenLayer finish();
 
 private:
+    void open();
     struct State;
     std::unique_ptr<State> s_;
 };

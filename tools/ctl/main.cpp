@@ -137,7 +137,7 @@ std::optional<std::string> no_plan_reason(const std::string& verb) {
         "pull", "push", "run", "create", "start", "stop", "restart", "kill", "rm", "exec", "pause", "unpause",
         "container rm", "container prune", "image pull", "image push", "tag", "image tag", "rmi", "image rm",
         "commit", "container commit", "save", "image save", "load", "image load", "import", "image import",
-        "build", "image build",
+        "build", "image build", "cp",
         "network create", "network rm", "network connect", "network disconnect", "network prune",
         "volume create", "volume rm", "volume prune",
     };

@@ -12,6 +12,7 @@
 #include "image/docker_save.hpp"
 #include "image/pack.hpp"
 #include "image/source.hpp"
+#include "image/tree_archive.hpp"
 #include "image/unpack.hpp"
 #include "store/paths.hpp"
 
@@ -99,7 +100,9 @@ int main(int argc, char** argv) {
                  "  img-pack import SOURCE|- [--change INSTR]... [--message M] [--tag REF] [--platform P]\n"
                  "  img-pack save IMAGE... [-o FILE]     img-pack load [-i FILE]\n"
                  "  img-pack copy --from DIR [--dockerignore F] [--chown U:G] [--chmod M] [--add] [--into-dir] ROOTFS DEST SOURCE...\n"
-                 "  img-pack mkdir ROOTFS PATH          (build steps: COPY/ADD and WORKDIR)\n\n"
+                 "  img-pack mkdir ROOTFS PATH          (build steps: COPY/ADD and WORKDIR)\n"
+                 "  img-pack archive [--name N] ROOT PATH > TAR      img-pack extract [OPTIONS] ROOT DIR < TAR\n"
+                 "                                      (docker cp, a build context)\n\n"
                  "IMAGE: a reference tagged in the layout (tiny = docker.io/library/tiny:latest), an image ID\n"
                  "(sha256:<config digest>) or a unique prefix, or @sha256:<manifest digest> (listed or not).\n",
                  "img-pack"};
@@ -156,6 +159,26 @@ int main(int argc, char** argv) {
     mkdir->add_option("ROOTFS", mkdir_root, "the root filesystem")->required();
     mkdir->add_option("PATH", mkdir_path, "the directory, absolute inside ROOTFS")->required();
 
+    std::string archive_root, archive_path, archive_name;
+    auto archive = app.add_subcommand("archive", "PATH inside ROOT as a tar on stdout (docker cp from a container)");
+    archive->add_option("--name", archive_name, "the top entry's name (default: PATH's last component, as docker names it)");
+    archive->add_option("ROOT", archive_root, "the root PATH is resolved in (a container's rootfs, or /)")->required();
+    archive->add_option("PATH", archive_path, "the file or directory, absolute inside ROOT; DIR/. archives DIR's contents")
+        ->required();
+    std::string extract_root, extract_dir, extract_input;
+    ctk::image::ExtractOptions xo;
+    xo.layer = false;
+    xo.devices = false;
+    bool no_same_owner = false;
+    auto extract = app.add_subcommand("extract", "A tar from stdin into DIR inside ROOT (docker cp into a container)");
+    extract->add_option("-i,--input", extract_input, "read FILE instead of stdin (gzip, bzip2, xz, zstd too)");
+    extract->add_flag("--devices", xo.devices, "make character and block devices (else refused)");
+    extract->add_flag("--no-overwrite-dir-non-dir", xo.no_overwrite_dir_non_dir,
+                      "refuse to replace a directory by a non-directory or the reverse (docker's noOverwriteDirNonDir)");
+    extract->add_flag("--no-same-owner", no_same_owner, "entries belong to the caller, not to the tar's owners");
+    extract->add_option("ROOT", extract_root, "the root DIR is resolved in (a container's rootfs, or /)")->required();
+    extract->add_option("DIR", extract_dir, "the existing directory written to, absolute inside ROOT")->required();
+
     std::vector<std::string> untag_refs;
     auto untag = app.add_subcommand("untag", "Remove names (not images)");
     untag->add_option("REF", untag_refs, "names to remove")->required();
@@ -188,6 +211,26 @@ int main(int argc, char** argv) {
     load->add_option("-i,--input", load_input, "read FILE instead of stdin (gzip, bzip2, xz, zstd too)");
 
     return ctk::cli_main("img-pack", app, argc, argv, [&]() -> int {
+        if (archive->parsed()) {
+            if (ctk::is_terminal(1))
+                throw Error("cowardly refusing to write a tar to a terminal: redirect stdout", ErrorKind::usage);
+            ctk::UniqueFd root = ctk::open_dir(absolute(archive_root));
+            std::string name = archive_name.empty() ? ctk::image::archive_top_name(archive_path) : archive_name;
+            ctk::image::write_tree_tar(root.get(), archive_path, name, 1);
+            return 0;
+        }
+        if (extract->parsed()) {
+            xo.preserve_owners = !no_same_owner;
+            ctk::UniqueFd root = ctk::open_dir(absolute(extract_root)), in;
+            int fd = 0;
+            if (!extract_input.empty()) {
+                in = ctk::open_path(extract_input, O_RDONLY | O_CLOEXEC);
+                fd = in.get();
+            }
+            auto stats = ctk::image::extract_tree_tar(root.get(), extract_dir, fd, xo);
+            ctk::print_json(Json{{"root", absolute(extract_root)}, {"dir", extract_dir}, {"entries", stats.entries}});
+            return 0;
+        }
         auto store = ctk::image::ImageStore::at_layout(absolute(layout));
         if (layer->parsed()) {
             auto src = layer_source(la);

@@ -108,6 +108,7 @@ TEST_F(CtlExplain, EveryStateChangingVerbExplains) {
         {{"pull", tiny()}, "reg-fetch pull"},
         {{"network", "create", "nx"}, "net-bridge create nx"},
         {{"volume", "create", "vx"}, "vol-mount create vx"},
+        {{"cp", "e1:/etc/passwd", tmp() + "/passwd-copy"}, "img-pack archive --name passwd-copy -- "},
     };
     for (const auto& c : cases) {
         std::vector<std::string> a = {"--explain"};
@@ -119,6 +120,18 @@ TEST_F(CtlExplain, EveryStateChangingVerbExplains) {
     EXPECT_EQ(ctl({"inspect", "-f", "{{.State.Status}}", "e1"}).out, "running\n");
     EXPECT_EQ(ctl({"network", "ls", "-q", "--filter", "name=nx"}).out, "");
     EXPECT_EQ(ctl({"volume", "ls", "-q"}).out, "");
+    // cp's script is the pipe ctl runs: it copies as the verb does
+    EXPECT_FALSE(std::filesystem::exists(tmp() + "/passwd-copy"));
+    auto script = ctl({"--explain", "cp", "e1:/etc/passwd", tmp() + "/passwd-copy"});
+    ASSERT_EQ(script.status, 0) << script;
+    EXPECT_NE(script.out.find(" | img-pack extract --no-overwrite-dir-non-dir --no-same-owner -- / "), std::string::npos)
+        << script.out;
+    write_file_atomic(tmp() + "/cp.sh", script.out);
+    auto ran = sh("sh " + tmp() + "/cp.sh");
+    ASSERT_EQ(ran.status, 0) << ran << script.out;
+    EXPECT_EQ(read_file(tmp() + "/passwd-copy"), ctl({"exec", "e1", "cat", "/etc/passwd"}).out);
+    ASSERT_EQ(ctl({"cp", "e1:/etc/group", tmp() + "/group-copy"}).status, 0);
+    EXPECT_EQ(read_file(tmp() + "/group-copy"), ctl({"exec", "e1", "cat", "/etc/group"}).out);
 }
 
 namespace {
@@ -203,11 +216,12 @@ TEST_F(CtlExplain, NoVerbChangesTheStoreAndStdoutIsOnlyAScript) {
         {"save", "-o", tmp() + "/saved.tar", tiny()},
         {"load", "-i", archive},
         {"import", archive, "imported:1"},
+        {"cp", tmp() + "/ctx/Dockerfile", "e1:/Dockerfile"},
+        {"cp", "e1:/etc/hostname", tmp() + "/copied-out"},
     };
     std::vector<std::vector<std::string>> refused = {
         // change the store without a plan yet: never run
         {"rename", "e1", "renamed"},
-        {"cp", tmp() + "/ctx/Dockerfile", "e1:/Dockerfile"},
         {"image", "prune", "-f", "-a"},
         {"system", "prune", "-f", "-a"},
         {"login", "-u", "x", "-p", "y", registry()},
@@ -251,6 +265,8 @@ TEST_F(CtlExplain, NoVerbChangesTheStoreAndStdoutIsOnlyAScript) {
     EXPECT_EQ(ctl({"inspect", "-f", "{{.State.Status}}", "e1"}).out, "running\n");
     EXPECT_EQ(ctl({"images", "-q", "built"}).out, "");
     EXPECT_FALSE(std::filesystem::exists(tmp() + "/saved.tar")) << "--explain save wrote the archive";
+    EXPECT_FALSE(std::filesystem::exists(tmp() + "/copied-out")) << "--explain cp copied";
+    EXPECT_NE(ctl({"exec", "e1", "test", "-e", "/Dockerfile"}).status, 0) << "--explain cp copied";
     EXPECT_EQ(ctl({"rm", "-f", "e1", "e2"}).status, 0);
     EXPECT_EQ(ctl({"network", "rm", "xa"}).status, 0);
     EXPECT_EQ(ctl({"volume", "rm", "va"}).status, 0);

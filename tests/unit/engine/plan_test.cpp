@@ -124,3 +124,33 @@ TEST(Plan, BeforeStepCanAbort) {
     EXPECT_EQ(::stat((d.path() + "/one").c_str(), &st), 0);
     EXPECT_NE(::stat((d.path() + "/two").c_str(), &st), 0);
 }
+
+// cp's step: two tools joined by a pipe, streamed; the script shows `A | B`.
+TEST(Plan, APipeStepStreamsAndFailsWithTheFirstFailuresMessage) {
+    Plan p;
+    Step s = pipe_step({"sh", "-c", "seq 1 100000"}, {"wc", "-l"}, "count");
+    s.keep_output = "out";
+    p.add(s);
+    EXPECT_NE(render_script(p).find("sh -c 'seq 1 100000' </dev/null | wc -l\n"), std::string::npos) << render_script(p);
+    EXPECT_EQ(execute(p).vars["out"], "100000\n");
+    // the writer fails: its message and status, though the reader saw a clean end
+    Plan w;
+    w.add(pipe_step({"sh", "-c", "echo 'img-pack: no such file' >&2; exit 4"}, {"cat"}));
+    try {
+        execute(w);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "img-pack: no such file");
+        EXPECT_EQ(e.kind(), ErrorKind::not_found);
+    }
+    // the reader fails: the writer's SIGPIPE is not the cause
+    Plan r;
+    r.add(pipe_step({"yes"}, {"sh", "-c", "head -c 10 >/dev/null; echo 'img-pack: bad tar' >&2; exit 3"}));
+    try {
+        execute(r);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "img-pack: bad tar");
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);
+    }
+}
