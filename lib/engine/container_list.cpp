@@ -152,9 +152,13 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
         candidates.push_back({&r, std::move(st)});
     }
     // the entries, each read from its own container's files: built on every
-    // CPU, unless only the newest few are wanted
+    // CPU, unless only the newest few are wanted; a network's file (all its
+    // endpoints) is read once for the listing, not once per container
+    std::vector<const ContainerRecord*> listed;
+    for (const auto& c : candidates) listed.push_back(c.record);
+    std::map<std::string, std::string> network_ids = e.network_ids(listed);
     std::vector<Json> entries(candidates.size());
-    auto build = [&](size_t i) { entries[i] = e.list_entry(*candidates[i].record, candidates[i].state); };
+    auto build = [&](size_t i) { entries[i] = e.list_entry(*candidates[i].record, candidates[i].state, network_ids); };
     if (q.limit <= 0) for_each_index_in_parallel(candidates.size(), build);
     std::vector<Json> out;
     for (size_t i = 0; i < candidates.size(); i++) {

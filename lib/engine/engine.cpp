@@ -1513,9 +1513,17 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
     out["GraphDriver"] = {{"Data", {{"MergedDir", bundle + "/rootfs"}, {"UpperDir", bundle + "/overlay/upper"},
                                     {"WorkDir", bundle + "/overlay/work"}}},
                           {"Name", "overlay"}};
-    // Mounts, as Docker lists them
+    out["Mounts"] = mounts(r);
+    Json cfg = d.value("Config", Json::object());
+    out["Config"] = cfg;
+    out["NetworkSettings"] = network_settings(r, network_ids({&r})).to_json();
+    return out;
+}
+
+// Mounts, as Docker lists them (inspect and the list entry)
+Json Engine::mounts(const ContainerRecord& r) {
     Json mounts = Json::array();
-    const HostConfig h = HostConfig::from_json(out["HostConfig"]);
+    const HostConfig h = HostConfig::from_json(get_or(r.doc, "HostConfig", Json::object()));
     for (const auto& b : h.binds.value_or(std::vector<std::string>{})) {
         volume::MountRequest v;
         try {
@@ -1566,12 +1574,20 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
         } catch (const std::exception&) {
         }
     }
-    out["Mounts"] = mounts;
-    Json cfg = d.value("Config", Json::object());
-    out["Config"] = cfg;
-    // NetworkSettings
+    return mounts;
+}
+
+std::map<std::string, std::string> Engine::network_ids(const std::vector<const ContainerRecord*>& records) {
+    std::map<std::string, std::string> ids;
+    for (const ContainerRecord* r : records)
+        for (const auto& n : attached_networks(*r))
+            if (!ids.count(n)) ids[n] = network_id(paths_, n);
+    return ids;
+}
+
+NetworkSettings Engine::network_settings(const ContainerRecord& r, const std::map<std::string, std::string>& ids) {
     std::string dir = containers_.dir(r.id);
-    const NetworkMode& mode = h.network_mode;
+    NetworkMode mode = NetworkMode::parse(str_or(get_or(r.doc, "HostConfig", Json::object()), "NetworkMode"));
     NetworkSettings ns;
     Json endpoints = r.ctk().value("Endpoints", Json::object());
     bool primary_set = false;
@@ -1579,7 +1595,8 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
         Endpoint e = endpoint_of(dir + "/net-" + n + ".json");
         EndpointSettings& es = ns.networks[n];
         es.aliases = get_or(get_or(endpoints, n.c_str(), Json::object()), "Aliases", nullptr);
-        es.network_id = network_id(paths_, n);
+        auto id = ids.find(n);
+        es.network_id = id == ids.end() ? "" : id->second;
         es.gateway = e.gateway;
         es.ip_address = e.ip;
         es.ip_prefix_len = e.prefix;
@@ -1596,15 +1613,20 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
     ns.sandbox_key = str_or(r.ctk(), "Netns");
     ns.sandbox_id = ns.sandbox_key.empty() ? "" : r.id;
     ns.ports = ports(r);
-    out["NetworkSettings"] = ns.to_json();
-    return out;
+    return ns;
 }
 
 Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st) {
-    Json full = inspect(r, st);
+    return list_entry(r, st, network_ids({&r}));
+}
+
+// Built from the record's fields (a listing's records hold only those), not
+// through the whole inspect document.
+Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st,
+                        const std::map<std::string, std::string>& network_ids) {
+    NetworkSettings ns = network_settings(r, network_ids);
     Json ports = Json::array();
-    Json pm = full["NetworkSettings"]["Ports"];
-    for (auto it = pm.begin(); it != pm.end(); ++it) {
+    for (auto it = ns.ports.begin(); it != ns.ports.end(); ++it) {
         auto slash = it.key().find('/');
         int priv = std::atoi(it.key().substr(0, slash).c_str());
         std::string type = slash == std::string::npos ? "tcp" : it.key().substr(slash + 1);
@@ -1617,22 +1639,23 @@ Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st) {
                                  {"PublicPort", std::atoi(str_or(b, "HostPort").c_str())}, {"Type", type}});
     }
     int64_t created = 0;
-    if (auto t = parse_rfc3339(full["Created"].get<std::string>())) created = *t / 1000000000;
-    Json nets = full["NetworkSettings"]["Networks"];
-    Json mounts = full["Mounts"];
+    if (auto t = parse_rfc3339(r.doc.value("Created", std::string(zero_time)))) created = *t / 1000000000;
+    Json nets = Json::object();
+    for (const auto& [name, e] : ns.networks) nets[name] = e.to_json();
+    Json cfg = get_or(r.doc, "Config", Json::object());
     return Json{{"Id", r.id},
                 {"Names", Json::array({"/" + r.name})},
-                {"Image", str_or(full["Config"], "Image")},
-                {"ImageID", full["Image"]},
+                {"Image", str_or(cfg, "Image")},
+                {"ImageID", r.doc.value("Image", "")},
                 {"Command", command_string(r.doc)},
                 {"Created", created},
                 {"Ports", ports},
-                {"Labels", get_or(full["Config"], "Labels", Json::object())},
+                {"Labels", get_or(cfg, "Labels", Json::object())},
                 {"State", st.status},
                 {"Status", st.human(now_ns())},
-                {"HostConfig", {{"NetworkMode", NetworkMode::parse(str_or(full["HostConfig"], "NetworkMode")).str()}}},
+                {"HostConfig", {{"NetworkMode", NetworkMode::parse(str_or(get_or(r.doc, "HostConfig", Json::object()), "NetworkMode")).str()}}},
                 {"NetworkSettings", {{"Networks", nets}}},
-                {"Mounts", mounts}};
+                {"Mounts", mounts(r)}};
 }
 
 std::string Engine::image_user(const std::string& image_id) {

@@ -33,6 +33,8 @@
 
 namespace ctk::engine {
 
+struct NetworkSettings;
+
 // What the runtime (ns-run state) says about a container.
 struct RuntimeState {
     std::string status; // "" unknown to the runtime, else creating/created/running/paused/stopped
@@ -164,6 +166,13 @@ public:
     Json inspect(const ContainerRecord& record);                     // GET /containers/{id}/json
     Json inspect(const ContainerRecord& record, const ContainerState& state);
     Json list_entry(const ContainerRecord& record, const ContainerState& state); // GET /containers/json entry
+    // The same with the IDs of the networks in hand (network_ids of the whole listing).
+    Json list_entry(const ContainerRecord& record, const ContainerState& state,
+                    const std::map<std::string, std::string>& network_ids);
+    // Network name -> ID for the networks these containers are attached to (each file read once).
+    std::map<std::string, std::string> network_ids(const std::vector<const ContainerRecord*>& records);
+    NetworkSettings network_settings(const ContainerRecord& record, const std::map<std::string, std::string>& network_ids);
+    Json mounts(const ContainerRecord& record); // docker inspect's Mounts
     // The port mappings: {"80/tcp": [{"HostIp": …, "HostPort": …}]}.
     Json ports(const ContainerRecord& record);
     // Which container uses an image ("" = none), for rmi.
