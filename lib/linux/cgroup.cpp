@@ -252,7 +252,12 @@ bool Hierarchy::has(const std::string& c) const {
 
 Layout Layout::detect(const std::string& mountinfo, const std::string& self_cgroup) {
     Layout layout;
-    for (const auto& m : read_mountinfo(mountinfo)) {
+    // the live table: only its cgroup mounts, not every mount formatted
+    constexpr uint64_t cgroup_magic = 0x27e0eb, cgroup2_magic = 0x63677270;
+    std::vector<MountInfo> mounts = mountinfo == "/proc/self/mountinfo"
+                                        ? read_mounts_of({{cgroup_magic, "cgroup"}, {cgroup2_magic, "cgroup2"}})
+                                        : read_mountinfo(mountinfo);
+    for (const auto& m : mounts) {
         if (m.fstype == "cgroup") {
             Hierarchy h;
             h.mount_point = m.mount_point;

@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 
 #include <fcntl.h>
@@ -76,6 +79,113 @@ std::vector<MountInfo> read_mountinfo(const std::string& path) {
         m.source = unescape(m.source);
         out.push_back(std::move(m));
     }
+    return out;
+}
+
+namespace {
+
+// <linux/mount.h> of Linux 6.11, which the build's headers may predate.
+constexpr long sys_statmount = 457, sys_listmount = 458;
+constexpr uint64_t statmount_sb_basic = 0x1, statmount_mnt_root = 0x8, statmount_mnt_point = 0x10,
+                   statmount_fs_type = 0x20, statmount_mnt_opts = 0x80;
+constexpr uint64_t lsmt_root = ~uint64_t{0};
+
+struct MntIdReq {
+    uint32_t size = sizeof(MntIdReq);
+    uint32_t spare = 0;
+    uint64_t mnt_id = 0;
+    uint64_t param = 0;
+};
+
+struct StatMount {
+    uint32_t size, mnt_opts;
+    uint64_t mask;
+    uint32_t sb_dev_major, sb_dev_minor;
+    uint64_t sb_magic;
+    uint32_t sb_flags, fs_type;
+    uint64_t mnt_id, mnt_parent_id;
+    uint32_t mnt_id_old, mnt_parent_id_old;
+    uint64_t mnt_attr, mnt_propagation, mnt_peer_group, mnt_master, propagate_from;
+    uint32_t mnt_root, mnt_point;
+    uint64_t spare[50];
+    // the strings follow
+};
+
+// statmount(2) of one mount into `buf`; false when the call failed.
+bool stat_mount(uint64_t id, uint64_t mask, std::vector<uint64_t>& buf) {
+    MntIdReq req;
+    req.mnt_id = id;
+    req.param = mask;
+    for (;;) {
+        if (::syscall(sys_statmount, &req, buf.data(), buf.size() * sizeof(uint64_t), 0) == 0) return true;
+        if (errno != EOVERFLOW) return false;
+        buf.resize(buf.size() * 2);
+    }
+}
+
+// Every mount ID of this namespace; nullopt when the kernel has no listmount.
+std::optional<std::vector<uint64_t>> list_mounts() {
+    std::vector<uint64_t> ids;
+    MntIdReq req;
+    req.mnt_id = lsmt_root;
+    uint64_t batch[512];
+    for (;;) {
+        long n = ::syscall(sys_listmount, &req, batch, std::size(batch), 0);
+        if (n < 0) return std::nullopt;
+        ids.insert(ids.end(), batch, batch + n);
+        if (n < static_cast<long>(std::size(batch))) return ids;
+        req.param = batch[n - 1];
+    }
+}
+
+} // namespace
+
+std::vector<MountInfo> read_mounts_of(const std::vector<std::pair<uint64_t, std::string>>& wanted) {
+    std::vector<MountInfo> out;
+    if (auto ids = list_mounts()) {
+        std::vector<uint64_t> buf(512);
+        // A mount without options (cgroup2) comes back without the
+        // STATMOUNT_MNT_OPTS bit, as every mount does from a kernel before
+        // 6.11: the answer holds only when some mount had the bit.
+        bool complete = true, opts_known = false, opts_missing = false;
+        for (uint64_t id : *ids) {
+            if (!stat_mount(id, statmount_sb_basic, buf)) continue; // unmounted meanwhile
+            const auto* sm = reinterpret_cast<const StatMount*>(buf.data());
+            bool match = false;
+            for (const auto& w : wanted) match |= sm->sb_magic == w.first;
+            if (!match) continue;
+            uint64_t magic = sm->sb_magic;
+            uint64_t mask = statmount_mnt_root | statmount_mnt_point | statmount_fs_type;
+            bool got = stat_mount(id, mask | statmount_mnt_opts, buf);
+            if (!got && errno == ENOENT) continue;
+            sm = reinterpret_cast<const StatMount*>(buf.data());
+            if (!got || (sm->mask & mask) != mask) {
+                complete = false;
+                break;
+            }
+            bool has_opts = sm->mask & statmount_mnt_opts;
+            (has_opts ? opts_known : opts_missing) = true;
+            const char* str = reinterpret_cast<const char*>(buf.data()) + sizeof(StatMount);
+            MountInfo m;
+            m.root = str + sm->mnt_root;
+            m.mount_point = str + sm->mnt_point;
+            m.fstype = str + sm->fs_type;
+            if (has_opts) m.super_options = str + sm->mnt_opts;
+            for (const auto& w : wanted)
+                if (w.first == magic && w.second == m.fstype) {
+                    out.push_back(std::move(m)); // a magic may have several types (tmpfs, devtmpfs)
+                    break;
+                }
+        }
+        if (complete && (opts_known || !opts_missing)) return out;
+        out.clear();
+    }
+    for (auto& m : read_mountinfo())
+        for (const auto& w : wanted)
+            if (m.fstype == w.second) {
+                out.push_back(std::move(m));
+                break;
+            }
     return out;
 }
 

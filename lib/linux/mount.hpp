@@ -35,6 +35,13 @@ struct MountInfo {
 
 // /proc/self/mountinfo (or the given file), in kernel order.
 std::vector<MountInfo> read_mountinfo(const std::string& path = "/proc/self/mountinfo");
+// The mounts of this namespace of these filesystem types, each given as its
+// magic number (statfs(2) f_type) and name, with root, mount_point, fstype and
+// super_options filled in. Through listmount(2)/statmount(2) (Linux 6.11) when the kernel has them:
+// reading mountinfo makes the kernel format every mount's options, which with
+// a thousand containers' overlay mounts costs a container start 15 ms. Else
+// read_mountinfo(), filtered by fstype name.
+std::vector<MountInfo> read_mounts_of(const std::vector<std::pair<uint64_t, std::string>>& magic_and_fstype);
 bool is_mount_point(const std::string& path);
 // Unmounts every mount at or below `prefix`, deepest first (MNT_DETACH).
 // Returns how many it unmounted. Used by cleanup paths and tests.

@@ -223,3 +223,20 @@ TEST(CgroupConversions, SpecValuesToV2) {
     EXPECT_EQ(blkio_weight_to_io_weight(10), 1u);
     EXPECT_EQ(blkio_weight_to_io_weight(1000), 10000u);
 }
+
+// The live layout through statmount(2) is the layout mountinfo gives
+// (/proc/thread-self/mountinfo is the same table, read as a file).
+TEST(CgroupLayout, DetectReadsTheSameHierarchiesAsMountinfo) {
+    auto describe = [](const Layout& l) {
+        std::vector<std::string> out;
+        for (const auto& h : l.hierarchies)
+            out.push_back(h.mount_point + " " + h.mount_root + " " + join(h.controllers, ",") + " " +
+                          (h.unified ? "unified" : "v1") + " " + h.own);
+        return out;
+    };
+    Layout live = Layout::detect();
+    Layout file = Layout::detect("/proc/thread-self/mountinfo");
+    EXPECT_EQ(live.mode, file.mode);
+    EXPECT_EQ(describe(live), describe(file));
+    EXPECT_FALSE(live.hierarchies.empty());
+}

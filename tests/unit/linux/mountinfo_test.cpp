@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "core/fs.hpp"
+#include "core/strings.hpp"
 #include "linux/mount.hpp"
 
 using namespace ctk;
@@ -32,4 +36,31 @@ TEST(MountInfo, ReadsOwnTable) {
     bool root = false;
     for (const auto& e : m) root |= e.mount_point == "/";
     EXPECT_TRUE(root);
+}
+
+// read_mounts_of answers what mountinfo says, whether it took statmount(2)
+// or the file: the same mounts, roots and types, and the filesystem options
+// (a cgroup v1 mount's controllers) among mountinfo's super options.
+TEST(MountInfo, MountsOfAFilesystemTypeAreMountinfosOwn) {
+    for (const auto& [magic, type] : std::vector<std::pair<uint64_t, std::string>>{
+             {0x01021994, "tmpfs"}, {0x9fa0, "proc"}, {0x27e0eb, "cgroup"}, {0x63677270, "cgroup2"}}) {
+        std::vector<std::string> want, got;
+        std::map<std::string, std::string> options;
+        for (const auto& m : linux::read_mountinfo())
+            if (m.fstype == type) {
+                want.push_back(m.mount_point + " " + m.root);
+                options[m.mount_point] += "," + m.super_options + ",";
+            }
+        for (const auto& m : linux::read_mounts_of({{magic, type}})) {
+            EXPECT_EQ(m.fstype, type);
+            got.push_back(m.mount_point + " " + m.root);
+            for (const auto& o : split(m.super_options, ',')) {
+                if (o.empty()) continue;
+                EXPECT_NE(options[m.mount_point].find("," + o + ","), std::string::npos) << o << " " << m.mount_point;
+            }
+        }
+        std::sort(want.begin(), want.end());
+        std::sort(got.begin(), got.end());
+        EXPECT_EQ(got, want) << type;
+    }
 }
