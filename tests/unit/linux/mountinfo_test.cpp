@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <map>
 
@@ -63,4 +65,20 @@ TEST(MountInfo, MountsOfAFilesystemTypeAreMountinfosOwn) {
         std::sort(got.begin(), got.end());
         EXPECT_EQ(got, want) << type;
     }
+}
+
+// is_mount_point answers as the mount table does: every mount point in it is
+// one (those this process can reach), a directory beneath one is not.
+TEST(MountInfo, MountPointsAreThoseOfTheTable) {
+    size_t checked = 0;
+    for (const auto& m : linux::read_mountinfo()) {
+        struct stat st {};
+        if (::lstat(m.mount_point.c_str(), &st) < 0 || S_ISLNK(st.st_mode)) continue;
+        EXPECT_TRUE(linux::is_mount_point(m.mount_point)) << m.mount_point;
+        checked++;
+    }
+    EXPECT_GT(checked, 0u);
+    TempDir dir("mountpoint");
+    EXPECT_FALSE(linux::is_mount_point(dir.path()));
+    EXPECT_FALSE(linux::is_mount_point(dir.path() + "/missing"));
 }
