@@ -18,6 +18,7 @@
 #include "api/streams.hpp"
 #include "api/util.hpp"
 #include "core/error.hpp"
+#include "core/file_cache.hpp"
 #include "core/fs.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
@@ -131,6 +132,8 @@ void list(Daemon& d, Request& req, Response& res) {
     q.limit = req.query().integer("limit").value_or(-1);
     q.size = req.query().flag("size");
     engine::Engine e = d.engine();
+    // the daemon lists again and again: records and states that did not change are not parsed again
+    file_caches_on = true;
     Json out = Json::array();
     for (auto& entry : engine::list_containers(e, q)) out.push_back(std::move(entry));
     res.json(200, out);

@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "core/error.hpp"
+#include "core/file_cache.hpp"
 #include "core/fs.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
@@ -152,12 +154,19 @@ bool StateStore::exists(const std::string& id) const {
     return ::stat((dir(id) + "/state.json").c_str(), &st) == 0;
 }
 
+// A listing in a long-lived reader (ctld) parses only the states that changed.
+static FileCache<State>& state_files() {
+    static FileCache<State> cache;
+    return cache;
+}
+
 State StateStore::load_brief(const std::string& id) const {
     check_id(id);
     std::string path = dir(id) + "/state.json";
-    auto text = read_file_if_exists(path, 16u << 20);
-    if (!text) throw_not_found("container " + quote(id) + " does not exist");
-    return State::from_json(parse_json(*text, path), path);
+    auto s = state_files().load(path, 16u << 20,
+                                [&](const std::string& text) { return State::from_json(parse_json(text, path), path); });
+    if (!s) throw_not_found("container " + quote(id) + " does not exist");
+    return std::move(*s);
 }
 
 State StateStore::load(const std::string& id) const {
@@ -209,6 +218,9 @@ std::vector<std::string> StateStore::ids() const {
     }
     ::closedir(d);
     std::sort(out.begin(), out.end());
+    std::set<std::string> paths;
+    for (const auto& id : out) paths.insert(dir(id) + "/state.json");
+    state_files().keep_only(paths);
     return out;
 }
 

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/file_cache.hpp"
 #include "core/fs.hpp"
 #include "core/parallel.hpp"
 #include "engine/names.hpp"
@@ -106,6 +108,24 @@ Json parse_listed_fields(const std::string& text, const std::string& what) {
     });
 }
 
+// ctld lists the same records again and again: an unchanged one is not parsed again.
+FileCache<ContainerRecord>& brief_records() {
+    static FileCache<ContainerRecord> cache;
+    return cache;
+}
+
+// The listed fields of one record, or nullopt when there is none.
+std::optional<ContainerRecord> load_brief_record(const std::string& id, const std::string& path) {
+    return brief_records().load(path, 16u << 20, [&](const std::string& text) {
+        ContainerRecord r;
+        r.id = id;
+        r.doc = parse_listed_fields(text, path);
+        std::string name = r.doc.value("Name", "");
+        r.name = !name.empty() && name[0] == '/' ? name.substr(1) : name;
+        return r;
+    });
+}
+
 } // namespace
 
 std::vector<ContainerRecord> ContainerStore::list() const { return list_records(false); }
@@ -125,20 +145,16 @@ std::vector<ContainerRecord> ContainerStore::list_records(bool brief) const {
     for_each_index_in_parallel(all.size(), [&](size_t i) {
         const std::string& id = all[i];
         try {
-            if (!brief) {
-                loaded[i] = try_load(id);
-            } else if (auto text = read_file_if_exists(record_path(id), 16u << 20)) {
-                ContainerRecord r;
-                r.id = id;
-                r.doc = parse_listed_fields(*text, record_path(id));
-                std::string name = r.doc.value("Name", "");
-                r.name = !name.empty() && name[0] == '/' ? name.substr(1) : name;
-                loaded[i] = std::move(r);
-            }
+            loaded[i] = brief ? load_brief_record(id, record_path(id)) : try_load(id);
         } catch (const Error&) {
             // a damaged record is skipped here; rm -f ID still finds its directory
         }
     });
+    if (brief) {
+        std::set<std::string> paths;
+        for (const auto& id : all) paths.insert(record_path(id));
+        brief_records().keep_only(paths);
+    }
     for (auto& r : loaded) {
         if (!r) continue;
         std::string created = r->doc.value("Created", "");
