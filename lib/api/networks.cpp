@@ -228,12 +228,12 @@ void add_network_routes(Router& r, Daemon& d) {
 
     auto connect = [&d](Request& req, Response& res, bool disconnect) {
         Json body = json_body(req, d.options().json_body_limit, true);
-        Json n = get_network(req.params["id"]);
-        std::string name = n["Name"];
         std::string container = json_str(body, "Container");
         if (container.empty()) throw HttpError(400, "a container is required");
         engine::Engine e = d.engine();
-        engine::ContainerRecord rec = e.containers().lookup(container);
+        engine::ContainerRecord rec = e.containers().lookup(container); // dockerd: the container first
+        Json n = get_network(req.params["id"]);
+        std::string name = n["Name"];
         engine::Commands c(e, stdout, stderr);
         if (name == "host" || name == "none")
             throw HttpError(403, "container cannot be disconnected from or connected to the " + name + " network");
