@@ -11,90 +11,15 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "oci/host_config.hpp"
 
 namespace ctk::engine {
 
-// Docker's HostConfig.NetworkMode: "default" or "bridge" (the default bridge
-// network), "none", "host", "container:NAME|ID", or a user network's name.
-// The string is kept as given ("" reads as "default"), so records and inspect
-// show what the user wrote.
-class NetworkMode {
-public:
-    enum class Kind { bridge, none, host, container, user };
-
-    NetworkMode() = default;
-    static NetworkMode parse(std::string_view mode);
-
-    const std::string& str() const { return text_; }
-    Kind kind() const { return kind_; }
-    bool is_default() const { return kind_ == Kind::bridge; } // "default" or "bridge"
-    bool is_none() const { return kind_ == Kind::none; }
-    bool is_host() const { return kind_ == Kind::host; }
-    bool is_container() const { return kind_ == Kind::container; }
-    bool is_user() const { return kind_ == Kind::user; }
-    // The container gets a network namespace of its own, attached to a network.
-    bool attaches() const { return kind_ == Kind::bridge || kind_ == Kind::user; }
-    // container:NAME -> NAME; "" for the other kinds.
-    std::string container() const;
-    // The network a container in this mode attaches to: "bridge" for default
-    // and bridge, the name for a user network, "" for none, host, container:.
-    std::string network_name() const;
-
-    bool operator==(const NetworkMode& o) const { return text_ == o.text_; }
-
-private:
-    std::string text_ = "default";
-    Kind kind_ = Kind::bridge;
-};
-
-// One HostConfig.PortBindings entry: {"HostIp": "", "HostPort": "8080"}.
-struct PortBinding {
-    std::string host_ip;   // "" = every address
-    std::string host_port; // "" = any free port (docker -p 80)
-    bool operator==(const PortBinding&) const = default;
-};
-
-// HostConfig.PortBindings: "80/tcp" -> its bindings, in the key order Docker keeps.
-struct PortBindings {
-    std::map<std::string, std::vector<PortBinding>> ports;
-
-    static PortBindings from_json(const Json& j);
-    Json to_json() const;
-    bool empty() const { return ports.empty(); }
-    // net-bridge's --publish specs ("[IP:]HOSTPORT:PORT[/PROTO]"); a binding
-    // without a host port takes the container's port.
-    std::vector<std::string> publish_specs() const;
-};
-
-// "80/tcp" -> {"80", "tcp"}; a key without a protocol is tcp.
-std::pair<std::string, std::string> split_port_key(const std::string& key);
-
-// Docker's HostConfig as the container record keeps it (container.json),
-// the fields ctk acts on typed, every other key in `extra`, written back as
-// read. Read leniently, as the record always was: a missing, null or mistyped
-// field reads as its default.
-struct HostConfig {
-    std::optional<std::vector<std::string>> binds; // -v specs; null when none
-    Json mounts;                                   // --mount entries (API shape), null when none
-    Json tmpfs;                                    // {"/run": "size=64m"}, null when none
-    NetworkMode network_mode;
-    PortBindings port_bindings;
-    bool auto_remove = false;
-    bool readonly_rootfs = false;
-    std::optional<bool> init;
-    std::optional<std::vector<std::string>> cap_add, cap_drop, security_opt, extra_hosts, group_add;
-    std::vector<std::string> dns, dns_search, dns_options;
-    std::string pid_mode, ipc_mode, cgroup_parent;
-    Json devices = Json::array(); // [{"PathOnHost", "PathInContainer", "CgroupPermissions"}]
-    int64_t memory = 0, memory_swap = 0, nano_cpus = 0, cpu_period = 0, cpu_quota = 0;
-    std::optional<int64_t> pids_limit;
-    Json ulimits;   // [{"Name", "Soft", "Hard"}], null when none
-    Json sysctls;   // {"net.x": "1"}, null when none
-    Json extra = Json::object();
-
-    static HostConfig from_json(const Json& j);
-    Json to_json() const;
-};
+using oci::HostConfig;
+using oci::NetworkMode;
+using oci::PortBinding;
+using oci::PortBindings;
+using oci::split_port_key;
 
 // Docker's container Config as the record keeps it: the fields the engine
 // acts on typed (null and absent kept apart, so a record is written back as
@@ -111,6 +36,32 @@ struct ContainerConfig {
     Json extra = Json::object();
 
     static ContainerConfig from_json(const Json& j);
+    Json to_json() const;
+};
+
+// The exit a foreground run recorded when the runtime's state was gone.
+struct LastExit {
+    int64_t exit_code = 0;
+    std::string started_at, finished_at; // RFC 3339; started_at often absent
+    Json extra = Json::object();
+};
+
+// The record's "Ctk" section: ctk's own facts about a container. Every field
+// keeps absent and present apart and unknown keys stay in `extra`, so a
+// record of any build is written back as it was read.
+struct CtkSection {
+    std::optional<std::string> setup;     // setup::creating | ready | removing (absent: ready)
+    std::optional<std::string> image_ref; // the store layout's name img-unpack --image takes
+    std::optional<std::string> mode;      // the bundle's mode ("overlay")
+    std::optional<std::vector<std::string>> networks; // attached through its own netns; the first is NetworkMode's
+    std::optional<Json> endpoints;        // network -> its EndpointsConfig entry (Aliases, IPAMConfig)
+    std::optional<std::map<std::string, std::string>> anonymous_volumes; // container path -> volume name
+    std::optional<std::string> bundle, netns; // set with the ID; netns "" without networks
+    std::optional<std::string> join_netns;    // --network container:X: X's namespace
+    std::optional<LastExit> last_exit;
+    Json extra = Json::object();
+
+    static CtkSection from_json(const Json& j); // ErrorKind::invalid naming the field on a wrong type
     Json to_json() const;
 };
 

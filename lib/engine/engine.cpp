@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -105,10 +104,15 @@ namespace {
 
 // The networks a container is attached to through its own namespace (not none/host/container:).
 std::vector<std::string> attached_networks(const ContainerRecord& r) {
-    return json_strings(r.ctk().value("Networks", Json::array()));
+    return CtkSection::from_json(r.ctk()).networks.value_or(std::vector<std::string>{});
 }
 
-std::string bundle_of(const ContainerRecord& r) { return str_or(r.ctk(), "Bundle", r.doc.value("Ctk", Json::object()).value("Bundle", "")); }
+// container path -> generated volume name
+std::map<std::string, std::string> anonymous_volumes(const ContainerRecord& r) {
+    return CtkSection::from_json(r.ctk()).anonymous_volumes.value_or(std::map<std::string, std::string>{});
+}
+
+std::string bundle_of(const ContainerRecord& r) { return CtkSection::from_json(r.ctk()).bundle.value_or(""); }
 
 std::string log_path_of(const ContainerStore& store, const ContainerRecord& r) {
     std::string p = str_or(r.doc, "LogPath");
@@ -224,114 +228,85 @@ Json Engine::push(const std::string& ref, bool quiet) {
 // ---------------------------------------------------------------- create
 
 ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::optional<LocalImage>& image) {
-    const Json& rc = req.config;
-    const Json& rh = req.host_config;
+    const ContainerConfig rc = ContainerConfig::from_json(req.config);
+    const HostConfig rh = HostConfig::from_json(req.host_config);
     Json icfg = image && image->config.contains("config") && image->config["config"].is_object()
                     ? image->config["config"]
                     : Json::object();
-    Json config = docker_container_config(icfg);
+    ContainerConfig config = ContainerConfig::from_json(docker_container_config(icfg));
     // Docker's merge of the request with the image's defaults.
-    std::vector<std::string> env = json_strings(get_or(icfg, "Env", Json::array()));
-    for (const auto& kv : json_strings(get_or(rc, "Env", Json::array()))) {
+    std::vector<std::string> env = config.env.value_or(std::vector<std::string>{});
+    for (const auto& kv : rc.env.value_or(std::vector<std::string>{})) {
         std::string key = kv.substr(0, kv.find('='));
         std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
         env.push_back(kv);
     }
-    config["Env"] = env.empty() ? Json(nullptr) : Json(env);
-    Json entrypoint = get_or(icfg, "Entrypoint", nullptr);
-    Json cmd = get_or(icfg, "Cmd", nullptr);
-    if (rc.contains("Entrypoint") && !rc["Entrypoint"].is_null()) {
-        entrypoint = rc["Entrypoint"];
+    config.env = env.empty() ? std::nullopt : std::optional(env);
+    Json& entrypoint = config.extra["Entrypoint"];
+    Json& cmd = config.extra["Cmd"];
+    Json rentry = get_or(rc.extra, "Entrypoint", nullptr);
+    if (!rentry.is_null()) {
+        entrypoint = rentry;
         if (entrypoint.is_array() && entrypoint.size() == 1 && entrypoint[0] == "") entrypoint = Json::array();
         cmd = nullptr; // docker: a new entrypoint drops the image's Cmd
     }
-    if (rc.contains("Cmd") && !rc["Cmd"].is_null()) cmd = rc["Cmd"];
-    config["Entrypoint"] = entrypoint.is_array() && entrypoint.empty() ? Json(nullptr) : entrypoint;
-    config["Cmd"] = cmd;
-    for (const char* k : {"User", "WorkingDir", "StopSignal"}) {
-        std::string v = str_or(rc, k);
-        if (!v.empty()) config[k] = v;
-    }
-    for (const char* k : {"Tty", "OpenStdin", "StdinOnce", "AttachStdin", "AttachStdout", "AttachStderr"})
-        config[k] = get_or(rc, k, false);
-    Json labels = get_or(icfg, "Labels", Json::object());
-    Json rlabels = get_or(rc, "Labels", Json::object());
-    for (auto it = rlabels.begin(); it != rlabels.end(); ++it) labels[it.key()] = it.value();
-    config["Labels"] = labels;
-    Json exposed = get_or(icfg, "ExposedPorts", Json::object());
-    Json rexp = get_or(rc, "ExposedPorts", Json::object());
-    for (auto it = rexp.begin(); it != rexp.end(); ++it) exposed[it.key()] = Json::object();
-    if (!exposed.empty()) config["ExposedPorts"] = exposed;
-    Json volumes = get_or(icfg, "Volumes", Json::object());
-    Json rvol = get_or(rc, "Volumes", Json::object());
+    if (Json rcmd = get_or(rc.extra, "Cmd", nullptr); !rcmd.is_null()) cmd = rcmd;
+    if (entrypoint.is_array() && entrypoint.empty()) entrypoint = nullptr;
+    if (!rc.user.empty()) config.user = rc.user;
+    if (!rc.working_dir.empty()) config.working_dir = rc.working_dir;
+    if (rc.stop_signal && !rc.stop_signal->empty()) config.stop_signal = rc.stop_signal;
+    config.tty = rc.tty;
+    for (const char* k : {"OpenStdin", "StdinOnce", "AttachStdin", "AttachStdout", "AttachStderr"})
+        config.extra[k] = get_or(rc.extra, k, false);
+    std::map<std::string, std::string> labels = config.labels.value_or(std::map<std::string, std::string>{});
+    for (const auto& [k, v] : rc.labels.value_or(std::map<std::string, std::string>{})) labels[k] = v;
+    config.labels = labels;
+    std::vector<std::string> exposed = config.exposed_ports.value_or(std::vector<std::string>{});
+    for (const auto& port : rc.exposed_ports.value_or(std::vector<std::string>{}))
+        if (std::find(exposed.begin(), exposed.end(), port) == exposed.end()) exposed.push_back(port);
+    if (!exposed.empty()) config.exposed_ports = exposed;
+    Json volumes = get_or(config.extra, "Volumes", Json::object());
+    Json rvol = get_or(rc.extra, "Volumes", Json::object());
     for (auto it = rvol.begin(); it != rvol.end(); ++it) volumes[it.key()] = Json::object();
-    config["Volumes"] = volumes.empty() ? Json(nullptr) : volumes;
-    if (rc.contains("StopTimeout")) config["StopTimeout"] = rc["StopTimeout"];
-    config["Hostname"] = str_or(rc, "Hostname");
-    config["Domainname"] = str_or(rc, "Domainname");
-    config["Image"] = str_or(rc, "Image");
+    config.extra["Volumes"] = volumes.empty() ? Json(nullptr) : volumes;
+    if (rc.stop_timeout) config.stop_timeout = rc.stop_timeout;
+    config.hostname = rc.hostname;
+    config.domainname = rc.domainname;
+    config.image = rc.image;
 
-    std::vector<std::string> args = json_strings(get_or(config, "Entrypoint", Json::array()));
-    for (const auto& a : json_strings(get_or(config, "Cmd", Json::array()))) args.push_back(a);
+    std::vector<std::string> args = json_strings(entrypoint);
+    for (const auto& a : json_strings(cmd)) args.push_back(a);
     if (args.empty() && image) throw_invalid("No command specified");
     if (args.empty()) args.push_back(""); // explain of an image not pulled yet: its command is not known
 
-    Json host = Json::object();
-    host["Binds"] = get_or(rh, "Binds", nullptr);
-    host["ContainerIDFile"] = "";
-    host["LogConfig"] = {{"Type", "json-file"}, {"Config", Json::object()}};
-    NetworkMode mode = NetworkMode::parse(str_or(rh, "NetworkMode"));
-    host["NetworkMode"] = mode.str();
-    PortBindings ports = PortBindings::from_json(get_or(rh, "PortBindings", Json::object()));
-    for (auto& [key, list] : ports.ports)
+    // The request's HostConfig with Docker's defaults for what ctk does not set.
+    HostConfig host = rh;
+    host.extra = {{"ContainerIDFile", ""},
+                  {"LogConfig", {{"Type", "json-file"}, {"Config", Json::object()}}},
+                  {"RestartPolicy", get_or(rh.extra, "RestartPolicy", Json{{"Name", "no"}, {"MaximumRetryCount", 0}})},
+                  {"VolumeDriver", ""},
+                  {"VolumesFrom", nullptr},
+                  {"CgroupnsMode", "host"},
+                  {"Cgroup", ""},
+                  {"Links", nullptr},
+                  {"OomScoreAdj", 0},
+                  {"Privileged", false},
+                  {"PublishAllPorts", false},
+                  {"UTSMode", ""},
+                  {"UsernsMode", ""},
+                  {"ShmSize", 67108864},
+                  {"Runtime", "ns-run"},
+                  {"ConsoleSize", get_or(rh.extra, "ConsoleSize", Json::array({0, 0}))},
+                  {"Isolation", ""},
+                  {"CpuShares", 0},
+                  {"MaskedPaths", Json::array({"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                                               "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                                               "/proc/sched_debug", "/proc/scsi", "/sys/firmware"})},
+                  {"ReadonlyPaths", Json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"})}};
+    if (host.ipc_mode.empty()) host.ipc_mode = "private";
+    for (auto& [key, list] : host.port_bindings.ports)
         for (auto& b : list)
             if (b.host_port.empty()) b.host_port = std::to_string(free_port(b.host_ip, key));
-    host["PortBindings"] = ports.to_json();
-    host["RestartPolicy"] = get_or(rh, "RestartPolicy", Json{{"Name", "no"}, {"MaximumRetryCount", 0}});
-    host["AutoRemove"] = get_or(rh, "AutoRemove", false);
-    host["VolumeDriver"] = "";
-    host["VolumesFrom"] = nullptr;
-    host["CapAdd"] = get_or(rh, "CapAdd", nullptr);
-    host["CapDrop"] = get_or(rh, "CapDrop", nullptr);
-    host["CgroupnsMode"] = "host";
-    host["Dns"] = get_or(rh, "Dns", Json::array());
-    host["DnsOptions"] = get_or(rh, "DnsOptions", Json::array());
-    host["DnsSearch"] = get_or(rh, "DnsSearch", Json::array());
-    host["ExtraHosts"] = get_or(rh, "ExtraHosts", nullptr);
-    host["GroupAdd"] = get_or(rh, "GroupAdd", nullptr);
-    host["IpcMode"] = str_or(rh, "IpcMode").empty() ? "private" : str_or(rh, "IpcMode");
-    host["Cgroup"] = "";
-    host["Links"] = nullptr;
-    host["OomScoreAdj"] = 0;
-    host["PidMode"] = str_or(rh, "PidMode");
-    host["Devices"] = get_or(rh, "Devices", Json::array());
-    host["Privileged"] = false;
-    host["PublishAllPorts"] = false;
-    host["ReadonlyRootfs"] = get_or(rh, "ReadonlyRootfs", false);
-    host["SecurityOpt"] = get_or(rh, "SecurityOpt", nullptr);
-    host["UTSMode"] = "";
-    host["UsernsMode"] = "";
-    host["ShmSize"] = 67108864;
-    host["Runtime"] = "ns-run";
-    host["ConsoleSize"] = get_or(rh, "ConsoleSize", Json::array({0, 0}));
-    host["Isolation"] = "";
-    host["CpuShares"] = 0;
-    host["Memory"] = get_or(rh, "Memory", 0);
-    host["NanoCpus"] = get_or(rh, "NanoCpus", 0);
-    host["CgroupParent"] = get_or(rh, "CgroupParent", "");
-    host["CpuPeriod"] = get_or(rh, "CpuPeriod", 0);
-    host["CpuQuota"] = get_or(rh, "CpuQuota", 0);
-    host["MemorySwap"] = get_or(rh, "MemorySwap", 0);
-    host["PidsLimit"] = get_or(rh, "PidsLimit", nullptr);
-    host["Ulimits"] = get_or(rh, "Ulimits", nullptr);
-    host["Init"] = get_or(rh, "Init", nullptr);
-    if (rh.contains("Mounts")) host["Mounts"] = rh["Mounts"];
-    if (rh.contains("Tmpfs")) host["Tmpfs"] = rh["Tmpfs"];
-    if (rh.contains("Sysctls")) host["Sysctls"] = rh["Sysctls"];
-    host["MaskedPaths"] = Json::array({"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                                       "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-                                       "/sys/firmware"});
-    host["ReadonlyPaths"] = Json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
 
     ContainerRecord r;
     r.name = req.name;
@@ -346,35 +321,37 @@ ContainerRecord Engine::prepare_record(const CreateRequest& req, const std::opti
     r.doc["MountLabel"] = "";
     r.doc["ProcessLabel"] = "";
     r.doc["AppArmorProfile"] = "";
-    r.doc["HostConfig"] = host;
-    r.doc["Config"] = config;
+    r.doc["HostConfig"] = host.to_json();
+    r.doc["Config"] = config.to_json();
 
     // Networks: the first endpoint gets the aliases and published ports.
     Json endpoints = req.networking.is_object() ? get_or(req.networking, "EndpointsConfig", Json::object()) : Json::object();
-    std::vector<std::string> nets;
-    if (mode.attaches()) {
-        nets.push_back(mode.network_name());
+    CtkSection ctk;
+    ctk.networks.emplace();
+    if (host.network_mode.attaches()) {
+        ctk.networks->push_back(host.network_mode.network_name());
         for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {
             std::string n = it.key() == "default" ? "bridge" : it.key();
-            if (std::find(nets.begin(), nets.end(), n) == nets.end()) nets.push_back(n);
+            if (std::find(ctk.networks->begin(), ctk.networks->end(), n) == ctk.networks->end())
+                ctk.networks->push_back(n);
         }
     }
-    Json ctk = {{"Setup", setup::creating}, {"Networks", nets}, {"Endpoints", endpoints}, {"Mode", "overlay"}};
-    if (image) ctk["ImageRef"] = images_.unpack_ref(*image, str_or(rc, "Image"));
-    else ctk["ImageRef"] = normalize_reference(str_or(rc, "Image"));
+    ctk.setup = setup::creating;
+    ctk.endpoints = endpoints;
+    ctk.mode = "overlay";
+    ctk.image_ref = image ? images_.unpack_ref(*image, rc.image) : normalize_reference(rc.image);
     // Anonymous volumes (-v /path and the image's VOLUMEs) get generated names now,
     // so a clean-up knows them even if creation stops half-way.
-    Json anon = Json::object();
+    ctk.anonymous_volumes.emplace();
     for (auto it = volumes.begin(); it != volumes.end(); ++it) {
         bool covered = false;
-        for (const auto& b : json_strings(get_or(rh, "Binds", Json::array())))
+        for (const auto& b : host.binds.value_or(std::vector<std::string>{}))
             if (volume::parse_volume_flag(b).target == volume::clean_path(it.key())) covered = true;
-        for (const auto& m : get_or(rh, "Mounts", Json::array()))
+        for (const auto& m : host.mounts.is_array() ? host.mounts : Json::array())
             if (str_or(m, "Target") == it.key()) covered = true;
-        if (!covered) anon[it.key()] = random_hex(32);
+        if (!covered) (*ctk.anonymous_volumes)[it.key()] = random_hex(32);
     }
-    ctk["AnonymousVolumes"] = anon;
-    r.doc["Ctk"] = ctk;
+    r.doc["Ctk"] = ctk.to_json();
     return r;
 }
 
@@ -392,28 +369,10 @@ void fill_id_fields(ContainerRecord& r, const store::Paths& paths) {
         bool host_mode = NetworkMode::parse(str_or(r.doc["HostConfig"], "NetworkMode")).is_host();
         r.doc["Config"]["Hostname"] = host_mode && ::gethostname(host, sizeof host - 1) == 0 ? std::string(host) : r.id.substr(0, 12);
     }
-    Json& ctk = r.doc["Ctk"];
-    ctk["Bundle"] = dir + "/bundle";
-    ctk["Netns"] = ctk.value("Networks", Json::array()).empty() ? "" : paths.run + "/netns/" + r.id;
-}
-
-struct HostDevice {
-    std::string type;
-    int64_t major = 0, minor = 0;
-    uint32_t mode = 0;
-};
-
-// A device node of the host, for --device (docker: "error gathering device
-// information while adding custom device").
-HostDevice host_device(const std::string& path) {
-    struct stat st {};
-    if (path.empty() || path[0] != '/' || ::stat(path.c_str(), &st) < 0)
-        throw_invalid("error gathering device information while adding custom device " + quote(path) +
-                      ": no such file or directory");
-    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-        throw_invalid("error gathering device information while adding custom device " + quote(path) +
-                      ": not a device node");
-    return {S_ISCHR(st.st_mode) ? "c" : "b", major(st.st_rdev), minor(st.st_rdev), st.st_mode & 07777};
+    CtkSection ctk = CtkSection::from_json(r.ctk());
+    ctk.bundle = dir + "/bundle";
+    ctk.netns = ctk.networks.value_or(std::vector<std::string>{}).empty() ? "" : paths.run + "/netns/" + r.id;
+    r.doc["Ctk"] = ctk.to_json();
 }
 
 } // namespace
@@ -434,7 +393,7 @@ void check_host_config(const Json& h) {
             throw_invalid("--ipc " + ipc + " is not supported by ctk");
         throw_invalid("invalid IPC mode: " + ipc);
     }
-    for (const auto& d : get_or(h, "Devices", Json::array())) (void)host_device(str_or(d, "PathOnHost"));
+    for (const auto& d : get_or(h, "Devices", Json::array())) (void)oci::host_device(str_or(d, "PathOnHost"));
     for (const auto& b : json_strings(get_or(h, "Binds", Json::array()))) {
         std::string source = b.substr(0, b.find(':'));
         // a path, not a volume name: it must be absolute (never the daemon's cwd)
@@ -495,17 +454,11 @@ std::vector<std::string> volume_specs(const ContainerRecord& r) {
         specs.push_back(o.empty() ? it.key() : it.key() + ":" + o);
     }
     // anonymous volumes carry Docker's label, so `volume prune` knows them
-    Json anon = r.ctk().value("AnonymousVolumes", Json::object());
-    for (auto it = anon.begin(); it != anon.end(); ++it) {
+    for (const auto& [path, name] : anonymous_volumes(r)) {
         specs.push_back("--mount");
-        specs.push_back("type=volume,src=" + it.value().get<std::string>() + ",dst=" + it.key() +
-                        ",volume-label=com.docker.volume.anonymous=");
+        specs.push_back("type=volume,src=" + name + ",dst=" + path + ",volume-label=com.docker.volume.anonymous=");
     }
     return specs;
-}
-
-Json bind_mount(const std::string& dest, const std::string& src) {
-    return Json{{"destination", dest}, {"type", "bind"}, {"source", src}, {"options", Json::array({"rbind", "rprivate"})}};
 }
 
 } // namespace
@@ -518,7 +471,8 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     const HostConfig host = HostConfig::from_json(r.doc["HostConfig"]);
     std::string dir = containers_.dir(r.id);
     std::string bundle = dir + "/bundle";
-    std::string netns = str_or(r.ctk(), "Netns");
+    const CtkSection ctk = CtkSection::from_json(r.ctk());
+    std::string netns = ctk.netns.value_or("");
     const std::string& hostname = cfg.hostname;
     const NetworkMode& mode = host.network_mode;
     Plan p = new_plan("");
@@ -539,37 +493,36 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
 
     tools::UnpackOptions u;
     u.layout = images_.layout_path();
-    u.ref = str_or(r.ctk(), "ImageRef");
+    u.ref = ctk.image_ref.value_or("");
     u.bundle = bundle;
-    const Json& rc = req.config;
-    if (rc.contains("Entrypoint") && !rc["Entrypoint"].is_null()) {
+    // the request's own words: img-unpack merges them with the image's as docker does
+    const ContainerConfig rc = ContainerConfig::from_json(req.config);
+    if (Json ep = get_or(rc.extra, "Entrypoint", nullptr); !ep.is_null()) {
         u.entrypoint_set = true;
-        auto ep = json_strings(rc["Entrypoint"]);
-        u.entrypoint = ep.empty() ? "" : ep[0];
-        for (size_t i = 1; i < ep.size(); i++) u.command.push_back(ep[i]);
+        std::vector<std::string> words = json_strings(ep);
+        u.entrypoint = words.empty() ? "" : words[0];
+        for (size_t i = 1; i < words.size(); i++) u.command.push_back(words[i]);
     }
-    for (const auto& a : json_strings(get_or(rc, "Cmd", Json::array()))) u.command.push_back(a);
-    u.user = str_or(rc, "User");
-    if (!mode.is_host()) u.hostname = hostname; // host mode: no UTS namespace, so no hostname to set
-    u.workdir = str_or(rc, "WorkingDir");
-    u.env = json_strings(get_or(rc, "Env", Json::array()));
+    for (const auto& a : json_strings(get_or(rc.extra, "Cmd", Json::array()))) u.command.push_back(a);
+    u.user = rc.user;
+    u.hostname = hostname; // host mode: img-unpack gives no hostname of its own, HOSTNAME stays the host's
+    u.workdir = rc.working_dir;
+    u.env = rc.env.value_or(std::vector<std::string>{});
     u.tty = cfg.tty;
-    u.read_only = host.readonly_rootfs;
-    u.cap_add = host.cap_add.value_or(std::vector<std::string>{});
-    u.cap_drop = host.cap_drop.value_or(std::vector<std::string>{});
-    for (const auto& so : host.security_opt.value_or(std::vector<std::string>{})) {
-        auto kv = split_once(so, so.find('=') != std::string::npos ? '=' : ':');
-        std::string k = kv ? kv->first : so, v = kv ? kv->second : "";
-        if (k == "no-new-privileges" && (v.empty() || v == "true")) u.no_new_privileges = true;
-        if (k == "seccomp") u.seccomp = v;
-    }
+    // docker run's settings beyond the image: img-unpack applies them while it writes config.json
+    u.host_config = dir + "/hostconfig.json";
+    p.add(write_file_step(u.host_config, dump_compact(host.to_json()) + "\n", 0644,
+                          "docker run's HostConfig, which img-unpack applies to config.json"));
+    std::vector<std::string> nets = ctk.networks.value_or(std::vector<std::string>{});
+    u.netns = !nets.empty() ? netns : mode.is_container() ? ctk.join_netns.value_or("") : "";
+    u.etc_files = dir;
+    u.cgroup_name = r.id;
     p.add(run_step(tools::unpack(u), "the image as an OCI bundle: config.json and an overlay rootfs"));
 
     // Network namespace and networks. net-bridge writes a resolv.conf for each
     // endpoint (the gateway's DNS responder on user networks, the configured
     // upstreams on the default one); the first network's is the container's.
-    std::vector<std::string> nets = attached_networks(r);
-    Json endpoints = r.ctk().value("Endpoints", Json::object());
+    Json endpoints = ctk.endpoints.value_or(Json::object());
     bool custom_dns = !host.dns.empty() || !host.dns_search.empty() || !host.dns_options.empty();
     if (!nets.empty()) {
         p.add(make_netns_step(netns, "a network namespace that outlives the container's processes"));
@@ -626,64 +579,6 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
         p.add(v);
     }
 
-    // ctl's own settings in config.json.
-    std::vector<JsonEdit> edits;
-    auto set = [&](std::vector<std::string> path, Json v) { edits.push_back({JsonEdit::Op::set, std::move(path), "", std::move(v)}); };
-    edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/hostname", dir + "/hostname")});
-    edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/hosts", dir + "/hosts")});
-    edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/etc/resolv.conf", dir + "/resolv.conf")});
-    if (!nets.empty()) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", netns});
-    else if (mode.is_host()) edits.push_back({JsonEdit::Op::remove_namespace, {}, "network", nullptr});
-    else if (mode.is_container()) edits.push_back({JsonEdit::Op::set_namespace, {}, "network", str_or(r.ctk(), "JoinNetns")});
-    if (mode.is_host()) {
-        edits.push_back({JsonEdit::Op::remove_namespace, {}, "uts", nullptr});
-        edits.push_back({JsonEdit::Op::remove, {"hostname"}, "", nullptr});
-        // docker sets these only in a network namespace of the container's own
-        for (const char* k : {"net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"})
-            edits.push_back({JsonEdit::Op::remove, {"linux", "sysctl", k}, "", nullptr});
-    }
-    // --pid host, --ipc host: the host's namespaces (and its /dev/shm), as docker's
-    if (host.pid_mode == "host") edits.push_back({JsonEdit::Op::remove_namespace, {}, "pid", nullptr});
-    if (host.ipc_mode == "host") {
-        edits.push_back({JsonEdit::Op::remove_namespace, {}, "ipc", nullptr});
-        edits.push_back({JsonEdit::Op::append, {"mounts"}, "", bind_mount("/dev/shm", "/dev/shm")});
-    }
-    // --device: the node made in the container's /dev and allowed by its device cgroup
-    for (const auto& d : host.devices) {
-        HostDevice dev = host_device(str_or(d, "PathOnHost"));
-        std::string in = str_or(d, "PathInContainer");
-        std::string access = str_or(d, "CgroupPermissions", "rwm");
-        edits.push_back({JsonEdit::Op::append, {"linux", "devices"}, "",
-                         Json{{"path", in.empty() ? str_or(d, "PathOnHost") : in}, {"type", dev.type},
-                              {"major", dev.major}, {"minor", dev.minor}, {"fileMode", dev.mode},
-                              {"uid", 0}, {"gid", 0}}});
-        edits.push_back({JsonEdit::Op::append, {"linux", "resources", "devices"}, "",
-                         Json{{"allow", true}, {"type", dev.type}, {"major", dev.major}, {"minor", dev.minor},
-                              {"access", access.empty() ? "rwm" : access}}});
-    }
-    if (host.memory > 0) set({"linux", "resources", "memory", "limit"}, host.memory);
-    if (host.memory_swap != 0) set({"linux", "resources", "memory", "swap"}, host.memory_swap);
-    if (host.nano_cpus > 0) {
-        set({"linux", "resources", "cpu", "period"}, 100000);
-        set({"linux", "resources", "cpu", "quota"}, host.nano_cpus / 10000);
-    } else if (host.cpu_quota > 0) {
-        set({"linux", "resources", "cpu", "period"}, host.cpu_period > 0 ? host.cpu_period : 100000);
-        set({"linux", "resources", "cpu", "quota"}, host.cpu_quota);
-    }
-    if (host.pids_limit && *host.pids_limit > 0) set({"linux", "resources", "pids", "limit"}, *host.pids_limit);
-    for (const auto& u : host.ulimits.is_array() ? host.ulimits : Json::array()) {
-        std::string n = to_lower(str_or(u, "Name"));
-        for (char& c : n)
-            if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-        edits.push_back({JsonEdit::Op::set_rlimit, {}, "RLIMIT_" + n,
-                         Json{{"type", "RLIMIT_" + n}, {"hard", get_or(u, "Hard", 0)}, {"soft", get_or(u, "Soft", 0)}}});
-    }
-    Json sysctls = host.sysctls.is_object() ? host.sysctls : Json::object();
-    for (auto it = sysctls.begin(); it != sysctls.end(); ++it) set({"linux", "sysctl", it.key()}, it.value());
-    for (const auto& g : host.group_add.value_or(std::vector<std::string>{}))
-        if (auto n = parse_uint(g)) edits.push_back({JsonEdit::Op::append, {"process", "user", "additionalGids"}, "", *n});
-    set({"linux", "cgroupsPath"}, (host.cgroup_parent.empty() ? std::string("ctk") : host.cgroup_parent) + "/" + r.id);
-    p.add(edit_json_step(bundle + "/config.json", edits, "ctl's options in config.json"));
     p.add(edit_json_step(dir + "/container.json", {{JsonEdit::Op::set, {"Ctk", "Setup"}, "", setup::ready}},
                          "ready to start"));
     p.add(disarm_rollback_step());
@@ -719,7 +614,7 @@ ContainerRecord Engine::create_checked(const CreateRequest& request) {
     std::string join_netns;
     if (mode.is_container()) {
         ContainerRecord other = containers_.lookup(mode.container());
-        join_netns = str_or(other.ctk(), "Netns");
+        join_netns = CtkSection::from_json(other.ctk()).netns.value_or("");
         if (join_netns.empty()) {
             RuntimeState rs = runtime_state(other.id);
             if (rs.status != "running" && rs.status != "paused")
@@ -728,7 +623,11 @@ ContainerRecord Engine::create_checked(const CreateRequest& request) {
         }
     }
     ContainerRecord draft = prepare_record(request, image);
-    if (!join_netns.empty()) draft.doc["Ctk"]["JoinNetns"] = join_netns;
+    if (!join_netns.empty()) {
+        CtkSection ctk = CtkSection::from_json(draft.ctk());
+        ctk.join_netns = join_netns;
+        draft.doc["Ctk"] = ctk.to_json();
+    }
     if (explain_) {
         draft.id = new_container_id();
         draft.name = request.name.empty() ? generate_name() : validate_container_name(request.name);
@@ -831,12 +730,11 @@ ContainerState state_from(const ContainerRecord& r, const RuntimeState& rs, bool
         st.status = "exited";
         st.exit_code = exit_status_or_lost(rs.exit_code);
         st.finished_at = rs.finished;
-    } else if (r.ctk().contains("LastExit")) {
-        const Json& le = r.ctk()["LastExit"];
+    } else if (auto le = CtkSection::from_json(r.ctk()).last_exit) {
         st.status = "exited";
-        st.exit_code = get_or(le, "ExitCode", 0).get<int>();
-        st.started_at = str_or(le, "StartedAt");
-        st.finished_at = str_or(le, "FinishedAt");
+        st.exit_code = static_cast<int>(le->exit_code);
+        st.started_at = le->started_at;
+        st.finished_at = le->finished_at;
     }
     return st;
 }
@@ -993,7 +891,9 @@ int Engine::run(const CreateRequest& request, const StartOptions& o, std::string
         if (rs.status.empty()) {
             FileLock lock = containers_.lock(r.id);
             if (auto rec = containers_.try_load(r.id)) {
-                rec->doc["Ctk"]["LastExit"] = {{"ExitCode", status}, {"FinishedAt", format_rfc3339_nano(now_ns())}};
+                CtkSection ctk = CtkSection::from_json(rec->ctk());
+                ctk.last_exit = LastExit{status, "", format_rfc3339_nano(now_ns()), Json::object()};
+                rec->doc["Ctk"] = ctk.to_json();
                 containers_.save(*rec);
             }
         }
@@ -1088,7 +988,7 @@ void Engine::unpause(const std::string& ref) {
 Plan Engine::plan_remove(const ContainerRecord& r, bool volumes, const std::string& title, bool runtime_gone) {
     std::string dir = containers_.dir(r.id);
     std::string bundle = dir + "/bundle";
-    std::string netns = str_or(r.ctk(), "Netns");
+    std::string netns = CtkSection::from_json(r.ctk()).netns.value_or("");
     Plan p = new_plan(title);
     p.vars = {{"ID", r.id}, {"C", dir}};
     auto tolerant = [&](Step s) {
@@ -1103,8 +1003,7 @@ Plan Engine::plan_remove(const ContainerRecord& r, bool volumes, const std::stri
     if (!volume_specs(r).empty()) {
         tolerant(run_step(tools::vol_release(bundle, r.id), "its volumes are no longer in use by it"));
         std::vector<std::string> anon;
-        Json a = r.ctk().value("AnonymousVolumes", Json::object());
-        for (auto it = a.begin(); it != a.end(); ++it) anon.push_back(it.value().get<std::string>());
+        for (const auto& [path, name] : anonymous_volumes(r)) anon.push_back(name);
         if (volumes && !anon.empty()) tolerant(run_step(tools::vol_rm(anon, false), "its anonymous volumes"));
     }
     tolerant(run_step(tools::unpack_release(bundle), "unmount the rootfs, drop the overlay upper dir"));
@@ -1559,13 +1458,10 @@ Json Engine::mounts(const ContainerRecord& r) {
         m["Propagation"] = type == "bind" ? "rprivate" : "";
         mounts.push_back(m);
     }
-    Json anon = r.ctk().value("AnonymousVolumes", Json::object());
-    for (auto it = anon.begin(); it != anon.end(); ++it) {
-        std::string name = it.value().get<std::string>();
+    for (const auto& [path, name] : anonymous_volumes(r))
         mounts.push_back(Json{{"Type", "volume"}, {"Name", name}, {"Source", paths_.volume(name) + "/_data"},
-                              {"Destination", it.key()}, {"Driver", "local"}, {"Mode", ""}, {"RW", true},
+                              {"Destination", path}, {"Driver", "local"}, {"Mode", ""}, {"RW", true},
                               {"Propagation", ""}});
-    }
     // vol-mount's own account of what it mounted, when there is one
     if (auto text = read_file_if_exists(containers_.dir(r.id) + "/volumes.json", 4u << 20)) {
         try {
@@ -1589,9 +1485,10 @@ NetworkSettings Engine::network_settings(const ContainerRecord& r, const std::ma
     std::string dir = containers_.dir(r.id);
     NetworkMode mode = NetworkMode::parse(str_or(get_or(r.doc, "HostConfig", Json::object()), "NetworkMode"));
     NetworkSettings ns;
-    Json endpoints = r.ctk().value("Endpoints", Json::object());
+    const CtkSection ctk = CtkSection::from_json(r.ctk());
+    Json endpoints = ctk.endpoints.value_or(Json::object());
     bool primary_set = false;
-    for (const auto& n : attached_networks(r)) {
+    for (const auto& n : ctk.networks.value_or(std::vector<std::string>{})) {
         Endpoint e = endpoint_of(dir + "/net-" + n + ".json");
         EndpointSettings& es = ns.networks[n];
         es.aliases = get_or(get_or(endpoints, n.c_str(), Json::object()), "Aliases", nullptr);
@@ -1610,7 +1507,7 @@ NetworkSettings Engine::network_settings(const ContainerRecord& r, const std::ma
         }
     }
     if (mode.is_none() || mode.is_host()) ns.networks[mode.str()] = EndpointSettings{};
-    ns.sandbox_key = str_or(r.ctk(), "Netns");
+    ns.sandbox_key = ctk.netns.value_or("");
     ns.sandbox_id = ns.sandbox_key.empty() ? "" : r.id;
     ns.ports = ports(r);
     return ns;

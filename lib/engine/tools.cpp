@@ -36,45 +36,15 @@ Argv logout(const std::vector<std::string>& args) {
 
 Argv unpack(const UnpackOptions& o) {
     Argv a = {tool_path("img-unpack"), "--image", o.layout + ":" + o.ref, "--mode", o.mode};
-    if (!o.platform.empty()) {
-        a.push_back("--platform");
-        a.push_back(o.platform);
-    }
-    if (o.entrypoint_set) {
-        a.push_back("--entrypoint");
-        a.push_back(o.entrypoint);
-    }
-    if (!o.user.empty()) {
-        a.push_back("--user");
-        a.push_back(o.user);
-    }
-    if (!o.hostname.empty()) {
-        a.push_back("--hostname");
-        a.push_back(o.hostname);
-    }
-    if (!o.workdir.empty()) {
-        a.push_back("--workdir");
-        a.push_back(o.workdir);
-    }
-    for (const auto& e : o.env) {
-        a.push_back("--env");
-        a.push_back(e);
-    }
+    if (o.entrypoint_set) a.insert(a.end(), {"--entrypoint", o.entrypoint});
+    using Option = std::pair<const char*, const std::string&>;
+    for (const auto& [flag, value] : {Option{"--platform", o.platform}, Option{"--user", o.user},
+                                      Option{"--hostname", o.hostname}, Option{"--workdir", o.workdir},
+                                      Option{"--host-config", o.host_config}, Option{"--netns", o.netns},
+                                      Option{"--etc-files", o.etc_files}, Option{"--cgroup-name", o.cgroup_name}})
+        if (!value.empty()) a.insert(a.end(), {flag, value});
+    for (const auto& e : o.env) a.insert(a.end(), {"--env", e});
     if (o.tty) a.push_back("--tty");
-    if (o.read_only) a.push_back("--read-only");
-    for (const auto& c : o.cap_add) {
-        a.push_back("--cap-add");
-        a.push_back(c);
-    }
-    for (const auto& c : o.cap_drop) {
-        a.push_back("--cap-drop");
-        a.push_back(c);
-    }
-    if (!o.seccomp.empty()) {
-        a.push_back("--seccomp");
-        a.push_back(o.seccomp);
-    }
-    if (o.no_new_privileges) a.push_back("--no-new-privileges");
     a.push_back("--");
     a.push_back(o.bundle);
     a.insert(a.end(), o.command.begin(), o.command.end());

@@ -33,9 +33,10 @@ struct UnpackOptions {
     std::string user;                 // resolved inside the rootfs by img-unpack
     std::string platform;
     std::vector<std::string> env;     // K=V
-    std::string workdir, hostname, seccomp;
-    bool tty = false, read_only = false, no_new_privileges = false;
-    std::vector<std::string> cap_add, cap_drop;
+    std::string workdir, hostname;
+    bool tty = false;
+    // docker run's HostConfig as a file, and ctk's inputs beside it
+    std::string host_config, netns, etc_files, cgroup_name;
 };
 Argv unpack(const UnpackOptions& o);
 Argv unpack_release(const std::string& bundle);

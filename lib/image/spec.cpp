@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "image/seccomp.hpp"
 #include "image/user.hpp"
@@ -77,10 +78,10 @@ bool sysctl_exists(const char* name) {
 
 } // namespace
 
-std::vector<std::string> effective_capabilities(const SpecOptions& options) {
+std::vector<std::string> effective_capabilities(const oci::HostConfig& host) {
     std::vector<std::string> add, drop;
-    for (const auto& c : options.cap_add) add.push_back(normalize_capability(c));
-    for (const auto& c : options.cap_drop) drop.push_back(normalize_capability(c));
+    for (const auto& c : host.cap_add.value_or(std::vector<std::string>{})) add.push_back(normalize_capability(c));
+    for (const auto& c : host.cap_drop.value_or(std::vector<std::string>{})) drop.push_back(normalize_capability(c));
     auto has = [](const std::vector<std::string>& v, const std::string& s) {
         return std::find(v.begin(), v.end(), s) != v.end();
     };
@@ -100,6 +101,139 @@ std::vector<std::string> effective_capabilities(const SpecOptions& options) {
         for (const auto& c : add) put(c);
     }
     return out;
+}
+
+namespace {
+
+// SecurityOpt "seccomp=VALUE": Docker's CLI sends the profile's JSON, ctl the file's name.
+std::optional<oci::Seccomp> seccomp_of(const std::vector<std::string>& security_opt,
+                                       const std::vector<std::string>& caps) {
+    std::string profile;
+    for (const auto& so : security_opt) {
+        auto kv = split_once(so, so.find('=') != std::string::npos ? '=' : ':');
+        if (kv && kv->first == "seccomp") profile = kv->second;
+    }
+    if (profile == "unconfined") return std::nullopt;
+    if (profile.empty() || profile == "default")
+        return seccomp_for(parse_json(default_seccomp_profile(), "default seccomp profile"),
+                           SeccompTarget::host(caps), "default seccomp profile");
+    if (profile[0] != '{') {
+        try {
+            profile = read_file(profile, 4u << 20);
+        } catch (const Error& e) {
+            throw_invalid("seccomp profile " + quote(profile) + ": " + e.what());
+        }
+    }
+    return seccomp_for(parse_json(profile, "seccomp profile"), SeccompTarget::host(caps));
+}
+
+void add_namespace_path(oci::Linux& lx, const std::string& type, const std::string& path) {
+    for (auto& ns : lx.namespaces)
+        if (ns.type == type) {
+            ns.path = path;
+            return;
+        }
+    lx.namespaces.push_back({type, path});
+}
+
+void drop_namespace(oci::Linux& lx, const std::string& type) {
+    std::erase_if(lx.namespaces, [&](const oci::Namespace& ns) { return ns.type == type; });
+}
+
+oci::Mount bind_mount(std::string dest, std::string source) {
+    return mount(std::move(dest), "bind", std::move(source), {"rbind", "rprivate"});
+}
+
+} // namespace
+
+void apply_host_config(oci::Spec& spec, const SpecOptions& options) {
+    const oci::HostConfig& h = options.host;
+    oci::Process& p = *spec.process;
+    oci::Linux& lx = *spec.linux;
+    oci::Resources& res = *lx.resources;
+
+    std::vector<std::string> caps = effective_capabilities(h);
+    oci::Capabilities c;
+    c.bounding = caps;
+    c.effective = caps;
+    c.permitted = caps;
+    p.capabilities = c;
+    std::vector<std::string> security_opt = h.security_opt.value_or(std::vector<std::string>{});
+    for (const auto& so : security_opt) {
+        auto kv = split_once(so, so.find('=') != std::string::npos ? '=' : ':');
+        if ((kv ? kv->first : so) == "no-new-privileges" && (!kv || kv->second.empty() || kv->second == "true"))
+            p.no_new_privileges = true;
+    }
+    lx.seccomp = seccomp_of(security_opt, caps);
+    spec.root->readonly = h.readonly_rootfs;
+
+    if (!options.etc_dir.empty())
+        for (const char* f : {"hostname", "hosts", "resolv.conf"})
+            spec.mounts.push_back(bind_mount(std::string("/etc/") + f, options.etc_dir + "/" + f));
+    if (h.network_mode.is_host()) {
+        // the host's network and UTS namespaces, as docker's --network host
+        drop_namespace(lx, "network");
+        drop_namespace(lx, "uts");
+        spec.hostname.clear();
+        // docker sets these only in a network namespace of the container's own
+        lx.sysctl.erase("net.ipv4.ping_group_range");
+        lx.sysctl.erase("net.ipv4.ip_unprivileged_port_start");
+    } else if (!options.netns.empty()) {
+        add_namespace_path(lx, "network", options.netns);
+    }
+    // --pid host, --ipc host: the host's namespaces (and its /dev/shm), as docker's
+    if (h.pid_mode == "host") drop_namespace(lx, "pid");
+    if (h.ipc_mode == "host") {
+        drop_namespace(lx, "ipc");
+        spec.mounts.push_back(bind_mount("/dev/shm", "/dev/shm"));
+    }
+    // --device: the node made in the container's /dev and allowed by its device cgroup
+    for (const auto& d : h.devices) {
+        std::string on_host = oci::lenient::string_field(d, "PathOnHost");
+        std::string in = oci::lenient::string_field(d, "PathInContainer");
+        std::string access = oci::lenient::string_field(d, "CgroupPermissions");
+        oci::HostDevice dev = oci::host_device(on_host);
+        oci::Device node;
+        node.path = in.empty() ? on_host : in;
+        node.type = dev.type;
+        node.major = dev.major;
+        node.minor = dev.minor;
+        node.file_mode = dev.mode;
+        node.uid = 0;
+        node.gid = 0;
+        lx.devices.push_back(node);
+        oci::DeviceCgroup rule = device_rule(true, dev.type, dev.major, dev.minor);
+        if (!access.empty()) rule.access = access;
+        res.devices.push_back(rule);
+    }
+    if (h.memory > 0) res.memory.emplace().limit = h.memory;
+    if (h.memory_swap != 0) {
+        if (!res.memory) res.memory.emplace();
+        res.memory->swap = h.memory_swap;
+    }
+    if (h.nano_cpus > 0 || h.cpu_quota > 0) {
+        oci::CpuResources& cpu = res.cpu.emplace();
+        cpu.period = static_cast<uint64_t>(h.nano_cpus > 0 || h.cpu_period <= 0 ? 100000 : h.cpu_period);
+        cpu.quota = h.nano_cpus > 0 ? h.nano_cpus / 10000 : h.cpu_quota;
+    }
+    if (h.pids_limit && *h.pids_limit > 0) res.pids = oci::PidsResources{*h.pids_limit};
+    for (const auto& u : h.ulimits.is_array() ? h.ulimits : Json::array()) {
+        std::string type = "RLIMIT_" + oci::lenient::string_field(u, "Name");
+        for (size_t i = 7; i < type.size(); i++)
+            if (type[i] >= 'a' && type[i] <= 'z') type[i] = static_cast<char>(type[i] - 'a' + 'A');
+        oci::Rlimit limit{type, static_cast<uint64_t>(oci::lenient::int_field(u, "Hard")),
+                          static_cast<uint64_t>(oci::lenient::int_field(u, "Soft"))};
+        auto same = std::find_if(p.rlimits.begin(), p.rlimits.end(), [&](const oci::Rlimit& r) { return r.type == type; });
+        if (same != p.rlimits.end()) *same = limit;
+        else p.rlimits.push_back(limit);
+    }
+    if (h.sysctls.is_object())
+        for (auto it = h.sysctls.begin(); it != h.sysctls.end(); ++it)
+            lx.sysctl[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+    for (const auto& g : h.group_add.value_or(std::vector<std::string>{}))
+        if (auto n = parse_uint(g); n && *n <= UINT32_MAX) p.user.additional_gids.push_back(static_cast<uint32_t>(*n));
+    if (!options.cgroup_name.empty())
+        lx.cgroups_path = (h.cgroup_parent.empty() ? std::string("ctk") : h.cgroup_parent) + "/" + options.cgroup_name;
 }
 
 oci::Spec make_runtime_spec(const oci::ImageConfig& image, const SpecOptions& options, int rootfd) {
@@ -142,12 +276,6 @@ oci::Spec make_runtime_spec(const oci::ImageConfig& image, const SpecOptions& op
     if (cwd.empty() || cwd[0] != '/') cwd = "/" + cwd;
     p.cwd = cwd;
 
-    std::vector<std::string> caps = effective_capabilities(options);
-    oci::Capabilities c;
-    c.bounding = caps;
-    c.effective = caps;
-    c.permitted = caps;
-    p.capabilities = c;
     // Docker 25+ on systemd gives containers systemd's default 1024:524288;
     // the hard limit is capped at ours, which a runtime may not raise
     // (without CAP_SYS_RESOURCE, or above fs.nr_open).
@@ -156,12 +284,10 @@ oci::Spec make_runtime_spec(const oci::ImageConfig& image, const SpecOptions& op
     if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max != RLIM_INFINITY)
         hard = std::min<uint64_t>(hard, nofile.rlim_max);
     p.rlimits = {{"RLIMIT_NOFILE", hard, std::min<uint64_t>(1024, hard)}};
-    p.no_new_privileges = options.no_new_privileges;
     spec.process = std::move(p);
 
     oci::Root root;
     root.path = options.root_path;
-    root.readonly = options.readonly_rootfs;
     spec.root = root;
     spec.hostname = options.hostname;
 
@@ -202,17 +328,6 @@ oci::Spec make_runtime_spec(const oci::ImageConfig& image, const SpecOptions& op
     if (sysctl_exists("net.ipv4.ping_group_range")) lx.sysctl["net.ipv4.ping_group_range"] = "0 2147483647";
     if (sysctl_exists("net.ipv4.ip_unprivileged_port_start"))
         lx.sysctl["net.ipv4.ip_unprivileged_port_start"] = "0";
-    switch (options.seccomp) {
-    case SpecOptions::Seccomp::docker_default:
-        lx.seccomp = seccomp_for(parse_json(default_seccomp_profile(), "default seccomp profile"),
-                                 SeccompTarget::host(caps), "default seccomp profile");
-        break;
-    case SpecOptions::Seccomp::profile:
-        lx.seccomp = seccomp_for(parse_json(options.seccomp_profile, "seccomp profile"),
-                                 SeccompTarget::host(caps));
-        break;
-    case SpecOptions::Seccomp::unconfined: break;
-    }
     spec.linux = std::move(lx);
 
     // Annotations (conversion.md): implicit ones first, the image's labels win.
@@ -241,6 +356,7 @@ oci::Spec make_runtime_spec(const oci::ImageConfig& image, const SpecOptions& op
     // (and in ctk-bundle.json) for vol-mount and ctl to give them volumes.
     put("org.ctk.image.volumes", join(volumes, ","));
     for (const auto& [k, v] : ic.labels) a[k] = v;
+    apply_host_config(spec, options);
     return spec;
 }
 

@@ -1,8 +1,8 @@
 // config.json from an image config (OCI image-spec conversion.md), with
 // Docker's defaults for everything the image does not say: capabilities,
 // mounts, masked and read-only paths, namespaces, device rules, rlimits,
-// sysctls and the default seccomp profile. img-unpack writes it into the
-// bundle; ctl calls the same function with the user's `docker run` options.
+// sysctls and the default seccomp profile; then `docker run`'s HostConfig
+// over them (apply_host_config). img-unpack writes it into the bundle.
 #pragma once
 
 #include <optional>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "oci/capabilities.hpp"
+#include "oci/host_config.hpp"
 #include "oci/image.hpp"
 #include "oci/runtime_spec.hpp"
 
@@ -32,18 +33,31 @@ struct SpecOptions {
     std::optional<std::string> workdir; // replaces Config.WorkingDir
     std::string hostname;               // also HOSTNAME in the environment
     bool terminal = false;              // also TERM=xterm
-    bool readonly_rootfs = false;
-    std::vector<std::string> cap_add;   // names as normalize_capability takes, or "ALL"
-    std::vector<std::string> cap_drop;
-    enum class Seccomp { docker_default, unconfined, profile } seccomp = Seccomp::docker_default;
-    std::string seccomp_profile; // JSON text for Seccomp::profile (Docker's or the OCI form)
-    bool no_new_privileges = false;
+    // docker run's HostConfig (the Engine API's shape): limits, capabilities,
+    // security options, namespaces, devices; apply_host_config says which fields.
+    oci::HostConfig host;
+    // ctk's own inputs beside it:
+    std::string netns;       // the network namespace to join (a path); "" = a new one
+    std::string etc_dir;     // DIR/hostname, DIR/hosts, DIR/resolv.conf bind-mounted on /etc
+    std::string cgroup_name; // linux.cgroupsPath = (HostConfig.CgroupParent or "ctk")/NAME; "" = none
     std::string root_path = "rootfs"; // root.path in config.json
 };
 
-// The capability set after --cap-add/--cap-drop, Docker's rules: drop "ALL"
-// starts from nothing, add "ALL" gives every capability, else default + add - drop.
-std::vector<std::string> effective_capabilities(const SpecOptions& options);
+// The capability set after HostConfig's CapAdd/CapDrop, Docker's rules: drop
+// "ALL" starts from nothing, add "ALL" gives every capability, else default + add - drop.
+std::vector<std::string> effective_capabilities(const oci::HostConfig& host);
+
+// HostConfig over a spec made from the image, in one place: CapAdd, CapDrop,
+// SecurityOpt (no-new-privileges, seccomp=default|unconfined|PROFILE-JSON|FILE),
+// ReadonlyRootfs, NetworkMode (host: the host's network and UTS namespaces;
+// otherwise options.netns when given), PidMode and IpcMode host, Devices,
+// Memory, MemorySwap, NanoCpus, CpuQuota, CpuPeriod, PidsLimit, Ulimits,
+// Sysctls, GroupAdd (numeric), CgroupParent; and options.etc_dir's files.
+// Binds, Mounts, Tmpfs (vol-mount's), PortBindings, Dns*, ExtraHosts (the
+// files' contents), Init and the rest are other tools' and ignored here.
+// SecurityOpt's apparmor, label and unknown keys are ignored. invalid for a
+// device that is not one or a seccomp profile that cannot be read.
+void apply_host_config(oci::Spec& spec, const SpecOptions& options);
 
 // Builds the runtime spec. `rootfd` is the bundle's rootfs (for users and
 // groups); the result's process, root, mounts, annotations and linux parts are

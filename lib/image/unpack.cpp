@@ -102,6 +102,8 @@ Json unpack_layer(const ImageSource& image, size_t i, const UnpackOptions& o, co
 void write_spec(const ImageSource& image, const std::string& bundle, const UnpackOptions& o, int rootfd) {
     SpecOptions so = o.spec;
     if (so.hostname.empty()) so.hostname = default_hostname(bundle);
+    // a CgroupParent without a name: the bundle's, as the hostname
+    if (so.cgroup_name.empty() && !so.host.cgroup_parent.empty()) so.cgroup_name = default_hostname(bundle);
     oci::Spec spec = make_runtime_spec(image.config, so, rootfd);
     Json j = spec;
     // Indented as runc spec writes it: people read config.json.

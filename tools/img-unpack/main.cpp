@@ -2,6 +2,7 @@
 // to an OCI runtime bundle. See man/img-unpack.1.
 #include <cstdio>
 #include <cstdlib>
+#include <tuple>
 
 #include "core/cli.hpp"
 #include "core/fs.hpp"
@@ -16,7 +17,8 @@ int main(int argc, char** argv) {
     // Everything from the first positional word on is BUNDLE and the command:
     // `img-unpack --image x b sh -c 'echo hi'` must not read "-c" as an option.
     app.prefix_command();
-    std::string image, archive, platform, mode = "flat", release, user, workdir, hostname, seccomp;
+    std::string image, archive, platform, mode = "flat", release, user, workdir, hostname, seccomp, host_config,
+        netns, etc_files, cgroup_name;
     std::optional<std::string> entrypoint;
     std::vector<std::string> env, cap_add, cap_drop;
     bool tty = false, read_only = false, no_new_privileges = false, no_sync = false;
@@ -32,11 +34,24 @@ int main(int argc, char** argv) {
     app.add_option("-w,--workdir", workdir, "working directory of the process");
     app.add_option("--hostname", hostname, "the container's hostname (default: the bundle's directory name)");
     app.add_flag("-t,--tty", tty, "the process gets a terminal (and TERM=xterm)");
-    app.add_flag("--read-only", read_only, "mount the rootfs read-only");
-    app.add_option("--cap-add", cap_add, "add a capability (NET_ADMIN, ALL, ...)");
-    app.add_option("--cap-drop", cap_drop, "drop a capability (NET_RAW, ALL, ...)");
-    app.add_option("--seccomp", seccomp, "seccomp profile: default (Docker's), unconfined, or a JSON FILE");
-    app.add_flag("--no-new-privileges", no_new_privileges, "set no_new_privs for the process");
+    // docker run's HostConfig, and ctk's own inputs beside it
+    using Option = std::tuple<const char*, std::string*, const char*>;
+    for (const auto& [flag, value, help] :
+         {Option{"--host-config", &host_config,
+                 "docker run's HostConfig (Engine API JSON): limits, capabilities, security options, "
+                 "namespaces, devices, applied to config.json"},
+          Option{"--netns", &netns, "the network namespace to join (a path, e.g. one net-bridge attached)"},
+          Option{"--etc-files", &etc_files, "bind-mount DIR/hostname, DIR/hosts and DIR/resolv.conf on /etc"},
+          Option{"--cgroup-name", &cgroup_name,
+                 "linux.cgroupsPath PARENT/NAME (PARENT: HostConfig.CgroupParent or ctk)"}})
+        app.add_option(flag, *value, help);
+    app.add_flag("--read-only", read_only, "mount the rootfs read-only (HostConfig.ReadonlyRootfs)");
+    app.add_option("--cap-add", cap_add, "add a capability (NET_ADMIN, ALL, ...), after HostConfig.CapAdd");
+    app.add_option("--cap-drop", cap_drop, "drop a capability (NET_RAW, ALL, ...), after HostConfig.CapDrop");
+    app.add_option("--seccomp", seccomp, "seccomp profile: default (Docker's), unconfined, or a JSON FILE "
+                                         "(HostConfig.SecurityOpt seccomp=)");
+    app.add_flag("--no-new-privileges", no_new_privileges, "set no_new_privs for the process "
+                                                            "(HostConfig.SecurityOpt no-new-privileges)");
     app.add_flag("--no-sync", no_sync, "do not syncfs before committing (for throw-away bundles)");
     app.add_option("--release", release, "unmount and remove what img-unpack made in BUNDLE");
     app.set_version_flag("--version", std::string(CTK_VERSION));
@@ -84,16 +99,22 @@ int main(int argc, char** argv) {
         if (!workdir.empty()) s.workdir = workdir;
         s.hostname = hostname;
         s.terminal = tty;
-        s.readonly_rootfs = read_only;
-        s.cap_add = cap_add;
-        s.cap_drop = cap_drop;
-        s.no_new_privileges = no_new_privileges;
-        if (seccomp == "unconfined") {
-            s.seccomp = ctk::image::SpecOptions::Seccomp::unconfined;
-        } else if (!seccomp.empty() && seccomp != "default") {
-            s.seccomp = ctk::image::SpecOptions::Seccomp::profile;
-            s.seccomp_profile = ctk::read_file(seccomp, 4u << 20);
-        }
+        if (!host_config.empty())
+            s.host = ctk::oci::HostConfig::from_json(ctk::read_json_file(host_config));
+        // the single-setting options add to the file's
+        auto append = [](std::optional<std::vector<std::string>>& to, const std::vector<std::string>& v) {
+            if (v.empty()) return;
+            if (!to) to.emplace();
+            to->insert(to->end(), v.begin(), v.end());
+        };
+        if (read_only) s.host.readonly_rootfs = true;
+        append(s.host.cap_add, cap_add);
+        append(s.host.cap_drop, cap_drop);
+        if (!seccomp.empty()) append(s.host.security_opt, {"seccomp=" + seccomp});
+        if (no_new_privileges) append(s.host.security_opt, {"no-new-privileges"});
+        s.netns = netns;
+        s.etc_dir = etc_files;
+        s.cgroup_name = cgroup_name;
         if (ctk::is_terminal(2))
             o.progress = [](const std::string& line) { std::fprintf(stderr, "img-unpack: %s\n", line.c_str()); };
 

@@ -2,7 +2,9 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/fs.hpp"
 #include "engine/container_model.hpp"
+#include "engine/container_store.hpp"
 
 using namespace ctk;
 using namespace ctk::engine;
@@ -124,6 +126,80 @@ TEST(ContainerConfigTest, ARecordRoundTripsUnchangedWithItsUnknownKeys) {
     EXPECT_FALSE(b.stop_signal);
     EXPECT_FALSE(b.exposed_ports);
     EXPECT_EQ(b.to_json().dump(), bare.dump());
+}
+
+// container.json as ctl wrote it before the record's sections were typed (ctl create --network none
+// -m 64m --memory-swap 128m --cpus 0.5 --pids-limit 100 --ulimit ... --read-only ..., the store's
+// path replaced): it loads, and each section is written back byte for byte.
+constexpr const char* earlier_record = R"JSON({"AppArmorProfile":"","Args":["-c","true"],"Config":{"AttachStderr":true,"AttachStdin":false,"AttachStdout":true,"Cmd":["sh","-c","true"],"Domainname":"","Entrypoint":null,"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","A=1"],"Hostname":"hh","Image":"127.0.0.1:5000/tiny:latest","Labels":{"org.opencontainers.image.title":"ctk tiny fixture"},"OnBuild":null,"OpenStdin":false,"StdinOnce":false,"Tty":true,"User":"1:2","Volumes":null,"WorkingDir":"/tmp"},"Created":"2026-12-07T20:36:49.297403356Z","Ctk":{"AnonymousVolumes":{},"Bundle":"/var/lib/ctk/containers/4bdec94f33d50cb6f95f073a0206eef5322ec12e3201162aab941e49b9441912/bundle","Endpoints":{},"ImageRef":"127.0.0.1:5000/tiny:latest","Mode":"overlay","Netns":"","Networks":[],"Setup":"ready"},"Driver":"overlay","HostConfig":{"AutoRemove":false,"Binds":null,"CapAdd":["CAP_NET_ADMIN"],"CapDrop":["CAP_MKNOD"],"Cgroup":"","CgroupParent":"ctkparent","CgroupnsMode":"host","ConsoleSize":[0,0],"ContainerIDFile":"","CpuPeriod":0,"CpuQuota":0,"CpuShares":0,"Devices":[],"Dns":[],"DnsOptions":[],"DnsSearch":[],"ExtraHosts":["x:1.2.3.4"],"GroupAdd":["10","4"],"Init":null,"IpcMode":"private","Isolation":"","Links":null,"LogConfig":{"Config":{},"Type":"json-file"},"MaskedPaths":["/proc/asound","/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/proc/scsi","/sys/firmware"],"Memory":67108864,"MemorySwap":134217728,"NanoCpus":500000000,"NetworkMode":"none","OomScoreAdj":0,"PidMode":"","PidsLimit":100,"PortBindings":{},"Privileged":false,"PublishAllPorts":false,"ReadonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"],"ReadonlyRootfs":true,"RestartPolicy":{"MaximumRetryCount":0,"Name":"no"},"Runtime":"ns-run","SecurityOpt":["no-new-privileges"],"ShmSize":67108864,"Sysctls":{"net.ipv4.ip_forward":"1"},"UTSMode":"","Ulimits":[{"Hard":1024,"Name":"nofile","Soft":512},{"Hard":40,"Name":"nproc","Soft":30}],"UsernsMode":"","VolumeDriver":"","VolumesFrom":null},"HostnamePath":"/var/lib/ctk/containers/4bdec94f33d50cb6f95f073a0206eef5322ec12e3201162aab941e49b9441912/hostname","HostsPath":"/var/lib/ctk/containers/4bdec94f33d50cb6f95f073a0206eef5322ec12e3201162aab941e49b9441912/hosts","Id":"4bdec94f33d50cb6f95f073a0206eef5322ec12e3201162aab941e49b9441912","Image":"sha256:ba84b042a97fff13cf3e886ac2987328aa38e851ae2d739d1f902e724f8bc40e","LogPath":"/var/lib/ctk/containers/4bdec94f33d50cb6f95f073a0206eef5322ec12e3201162aab941e49b9441912/4bdec94f33d50cb6f95f073a0206eef5322ec12e3201162aab941e49b9441912-json.log","MountLabel":"","Name":"/ma","Path":"sh","Platform":"linux","ProcessLabel":"","ResolvConfPath":"/var/lib/ctk/containers/4bdec94f33d50cb6f95f073a0206eef5322ec12e3201162aab941e49b9441912/resolv.conf","RestartCount":0})JSON";
+
+TEST(CtkSectionTest, ARecordOfAnEarlierBuildLoadsAndIsWrittenBackUnchanged) {
+    TempDir dir{"oldrec"};
+    store::Paths paths{dir.path() + "/root", dir.path() + "/run"};
+    Json old = Json::parse(earlier_record);
+    std::string id = old["Id"];
+    make_dirs(paths.container(id));
+    write_file_atomic(paths.container(id) + "/container.json", earlier_record);
+    ContainerStore store(paths);
+    ContainerRecord r = store.lookup("ma");
+    EXPECT_EQ(r.id, id);
+    CtkSection ctk = CtkSection::from_json(r.ctk());
+    EXPECT_EQ(*ctk.setup, "ready");
+    EXPECT_EQ(*ctk.image_ref, "127.0.0.1:5000/tiny:latest");
+    EXPECT_EQ(*ctk.mode, "overlay");
+    EXPECT_TRUE(ctk.networks->empty());
+    EXPECT_EQ(*ctk.netns, "");
+    EXPECT_EQ(*ctk.bundle, "/var/lib/ctk/containers/" + id + "/bundle");
+    EXPECT_TRUE(ctk.anonymous_volumes->empty());
+    EXPECT_FALSE(ctk.join_netns);
+    EXPECT_FALSE(ctk.last_exit);
+    EXPECT_EQ(ctk.to_json().dump(), old["Ctk"].dump());
+    HostConfig h = HostConfig::from_json(r.doc["HostConfig"]);
+    EXPECT_TRUE(h.network_mode.is_none());
+    EXPECT_EQ(h.memory, 67108864);
+    EXPECT_EQ(h.to_json().dump(), old["HostConfig"].dump());
+    ContainerConfig cfg = ContainerConfig::from_json(r.doc["Config"]);
+    EXPECT_EQ(cfg.to_json().dump(), old["Config"].dump());
+    // the whole record, its sections replaced by their typed forms, is the same document
+    Json again = r.doc;
+    again["Ctk"] = ctk.to_json();
+    again["HostConfig"] = h.to_json();
+    again["Config"] = cfg.to_json();
+    EXPECT_EQ(again.dump(), old.dump());
+}
+
+TEST(CtkSectionTest, EveryFieldAndUnknownKeysRoundTrip) {
+    // older builds wrote no Mode and no AnonymousVolumes; a newer one may add keys
+    for (const char* text : {
+             R"({"Setup":"creating","ImageRef":"127.0.0.1:5000/tiny:latest","Networks":["n1","bridge"],
+                 "Endpoints":{"n1":{"Aliases":["web"],"IPAMConfig":{"IPv4Address":"10.77.0.9"}}},
+                 "Bundle":"/s/c/x/bundle","Netns":"/run/ctk/netns/x"})",
+             R"({"Setup":"ready","Mode":"overlay","Networks":[],"Endpoints":{},"AnonymousVolumes":{"/data":"0a1b"},
+                 "JoinNetns":"/proc/42/ns/net","LastExit":{"ExitCode":3,"FinishedAt":"2026-12-07T20:00:00.5Z"},
+                 "Bundle":"/b","Netns":"","Healthcheck":{"Failing":2},"Later":[1,2]})",
+             R"({})"}) {
+        Json j = Json::parse(text);
+        CtkSection c = CtkSection::from_json(j);
+        EXPECT_EQ(c.to_json().dump(), j.dump()) << text;
+    }
+    CtkSection c = CtkSection::from_json(Json::parse(
+        R"({"AnonymousVolumes":{"/data":"0a1b"},"JoinNetns":"/proc/42/ns/net","LastExit":{"ExitCode":3,"FinishedAt":"t"},"Later":1})"));
+    EXPECT_EQ(c.anonymous_volumes->at("/data"), "0a1b");
+    EXPECT_EQ(*c.join_netns, "/proc/42/ns/net");
+    EXPECT_EQ(c.last_exit->exit_code, 3);
+    EXPECT_EQ(c.last_exit->finished_at, "t");
+    EXPECT_EQ(c.extra["Later"], 1);
+    EXPECT_FALSE(c.setup);
+    // an exit status of 0 is written, not dropped as empty
+    c.last_exit = LastExit{0, "", "t2", Json::object()};
+    EXPECT_EQ(c.to_json()["LastExit"].dump(), R"({"ExitCode":0,"FinishedAt":"t2"})");
+    try {
+        CtkSection::from_json(Json::parse(R"({"Networks":"n1"})"));
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);
+        EXPECT_NE(std::string(e.what()).find("Networks"), std::string::npos) << e.what();
+    }
 }
 
 TEST(NetworkSettingsTest, DockerInspectShape) {

@@ -78,7 +78,12 @@ TEST_F(EngineTest, ExplainedRunShowsEveryToolInOrder) {
     EXPECT_TRUE(has(s, " -- \"${C}/bundle\" echo hi")) << s;
     EXPECT_TRUE(has(s, "--name web --publish 127.0.0.1:8080:80")) << s;
     EXPECT_TRUE(has(s, "-v data:/data")) << s;
-    EXPECT_TRUE(has(s, ".linux.resources.memory.limit = 67108864")) << s;
+    // docker run's settings reach config.json through img-unpack --host-config, not edits afterwards
+    EXPECT_LT(s.find("cat > \"${C}/hostconfig.json\""), unpack) << s;
+    EXPECT_TRUE(has(s, "\"Memory\":67108864")) << s;
+    EXPECT_TRUE(has(s, "--host-config \"${C}/hostconfig.json\" --netns \"${CTK_RUN}/netns/${ID}\" "
+                       "--etc-files \"${C}\" --cgroup-name \"${ID}\" --")) << s;
+    EXPECT_FALSE(has(s, "bundle/config.json")) << s;
     EXPECT_TRUE(has(s, "|| status=$?")) << s;
     EXPECT_TRUE(has(s, "exit \"$status\"")) << s;
     // explain changes nothing
@@ -103,11 +108,12 @@ TEST_F(EngineTest, HostAndContainerNetworkModes) {
     f.image = "127.0.0.1:5000/tiny";
     f.networks = {"host"};
     std::string s = explain_run(f);
-    EXPECT_TRUE(has(s, ".linux.namespaces |= map(select(.type != \"network\"))")) << s;
+    EXPECT_TRUE(has(s, "\"NetworkMode\":\"host\"")) << s; // img-unpack leaves the host's namespaces
+    EXPECT_FALSE(has(s, "--netns")) << s;
     EXPECT_FALSE(has(s, "net-bridge attach")) << s;
 }
 
-TEST_F(EngineTest, ImageOptionsGoToImgUnpackResourcesToConfigEdits) {
+TEST_F(EngineTest, RunOptionsGoToImgUnpackAsItsHostConfig) {
     RunFlags f;
     f.image = "127.0.0.1:5000/tiny";
     f.networks = {"none"};
@@ -124,10 +130,12 @@ TEST_F(EngineTest, ImageOptionsGoToImgUnpackResourcesToConfigEdits) {
     f.init = true;
     std::string s = explain_run(f);
     EXPECT_TRUE(has(s, "--user nobody --hostname ")) << s;
-    EXPECT_TRUE(has(s, "--workdir /tmp --env X=1 --tty --read-only --cap-add CAP_NET_ADMIN --cap-drop CAP_MKNOD "
-                       "--seccomp unconfined --no-new-privileges --")) << s;
-    EXPECT_TRUE(has(s, ".linux.resources.pids.limit = 50")) << s;
-    EXPECT_TRUE(has(s, ".linux.resources.cpu.quota = 50000")) << s;
+    EXPECT_TRUE(has(s, "--workdir /tmp --host-config \"${C}/hostconfig.json\" --etc-files \"${C}\" "
+                       "--cgroup-name \"${ID}\" --env X=1 --tty --")) << s;
+    for (const char* field : {"\"CapAdd\":[\"CAP_NET_ADMIN\"]", "\"CapDrop\":[\"CAP_MKNOD\"]", "\"ReadonlyRootfs\":true",
+                              "\"SecurityOpt\":[\"no-new-privileges\",\"seccomp=unconfined\"]", "\"PidsLimit\":50",
+                              "\"NanoCpus\":500000000"})
+        EXPECT_TRUE(has(s, field)) << field << "\n" << s;
     EXPECT_TRUE(has(s, " run --keep --init --bundle")) << s;
 }
 
