@@ -11,6 +11,7 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include <archive.h>
@@ -19,7 +20,9 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/strings.hpp"
 #include "image/entry_path.hpp"
+#include "image/union_view.hpp"
 #include "oci/media_types.hpp"
 
 namespace ctk::image {
@@ -323,7 +326,11 @@ namespace {
 
 bool excluded(const LayerWriteOptions& o, const std::string& path) { return o.exclude.count(path) > 0; }
 
-void walk_upper(LayerTarWriter& w, int dirfd, const std::string& prefix, const LayerWriteOptions& o) {
+// The walk of an upper directory, sorted by name, parents first; `w` is told
+// of every entry (add), whiteout and opaque directory: the layer's tar
+// writer, or docker diff's change list.
+template <class Sink>
+void walk_upper(Sink& w, int dirfd, const std::string& prefix, const LayerWriteOptions& o) {
     for (const auto& name : sorted_names(dirfd)) {
         std::string path = prefix + name;
         if (excluded(o, path)) continue;
@@ -366,6 +373,7 @@ struct DiffRecord {
     std::string path;
     struct stat st {};
     bool keep = true; // directories: written only when they or something below changed
+    bool added = false; // not in the lower tree (docker diff's A)
 };
 
 bool same_entry(int lowerfd, int upperfd, const std::string& name, const struct stat& a, const struct stat& b) {
@@ -386,6 +394,7 @@ void add_all(int upperfd, const std::string& prefix, std::vector<DiffRecord>& ou
         if (excluded(o, path)) continue;
         DiffRecord r;
         r.path = path;
+        r.added = true;
         if (::fstatat(upperfd, name.c_str(), &r.st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat", path);
         bool dir = S_ISDIR(r.st.st_mode);
         out.push_back(r);
@@ -428,6 +437,7 @@ bool diff_dirs(int lowerfd, int upperfd, const std::string& prefix, std::vector<
         if (::fstatat(upperfd, name.c_str(), &r.st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat", path);
         if (take_upper) { // new
             j++;
+            r.added = true;
             out.push_back(r);
             if (S_ISDIR(r.st.st_mode)) {
                 UniqueFd sub = open_subdir(upperfd, name);
@@ -471,17 +481,22 @@ std::string base_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+std::vector<DiffRecord> diff_records(int lroot, int uroot, const std::string& upper, const LayerWriteOptions& o) {
+    std::vector<DiffRecord> records;
+    try {
+        diff_dirs(lroot, uroot, "", records, o);
+    } catch (const Error& e) {
+        throw e.wrap("the changes of " + quote(upper));
+    }
+    return records;
+}
+
 } // namespace
 
 WrittenLayer write_layer_from_diff(const oci::Layout& layout, const std::string& lower, const std::string& upper,
                                    const LayerWriteOptions& options) {
     UniqueFd lroot = open_dir(lower), uroot = open_dir(upper);
-    std::vector<DiffRecord> records;
-    try {
-        diff_dirs(lroot.get(), uroot.get(), "", records, options);
-    } catch (const Error& e) {
-        throw e.wrap("layer from the changes of " + quote(upper));
-    }
+    std::vector<DiffRecord> records = diff_records(lroot.get(), uroot.get(), upper, options);
     LayerTarWriter w(layout, options);
     std::string open_parent = "\x01";
     UniqueFd parent;
@@ -500,6 +515,104 @@ WrittenLayer write_layer_from_diff(const oci::Layout& layout, const std::string&
         w.add(parent.get(), base_of(r.path), r.path, r.st);
     }
     return w.finish();
+}
+
+// ---- docker diff
+
+namespace {
+
+// The sink of walk_upper for docker diff: each entry judged against the
+// lower layers, as Docker's overlay differ (pkg/archive changes()) does.
+class UpperChanges {
+public:
+    explicit UpperChanges(const UnionView& lower) : lower_(lower) {}
+
+    void add(int, const std::string&, const std::string& path, const struct stat& st) {
+        PathChange::Kind kind = PathChange::added;
+        if (auto below = lower_stat(path)) {
+            if (S_ISDIR(st.st_mode) && S_ISDIR(below->st_mode) && st.st_size == below->st_size &&
+                st.st_mode == below->st_mode && st.st_mtim.tv_sec == below->st_mtim.tv_sec &&
+                st.st_mtim.tv_nsec == below->st_mtim.tv_nsec)
+                return; // only on the way to a change
+            kind = PathChange::modified;
+        }
+        if (S_ISDIR(st.st_mode)) changed_dirs_.insert(path);
+        record(path, kind);
+    }
+    void add_whiteout(const std::string& path, const struct stat&) { record(path, PathChange::deleted); }
+    void add_opaque(const std::string&, const struct stat&) {}
+
+    std::vector<PathChange> out;
+
+private:
+    void record(const std::string& path, PathChange::Kind kind) {
+        std::string parent = parent_of(path);
+        if (kind != PathChange::modified && !parent.empty() && changed_dirs_.insert(parent).second)
+            out.push_back({"/" + parent, PathChange::modified});
+        out.push_back({"/" + path, kind});
+    }
+
+    // The entry at `path` ("a/b", no leading '/') in the lower layers, as
+    // the mounted overlay shows it; the last parent directory is kept.
+    std::optional<struct stat> lower_stat(const std::string& path) {
+        std::string parent = parent_of(path);
+        if (!parent_ || parent != parent_path_) {
+            parent_path_ = parent;
+            parent_ = lower_.root();
+            for (const auto& c : parent.empty() ? std::vector<std::string>{} : split(parent, '/')) {
+                auto l = lower_.lookup(*parent_, c);
+                if (l.kind != UnionView::Lookup::directory) {
+                    parent_->parts.clear();
+                    break;
+                }
+                parent_ = std::move(l.dir);
+            }
+        }
+        if (!parent_->exists()) return std::nullopt;
+        auto l = lower_.lookup(*parent_, base_of(path));
+        if (l.kind == UnionView::Lookup::absent) return std::nullopt;
+        return l.st;
+    }
+
+    const UnionView& lower_;
+    std::set<std::string> changed_dirs_;
+    std::string parent_path_;
+    std::optional<UnionDir> parent_;
+};
+
+} // namespace
+
+std::vector<PathChange> changes_from_upper(const std::string& upper, const std::vector<std::string>& lowers,
+                                           const LayerWriteOptions& options) {
+    UniqueFd root = open_dir(upper);
+    std::vector<UniqueFd> lower_fds;
+    std::vector<int> fds;
+    for (const auto& l : lowers) {
+        lower_fds.push_back(open_dir(l));
+        fds.push_back(lower_fds.back().get());
+    }
+    UnionView view(fds);
+    UpperChanges changes(view);
+    try {
+        walk_upper(changes, root.get(), "", options);
+    } catch (const Error& e) {
+        throw e.wrap("the changes of " + quote(upper));
+    }
+    return std::move(changes.out);
+}
+
+std::vector<PathChange> changes_from_diff(const std::string& lower, const std::string& upper,
+                                          const LayerWriteOptions& options) {
+    UniqueFd lroot = open_dir(lower), uroot = open_dir(upper);
+    std::vector<PathChange> out;
+    for (const auto& r : diff_records(lroot.get(), uroot.get(), upper, options)) {
+        if (!r.keep) continue;
+        PathChange::Kind kind = r.kind == DiffRecord::whiteout ? PathChange::deleted
+                                : r.added                      ? PathChange::added
+                                                               : PathChange::modified;
+        out.push_back({"/" + r.path, kind});
+    }
+    return out;
 }
 
 } // namespace ctk::image

@@ -33,6 +33,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/digest.hpp"
 #include "oci/image.hpp"
@@ -96,5 +97,32 @@ WrittenLayer write_layer_from_upper(const oci::Layout& layout, const std::string
 // The changes from the tree `lower` to the tree `upper`, as a layer in `layout`.
 WrittenLayer write_layer_from_diff(const oci::Layout& layout, const std::string& lower, const std::string& upper,
                                    const LayerWriteOptions& options = {});
+
+// docker diff: one changed path of a container's filesystem, with Docker's
+// kinds (pkg/archive ChangeType: 0 modified, 1 added, 2 deleted).
+struct PathChange {
+    enum Kind { modified = 0, added = 1, deleted = 2 };
+    std::string path; // absolute: "/etc/passwd"
+    Kind kind = modified;
+    char letter() const { return "CAD"[kind]; }
+};
+
+// The changes of an overlay upper directory over its lower layer directories
+// (top first), as Docker's overlay differ reports them, in its order (a walk
+// of the upper directory sorted by name, parents first): a whiteout is
+// deleted; an entry the lower layers have (looked up as the mounted overlay
+// would) is modified, except a directory of the same mode, size and mtime
+// there, which is left out; anything else is added; the parent of an added or
+// deleted path not reported yet is reported modified. An opaque directory is
+// judged as any other entry (its hidden lower contents are not listed).
+std::vector<PathChange> changes_from_upper(const std::string& upper, const std::vector<std::string>& lowers,
+                                           const LayerWriteOptions& options = {});
+
+// The changes from the tree `lower` to the tree `upper` (the same walk as
+// write_layer_from_diff): new paths added, paths whose entry differs
+// modified, paths gone deleted (a deleted directory once, not its contents),
+// a directory with a change below it modified.
+std::vector<PathChange> changes_from_diff(const std::string& lower, const std::string& upper,
+                                          const LayerWriteOptions& options = {});
 
 } // namespace ctk::image

@@ -15,6 +15,8 @@
 #include "image/archive_io.hpp"
 #include "image/docker_archive.hpp"
 #include "image/image_writer.hpp"
+#include "image/layer_store.hpp"
+#include "store/paths.hpp"
 #include "oci/media_types.hpp"
 #include "oci/reference.hpp"
 
@@ -60,28 +62,52 @@ void LayoutChange::commit() {
 
 namespace {
 
-WrittenLayer bundle_layer(LayoutChange& change, const LayerSource& s, const FlatUnpacker& unpack_flat) {
-    std::string record_path = s.bundle + "/ctk-bundle.json";
+// A bundle's changes as the callers want them: `from_upper(upper, lowers)`
+// for an overlay bundle (its upper directory over its layers' diff
+// directories, top first), `from_diff(lower, rootfs, options)` for a flat one
+// (a fresh flat unpack of its image beside the layout, against its rootfs).
+template <class R>
+R bundle_changes(const oci::Layout& layout, const std::string& bundle, const std::set<std::string>& exclude,
+                 const FlatUnpacker& unpack_flat,
+                 const std::function<R(const std::string&, const std::vector<std::string>&, const LayerWriteOptions&)>& from_upper,
+                 const std::function<R(const std::string&, const std::string&, const LayerWriteOptions&)>& from_diff) {
+    std::string record_path = bundle + "/ctk-bundle.json";
     auto record = read_file_if_exists(record_path);
-    if (!record) throw_invalid("bundle " + quote(s.bundle) + " has no ctk-bundle.json (not made by img-unpack)");
+    if (!record) throw_invalid("bundle " + quote(bundle) + " has no ctk-bundle.json (not made by img-unpack)");
     Json br = parse_json(*record, record_path);
     LayerWriteOptions lo;
-    lo.exclude = s.exclude;
+    lo.exclude = exclude;
     lo.exclude.insert(runtime_mount_points().begin(), runtime_mount_points().end());
     if (br.value("mode", "") == "overlay") {
-        std::string upper = br.value("upper", s.bundle + "/overlay/upper");
-        return write_layer_from_upper(change.layout(), upper, lo);
+        std::vector<std::string> lowers; // top first
+        LayerStore layers(store::Paths::from_env().layers());
+        for (const auto& chain : br.value("layers", Json::array()))
+            if (chain.is_string() && Digest::valid(chain.get<std::string>()))
+                lowers.insert(lowers.begin(), layers.diff_dir(Digest::parse(chain.get<std::string>())));
+        if (lowers.empty()) lowers.push_back(bundle + "/overlay/empty");
+        return from_upper(br.value("upper", bundle + "/overlay/upper"), lowers, lo);
     }
     std::string image = br.value("image", "");
     if (!Digest::valid(image))
         throw_invalid(record_path + ": no manifest digest in \"image\" (a legacy docker-archive image): use --diff");
-    if (!unpack_flat) throw Error("bundle " + quote(s.bundle) + ": flat bundles need an unpacker");
+    if (!unpack_flat) throw Error("bundle " + quote(bundle) + ": flat bundles need an unpacker");
     // beside the layout: on the store's file system, not a small /tmp
-    std::string dir = change.layout().path();
+    std::string dir = layout.path();
     TempDir tmp("img-pack-flat", dir.substr(0, dir.find_last_of('/') == 0 ? 1 : dir.find_last_of('/')));
-    unpack_flat(change.layout(), Digest::parse(image), tmp.path() + "/b");
-    return write_layer_from_diff(change.layout(), tmp.path() + "/b/rootfs", br.value("rootfs", s.bundle + "/rootfs"),
-                                 lo);
+    unpack_flat(layout, Digest::parse(image), tmp.path() + "/b");
+    return from_diff(tmp.path() + "/b/rootfs", br.value("rootfs", bundle + "/rootfs"), lo);
+}
+
+WrittenLayer bundle_layer(LayoutChange& change, const LayerSource& s, const FlatUnpacker& unpack_flat) {
+    const oci::Layout& layout = change.layout();
+    return bundle_changes<WrittenLayer>(
+        layout, s.bundle, s.exclude, unpack_flat,
+        [&](const std::string& upper, const std::vector<std::string>&, const LayerWriteOptions& lo) {
+            return write_layer_from_upper(layout, upper, lo);
+        },
+        [&](const std::string& lower, const std::string& rootfs, const LayerWriteOptions& lo) {
+            return write_layer_from_diff(layout, lower, rootfs, lo);
+        });
 }
 
 } // namespace
@@ -99,6 +125,19 @@ WrittenLayer write_layer(LayoutChange& change, const LayerSource& s, const FlatU
     }
     if (!out.empty()) change.wrote(out.descriptor.digest, out.new_blob);
     return out;
+}
+
+std::vector<PathChange> bundle_diff(const oci::Layout& layout, const std::string& bundle,
+                                    const FlatUnpacker& unpack_flat) {
+    using Changes = std::vector<PathChange>;
+    return bundle_changes<Changes>(
+        layout, bundle, {}, unpack_flat,
+        [](const std::string& upper, const std::vector<std::string>& lowers, const LayerWriteOptions& lo) {
+            return changes_from_upper(upper, lowers, lo);
+        },
+        [](const std::string& lower, const std::string& rootfs, const LayerWriteOptions& lo) {
+            return changes_from_diff(lower, rootfs, lo);
+        });
 }
 
 WrittenLayer existing_layer(const oci::Layout& layout, const Digest& blob) {

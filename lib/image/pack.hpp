@@ -69,6 +69,12 @@ using FlatUnpacker = std::function<void(const oci::Layout&, const Digest& manife
 // Writes the layer of `source` (not --layer) into the change's layout.
 WrittenLayer write_layer(LayoutChange& change, const LayerSource& source, const FlatUnpacker& unpack_flat);
 
+// docker diff of an img-unpack bundle: its changes (overlay: its upper
+// directory over its image's layers in $CTK_ROOT/layers; flat: its rootfs
+// against a fresh unpack of its image), runtime mount points left out.
+std::vector<PathChange> bundle_diff(const oci::Layout& layout, const std::string& bundle,
+                                    const FlatUnpacker& unpack_flat);
+
 // A layer blob already in the layout: its descriptor and diff_id (the sha256
 // of its decompressed bytes, computed here).
 WrittenLayer existing_layer(const oci::Layout& layout, const Digest& blob);

@@ -58,6 +58,16 @@ uint64_t write_tree_tar(int rootfd, const std::string& path, const std::string& 
     return w.finish().entries;
 }
 
+uint64_t write_tree_contents_tar(int rootfd, const std::string& path, int out_fd) {
+    UniqueFd d = try_open_in_root(rootfd, path.empty() ? "/" : path, O_RDONLY | O_DIRECTORY);
+    if (!d) throw_not_found("no such directory: " + path);
+    std::vector<std::string> names = entry_names(d.get(), path);
+    std::sort(names.begin(), names.end());
+    LayerTarWriter w(out_fd);
+    for (const auto& n : names) add_tree(w, d.get(), n, n);
+    return w.finish().entries;
+}
+
 ExtractStats extract_tree_tar(int rootfd, const std::string& dir, int in_fd, const ExtractOptions& options) {
     UniqueFd d = try_open_in_root(rootfd, dir.empty() ? "/" : dir, O_RDONLY | O_DIRECTORY);
     if (!d) {

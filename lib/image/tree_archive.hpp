@@ -25,6 +25,10 @@ std::string archive_top_name(const std::string& path);
 // number of entries.
 uint64_t write_tree_tar(int rootfd, const std::string& path, const std::string& name, int out_fd);
 
+// docker export: the directory `path` (inside the root at `rootfd`) with no
+// top entry, what is in it at the tar's top ("bin/", "bin/sh" …).
+uint64_t write_tree_contents_tar(int rootfd, const std::string& path, int out_fd);
+
 // Extracts the tar (plain, gzip, bzip2, xz or zstd) from `in_fd` into the
 // directory `dir` (absolute, inside the root at `rootfd`; a symlink on the
 // way is resolved inside the root). Entries are resolved inside `dir`: ".."

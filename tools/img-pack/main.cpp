@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 
 #include "build/copy.hpp"
 #include "core/cli.hpp"
@@ -82,6 +83,24 @@ void unpack_flat(const ctk::oci::Layout& layout, const ctk::Digest& manifest, co
     ctk::image::unpack_image(source, dir, o, ctk::store::Paths::from_env());
 }
 
+// `write(fd)` into FILE by a temp name beside it, renamed when complete; to
+// stdout (never a terminal: `refusal`) when FILE is "".
+void write_output(const std::string& file, const std::string& refusal, const std::function<void(int)>& write) {
+    if (file.empty()) {
+        if (ctk::is_terminal(1)) throw Error(refusal, ErrorKind::usage);
+        write(1);
+        return;
+    }
+    std::string tmp = file + ".tmp-" + ctk::random_hex(6);
+    ctk::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd) ctk::throw_errno("create", tmp);
+    ctk::ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
+    write(fd.get());
+    if (::fsync(fd.get()) < 0) ctk::throw_errno("fsync", tmp);
+    if (::rename(tmp.c_str(), file.c_str()) < 0) ctk::throw_errno("rename to", file);
+    drop.dismiss();
+}
+
 std::string absolute(const std::string& p) {
     if (p.empty() || p[0] == '/') return p;
     char cwd[4096];
@@ -101,7 +120,8 @@ int main(int argc, char** argv) {
                  "  img-pack save IMAGE... [-o FILE]     img-pack load [-i FILE]\n"
                  "  img-pack copy --from DIR [--dockerignore F] [--chown U:G] [--chmod M] [--add] [--into-dir] ROOTFS DEST SOURCE...\n"
                  "  img-pack mkdir ROOTFS PATH          (build steps: COPY/ADD and WORKDIR)\n"
-                 "  img-pack archive [--name N] ROOT PATH > TAR      img-pack extract [OPTIONS] ROOT DIR < TAR\n"
+                 "  img-pack diff BUNDLE                (docker diff: a container's changes)\n"
+                 "  img-pack archive [--name N|--contents] [-o FILE] ROOT PATH > TAR      img-pack extract [OPTIONS] ROOT DIR < TAR\n"
                  "                                      (docker cp, a build context)\n\n"
                  "IMAGE: a reference tagged in the layout (tiny = docker.io/library/tiny:latest), an image ID\n"
                  "(sha256:<config digest>) or a unique prefix, or @sha256:<manifest digest> (listed or not).\n",
@@ -162,6 +182,11 @@ int main(int argc, char** argv) {
     std::string archive_root, archive_path, archive_name;
     auto archive = app.add_subcommand("archive", "PATH inside ROOT as a tar on stdout (docker cp from a container)");
     archive->add_option("--name", archive_name, "the top entry's name (default: PATH's last component, as docker names it)");
+    std::string archive_output;
+    bool archive_contents = false;
+    archive->add_option("-o,--output", archive_output, "write to FILE (a temp name beside it, renamed when complete)");
+    archive->add_flag("--contents", archive_contents,
+                      "PATH's entries at the tar's top, no top entry (docker export: ROOT /)");
     archive->add_option("ROOT", archive_root, "the root PATH is resolved in (a container's rootfs, or /)")->required();
     archive->add_option("PATH", archive_path, "the file or directory, absolute inside ROOT; DIR/. archives DIR's contents")
         ->required();
@@ -178,6 +203,10 @@ int main(int argc, char** argv) {
     extract->add_flag("--no-same-owner", no_same_owner, "entries belong to the caller, not to the tar's owners");
     extract->add_option("ROOT", extract_root, "the root DIR is resolved in (a container's rootfs, or /)")->required();
     extract->add_option("DIR", extract_dir, "the existing directory written to, absolute inside ROOT")->required();
+
+    std::string diff_bundle;
+    auto diff = app.add_subcommand("diff", "A bundle's changes as docker diff lists them (JSON: [{\"Path\",\"Kind\"}])");
+    diff->add_option("BUNDLE", diff_bundle, "an img-unpack bundle (a container's)")->required();
 
     std::vector<std::string> untag_refs;
     auto untag = app.add_subcommand("untag", "Remove names (not images)");
@@ -212,11 +241,13 @@ int main(int argc, char** argv) {
 
     return ctk::cli_main("img-pack", app, argc, argv, [&]() -> int {
         if (archive->parsed()) {
-            if (ctk::is_terminal(1))
-                throw Error("cowardly refusing to write a tar to a terminal: redirect stdout", ErrorKind::usage);
             ctk::UniqueFd root = ctk::open_dir(absolute(archive_root));
             std::string name = archive_name.empty() ? ctk::image::archive_top_name(archive_path) : archive_name;
-            ctk::image::write_tree_tar(root.get(), archive_path, name, 1);
+            write_output(archive_output, "cowardly refusing to write a tar to a terminal: use -o or redirect stdout",
+                         [&](int fd) {
+                             if (archive_contents) ctk::image::write_tree_contents_tar(root.get(), archive_path, fd);
+                             else ctk::image::write_tree_tar(root.get(), archive_path, name, fd);
+                         });
             return 0;
         }
         if (extract->parsed()) {
@@ -269,6 +300,11 @@ int main(int argc, char** argv) {
         } else if (mkdir->parsed()) {
             ctk::build::make_dir_in_root(absolute(mkdir_root), mkdir_path);
             ctk::print_json(Json{{"rootfs", absolute(mkdir_root)}, {"path", mkdir_path}, {"made", true}});
+        } else if (diff->parsed()) {
+            Json out = Json::array();
+            for (const auto& c : ctk::image::bundle_diff(store.layout(), absolute(diff_bundle), unpack_flat))
+                out.push_back(Json{{"Path", c.path}, {"Kind", int(c.kind)}});
+            ctk::print_json(out);
         } else if (tag->parsed()) {
             ctk::print_json(ctk::image::tag_image(store, tag_image, tag_targets));
         } else if (untag->parsed()) {
@@ -286,22 +322,8 @@ int main(int argc, char** argv) {
             if (r.message.empty()) r.message = "Imported from " + import_source;
             ctk::print_json(ctk::image::import_image(store, r));
         } else if (save->parsed()) {
-            if (save_output.empty()) {
-                if (ctk::is_terminal(1))
-                    throw Error("cowardly refusing to save to a terminal. Use the -o flag or redirect",
-                                ErrorKind::usage);
-                ctk::image::save_images(store, save_images, 1);
-            } else {
-                // temp name beside FILE, renamed when complete
-                std::string tmp = save_output + ".tmp-" + ctk::random_hex(6);
-                ctk::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-                if (!fd) ctk::throw_errno("create", tmp);
-                ctk::ScopeGuard drop([&] { ::unlink(tmp.c_str()); });
-                ctk::image::save_images(store, save_images, fd.get());
-                if (::fsync(fd.get()) < 0) ctk::throw_errno("fsync", tmp);
-                if (::rename(tmp.c_str(), save_output.c_str()) < 0) ctk::throw_errno("rename to", save_output);
-                drop.dismiss();
-            }
+            write_output(save_output, "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                         [&](int fd) { ctk::image::save_images(store, save_images, fd); });
         } else if (load->parsed()) {
             ctk::UniqueFd in;
             int fd = 0;

@@ -56,6 +56,16 @@ protected:
     std::string layer_names(const std::string& digest) {
         return sh("gzip -dc '" + blob(digest) + "' | tar -t | LC_ALL=C sort");
     }
+    // An overlay bundle `ob` and a flat one `fb` of tiny, released at the end.
+    void unpack_both(const std::string& ob, const std::string& fb) {
+        pull_tiny();
+        ToolResult o = run("img-unpack", {"--mode", "overlay", "--image", tiny(), ob});
+        ASSERT_EQ(o.status, 0) << o;
+        defer([this, ob] { run("img-unpack", {"--release", ob}); });
+        ToolResult f = run("img-unpack", {"--mode", "flat", "--image", tiny(), fb});
+        ASSERT_EQ(f.status, 0) << f;
+        defer([this, fb] { run("img-unpack", {"--release", fb}); });
+    }
     // A directory tree to commit: /etc/motd added, /bin/true deleted (an overlay whiteout).
     std::string make_upper() {
         std::string up = tmp() + "/upper-" + std::to_string(uppers_++);
@@ -225,14 +235,8 @@ TEST_F(ImgPack, SameInputsAndTimeGiveTheSameImage) {
 
 TEST_F(ImgPack, BundlesOverlayAndFlat) {
     CTK_REQUIRE_ROOT();
-    pull_tiny();
     std::string ob = tmp() + "/ob", fb = tmp() + "/fb";
-    ToolResult o = run("img-unpack", {"--mode", "overlay", "--image", tiny(), ob});
-    ASSERT_EQ(o.status, 0) << o;
-    defer([&, ob] { run("img-unpack", {"--release", ob}); });
-    ToolResult f = run("img-unpack", {"--mode", "flat", "--image", tiny(), fb});
-    ASSERT_EQ(f.status, 0) << f;
-    defer([&, fb] { run("img-unpack", {"--release", fb}); });
+    ASSERT_NO_FATAL_FAILURE(unpack_both(ob, fb));
     for (const auto& b : {ob, fb})
         sh("echo hi > " + b + "/rootfs/etc/motd && echo box > " + b + "/rootfs/etc/hostname && rm " + b +
            "/rootfs/bin/true && mkdir -p " + b + "/rootfs/srv && touch " + b + "/rootfs/srv/x");
@@ -243,6 +247,34 @@ TEST_F(ImgPack, BundlesOverlayAndFlat) {
     EXPECT_EQ(layer_names(lf["digest"]), "bin/\nbin/.wh.true\netc/\netc/motd\nsrv/\n");
     Json c = pack_ok({"commit", "--base", tiny(), "--bundle", ob, "--tag", "ob:1"});
     EXPECT_EQ(c["layer"]["diff_id"], lo["diff_id"]);
+}
+
+TEST_F(ImgPack, DiffListsABundlesChangesAsDockerDiff) {
+    CTK_REQUIRE_ROOT();
+    std::string ob = tmp() + "/ob", fb = tmp() + "/fb";
+    ASSERT_NO_FATAL_FAILURE(unpack_both(ob, fb));
+    // nothing changed yet (img-unpack's own mount points are not changes)
+    EXPECT_EQ(pack_ok({"diff", ob}), Json::array());
+    EXPECT_EQ(pack_ok({"diff", fb}), Json::array());
+    for (const auto& b : {ob, fb})
+        sh("cd " + b + "/rootfs && echo hi > etc/motd && echo x >> etc/passwd && echo box > etc/hostname && "
+           "rm bin/true && mkdir -p tmp/new/sub && touch tmp/new/sub/f && rm -r root && chmod 700 var && "
+           "mkdir srv");
+    auto text = [](const Json& changes) {
+        std::string s;
+        for (const auto& c : changes) s += std::string(1, "CAD"[c["Kind"].get<int>()]) + " " + c["Path"].get<std::string>() + "\n";
+        return s;
+    };
+    // Docker's kinds and order: parents first; a touched directory is changed, not the ones on the way
+    EXPECT_EQ(text(pack_ok({"diff", ob})),
+              "C /bin\nD /bin/true\nC /etc\nA /etc/motd\nC /etc/passwd\nD /root\nA /srv\nC /tmp\nA /tmp/new\n"
+              "A /tmp/new/sub\nA /tmp/new/sub/f\nC /var\n");
+    EXPECT_EQ(text(pack_ok({"diff", fb})),
+              "C /bin\nD /bin/true\nC /etc\nA /etc/motd\nC /etc/passwd\nD /root\nA /srv\nC /tmp\nA /tmp/new\n"
+              "A /tmp/new/sub\nA /tmp/new/sub/f\nC /var\n");
+    ToolResult none = pack({"diff", tmp()});
+    EXPECT_EQ(none.status, 3) << none;
+    EXPECT_NE(none.err.find("has no ctk-bundle.json"), std::string::npos) << none;
 }
 
 TEST_F(ImgPack, TagUntagRmAndManifestDigests) {

@@ -102,6 +102,14 @@ TEST_F(ImgPackTar, ArchiveNamesTheTopEntryAsDockerCpDoes) {
     sh("mkdir " + tmp() + "/gnu && tar -xf '" + t + "' -C " + tmp() + "/gnu");
     EXPECT_EQ(tree_hash(tmp() + "/gnu/d"), tree_hash(root + "/srv/d"));
     EXPECT_EQ(sh("stat -c %h " + tmp() + "/gnu/d/hard"), "2\n");
+    // docker export: the entries of a directory at the top, no top entry; -o by a temp name
+    ASSERT_EQ(archive({"--contents", root, "/srv/d"}, t).status, 0);
+    EXPECT_EQ(listing(t), "a\ne/\ne/f\nhard\nl\np\n");
+    std::string o = tmp() + "/o.tar";
+    ToolResult to_file = run("img-pack", {"archive", "--contents", "-o", o, root, "/"});
+    ASSERT_EQ(to_file.status, 0) << to_file;
+    EXPECT_EQ(listing(o), "link-to-d\nsrv/\nsrv/d/\nsrv/d/a\nsrv/d/e/\nsrv/d/e/f\nsrv/d/hard\nsrv/d/l\nsrv/d/p\n");
+    EXPECT_EQ(sh("ls " + tmp() + " | grep -c tmp- || true"), "0\n");
     // nothing there; a terminal is refused
     ToolResult missing = archive({root, "/srv/nope"}, t);
     EXPECT_EQ(missing.status, 4) << missing;
