@@ -90,6 +90,8 @@ TEST_F(CtlModes, HostAndContainerNetworksAndHostname) {
     char name[256] = {};
     ASSERT_EQ(::gethostname(name, sizeof name - 1), 0);
     EXPECT_EQ(ctl({"run", "--rm", "--network", "host", tiny(), "hostname"}).out, std::string(name) + "\n");
+    // HOSTNAME says the same (docker's); it was the bundle directory's name
+    EXPECT_EQ(ctl({"run", "--rm", "--network", "host", tiny(), "sh", "-c", "echo $HOSTNAME"}).out, std::string(name) + "\n");
     auto own = ctl({"run", "--rm", "--network", "none", "--hostname", "box-one", tiny(), "sh", "-c",
                     "hostname; readlink /proc/self/ns/net"});
     EXPECT_EQ(own.status, 0) << own;
