@@ -57,10 +57,7 @@ bool config_flag(const ContainerRecord& r, const char* key) {
     return c.is_object() && c.contains(key) && c[key].is_boolean() && c[key].get<bool>();
 }
 
-std::string bundle_of(const engine::Engine& e, const ContainerRecord& r) {
-    std::string b = json_str(r.ctk(), "Bundle");
-    return b.empty() ? e.paths().container(r.id) + "/bundle" : b;
-}
+std::string bundle_of(const engine::Engine& e, const ContainerRecord& r) { return engine::container_bundle(e, r); }
 
 // ---------------------------------------------------------------- create
 
@@ -477,13 +474,11 @@ void archive_head(Daemon& d, Request& req, Response& res) {
     res.send(200, "", "", h);
 }
 
-void archive_get(Daemon& d, Request& req, Response& res) {
-    engine::Engine e = d.engine();
-    auto [r, path, root, ps] = archive_target(e, req);
-    std::vector<std::pair<std::string, std::string>> h;
-    path_stat_header(ps, h);
-    PipedProcess tar(engine::tools::pack_archive(bundle_of(e, r) + "/rootfs", path), PipedProcess::End::stdout_of);
-    res.begin_stream(200, "application/x-tar", h);
+// Streams the tar img-pack writes (`argv`) as the answer.
+void stream_tar(Daemon& d, const std::vector<std::string>& argv, Response& res, const std::string& what,
+                const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    PipedProcess tar(argv, PipedProcess::End::stdout_of);
+    res.begin_stream(200, "application/x-tar", headers);
     try {
         char buf[65536];
         for (;;) {
@@ -496,7 +491,15 @@ void archive_get(Daemon& d, Request& req, Response& res) {
         tar.close(); // the client went away: img-pack stops on EPIPE
     }
     ProcessResult p = tar.wait();
-    if (!p.ok() && p.status != 128 + SIGPIPE) d.log("archive of " + path + ": " + tool_message(p.err, "img-pack failed"));
+    if (!p.ok() && p.status != 128 + SIGPIPE) d.log(what + ": " + tool_message(p.err, "img-pack failed"));
+}
+
+void archive_get(Daemon& d, Request& req, Response& res) {
+    engine::Engine e = d.engine();
+    auto [r, path, root, ps] = archive_target(e, req);
+    std::vector<std::pair<std::string, std::string>> h;
+    path_stat_header(ps, h);
+    stream_tar(d, engine::tools::pack_archive(bundle_of(e, r) + "/rootfs", path), res, "archive of " + path, h);
 }
 
 void archive_put(Daemon& d, Request& req, Response& res) {
@@ -759,6 +762,17 @@ void add_container_routes(Router& r, Daemon& d) {
         res.no_content(204);
     });
 
+    r.add("GET", "/containers/{id}/changes", [&d](Request& req, Response& res) {
+        engine::Engine e = d.engine();
+        res.json(200, engine::container_changes(e, req.params["id"]));
+    });
+    r.add("GET", "/containers/{id}/export", [&d](Request& req, Response& res) {
+        engine::Engine e = d.engine();
+        ContainerRecord rec = e.containers().lookup(req.params["id"]);
+        container_root(e, rec); // 409 when the root filesystem is not mounted
+        stream_tar(d, engine::export_argv(e, rec, ""), res, "export of " + rec.name);
+        d.container_event(rec, "export");
+    });
     r.add("HEAD", "/containers/{id}/archive", [&d](Request& req, Response& res) { archive_head(d, req, res); });
     r.add("GET", "/containers/{id}/archive", [&d](Request& req, Response& res) { archive_get(d, req, res); });
     r.add("PUT", "/containers/{id}/archive", [&d](Request& req, Response& res) { archive_put(d, req, res); });

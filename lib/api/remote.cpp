@@ -25,6 +25,7 @@
 #include "engine/disk_usage.hpp"
 #include "engine/commands.hpp"
 #include "engine/commit.hpp"
+#include "engine/container_archive.hpp"
 #include "engine/container_list.hpp"
 #include "engine/image_list.hpp"
 #include "engine/network_list.hpp"
@@ -294,6 +295,23 @@ public:
     void save(const std::vector<std::string>& refs, const std::string& output) override {
         std::string q;
         for (const auto& r : refs) q += (q.empty() ? "?" : "&") + std::string("names=") + url_encode(r);
+        download("/images/get" + q, output);
+    }
+
+    void diff(const std::string& ref) override {
+        ClientResponse r = c_.request("GET", container_path(ref) + "/changes");
+        if (r.status >= 400) throw_api_error(r.status, r.body);
+        Json changes = try_parse_json(r.body);
+        print(engine::render_changes(changes.is_array() ? changes : Json::array()));
+    }
+
+    void export_container(const std::string& ref, const std::string& output) override {
+        download(container_path(ref) + "/export", output);
+    }
+
+    // A tar answer (save, export) into FILE by a temp name, renamed when
+    // complete, or to stdout (never a terminal, as docker refuses it).
+    void download(const std::string& path, const std::string& output) {
         UniqueFd file;
         int fd = STDOUT_FILENO;
         std::string tmp;
@@ -305,7 +323,7 @@ public:
             usage("cowardly refusing to save to a terminal. Use the -o flag or redirect");
         }
         std::string err;
-        int st = c_.stream("GET", "/images/get" + q, "", [&](std::string_view d) { write_all(fd, d, "archive"); }, &err);
+        int st = c_.stream("GET", path, "", [&](std::string_view d) { write_all(fd, d, "archive"); }, &err);
         if (st >= 400) {
             if (!tmp.empty()) ::unlink(tmp.c_str());
             throw_api_error(st, err);

@@ -95,6 +95,8 @@ public:
     virtual void port(const std::string& ref, const std::string& private_port) = 0;
     virtual void rename(const std::string& ref, const std::string& name) = 0;
     virtual void cp(const std::string& src, const std::string& dst) = 0;
+    virtual void diff(const std::string& ref) = 0;
+    virtual void export_container(const std::string& ref, const std::string& output) = 0;
     virtual void container_prune(bool force) = 0;
     virtual void system_df(bool verbose, const std::string& format) = 0;
     virtual void system_prune(bool all, bool volumes) = 0;

@@ -13,6 +13,7 @@
 #include "core/strings.hpp"
 #include "core/time.hpp"
 #include "engine/commit.hpp"
+#include "engine/container_archive.hpp"
 #include "engine/disk_usage.hpp"
 #include "engine/container_list.hpp"
 #include "engine/image_list.hpp"
@@ -335,6 +336,14 @@ void Commands::rename(const std::string& ref, const std::string& name) {
 }
 
 void Commands::cp(const std::string& src, const std::string& dst) { e_.copy(src, dst); }
+
+void Commands::diff(const std::string& ref) { print(render_changes(container_changes(e_, ref))); }
+
+void Commands::export_container(const std::string& ref, const std::string& output) {
+    if (output.empty() && is_terminal(STDOUT_FILENO) && !e_.explaining())
+        usage("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+    engine::export_container(e_, ref, output);
+}
 
 void Commands::container_prune(bool) {
     if (!e_.explaining()) {

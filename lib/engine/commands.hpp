@@ -69,6 +69,8 @@ public:
     void port(const std::string& ref, const std::string& private_port) override;
     void rename(const std::string& ref, const std::string& name) override;
     void cp(const std::string& src, const std::string& dst) override;
+    void diff(const std::string& ref) override;
+    void export_container(const std::string& ref, const std::string& output) override;
     void container_prune(bool force) override;
     // system df, system prune, image prune (lib/engine/disk_usage.cpp)
     void system_df(bool verbose, const std::string& format) override;

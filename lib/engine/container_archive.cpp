@@ -8,7 +8,10 @@
 #include "core/fd.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "engine/image_verbs.hpp"
+#include "engine/plan.hpp"
 #include "engine/timefmt.hpp"
+#include "engine/tools.hpp"
 
 namespace ctk::engine {
 
@@ -65,6 +68,43 @@ PathStat stat_in_root(int root_fd, const std::string& path) {
         if (n > 0) ps.link_target.assign(target, static_cast<size_t>(n));
     }
     return ps;
+}
+
+std::string container_bundle(const Engine& e, const ContainerRecord& r) {
+    std::string b = r.ctk().value("Bundle", "");
+    return b.empty() ? e.paths().container(r.id) + "/bundle" : b;
+}
+
+Json container_changes(Engine& e, const std::string& ref) {
+    ContainerRecord r = e.containers().lookup(ref);
+    Plan p = e.new_plan("ctl diff " + ref);
+    Step s = run_step(tools::pack_diff(container_bundle(e, r)), "the container's changes to its image");
+    s.keep_output = "out";
+    p.add(s);
+    Json out = pack_answer(e.run_plan(p), "img-pack diff output");
+    return out.is_array() ? out : Json::array();
+}
+
+std::string render_changes(const Json& changes) {
+    std::string out;
+    for (const auto& c : changes) {
+        int kind = c.value("Kind", 0);
+        out += std::string(1, "CAD"[kind >= 0 && kind <= 2 ? kind : 0]) + " " + c.value("Path", "") + "\n";
+    }
+    return out;
+}
+
+std::vector<std::string> export_argv(const Engine& e, const ContainerRecord& r, const std::string& output) {
+    return tools::pack_export(container_bundle(e, r) + "/rootfs", output);
+}
+
+void export_container(Engine& e, const std::string& ref, const std::string& output) {
+    ContainerRecord r = e.containers().lookup(ref);
+    Plan p = e.new_plan("ctl export " + ref);
+    Step s = run_step(export_argv(e, r, output), "the container's root filesystem as a tar");
+    s.show_output = output.empty(); // the tar goes to our stdout
+    p.add(s);
+    e.execute(p);
 }
 
 } // namespace ctk::engine

@@ -8,16 +8,11 @@
 
 namespace ctk::engine {
 
-namespace {
-
-// img-pack's JSON answer, kept by the plan's step named "out" (null under --explain).
 Json pack_answer(const ExecResult& r, const std::string& what) {
     auto it = r.vars.find("out");
     if (it == r.vars.end() || trim(it->second).empty()) return nullptr;
     return parse_json_text(it->second, what);
 }
-
-} // namespace
 
 void tag_image(Engine& e, const std::string& source, const std::string& target) {
     e.images().get(source); // not_found as Docker says it, before any step

@@ -10,8 +10,12 @@
 
 #include "core/json.hpp"
 #include "engine/engine.hpp"
+#include "engine/plan.hpp"
 
 namespace ctk::engine {
+
+// img-pack's JSON answer, kept by the plan's step named "out" (null under --explain).
+Json pack_answer(const ExecResult& r, const std::string& what);
 
 // docker tag SOURCE TARGET
 void tag_image(Engine& e, const std::string& source, const std::string& target);

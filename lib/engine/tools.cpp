@@ -154,6 +154,15 @@ Argv pack_archive(const std::string& root, const std::string& path, const std::s
     return a;
 }
 
+Argv pack_diff(const std::string& bundle) { return {tool_path("img-pack"), "diff", "--", bundle}; }
+
+Argv pack_export(const std::string& rootfs, const std::string& output) {
+    Argv a = {tool_path("img-pack"), "archive", "--contents"};
+    if (!output.empty()) a.insert(a.end(), {"--output", output});
+    a.insert(a.end(), {"--", rootfs, "/"});
+    return a;
+}
+
 Argv pack_extract(const PackExtract& x) {
     Argv a = {tool_path("img-pack"), "extract"};
     if (x.devices) a.push_back("--devices");

@@ -82,6 +82,9 @@ Argv pack_mkdir(const std::string& rootfs, const std::string& path);
 // named `name`, "" = PATH's last component), and a tar from stdin into DIR
 // (both resolved inside ROOT: a container's rootfs, or "/" for the host).
 Argv pack_archive(const std::string& root, const std::string& path, const std::string& name = "");
+// img-pack diff BUNDLE (docker diff) and archive --contents [-o FILE] ROOTFS / (docker export)
+Argv pack_diff(const std::string& bundle);
+Argv pack_export(const std::string& rootfs, const std::string& output);
 struct PackExtract {
     std::string root, dir;
     bool devices = false;                  // character and block devices made

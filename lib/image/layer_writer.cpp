@@ -525,14 +525,20 @@ namespace {
 // lower layers, as Docker's overlay differ (pkg/archive changes()) does.
 class UpperChanges {
 public:
-    explicit UpperChanges(const UnionView& lower) : lower_(lower) {}
+    UpperChanges(const UnionView& lower, const LayerWriteOptions& o) : lower_(lower) {
+        for (const auto& e : o.exclude) runtime_parents_.insert(parent_of(e));
+    }
 
     void add(int, const std::string&, const std::string& path, const struct stat& st) {
         PathChange::Kind kind = PathChange::added;
         if (auto below = lower_stat(path)) {
-            if (S_ISDIR(st.st_mode) && S_ISDIR(below->st_mode) && st.st_size == below->st_size &&
-                st.st_mode == below->st_mode && st.st_mtim.tv_sec == below->st_mtim.tv_sec &&
-                st.st_mtim.tv_nsec == below->st_mtim.tv_nsec)
+            // A directory the runtime made a mount point in (etc for etc/hosts) has a new
+            // mtime and size for that alone: Docker's init layer hides it the same way.
+            bool runtime = runtime_parents_.count(path) > 0;
+            if (S_ISDIR(st.st_mode) && S_ISDIR(below->st_mode) && st.st_mode == below->st_mode &&
+                st.st_uid == below->st_uid && st.st_gid == below->st_gid &&
+                (runtime || (st.st_size == below->st_size && st.st_mtim.tv_sec == below->st_mtim.tv_sec &&
+                             st.st_mtim.tv_nsec == below->st_mtim.tv_nsec)))
                 return; // only on the way to a change
             kind = PathChange::modified;
         }
@@ -575,6 +581,7 @@ private:
     }
 
     const UnionView& lower_;
+    std::set<std::string> runtime_parents_;
     std::set<std::string> changed_dirs_;
     std::string parent_path_;
     std::optional<UnionDir> parent_;
@@ -592,7 +599,7 @@ std::vector<PathChange> changes_from_upper(const std::string& upper, const std::
         fds.push_back(lower_fds.back().get());
     }
     UnionView view(fds);
-    UpperChanges changes(view);
+    UpperChanges changes(view, options);
     try {
         walk_upper(changes, root.get(), "", options);
     } catch (const Error& e) {

@@ -144,7 +144,7 @@ std::optional<std::string> no_plan_reason(const std::string& verb) {
     static const char* reads_only[] = {
         "ps", "images", "inspect", "logs", "attach", "wait", "top", "port", "history", "container ls",
         "container inspect", "image ls", "image inspect", "image history", "system df", "network ls",
-        "network inspect", "volume ls", "volume inspect",
+        "network inspect", "volume ls", "volume inspect", "diff", "container diff", "export", "container export",
     };
     for (const char* v : planned)
         if (verb == v) return std::nullopt;
@@ -287,6 +287,11 @@ int main(int argc, char** argv) {
     auto cp = app.add_subcommand("cp", "Copy files/folders between a container and the local filesystem");
     cp->add_option("SRC", s1)->required();
     cp->add_option("DEST", s2)->required();
+    auto diff = app.add_subcommand("diff", "Inspect changes to files or directories on a container's filesystem");
+    diff->add_option("CONTAINER", s1)->required();
+    auto export_ = app.add_subcommand("export", "Export a container's filesystem as a tar archive");
+    export_->add_option("-o,--output", output, "Write to a file, instead of STDOUT");
+    export_->add_option("CONTAINER", s1)->required();
     auto inspect = app.add_subcommand("inspect", "Return low-level information on containers, images, networks, volumes");
     inspect->add_option("-f,--format", format, "Format output using a Go template, or json");
     inspect->add_option("--type", type, "Only this type: container, image, network, volume");
@@ -300,6 +305,11 @@ int main(int argc, char** argv) {
     auto c_inspect = container->add_subcommand("inspect", "Display detailed information on containers");
     c_inspect->add_option("-f,--format", format);
     c_inspect->add_option("CONTAINER", refs)->required();
+    auto c_diff = container->add_subcommand("diff", "Inspect changes to files or directories on a container's filesystem");
+    c_diff->add_option("CONTAINER", s1)->required();
+    auto c_export = container->add_subcommand("export", "Export a container's filesystem as a tar archive");
+    c_export->add_option("-o,--output", output, "Write to a file, instead of STDOUT");
+    c_export->add_option("CONTAINER", s1)->required();
     auto c_prune = container->add_subcommand("prune", "Remove all stopped containers");
     c_prune->add_flag("-f,--force", force);
     auto c_rm = container->add_subcommand("rm", "Remove containers");
@@ -541,6 +551,8 @@ int main(int argc, char** argv) {
         else if (port->parsed()) b.port(s1, s2);
         else if (rename->parsed()) b.rename(s1, s2);
         else if (cp->parsed()) b.cp(s1, s2);
+        else if (diff->parsed() || c_diff->parsed()) b.diff(s1);
+        else if (export_->parsed() || c_export->parsed()) b.export_container(s1, output);
         else if (inspect->parsed()) b.inspect(refs, format, type);
         else if (c_inspect->parsed()) b.inspect(refs, format, "container");
         else if (c_prune->parsed()) b.container_prune(force);

@@ -314,5 +314,37 @@ TEST_F(Faces, MutatingVerbsAnswerTheSameThroughBothFaces) {
     EXPECT_EQ(run_command({"diff", "-r", t + "/etc_l", t + "/etc_r"}).status, 0);
 }
 
+TEST_F(Faces, DiffAndExportAreTheSameThroughBothFaces) {
+    const std::string img = tiny();
+    ASSERT_FALSE(HasFailure());
+    const std::string t = tmp();
+    defer([this] {
+        for (const char* c : {"c_l", "c_r", "e_l", "e_r"}) ctl({"rm", "-f", c});
+    });
+    std::vector<Step> steps = {
+        {{"run", "--name", "c_@", "--network", "none", img, "sh", "-c",
+          "echo hi > /etc/motd; rm /bin/ls; mkdir /tmp/d; echo f > /tmp/d/f"}, true},
+        {{"diff", "c_@"}, true, "C /bin\nD /bin/ls\nC /etc\nA /etc/motd\nC /tmp\nA /tmp/d\nA /tmp/d/f\n"},
+        {{"container", "diff", "c_@"}, true, "C /bin\nD /bin/ls\nC /etc\nA /etc/motd\nC /tmp\nA /tmp/d\nA /tmp/d/f\n"},
+        {{"export", "-o", t + "/c_@.tar", "c_@"}, true},
+        {{"create", "--name", "e_@", "--network", "none", img, "true"}, true, "<id>\n"},
+        {{"diff", "e_@"}, true},
+        {{"container", "export", "--output", t + "/e_@.tar", "e_@"}, true},
+        {{"diff", "nosuch_@"}, true},
+        {{"export", "-o", t + "/n_@.tar", "nosuch_@"}, true},
+    };
+    same_through_both(steps);
+    EXPECT_EQ(ctl({"diff", "e_l"}).out, ""); // a new container has no changes
+    auto listing = [&](const std::string& tar) { return run_command({"tar", "-tf", tar}).out; };
+    std::string c = listing(t + "/c_l.tar");
+    EXPECT_EQ(c, listing(t + "/c_r.tar"));
+    EXPECT_EQ(listing(t + "/e_l.tar"), listing(t + "/e_r.tar"));
+    EXPECT_NE(c.find("\netc/motd\n"), std::string::npos) << c;
+    EXPECT_EQ(c.find("\nbin/ls\n"), std::string::npos) << c;
+    EXPECT_NE(listing(t + "/e_l.tar").find("\nbin/ls\n"), std::string::npos);
+    // -o writes by a temp name: nothing is left for a missing container
+    EXPECT_EQ(run_command({"sh", "-c", "ls " + t + " | grep -c 'n_\\|tmp-'"}).out, "0\n");
+}
+
 } // namespace
 } // namespace ctk::test

@@ -325,6 +325,33 @@ TEST_F(Flows, CopyInAndOut) {
     EXPECT_EQ(docker({"exec", "cpc", "cat", "/victim.txt"}).out, "v\n");
 }
 
+TEST_F(Flows, DiffAndExport) {
+    tiny();
+    defer([this] { docker({"rm", "-f", "dx"}); });
+    ASSERT_EQ(docker({"run", "--name", "dx", "--network", "none", "tiny", "sh", "-c",
+                      "echo hi > /etc/motd; rm /bin/ls; mkdir /tmp/d; echo f > /tmp/d/f"}).status, 0);
+    auto d = docker({"diff", "dx"});
+    EXPECT_EQ(d.status, 0) << d;
+    EXPECT_EQ(d.out, "C /bin\nD /bin/ls\nC /etc\nA /etc/motd\nC /tmp\nA /tmp/d\nA /tmp/d/f\n");
+    std::string raw = raw_request("GET /containers/dx/changes HTTP/1.0\r\n\r\n");
+    EXPECT_NE(raw.find("{\"Kind\":2,\"Path\":\"/bin/ls\"}"), std::string::npos) << raw;
+    // the whole filesystem as the container sees it, entries named as docker export names them
+    std::string tar = tmp() + "/dx.tar";
+    auto e = docker({"export", "-o", tar, "dx"});
+    ASSERT_EQ(e.status, 0) << e;
+    std::string names = sh("tar -tf " + tar).out;
+    EXPECT_EQ(names.rfind("bin/\n", 0), 0u) << names;
+    for (const char* want : {"\netc/motd\n", "\ntmp/d/f\n", "\nbin/busybox\n"})
+        EXPECT_NE(names.find(want), std::string::npos) << want << "\n" << names;
+    EXPECT_EQ(names.find("\nbin/ls\n"), std::string::npos) << names;
+    EXPECT_EQ(sh("docker export dx | tar -xOf - etc/motd").out, "hi\n");
+    for (const char* verb : {"diff", "export"}) {
+        auto missing = sh(std::string("docker ") + verb + " nosuch > /dev/null");
+        EXPECT_EQ(missing.status, 1) << missing;
+        EXPECT_NE(missing.err.find("No such container: nosuch"), std::string::npos) << missing;
+    }
+}
+
 TEST_F(Flows, PublishedPort) {
     tiny();
     int port = free_tcp_port();
