@@ -50,6 +50,9 @@ TEST_F(CtldDiskUsage, SystemDfHasRealSizesInTheEngineApiShape) {
     ToolResult d = docker({"system", "df"});
     ASSERT_EQ(d.status, 0) << d;
     EXPECT_NE(d.out.find("Local Volumes   1         1         300kB"), std::string::npos) << d.out;
+    // ACTIVE: the image a container uses (stopped or not) and the volume it mounts; no container runs
+    EXPECT_NE(d.out.find("\nImages          2         1         "), std::string::npos) << d.out;
+    EXPECT_NE(d.out.find("\nContainers      1         0         "), std::string::npos) << d.out;
     EXPECT_EQ(ctl({"system", "df"}).out, d.out);
     EXPECT_EQ(ctl({"-H", host(), "system", "df"}).out, d.out);
     EXPECT_EQ(ctl({"-H", host(), "system", "df", "--format", "json"}).out, ctl({"system", "df", "--format", "json"}).out);
