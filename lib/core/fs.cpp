@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 
@@ -92,6 +93,12 @@ std::string read_file(const std::string& path, size_t max_size) {
     } catch (const Error& e) {
         throw e.wrap("read " + quote(path));
     }
+}
+
+std::string read_link(const std::string& path) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+    return n > 0 && size_t(n) < sizeof buf ? std::string(buf, size_t(n)) : std::string();
 }
 
 std::optional<std::string> read_file_if_exists(const std::string& path, size_t max_size) {

@@ -41,6 +41,9 @@ std::string read_fd(int fd, size_t max_size = 64u << 20);
 std::optional<std::string> read_file_if_exists(const std::string& path,
                                                size_t max_size = 64u << 20);
 // Writes all of data, retrying on short writes and EINTR.
+// The target of the symlink `path`; "" when it is not a symlink or does not exist.
+std::string read_link(const std::string& path);
+
 void write_all(int fd, std::string_view data, std::string_view what = "file");
 
 // Replaces `path` atomically: writes a temporary file in the same directory,

@@ -168,9 +168,24 @@ std::vector<ContainerRecord> ContainerStore::list_records(bool brief) const {
 }
 
 std::string ContainerStore::name_owner(const std::string& name) const {
+    if (::access(paths_.names().c_str(), F_OK) < 0) return scan_name_owner(name);
+    std::string id = read_link(paths_.name_link(name));
+    if (!is_full_id(id)) return "";
+    // A link whose container is gone (a crash, a directory removed by hand) or
+    // was renamed since is stale: the name is free. A directory without its
+    // record yet is a container being made.
+    if (::access(dir(id).c_str(), F_OK) < 0) return "";
+    try {
+        auto r = try_load(id);
+        return !r || r->name == name ? id : "";
+    } catch (const Error&) {
+        return id;
+    }
+}
+
+std::string ContainerStore::scan_name_owner(const std::string& name) const {
     // Every record's text is searched for the JSON string "/NAME" (a valid
-    // name needs no escapes) and only one holding it is parsed: reading a
-    // thousand small files costs little, parsing them would cost most of a run -d.
+    // name needs no escapes) and only one holding it is parsed.
     std::string quoted = "\"/" + name + "\"";
     std::vector<std::string> all = ids();
     std::vector<char> mentions(all.size(), 0);
@@ -192,26 +207,73 @@ std::string ContainerStore::name_owner(const std::string& name) const {
     return "";
 }
 
+void ContainerStore::ensure_name_index() const {
+    if (::access(paths_.names().c_str(), F_OK) == 0) return;
+    // A store of an older build: the index is made whole in a hidden directory
+    // and renamed into place, so a name is never missing from an index that exists.
+    std::string tmp = paths_.containers() + "/.new-names";
+    remove_tree(tmp);
+    make_dirs(tmp, 0755);
+    for (const auto& id : ids()) {
+        std::optional<ContainerRecord> r;
+        try {
+            r = try_load(id);
+        } catch (const Error&) {
+            continue; // a damaged record holds no name
+        }
+        if (r && !r->name.empty() && ::symlink(id.c_str(), (tmp + "/" + r->name).c_str()) < 0 && errno != EEXIST)
+            throw_errno("symlink", tmp + "/" + r->name);
+    }
+    if (::rename(tmp.c_str(), paths_.names().c_str()) < 0) throw_errno("rename", tmp);
+    sync_parent_dir(paths_.names());
+}
+
+std::string ContainerStore::reserve_name(const std::string& name, const std::string& id) const {
+    ensure_name_index();
+    std::string link = paths_.name_link(name);
+    if (::symlink(id.c_str(), link.c_str()) == 0) return "";
+    if (errno != EEXIST) throw_errno("symlink", link);
+    std::string owner = name_owner(name);
+    if (!owner.empty()) return owner;
+    // stale: replaced in one step (a new link renamed over it)
+    std::string tmp = paths_.names() + "/.new-" + id;
+    ::unlink(tmp.c_str());
+    if (::symlink(id.c_str(), tmp.c_str()) < 0) throw_errno("symlink", tmp);
+    if (::rename(tmp.c_str(), link.c_str()) < 0) throw_errno("rename", tmp);
+    return "";
+}
+
+void ContainerStore::release_name(const std::string& name, const std::string& id) const {
+    std::string link = paths_.name_link(name);
+    if (read_link(link) == id) ::unlink(link.c_str());
+}
+
+namespace {
+[[noreturn]] void throw_name_in_use(const std::string& prefix, const std::string& name, const std::string& owner) {
+    throw_conflict(prefix + "Conflict. The container name \"/" + name + "\" is already in use by container \"" + owner +
+                   "\". You have to remove (or rename) that container to be able to reuse that name.");
+}
+} // namespace
+
 ContainerRecord ContainerStore::create(Json doc, const std::string& name_in,
                                        const std::function<void(ContainerRecord&)>& prepare) {
     std::string name;
     if (!name_in.empty()) name = validate_container_name(name_in);
     FileLock guard = lock_store();
+    ContainerRecord r;
+    r.id = new_container_id();
     if (!name.empty()) {
-        std::string owner = name_owner(name);
-        if (!owner.empty())
-            throw_conflict("Conflict. The container name \"/" + name + "\" is already in use by container \"" +
-                           owner + "\". You have to remove (or rename) that container to be able to reuse that name.");
+        std::string owner = reserve_name(name, r.id);
+        if (!owner.empty()) throw_name_in_use("", name, owner);
     } else {
         for (int retry = 0;; retry++) {
             name = generate_name(retry);
-            if (name_owner(name).empty()) break;
+            if (reserve_name(name, r.id).empty()) break;
             if (retry > 20) throw Error("could not generate a free container name");
         }
     }
+    ScopeGuard unreserve([&] { release_name(name, r.id); });
     collect_garbage();
-    ContainerRecord r;
-    r.id = new_container_id();
     r.name = name;
     r.doc = std::move(doc);
     if (prepare) prepare(r);
@@ -229,6 +291,7 @@ ContainerRecord ContainerStore::create(Json doc, const std::string& name_in,
     write_json_file(tmp + "/container.json", r.doc);
     if (::rename(tmp.c_str(), dir(r.id).c_str()) < 0) throw_errno("rename", tmp);
     drop.dismiss();
+    unreserve.dismiss();
     sync_parent_dir(dir(r.id));
     return r;
 }
@@ -275,13 +338,14 @@ void ContainerStore::rename(const std::string& id, const std::string& new_name_i
     FileLock guard = lock_store();
     ContainerRecord r = load(id);
     if (r.name == new_name) throw_conflict("Renaming a container with the same name as its current name");
-    std::string owner = name_owner(new_name);
-    if (!owner.empty())
-        throw_conflict("Error when allocating new name: Conflict. The container name \"/" + new_name +
-                       "\" is already in use by container \"" + owner +
-                       "\". You have to remove (or rename) that container to be able to reuse that name.");
+    std::string owner = reserve_name(new_name, id);
+    if (!owner.empty()) throw_name_in_use("Error when allocating new name: ", new_name, owner);
+    ScopeGuard unreserve([&] { release_name(new_name, id); });
+    std::string old_name = r.name;
     r.name = new_name;
     save(r);
+    unreserve.dismiss();
+    release_name(old_name, id);
 }
 
 void ContainerStore::remove(const std::string& id) {

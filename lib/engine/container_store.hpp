@@ -90,6 +90,13 @@ public:
 private:
     std::vector<ContainerRecord> list_records(bool brief) const;
     std::string name_owner(const std::string& name) const; // "" when free
+    std::string scan_name_owner(const std::string& name) const; // the same, from the records (no index)
+    // The index $CTK_ROOT/names (NAME -> ID symlinks), built from the records when
+    // a store made by an older build has none; and a name's reservation in it:
+    // "" when `name` is now `id`'s, else the container that holds it. Under lock_store().
+    void ensure_name_index() const;
+    std::string reserve_name(const std::string& name, const std::string& id) const;
+    void release_name(const std::string& name, const std::string& id) const;
     store::Paths paths_;
 };
 

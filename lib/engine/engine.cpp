@@ -484,6 +484,20 @@ Plan Engine::plan_create(const ContainerRecord& r, const CreateRequest& req, con
     p.add(mk);
     // what Engine::rollback does when a step below fails
     p.add(arm_rollback_step(plan_remove(r, true).steps, "until it is ready, a failure removes what is made so far"));
+    // The name's reservation: ln -s fails when the name is taken. A store of an
+    // older build without the index finds names from the records instead.
+    bool index = ::access(paths_.names().c_str(), F_OK) == 0;
+    if (!index && containers_.ids().empty()) {
+        Step md = make_dir_step(paths_.names());
+        md.script_only = true;
+        p.add(md);
+        index = true;
+    }
+    if (index) {
+        Step ln = symlink_step(r.id, paths_.name_link(r.name), "reserve the name (ctl does it under the store lock)");
+        ln.script_only = true;
+        p.add(ln);
+    }
     Json rec = r.doc;
     rec["Id"] = r.id;
     rec["Name"] = "/" + r.name;
@@ -1012,6 +1026,7 @@ Plan Engine::plan_remove(const ContainerRecord& r, bool volumes, const std::stri
     rm.path = dir;
     rm.comment = "and its directory";
     p.add(rm);
+    if (!r.name.empty()) p.add(unlink_if_link_step(r.id, paths_.name_link(r.name), "its name is free again"));
     return p;
 }
 

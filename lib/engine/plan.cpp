@@ -100,6 +100,18 @@ Step copy_file_step(std::string from, std::string to, std::string comment) {
     return s;
 }
 
+Step symlink_step(std::string target, std::string path, std::string comment) {
+    Step s = path_step(Step::Kind::symlink, std::move(path), std::move(comment));
+    s.from = std::move(target);
+    return s;
+}
+
+Step unlink_if_link_step(std::string target, std::string path, std::string comment) {
+    Step s = path_step(Step::Kind::unlink_if_link, std::move(path), std::move(comment));
+    s.from = std::move(target);
+    return s;
+}
+
 Step arm_rollback_step(std::vector<Step> undo, std::string comment) {
     Step s;
     s.kind = Step::Kind::arm_rollback;
@@ -466,6 +478,11 @@ struct Renderer {
         }
         case Step::Kind::make_dir: out += indent + "mkdir -p " + word(s.path) + tail + "\n"; break;
         case Step::Kind::copy_file: out += indent + "cp " + word(s.from) + " " + word(s.path) + tail + "\n"; break;
+        case Step::Kind::symlink: out += indent + "ln -s " + word(s.from) + " " + word(s.path) + tail + "\n"; break;
+        case Step::Kind::unlink_if_link:
+            out += indent + "[ \"$(readlink " + word(s.path) + " 2>/dev/null)\" != " + word(s.from) + " ] || rm -f " +
+                   word(s.path) + "\n";
+            break;
         case Step::Kind::remove_tree:
         case Step::Kind::remove_container: out += indent + "rm -rf " + word(s.path) + tail + "\n"; break;
         case Step::Kind::make_netns:
@@ -828,6 +845,17 @@ void run_one(const Step& s0, std::map<std::string, std::string>& vars, const Exe
         return;
     }
     case Step::Kind::remove_container: remove_container_dir(substitute(s0.path, vars)); return;
+    case Step::Kind::symlink: {
+        std::string to = substitute(s0.path, vars);
+        if (::symlink(substitute(s0.from, vars).c_str(), to.c_str()) < 0) throw_errno("symlink", to);
+        return;
+    }
+    case Step::Kind::unlink_if_link: {
+        std::string path = substitute(s0.path, vars);
+        if (read_link(path) == substitute(s0.from, vars) && ::unlink(path.c_str()) < 0 && errno != ENOENT)
+            throw_errno("remove", path);
+        return;
+    }
     case Step::Kind::remove_tree:
         try {
             remove_tree(substitute(s0.path, vars));

@@ -51,6 +51,8 @@ struct Step {
         // steps (Engine::rollback) when a step fails or it is interrupted.
         arm_rollback,
         disarm_rollback,
+        symlink,        // `path` made a symlink to `from`; fails when `path` exists (ln -s)
+        unlink_if_link, // `path` removed when it is a symlink to `from` (and left alone otherwise)
     };
     Kind kind = Kind::run;
     std::string comment; // shown above the step in the script
@@ -115,6 +117,8 @@ Step make_netns_step(std::string path, std::string comment = "");
 Step remove_netns_step(std::string path);
 Step capture_step(std::string var, std::string file, std::string expr, bool strip_prefix_len = false);
 Step copy_file_step(std::string from, std::string to, std::string comment = "");
+Step symlink_step(std::string target, std::string path, std::string comment = "");
+Step unlink_if_link_step(std::string target, std::string path, std::string comment = "");
 Step arm_rollback_step(std::vector<Step> undo, std::string comment = "");
 Step disarm_rollback_step();
 

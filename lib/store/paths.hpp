@@ -28,6 +28,9 @@ struct Paths {
     std::string layer(const std::string& chain_encoded) const { return layers() + "/" + chain_encoded; }
     std::string containers() const { return root + "/containers"; }
     std::string container(const std::string& id) const { return containers() + "/" + id; }
+    // the name index: names/NAME is a symlink to the container's ID
+    std::string names() const { return root + "/names"; }
+    std::string name_link(const std::string& name) const { return names() + "/" + name; }
     std::string volumes() const { return root + "/volumes"; }
     std::string volume(const std::string& name) const { return volumes() + "/" + name; }
     std::string networks() const { return root + "/networks"; }

@@ -219,3 +219,76 @@ TEST_F(CtlContainers, InitForwardsSignalsAsPidOne) {
     ASSERT_EQ(ctl({"kill", "-s", "TERM", "i1"}).status, 0);
     EXPECT_EQ(ctl({"wait", "i1"}).out, "143\n");
 }
+
+// Issue 18 item 6: names are reserved in $CTK_ROOT/names (NAME -> ID symlinks),
+// one atomic symlink(2) deciding between concurrent creators; stale entries,
+// renames, removals, the --explain script and a store without the index.
+TEST_F(CtlContainers, NamesAreReservedOnceInTheNameIndex) {
+    CTK_REQUIRE_ROOT();
+    std::string ctl_bin = tool_path("ctl");
+    auto race = [&](const std::string& verb_args) {
+        auto r = sh("(" + ctl_bin + " " + verb_args + " >" + tmp() + "/a.out 2>&1; echo $? >" + tmp() + "/a.rc) & (" +
+                    ctl_bin + " " + verb_args + " >" + tmp() + "/b.out 2>&1; echo $? >" + tmp() + "/b.rc) & wait");
+        EXPECT_EQ(r.status, 0) << r;
+        std::string a = std::string(trim(read_file(tmp() + "/a.rc"))), b = std::string(trim(read_file(tmp() + "/b.rc")));
+        std::string lost = a == "0" ? read_file(tmp() + "/b.out") : read_file(tmp() + "/a.out");
+        EXPECT_TRUE((a == "0" && b == "125") || (a == "125" && b == "0")) << a << " " << b << lost;
+        EXPECT_NE(lost.find("Conflict. The container name \"/"), std::string::npos) << lost;
+        EXPECT_NE(lost.find("is already in use by container"), std::string::npos) << lost;
+    };
+    race("create --name twin --network none " + tiny() + " true");
+    race("run -d --name runner --network none " + tiny() + " sleep 100");
+    std::string twin = std::string(trim(ctl({"inspect", "-f", "{{.Id}}", "twin"}).out));
+    ASSERT_EQ(twin.size(), 64u);
+    std::string names = ctk_root() + "/names";
+    EXPECT_EQ(read_link(names + "/twin"), twin);
+    EXPECT_EQ(ctl({"ps", "-a", "-q", "--no-trunc", "--filter", "name=^twin$"}).out, twin + "\n");
+
+    // stale links: a container gone without ctl, and a name its container no longer has
+    ASSERT_EQ(::symlink(std::string(64, 'a').c_str(), (names + "/ghost").c_str()), 0);
+    ASSERT_EQ(::symlink(twin.c_str(), (names + "/formerly").c_str()), 0);
+    EXPECT_NE(ctl({"inspect", "ghost"}).status, 0);
+    EXPECT_NE(ctl({"inspect", "formerly"}).status, 0);
+    for (std::string n : {"ghost", "formerly"}) {
+        auto c = ctl({"create", "--name", n, "--network", "none", tiny(), "true"});
+        ASSERT_EQ(c.status, 0) << c;
+        EXPECT_EQ(read_link(names + "/" + n), std::string(trim(c.out)));
+    }
+
+    // rename frees the old name, rm frees the name
+    ASSERT_EQ(ctl({"rename", "twin", "twin2"}).status, 0);
+    EXPECT_EQ(read_link(names + "/twin"), "");
+    EXPECT_EQ(read_link(names + "/twin2"), twin);
+    ASSERT_EQ(ctl({"create", "--name", "twin", "--network", "none", tiny(), "true"}).status, 0);
+    ASSERT_EQ(ctl({"rm", "twin2"}).status, 0);
+    EXPECT_EQ(read_link(names + "/twin2"), "");
+    ASSERT_EQ(ctl({"create", "--name", "twin2", "--network", "none", tiny(), "true"}).status, 0);
+
+    // the --explain script reserves the name as the verb does
+    auto script = ctl({"--explain", "create", "--name", "explained", "--network", "none", tiny(), "true"});
+    ASSERT_EQ(script.status, 0) << script;
+    EXPECT_NE(script.out.find("ln -s "), std::string::npos) << script.out;
+    write_file_atomic(tmp() + "/create.sh", script.out);
+    auto ran = sh("sh " + tmp() + "/create.sh");
+    ASSERT_EQ(ran.status, 0) << ran << script.out;
+    std::string explained = std::string(trim(ctl({"inspect", "-f", "{{.Id}}", "explained"}).out));
+    EXPECT_EQ(read_link(names + "/explained"), explained);
+    auto dup = ctl({"create", "--name", "explained", "--network", "none", tiny(), "true"});
+    EXPECT_EQ(dup.status, 125) << dup;
+    EXPECT_NE(dup.err.find("is already in use by container \"" + explained + "\""), std::string::npos) << dup.err;
+    // a script whose name is taken stops at ln -s and removes what it made
+    auto taken = ctl({"--explain", "create", "--name", "twin", "--network", "none", tiny(), "true"});
+    write_file_atomic(tmp() + "/taken.sh", taken.out);
+    EXPECT_NE(sh("sh " + tmp() + "/taken.sh").status, 0);
+    EXPECT_EQ(ctl({"ps", "-a", "-q"}).out.size(), 6u * 13);
+
+    // a store of an older build has no index: names are found in the records,
+    // and the first create builds the index whole
+    remove_tree(names);
+    EXPECT_EQ(std::string(trim(ctl({"inspect", "-f", "{{.Id}}", "twin2"}).out)).size(), 64u);
+    auto again = ctl({"create", "--name", "explained", "--network", "none", tiny(), "true"});
+    EXPECT_EQ(again.status, 125) << again;
+    EXPECT_EQ(read_link(names + "/explained"), explained);
+    EXPECT_EQ(read_link(names + "/twin"), std::string(trim(ctl({"inspect", "-f", "{{.Id}}", "twin"}).out)));
+    EXPECT_EQ(ctl({"rm", "-f", "runner"}).status, 0);
+}
