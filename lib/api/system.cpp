@@ -79,6 +79,25 @@ void add_system_routes(Router& r, Daemon& d) {
         res.send(200, "text/plain; charset=utf-8", req.method() == "HEAD" ? "" : "OK", h);
     };
     r.add("GET", "/_ping", ping);
+
+    // docker login: dockerd checks the credentials against the registry and
+    // keeps nothing (the client stores them); reg-fetch login --no-store does that.
+    r.add("POST", "/auth", [&d](Request& req, Response& res) {
+        Json body = json_body(req, d.options().json_body_limit, true);
+        std::string user = json_str(body, "username"), password = json_str(body, "password");
+        std::string server = json_str(body, "serveraddress");
+        if (user.empty() || password.empty()) throw HttpError(400, "username and password are required");
+        try {
+            run_tool(engine::tools::login_check(server, user), password + "\n");
+        } catch (const Error& e) {
+            std::string why = e.what();
+            if (why.find("credentials refused") != std::string::npos)
+                throw HttpError(401, "login attempt to " + (server.empty() ? "the default registry" : server) +
+                                         " failed with status: 401 Unauthorized");
+            throw HttpError(500, why);
+        }
+        res.json(200, Json{{"Status", "Login Succeeded"}, {"IdentityToken", ""}});
+    });
     r.add("HEAD", "/_ping", ping);
 
     r.add("GET", "/version", [](Request&, Response& res) {

@@ -22,6 +22,12 @@ Argv push_json_progress(const std::string& layout, const std::string& ref_name, 
     return {tool_path("reg-fetch"), "--progress", "json", "push", layout + ":" + ref_name, ref};
 }
 
+Argv login_check(const std::string& registry, const std::string& user) {
+    Argv a = {tool_path("reg-fetch"), "login", "--no-store", "--password-stdin", "-u", user};
+    if (!registry.empty()) a.insert(a.end(), {"--", registry});
+    return a;
+}
+
 Argv login(const std::vector<std::string>& args) {
     Argv a = {tool_path("reg-fetch"), "login"};
     a.insert(a.end(), args.begin(), args.end());

@@ -17,6 +17,9 @@ using Argv = std::vector<std::string>;
 Argv pull(const std::string& ref, bool quiet);
 Argv push(const std::string& layout, const std::string& ref_name, const std::string& ref);
 Argv login(const std::vector<std::string>& args);
+// reg-fetch login --no-store --password-stdin -u USER [REGISTRY]: the check of
+// dockerd's POST /auth (the password on stdin, never on a command line)
+Argv login_check(const std::string& registry, const std::string& user);
 Argv logout(const std::vector<std::string>& args);
 
 // reg-fetch with --progress json (ctld streams it as Docker's progress messages)

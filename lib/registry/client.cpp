@@ -46,7 +46,8 @@ Client::Client(Endpoint endpoint, std::string path, std::shared_ptr<Authenticato
 }
 
 std::string Client::where() const {
-    return "registry " + endpoint_.display() + ": repository " + repository_;
+    // login asks the registry itself (GET /v2/), no repository
+    return "registry " + endpoint_.display() + (repository_.empty() ? "" : ": repository " + repository_);
 }
 
 std::string Client::url(std::string_view tail) const {

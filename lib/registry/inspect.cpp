@@ -103,7 +103,7 @@ std::string registry_domain(std::string_view registry) {
     return host;
 }
 
-std::string login(Session& session, std::string_view registry, const Credentials& credentials) {
+std::string login(Session& session, std::string_view registry, const Credentials& credentials, bool store_them) {
     std::string domain = registry_domain(registry);
     if (credentials.username.empty() || credentials.password.empty())
         throw Error("login " + domain + ": username and password are needed", ErrorKind::usage);
@@ -118,6 +118,7 @@ std::string login(Session& session, std::string_view registry, const Credentials
             throw Error("login " + domain + ": credentials refused (HTTP 401 Unauthorized)", ErrorKind::remote);
         client->fail(r, "login");
     }
+    if (!store_them) return domain;
     CredentialStore store = CredentialStore::load();
     store.store(domain, credentials);
     return domain;

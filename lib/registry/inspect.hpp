@@ -36,7 +36,8 @@ std::string registry_domain(std::string_view registry);
 // Checks the credentials against the registry (GET /v2/, through its token
 // service when it has one), then stores them in the Docker config file.
 // Returns the domain they were filed under.
-std::string login(Session& session, std::string_view registry, const Credentials& credentials);
+// `store` false only checks them (dockerd's POST /auth: the client keeps them).
+std::string login(Session& session, std::string_view registry, const Credentials& credentials, bool store = true);
 // Removes stored credentials; throws not_found when there were none.
 std::string logout(Session& session, std::string_view registry);
 

@@ -102,6 +102,8 @@ int main(int argc, char** argv) {
     login->add_option("--username,-u", username, "user name")->required();
     login->add_option("--password,-p", password, "password (prefer --password-stdin)");
     login->add_flag("--password-stdin", password_stdin, "read the password from stdin");
+    bool login_check_only = false;
+    login->add_flag("--no-store", login_check_only, "only check the credentials; store nothing (ctld's POST /auth)");
 
     auto* logout = app.add_subcommand("logout", "remove stored credentials");
     std::string logout_registry;
@@ -159,9 +161,11 @@ int main(int argc, char** argv) {
         if (*login) {
             std::string registry = login_registry.empty() ? session.settings.default_registry : login_registry;
             if (password.empty()) password = read_password(password_stdin);
-            std::string domain = registry::login(session, registry, Credentials{username, password, ""});
-            print_json(Json{{"registry", domain}, {"status", "Login Succeeded"},
-                            {"config", CredentialStore::config_path()}});
+            std::string domain =
+                registry::login(session, registry, Credentials{username, password, ""}, !login_check_only);
+            Json out = {{"registry", domain}, {"status", "Login Succeeded"}};
+            if (!login_check_only) out["config"] = CredentialStore::config_path();
+            print_json(out);
             return 0;
         }
         if (*logout) {

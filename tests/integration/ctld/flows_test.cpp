@@ -352,6 +352,27 @@ TEST_F(Flows, DiffAndExport) {
     }
 }
 
+TEST_F(Flows, LoginChecksTheRegistryThroughTheDaemon) {
+    // the fixture registry wants no credentials: any login succeeds, as with dockerd
+    auto ok = docker({"login", registry(), "-u", "x", "-p", "y"});
+    EXPECT_EQ(ok.status, 0) << ok;
+    EXPECT_NE(ok.out.find("Login Succeeded"), std::string::npos) << ok;
+    std::string body = "{\"username\":\"x\",\"password\":\"y\",\"serveraddress\":\"" + registry() + "\"}";
+    std::string raw = raw_request("POST /auth HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body);
+    EXPECT_EQ(raw.rfind("HTTP/1.0 200", 0) == 0 || raw.rfind("HTTP/1.1 200", 0) == 0, true) << raw;
+    EXPECT_NE(raw.find("{\"IdentityToken\":\"\",\"Status\":\"Login Succeeded\"}"), std::string::npos) << raw;
+    // nothing listens there: a clear error, and nothing stored
+    std::string closed = "127.0.0.1:" + std::to_string(free_tcp_port());
+    auto bad = docker({"login", closed, "-u", "x", "-p", "y"});
+    EXPECT_EQ(bad.status, 1) << bad;
+    EXPECT_NE(bad.err.find("Error response from daemon: registry " + closed + ": login: Couldn't connect to server"),
+              std::string::npos) << bad;
+    EXPECT_EQ(read_file(tmp() + "/docker-config/config.json").find(closed), std::string::npos);
+    auto missing = raw_request("POST /auth HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_NE(missing.find(" 400 "), std::string::npos) << missing;
+}
+
 TEST_F(Flows, PublishedPort) {
     tiny();
     int port = free_tcp_port();

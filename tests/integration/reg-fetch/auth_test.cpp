@@ -52,6 +52,14 @@ TEST_F(AuthTest, BasicAuthLoginPullPushLogout) {
     EXPECT_EQ(r.status, 6) << r;
     EXPECT_NE(error_line(r).find("credentials refused"), std::string::npos) << r;
     EXPECT_FALSE(docker_config().contains("auths"));
+    // --no-store (ctld's POST /auth): the same check, nothing written
+    r = reg_fetch({"login", "--no-store", reg->address(), "-u", "alice", "--password-stdin"}, "wrong\n");
+    EXPECT_EQ(r.status, 6) << r;
+    EXPECT_NE(error_line(r).find("credentials refused"), std::string::npos) << r;
+    r = reg_fetch({"login", "--no-store", reg->address(), "-u", "alice", "--password-stdin"}, "secret\n");
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_EQ(r.json(), Json({{"registry", reg->address()}, {"status", "Login Succeeded"}}));
+    EXPECT_FALSE(docker_config().contains("auths"));
 
     r = reg_fetch({"login", reg->address(), "-u", "alice", "--password-stdin"}, "secret\n");
     ASSERT_EQ(r.status, 0) << r;
