@@ -160,17 +160,38 @@ static FileCache<State>& state_files() {
     return cache;
 }
 
+namespace {
+// state.json as a listing reads it: of the cgroup, only the directories that
+// say whether it is frozen (v1's freezer, the unified one), which is most of
+// the file; nlohmann's parser callback drops the others before they are built.
+Json parse_state_listed(const std::string& text, const std::string& path) {
+    std::string top;
+    return parse_json_filtered(text, path, [&](int depth, Json::parse_event_t event, Json& parsed) {
+        if (event == Json::parse_event_t::key && depth == 1) top = parsed.get<std::string>();
+        if (event != Json::parse_event_t::object_end || depth != 3 || top != "cgroup" || !parsed.is_object()) return true;
+        auto c = parsed.find("controllers");
+        if (parsed.value("unified", false) || c == parsed.end() || !c->is_array()) return true;
+        return std::find(c->begin(), c->end(), Json("freezer")) != c->end();
+    });
+}
+} // namespace
+
 State StateStore::load_brief(const std::string& id) const {
     check_id(id);
     std::string path = dir(id) + "/state.json";
-    auto s = state_files().load(path, 16u << 20,
-                                [&](const std::string& text) { return State::from_json(parse_json(text, path), path); });
+    auto s = state_files().load(path, 16u << 20, [&](const std::string& text) {
+        return State::from_json(parse_state_listed(text, path), path);
+    });
     if (!s) throw_not_found("container " + quote(id) + " does not exist");
     return std::move(*s);
 }
 
 State StateStore::load(const std::string& id) const {
-    State s = load_brief(id);
+    check_id(id);
+    std::string state_path = dir(id) + "/state.json";
+    auto text = read_file_if_exists(state_path, 16u << 20);
+    if (!text) throw_not_found("container " + quote(id) + " does not exist");
+    State s = State::from_json(parse_json(*text, state_path), state_path);
     std::string path = dir(id) + "/config.json";
     if (auto text = read_file_if_exists(path, 16u << 20)) {
         try {

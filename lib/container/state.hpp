@@ -66,7 +66,8 @@ public:
     bool exists(const std::string& id) const;
     // state.json and config.json (the config as created, and as `update` changed it)
     State load(const std::string& id) const;
-    // state.json only: what a listing needs (config holds just the annotations)
+    // state.json only: what a listing needs (config holds just the annotations,
+    // the cgroup only the directories that tell whether it is frozen)
     State load_brief(const std::string& id) const;
     void save(const State& s) const;
     void remove(const std::string& id) const;
