@@ -154,6 +154,30 @@ void setup_terminal_stdio() {
 
 [[noreturn]] void mini_init(const std::string& path, const ProcessPlan& plan, Channel& channel);
 
+// The init's command line as the container sees it (/proc/1/cmdline, ps) is
+// Docker's, "/sbin/docker-init -- CMD ARGS", and its name "docker-init", not
+// ns-run's path and arguments on the host. The kernel shows the memory that
+// held our own argv ([arg_start, arg_end) of /proc/self/stat): it is rewritten
+// in place, the rest filled with NULs (which ps drops), cut where the new line
+// is longer. (prctl(PR_SET_MM_ARG_*) could point it elsewhere, but it needs
+// CAP_SYS_RESOURCE, which many hosts' bounding sets lack.)
+void show_as_docker_init(const std::vector<std::string>& args) {
+    (void)::prctl(PR_SET_NAME, "docker-init", 0, 0, 0);
+    auto stat = read_file_if_exists("/proc/self/stat", 4096);
+    if (!stat || stat->rfind(')') == std::string::npos) return;
+    // fields after "pid (comm)": state is field 3, arg_start and arg_end fields 48 and 49
+    auto fields = split(stat->substr(stat->rfind(')') + 2), ' ');
+    if (fields.size() < 47) return;
+    auto arg_start = parse_uint(fields[45]), arg_end = parse_uint(fields[46]);
+    if (!arg_start || !arg_end || *arg_end <= *arg_start) return;
+    std::string line = std::string("/sbin/docker-init") + '\0' + "--" + '\0';
+    for (const auto& a : args) line += a + '\0';
+    size_t room = *arg_end - *arg_start;
+    line.resize(room, '\0');
+    line.back() = '\0'; // a NUL last: the kernel reads no further (setproctitle's rule)
+    std::memcpy(reinterpret_cast<char*>(*arg_start), line.data(), room);
+}
+
 } // namespace
 
 namespace {
@@ -174,6 +198,7 @@ void finalize_and_exec(const ProcessPlan& given, Channel& channel, bool as_init)
     int code = 1;
     ProcessPlan plan = given;
     try {
+        if (as_init) show_as_docker_init(plan.args);
         bool has_home = false;
         for (const auto& e : plan.env) has_home |= e.rfind("HOME=", 0) == 0;
         if (!has_home) plan.env.push_back("HOME=" + home_of(plan.uid));

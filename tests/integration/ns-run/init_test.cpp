@@ -44,8 +44,14 @@ TEST_F(Init, ReapsOrphans) {
 
 TEST_F(Init, ForwardsSignalsToTheProgram) {
     std::string id = create_container(shell_config("exec sleep 1000"), {"--init", "--monitor"}, true);
+    // pid 1 is the init, shown as Docker's (not ns-run's host path and arguments)
+    // (the NULs that fill the rest of ns-run's argv memory are dropped, as ps drops them)
     auto cmd = ns({"exec", id, "cat", "/proc/1/cmdline"});
-    EXPECT_NE(cmd.out.find("ns-run"), std::string::npos) << "pid 1 is the init: " << cmd;
+    ASSERT_NE(cmd.out.find('\0'), std::string::npos) << cmd;
+    cmd.out.erase(cmd.out.find_last_not_of('\0') + 1);
+    EXPECT_EQ(cmd.out, std::string("/sbin/docker-init\0--\0/bin/sh\0-c\0exec sleep 1000", 47)) << cmd;
+    EXPECT_EQ(ns({"exec", id, "cat", "/proc/1/comm"}).out, "docker-init\n");
+    EXPECT_NE(ns({"exec", id, "ps", "-o", "pid,args"}).out.find("1 /sbin/docker-init -- /bin/sh -c exec sleep 1000"), std::string::npos);
     ASSERT_EQ(ns({"kill", id, "TERM"}).status, 0);
     EXPECT_EQ(ns({"wait", id}).json()["exitCode"], 128 + 15) << "sleep got the SIGTERM pid 1 would ignore";
 }
