@@ -635,6 +635,7 @@ bool Daemon::start_container(const std::string& ref) {
         if (rs.status == "running" || rs.status == "paused") pid = rs.pid;
     }
     hub_.started(r.id);
+    network_events(r, "connect");
     container_event(r, "start");
     watcher_->watch(r.id, pid); // 0 or a process already gone: over already
     return true;

@@ -340,6 +340,11 @@ void Daemon::container_event(const engine::ContainerRecord& r, const std::string
     events_.publish("container", action, r.id, std::move(a));
 }
 
+void Daemon::network_events(const engine::ContainerRecord& r, const std::string& action) {
+    for (const auto& [name, id] : engine().network_ids({&r}))
+        events_.publish("network", action, id, {{"container", r.id}, {"name", name}, {"type", "bridge"}});
+}
+
 void Daemon::watch_if_running(const std::string& id) {
     if (watcher_->watching(id)) return;
     watch_if_running(id, engine().runtime_state(id));
@@ -371,6 +376,7 @@ void Daemon::on_exit(const std::string& id) {
     auto rec = e.containers().try_load(id);
     if (!rec) return;
     container_event(*rec, "die", {{"exitCode", std::to_string(code)}});
+    network_events(*rec, "disconnect");
     Json host = rec->doc.value("HostConfig", Json::object());
     if (host.is_object() && host.value("AutoRemove", false)) {
         try {

@@ -94,6 +94,10 @@ public:
     std::map<std::string, std::string> container_attributes(const engine::ContainerRecord& r) const;
     void container_event(const engine::ContainerRecord& r, const std::string& action,
                          std::map<std::string, std::string> extra = {});
+    // "network connect" (before "start") or "disconnect" (after "die") for each
+    // network the container is attached to, as dockerd reports them. (ctk's
+    // endpoint itself lives from create to rm: a stopped container keeps its address.)
+    void network_events(const engine::ContainerRecord& r, const std::string& action);
 
     // ---- exec instances
     std::shared_ptr<ExecInstance> new_exec(std::shared_ptr<ExecInstance> e);

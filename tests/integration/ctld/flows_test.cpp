@@ -493,10 +493,9 @@ TEST_F(Flows, EventsLiveAndSinceUntil) {
     ::kill(ev.pid, SIGTERM);
     std::string live = api::read_all(ev.out.get());
     api::wait_child(ev.pid);
-    for (const char* a : {"container create", "container attach", "container start", "container die", "container destroy"})
-        EXPECT_NE(live.find(a), std::string::npos) << a << " missing in:\n" << live;
-    EXPECT_LT(live.find("container create"), live.find("container start"));
-    EXPECT_LT(live.find("container die"), live.find("container destroy"));
+    // the sequence dockerd sends for this command (reference 17-events.txt), network events included
+    EXPECT_EQ(live, "container create\ncontainer attach\nnetwork connect\ncontainer start\ncontainer die\n"
+                    "network disconnect\ncontainer destroy\n");
     auto past = docker({"events", "--since", std::to_string(t0), "--until", std::to_string(::time(nullptr) + 1), "--filter",
                         "type=container", "--filter", "event=start", "--format", "{{json .}}"});
     ASSERT_EQ(past.status, 0) << past;
@@ -506,6 +505,21 @@ TEST_F(Flows, EventsLiveAndSinceUntil) {
     EXPECT_EQ(e["status"], "start");
     EXPECT_EQ(e["Actor"]["Attributes"]["name"], "evc");
     EXPECT_EQ(e["Actor"]["Attributes"]["image"], "tiny");
+    // network connect/disconnect: the network's ID, the container, name and type (reference 17-events.txt)
+    auto net = docker({"events", "--since", std::to_string(t0), "--until", std::to_string(::time(nullptr) + 1), "--filter",
+                       "type=network", "--format", "{{json .}}"});
+    ASSERT_EQ(net.status, 0) << net;
+    lines = split(trim(net.out), '\n');
+    ASSERT_EQ(lines.size(), 2u) << net.out;
+    std::string bridge_id(trim(docker({"network", "inspect", "-f", "{{.Id}}", "bridge"}).out));
+    for (size_t i = 0; i < 2; i++) {
+        Json n = Json::parse(lines[i]);
+        EXPECT_EQ(n["Action"], i == 0 ? "connect" : "disconnect");
+        EXPECT_EQ(n["Actor"]["ID"], bridge_id);
+        EXPECT_EQ(n["Actor"]["Attributes"]["container"], e["id"]);
+        EXPECT_EQ(n["Actor"]["Attributes"]["name"], "bridge");
+        EXPECT_EQ(n["Actor"]["Attributes"]["type"], "bridge");
+    }
 }
 
 TEST_F(Flows, LogsFollow) {
