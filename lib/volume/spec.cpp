@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -64,6 +65,26 @@ void check_volume_name(std::string_view name) {
 std::string generate_volume_name() { return random_hex(32); }
 
 namespace {
+
+// An integer field of an API mount as Go's encoding/json reads it into Docker's
+// type: a whole number that fits (0 when absent or null); a fraction, a
+// boolean or a number out of range is refused (nlohmann would convert a float
+// of any size, which is undefined behaviour past the type's range).
+template <typename T> T api_integer(const Json& obj, const char* key, const char* field) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return T{0};
+    using L = std::numeric_limits<T>;
+    bool fits = false;
+    if (it->is_number_unsigned()) fits = it->template get<uint64_t>() <= static_cast<uint64_t>(L::max());
+    else if (it->is_number_integer()) {
+        int64_t x = it->template get<int64_t>();
+        fits = x < 0 ? L::is_signed && x >= static_cast<int64_t>(L::min()) : static_cast<uint64_t>(x) <= static_cast<uint64_t>(L::max());
+    }
+    if (!fits)
+        throw_invalid(std::string(field) + ": " + it->dump() + " is not a value of type " + (L::is_signed ? "int" : "uint") +
+                      std::to_string(sizeof(T) * 8));
+    return it->template get<T>();
+}
 
 std::string cwd_absolute(const std::string& p) {
     char buf[4096];
@@ -408,8 +429,8 @@ MountRequest parse_api_mount(const Json& j) {
             }
             if (auto t = j.find("TmpfsOptions"); t != j.end() && !t->is_null()) {
                 has_tmpfs = true;
-                int64_t size = t->value("SizeBytes", int64_t{0});
-                uint32_t mode = t->value("Mode", uint32_t{0});
+                int64_t size = api_integer<int64_t>(*t, "SizeBytes", "TmpfsOptions.SizeBytes");
+                uint32_t mode = api_integer<uint32_t>(*t, "Mode", "TmpfsOptions.Mode");
                 if (size < 0) throw_invalid("invalid tmpfs size " + std::to_string(size));
                 if (m.readonly) m.tmpfs_options.push_back("ro");
                 if (mode) {

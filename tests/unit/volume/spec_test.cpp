@@ -354,6 +354,17 @@ TEST(ApiMount, Rejects) {
               std::string::npos);
     EXPECT_NE(rejecta(R"({"Type":"tmpfs","Source":"x","Target":"/x"})").find("Source must not be specified"),
               std::string::npos);
+    // numbers as Go decodes them into Docker's types (a float past uint32 was undefined behaviour: fuzz mount_spec)
+    EXPECT_NE(rejecta(R"({"Type":"tmpfs","Target":"/t","TmpfsOptions":{"Mode":1e55}})").find("TmpfsOptions.Mode: 1e+55 is not a value of type uint32"),
+              std::string::npos);
+    for (const char* bad : {R"({"Mode":1.5})", R"({"Mode":-1})", R"({"Mode":4294967296})", R"({"Mode":true})",
+                            R"({"SizeBytes":1e55})", R"({"SizeBytes":"1"})", R"({"SizeBytes":18446744073709551615})"})
+        EXPECT_NE(rejecta((std::string(R"({"Type":"tmpfs","Target":"/t","TmpfsOptions":)") + bad + "}").c_str()).find("TmpfsOptions."),
+                  std::string::npos)
+            << bad;
+    EXPECT_EQ(parse_api_mount(Json::parse(R"({"Type":"tmpfs","Target":"/t","TmpfsOptions":{"Mode":null,"SizeBytes":null}})"))
+                  .tmpfs_options,
+              std::vector<std::string>{});
     EXPECT_NE(rejecta(R"({"Type":"volume","Target":"x"})").find("must be absolute"), std::string::npos);
     EXPECT_NE(rejecta(R"({"Type":"volume","Target":"/x","ReadOnly":true})").find("anonymous"), std::string::npos);
     EXPECT_NE(rejecta(R"({"Type":"volume","Target":"/x","VolumeOptions":{"DriverConfig":{"Name":"nfs"}}})").find("not supported"),
