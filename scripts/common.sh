@@ -29,26 +29,39 @@ build_ctk() {
 
 # Starts the loopback registry from ../shared/fixtures unless one of ours
 # answers already; sets CTK_TEST_REGISTRY and registry_started=1 when this
-# script started it (so it is stopped again on exit). Port 5000, or 5005 when
-# something else holds 5000.
+# script started it (so it is stopped again on exit). Port 5000; when
+# something else listens there, or the registry will not start on it (its
+# log is shown), the next of 5005, 5010, 5015. Every test reads the port
+# from CTK_TEST_REGISTRY.
 registry_started=0
 registry_port=""
 start_registry() {
-    local reg="$shared/fixtures/registry.sh" port
-    for port in 5000 5005; do
+    local reg="$shared/fixtures/registry.sh" port holder
+    for port in 5000 5005 5010 5015; do
         if "$reg" status "$port" >/dev/null 2>&1; then
             registry_port=$port
             break
         fi
-        if ! curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/v2/" 2>/dev/null; then
-            log "starting the fixture registry on 127.0.0.1:$port"
-            "$reg" start "$port" >&2
+        if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/v2/" 2>/dev/null; then
+            log "127.0.0.1:$port answers as a registry not started by us: trying the next port"
+            continue
+        fi
+        holder="$(ss -Hltnp "sport = :$port" 2>/dev/null || true)"
+        if [[ -n "$holder" ]]; then
+            log "port $port is taken: $holder"
+            continue
+        fi
+        log "starting the fixture registry on 127.0.0.1:$port"
+        if "$reg" start "$port" >&2; then
             registry_started=1
             registry_port=$port
             break
         fi
+        log "the fixture registry did not start on port $port; its log:"
+        tail -n 20 "${CTK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ctk-fixtures}/run/registry-$port/registry.log" >&2 || true
+        "$reg" stop "$port" >&2 || true
     done
-    [[ -n "$registry_port" ]] || die "ports 5000 and 5005 are taken by something else"
+    [[ -n "$registry_port" ]] || die "no fixture registry: ports 5000, 5005, 5010 and 5015 all failed"
     export CTK_TEST_REGISTRY="127.0.0.1:$registry_port"
 }
 

@@ -260,7 +260,7 @@ TEST_F(Faces, MutatingVerbsAnswerTheSameThroughBothFaces) {
         {{"volume", "prune", "-f"}, true},
         {{"container", "prune", "-f"}, true},
         // images
-        {{"pull", "-q", "127.0.0.1:5000/tiny:latest"}, true, "127.0.0.1:5000/tiny:latest\n"},
+        {{"pull", "-q", registry() + "/tiny:latest"}, true, registry() + "/tiny:latest\n"},
         {{"tag", img, "t_@:1"}, true},
         {{"save", "-o", t + "/t_@.tar", "t_@:1"}, true},
         {{"rmi", "t_@:1"}, true},
