@@ -130,8 +130,9 @@ Daemon RegFetchTest::start_helper(const std::vector<std::string>& args, int port
                                   const std::string& host) {
     std::vector<std::string> argv = {"python3", helper_server_script()};
     argv.insert(argv.end(), args.begin(), args.end());
+    // a proxy forwards to the fixture registry, on whichever port it runs
     for (const std::string& a : {std::string("--port"), std::to_string(port), std::string("--log"),
-                                 tmp() + "/" + log, std::string("--host"), host})
+                                 tmp() + "/" + log, std::string("--host"), host, std::string("--upstream"), registry()})
         argv.push_back(a);
     Daemon d(argv, environment_with({}), tmp() + "/" + log + ".out");
     if (!wait_for_port(host, port))
