@@ -7,7 +7,7 @@ set -euo pipefail
 
 build=(meson ninja-build g++ pkg-config
        libarchive-dev libseccomp-dev libcap-dev libmnl-dev
-       libnftnl-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libcli11-dev
+       libnftnl-dev nlohmann-json3-dev rapidjson-dev libcurl4-openssl-dev libssl-dev libcli11-dev
        libgtest-dev libzstd-dev zlib1g-dev libboost-dev libdeflate-dev liblz4-dev libacl1-dev
        clang libclang-rt-14-dev)  # scripts/fuzz.sh: libFuzzer, ASan, UBSan
 peers=(runc crun umoci skopeo docker-registry containernetworking-plugins busybox-static

@@ -162,17 +162,22 @@ static FileCache<State>& state_files() {
 
 namespace {
 // state.json as a listing reads it: of the cgroup, only the directories that
-// say whether it is frozen (v1's freezer, the unified one), which is most of
-// the file; nlohmann's parser callback drops the others before they are built.
+// say whether it is frozen (v1's freezer, the unified one), so that each
+// listing's status check does not convert the other nine.
 Json parse_state_listed(const std::string& text, const std::string& path) {
-    std::string top;
-    return parse_json_filtered(text, path, [&](int depth, Json::parse_event_t event, Json& parsed) {
-        if (event == Json::parse_event_t::key && depth == 1) top = parsed.get<std::string>();
-        if (event != Json::parse_event_t::object_end || depth != 3 || top != "cgroup" || !parsed.is_object()) return true;
-        auto c = parsed.find("controllers");
-        if (parsed.value("unified", false) || c == parsed.end() || !c->is_array()) return true;
-        return std::find(c->begin(), c->end(), Json("freezer")) != c->end();
-    });
+    Json j = parse_json_selected(text, path, [](const std::vector<std::string>&, const std::string&) { return true; });
+    if (auto c = j.find("cgroup"); c != j.end() && c->is_object())
+        if (auto dirs = c->find("dirs"); dirs != c->end() && dirs->is_array()) {
+            Json kept = Json::array();
+            for (auto& d : *dirs) {
+                auto ctl = d.is_object() ? d.find("controllers") : d.end();
+                if (!d.is_object() || d.value("unified", false) || ctl == d.end() || !ctl->is_array() ||
+                    std::find(ctl->begin(), ctl->end(), Json("freezer")) != ctl->end())
+                    kept.push_back(std::move(d));
+            }
+            *dirs = std::move(kept);
+        }
+    return j;
 }
 } // namespace
 

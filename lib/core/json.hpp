@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -44,10 +45,15 @@ Json parse_json(std::string_view text, std::string_view what, size_t max_size = 
 // Json::parse_error, for callers that report it in their own words (ctld
 // answers with Go's wording).
 Json parse_json_text(std::string_view text, std::string_view what, size_t max_size = json_max_size);
-// parse_json, keeping only what `keep` (nlohmann's parser callback) accepts: a
-// member it refuses at its key is skipped before its value is built, which
-// makes a reader of a few fields of a large document cheaper.
-Json parse_json_filtered(std::string_view text, std::string_view what, const Json::parser_callback_t& keep,
+// parse_json, keeping only the members `keep` accepts: keep(parents, key) is
+// asked at each member's key, with the keys of the members it is inside
+// (outermost first; an array adds none). A refused member is read past, never
+// built, which makes a reader of a few fields of a large document cheaper.
+// For the files ctk writes itself (records, runtime state), which a listing
+// reads by the thousand: UTF-8 inside strings is not checked again, as
+// nlohmann's dump refused to write anything else.
+using JsonKeep = std::function<bool(const std::vector<std::string>& parents, const std::string& key)>;
+Json parse_json_selected(std::string_view text, std::string_view what, const JsonKeep& keep,
                          size_t max_size = json_max_size);
 // Never throws: a discarded value (is_discarded()) for a syntax error or a limit.
 Json try_parse_json(std::string_view text, size_t max_size = json_max_size);

@@ -197,38 +197,39 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
 }
 
 std::string render_ps(const std::vector<Json>& entries, const ListOptions& o) {
-    std::vector<Json> rows;
+    std::vector<Json> rows(entries.size());
     int64_t now_s = now_ns() / 1000000000;
-    for (const auto& e : entries) {
+    for_each_index_in_parallel(entries.size(), [&](size_t i) {
+        const Json& e = entries[i];
         std::string id = str_or(e, "Id");
-        Json names = get_or(e, "Names", Json::array());
+        const Json& names = ref_or(e, "Names", empty_json_array);
         std::string name = names.empty() || !names[0].is_string() ? "" : names[0].get<std::string>();
         if (!name.empty() && name[0] == '/') name = name.substr(1);
         std::string command = str_or(e, "Command");
         int64_t created = get_or(e, "Created", 0).get<int64_t>();
         std::vector<std::string> nets, mounts;
-        Json n = e.contains("NetworkSettings") ? get_or(e["NetworkSettings"], "Networks", Json::object()) : Json::object();
+        const Json& n = ref_or(ref_or(e, "NetworkSettings", empty_json_object), "Networks", empty_json_object);
         for (auto it = n.begin(); it != n.end(); ++it) nets.push_back(it.key());
-        for (const auto& m : get_or(e, "Mounts", Json::array())) mounts.push_back(str_or(m, "Name", str_or(m, "Source")));
+        for (const auto& m : ref_or(e, "Mounts", empty_json_array)) mounts.push_back(str_or(m, "Name", str_or(m, "Source")));
         std::string size = "0B";
         if (e.contains("SizeRw"))
             size = human_size_decimal(get_or(e, "SizeRw", 0).get<int64_t>()) + " (virtual " +
                    human_size_decimal(get_or(e, "SizeRootFs", 0).get<int64_t>()) + ")";
-        rows.push_back(Json{{"ID", o.no_trunc ? id : id.substr(0, 12)},
-                            {"Image", str_or(e, "Image")},
-                            {"Command", dump_compact(Json(o.no_trunc ? command : ellipsis(command, 20)))},
-                            {"CreatedAt", docker_created_at(created)},
-                            {"RunningFor", human_duration(now_s - created) + " ago"},
-                            {"Ports", ports_display(get_or(e, "Ports", Json::array()))},
-                            {"State", str_or(e, "State")},
-                            {"Status", str_or(e, "Status")},
-                            {"Size", size},
-                            {"Names", name},
-                            {"Labels", join_labels(get_or(e, "Labels", Json::object()))},
-                            {"Mounts", join(mounts, ",")},
-                            {"Networks", join(nets, ",")},
-                            {"LocalVolumes", std::to_string(mounts.size())}});
-    }
+        rows[i] = Json{{"ID", o.no_trunc ? id : id.substr(0, 12)},
+                       {"Image", str_or(e, "Image")},
+                       {"Command", dump_compact(Json(o.no_trunc ? command : ellipsis(command, 20)))},
+                       {"CreatedAt", docker_created_at(created)},
+                       {"RunningFor", human_duration(now_s - created) + " ago"},
+                       {"Ports", ports_display(ref_or(e, "Ports", empty_json_array))},
+                       {"State", str_or(e, "State")},
+                       {"Status", str_or(e, "Status")},
+                       {"Size", size},
+                       {"Names", name},
+                       {"Labels", join_labels(ref_or(e, "Labels", empty_json_object))},
+                       {"Mounts", join(mounts, ",")},
+                       {"Networks", join(nets, ",")},
+                       {"LocalVolumes", std::to_string(mounts.size())}};
+    });
     Listing l;
     l.default_table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
     if (o.size) l.default_table += "\t{{.Size}}";

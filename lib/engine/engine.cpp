@@ -420,7 +420,7 @@ namespace {
 // -v specs for vol-mount: the user's binds and volumes, anonymous volumes by their names.
 std::vector<std::string> volume_specs(const ContainerRecord& r) {
     std::vector<std::string> specs;
-    HostConfig h = HostConfig::from_json(r.doc["HostConfig"]);
+    HostConfig h = HostConfig::from_json(get_or(r.doc, "HostConfig", Json::object()));
     for (const auto& b : h.binds.value_or(std::vector<std::string>{})) {
         specs.push_back("-v");
         specs.push_back(b);
@@ -1437,7 +1437,7 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
 // Mounts, as Docker lists them (inspect and the list entry)
 Json Engine::mounts(const ContainerRecord& r) {
     Json mounts = Json::array();
-    const HostConfig h = HostConfig::from_json(get_or(r.doc, "HostConfig", Json::object()));
+    const HostConfig h = HostConfig::from_json(ref_or(r.doc, "HostConfig", empty_json_object));
     for (const auto& b : h.binds.value_or(std::vector<std::string>{})) {
         volume::MountRequest v;
         try {
@@ -1473,11 +1473,18 @@ Json Engine::mounts(const ContainerRecord& r) {
         m["Propagation"] = type == "bind" ? "rprivate" : "";
         mounts.push_back(m);
     }
-    for (const auto& [path, name] : anonymous_volumes(r))
+    const auto anonymous = anonymous_volumes(r);
+    for (const auto& [path, name] : anonymous)
         mounts.push_back(Json{{"Type", "volume"}, {"Name", name}, {"Source", paths_.volume(name) + "/_data"},
                               {"Destination", path}, {"Driver", "local"}, {"Mode", ""}, {"RW", true},
                               {"Propagation", ""}});
-    // vol-mount's own account of what it mounted, when there is one
+    // vol-mount's own account of what it mounted, when it ran: plan_create
+    // runs it when volume_specs is not empty, that is when one of these is
+    // not (a listing of many containers without mounts opens no file here)
+    bool vol_mount_ran = !h.binds.value_or(std::vector<std::string>{}).empty() ||
+                         (h.mounts.is_array() && !h.mounts.empty()) || (h.tmpfs.is_object() && !h.tmpfs.empty()) ||
+                         !anonymous.empty();
+    if (!vol_mount_ran) return mounts;
     if (auto text = read_file_if_exists(containers_.dir(r.id) + "/volumes.json", 4u << 20)) {
         try {
             Json v = parse_json_text(*text, "volumes.json");
@@ -1498,7 +1505,7 @@ std::map<std::string, std::string> Engine::network_ids(const std::vector<const C
 
 NetworkSettings Engine::network_settings(const ContainerRecord& r, const std::map<std::string, std::string>& ids) {
     std::string dir = containers_.dir(r.id);
-    NetworkMode mode = NetworkMode::parse(str_or(get_or(r.doc, "HostConfig", Json::object()), "NetworkMode"));
+    NetworkMode mode = NetworkMode::parse(str_or(ref_or(r.doc, "HostConfig", empty_json_object), "NetworkMode"));
     NetworkSettings ns;
     const CtkSection ctk = CtkSection::from_json(r.ctk());
     Json endpoints = ctk.endpoints.value_or(Json::object());
@@ -1554,18 +1561,18 @@ Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st,
     if (auto t = parse_rfc3339(r.doc.value("Created", std::string(zero_time)))) created = *t / 1000000000;
     Json nets = Json::object();
     for (const auto& [name, e] : ns.networks) nets[name] = e.to_json();
-    Json cfg = get_or(r.doc, "Config", Json::object());
+    const Json& cfg = ref_or(r.doc, "Config", empty_json_object);
     return Json{{"Id", r.id},
                 {"Names", Json::array({"/" + r.name})},
                 {"Image", str_or(cfg, "Image")},
                 {"ImageID", r.doc.value("Image", "")},
                 {"Command", command_string(r.doc)},
                 {"Created", created},
-                {"Ports", ports},
-                {"Labels", get_or(cfg, "Labels", Json::object())},
+                {"Ports", std::move(ports)},
+                {"Labels", ref_or(cfg, "Labels", empty_json_object)},
                 {"State", st.status},
                 {"Status", st.human(now_ns())},
-                {"HostConfig", {{"NetworkMode", NetworkMode::parse(str_or(get_or(r.doc, "HostConfig", Json::object()), "NetworkMode")).str()}}},
+                {"HostConfig", {{"NetworkMode", NetworkMode::parse(str_or(ref_or(r.doc, "HostConfig", empty_json_object), "NetworkMode")).str()}}},
                 {"NetworkSettings", {{"Networks", nets}}},
                 {"Mounts", mounts(r)}};
 }

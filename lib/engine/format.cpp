@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/strings.hpp"
 
 namespace ctk::engine {
@@ -720,7 +721,10 @@ std::string render_listing(const Listing& listing, std::string_view format_in, c
             lines.push_back("");
         }
     }
-    for (const auto& row : rows) lines.push_back(tpl.execute(row));
+    // each row on its own (a listing of a thousand containers: on every CPU)
+    size_t first = lines.size();
+    lines.resize(first + rows.size());
+    for_each_index_in_parallel(rows.size(), [&](size_t i) { lines[first + i] = tpl.execute(rows[i]); });
     if (table) return tabulate(lines);
     std::string out;
     for (const auto& l : lines) out += l + "\n";

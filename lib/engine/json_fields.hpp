@@ -15,6 +15,16 @@ inline Json get_or(const Json& j, const char* key, Json fallback) {
     return it != j.end() && !it->is_null() ? *it : fallback;
 }
 
+// The same without a copy: a reference into j, or `fallback` (which must
+// outlive the reference: a static or the caller's own).
+inline const Json& ref_or(const Json& j, const char* key, const Json& fallback) {
+    if (!j.is_object()) return fallback;
+    auto it = j.find(key);
+    return it != j.end() && !it->is_null() ? *it : fallback;
+}
+inline const Json empty_json_object = Json::object();
+inline const Json empty_json_array = Json::array();
+
 // j[key] when it is a string, else fallback.
 inline std::string str_or(const Json& j, const char* key, const std::string& fallback = "") {
     if (!j.is_object()) return fallback;

@@ -112,6 +112,12 @@ TEST_F(CtlNetVol, VolumeDataOutlivesItsContainer) {
     auto insp = ctl({"inspect", "-f",
                      "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Type}}:{{.Name}}:{{.Destination}} {{end}}{{end}}", "user"});
     EXPECT_EQ(insp.out, "volume:data:/m \n") << insp;
+    // a listing reads vol-mount's account of a container's mounts: also of one with only a tmpfs
+    ASSERT_EQ(ctl({"run", "-d", "--name", "tonly", "--network", "none", "--tmpfs", "/only", tiny(), "sleep", "1000"}).status, 0);
+    EXPECT_EQ(ctl({"ps", "--filter", "volume=/only", "--format", "{{.Names}}"}).out, "tonly\n");
+    EXPECT_EQ(ctl({"ps", "--filter", "volume=/m", "--format", "{{.Names}}"}).out, "user\n");
+    EXPECT_EQ(ctl({"ps", "--filter", "volume=data", "--format", "{{.Names}}"}).out, "user\n");
+    ASSERT_EQ(ctl({"rm", "-f", "tonly"}).status, 0);
     ASSERT_EQ(ctl({"rm", "-f", "user"}).status, 0);
     EXPECT_EQ(ctl({"volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "data"}).out, "data local\n");
     EXPECT_EQ(ctl({"volume", "rm", "data"}).status, 0);

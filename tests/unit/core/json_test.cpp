@@ -166,18 +166,42 @@ TEST(JsonLimits, EveryParserGoesThroughTheCheckedOne) {
     EXPECT_TRUE(offenders.empty()) << "unchecked JSON parse at:\n" << ::testing::PrintToString(offenders);
 }
 
-TEST(JsonLimits, FilteredParseKeepsWhatTheCallbackAccepts) {
-    auto top_a_only = [](int depth, Json::parse_event_t event, Json& parsed) {
-        return event != Json::parse_event_t::key || depth != 1 || parsed.get<std::string>() == "a";
+TEST(JsonLimits, SelectedParseBuildsOnlyTheMembersKeepAccepts) {
+    std::vector<std::string> asked;
+    auto keep = [&](const std::vector<std::string>& parents, const std::string& key) {
+        std::string path;
+        for (const auto& p : parents) path += p + ".";
+        asked.push_back(path + key);
+        if (parents.empty()) return key == "a" || key == "c";
+        return key != "drop";
     };
-    EXPECT_EQ(parse_json_filtered(R"({"a": {"x": [1, 2]}, "b": {"y": 3}})", "doc", top_a_only),
-              Json::parse(R"({"a": {"x": [1, 2]}})"));
-    try {
-        parse_json_filtered("{\"a\": ", "doc", top_a_only);
-        FAIL() << "malformed JSON parsed";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::invalid);
-        EXPECT_NE(std::string(e.what()).find("doc: malformed JSON"), std::string::npos) << e.what();
+    EXPECT_EQ(parse_json_selected(R"({"a": {"x": [1, {"drop": {"deep": [1]}, "y": null}], "drop": 2, "z": 1.5},
+                                    "b": {"y": [3, {"k": 4}]}, "c": [true, "s", -1, 18446744073709551615], "d": 5})",
+                                  "doc", keep),
+              Json::parse(R"({"a": {"x": [1, {"y": null}], "z": 1.5}, "c": [true, "s", -1, 18446744073709551615]})"));
+    // every key outside a refused member is asked, with the path of members above it
+    EXPECT_EQ(asked, (std::vector<std::string>{"a", "a.x", "a.x.drop", "a.x.y", "a.drop", "a.z", "b", "c", "d"}));
+    EXPECT_EQ(parse_json_selected("[1, {\"a\": 2}]", "doc", keep), Json::parse("[1, {\"a\": 2}]"));
+    EXPECT_EQ(parse_json_selected("7", "doc", keep), Json(7));
+    for (const char* bad : {"{\"a\": ", "{\"b\": [1,", "{\"a\": 1} x", "", "1e999"}) {
+        try {
+            parse_json_selected(bad, "doc", keep);
+            FAIL() << "malformed JSON parsed: " << bad;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::invalid);
+            EXPECT_NE(std::string(e.what()).find("doc: malformed JSON"), std::string::npos) << e.what();
+        }
     }
-    EXPECT_THROW(parse_json_filtered(std::string(2000, '['), "doc", top_a_only), Error);
+    for (const std::string& deep : {std::string(2000, '['), std::string(1001, '[') + std::string(1001, ']'),
+                                    "{\"b\": " + std::string(1500, '[') + std::string(1500, ']') + "}"}) {
+        try {
+            parse_json_selected(deep, "doc", keep);
+            FAIL() << "JSON nested " << deep.size() / 2 << " deep parsed";
+        } catch (const Error& e) {
+            EXPECT_STREQ(e.what(), "doc: JSON nests deeper than 1000 levels");
+        }
+    }
+    std::string deepest = std::string(1000, '[') + std::string(1000, ']');
+    EXPECT_EQ(parse_json_selected(deepest, "doc", keep), Json::parse(deepest));
+    EXPECT_THROW(parse_json_selected("[1, 2]", "doc", keep, 5), Error); // over max_size
 }
