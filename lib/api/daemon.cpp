@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/file_cache.hpp"
 #include "core/fs.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
@@ -26,6 +27,8 @@
 namespace ctk::api {
 
 Daemon::Daemon(store::Paths paths, DaemonOptions options) : paths_(std::move(paths)), options_(std::move(options)) {
+    // a daemon lists again and again: records and states that did not change are not parsed again
+    file_caches_on = true;
     add_system_routes(router_, *this);
     add_image_routes(router_, *this);
     add_container_routes(router_, *this);

@@ -734,9 +734,9 @@ Json Runtime::list() const {
     Json out = Json::array();
     for (const auto& id : store_.ids()) {
         try {
-            State s = store_.load_brief(id);
-            Status st = current_status(s, store_.dir(id));
-            Json j = oci_state(s, st);
+            auto s = store_.load_brief(id);
+            Status st = current_status(*s, store_.dir(id));
+            Json j = oci_state(*s, st);
             struct stat sb {};
             if (::stat(store_.dir(id).c_str(), &sb) == 0) j["owner"] = sb.st_uid == 0 ? "root" : std::to_string(sb.st_uid);
             out.push_back(std::move(j));

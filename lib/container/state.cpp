@@ -9,11 +9,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 
 #include "core/error.hpp"
 #include "core/file_cache.hpp"
 #include "core/fs.hpp"
+#include "core/strings.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
 
@@ -70,13 +74,86 @@ State State::from_json(const Json& j, const std::string& what) {
     return s;
 }
 
+namespace {
+// ctld asks about the same container processes at every listing
+linux::AliveCache& alive_cache() {
+    static linux::AliveCache cache;
+    return cache;
+}
+bool container_alive(const State& s) {
+    return file_caches_on ? alive_cache().alive(s.pid, s.pid_start) : linux::process_alive(s.pid, s.pid_start);
+}
+
+// ctld reads every running container's freezer file at every listing: each
+// is kept open and read again from its start (opening a cgroup file costs
+// more than reading it). A file of a cgroup since removed fails to read and
+// is opened again; the ones not read since the last sweep are closed.
+class HeldFiles {
+public:
+    std::optional<std::string> read(const std::string& path) {
+        std::shared_ptr<UniqueFd> fd;
+        {
+            std::lock_guard<std::mutex> l(mutex_);
+            if (auto it = files_.find(path); it != files_.end()) {
+                it->second.asked = true;
+                fd = it->second.fd;
+            }
+        }
+        if (fd)
+            if (auto text = pread_all(fd->get())) return text;
+        fd = std::make_shared<UniqueFd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        auto text = *fd ? pread_all(fd->get()) : std::nullopt;
+        std::lock_guard<std::mutex> l(mutex_);
+        if (text) files_[path] = {fd, true};
+        else files_.erase(path);
+        return text;
+    }
+    void sweep() {
+        std::lock_guard<std::mutex> l(mutex_);
+        std::erase_if(files_, [](const auto& f) { return !f.second.asked; });
+        for (auto& [path, f] : files_) f.asked = false;
+    }
+
+private:
+    static std::optional<std::string> pread_all(int fd) {
+        char buf[256];
+        ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+        if (n < 0) return std::nullopt;
+        return std::string(buf, static_cast<size_t>(n));
+    }
+    struct Held {
+        std::shared_ptr<UniqueFd> fd; // shared: a sweep during a read closes it after the read
+        bool asked = true;
+    };
+    std::mutex mutex_;
+    std::map<std::string, Held> files_;
+};
+HeldFiles& freezer_files() {
+    static HeldFiles files;
+    return files;
+}
+
+std::pair<std::string, std::string> freeze_probe_of(const State& s) {
+    auto probe = linux::cgroup::Cgroup::from_json(s.cgroup).freeze_probe();
+    return probe ? std::make_pair(probe->path, probe->frozen) : std::make_pair(std::string(), std::string());
+}
+
+bool container_frozen(const State& s) {
+    if (!file_caches_on) return linux::cgroup::Cgroup::from_json(s.cgroup).frozen();
+    auto [path, frozen] = s.freeze_probe ? *s.freeze_probe : freeze_probe_of(s);
+    if (path.empty()) return false;
+    auto text = freezer_files().read(path);
+    return text && trim(*text) == frozen;
+}
+} // namespace
+
 Status current_status(const State& s, const std::string& state_dir) {
     if (s.exit_code) return Status::stopped;
-    if (!linux::process_alive(s.pid, s.pid_start)) return Status::stopped;
+    if (!container_alive(s)) return Status::stopped;
     if (::access((state_dir + "/exec.fifo").c_str(), F_OK) == 0) return Status::created;
     if (!s.cgroup.empty()) {
         try {
-            if (linux::cgroup::Cgroup::from_json(s.cgroup).frozen()) return Status::paused;
+            if (container_frozen(s)) return Status::paused;
         } catch (const std::exception&) {
         }
     }
@@ -181,14 +258,20 @@ Json parse_state_listed(const std::string& text, const std::string& path) {
 }
 } // namespace
 
-State StateStore::load_brief(const std::string& id) const {
+std::shared_ptr<const State> StateStore::load_brief(const std::string& id) const {
     check_id(id);
     std::string path = dir(id) + "/state.json";
     auto s = state_files().load(path, 16u << 20, [&](const std::string& text) {
-        return State::from_json(parse_state_listed(text, path), path);
+        State s = State::from_json(parse_state_listed(text, path), path);
+        try {
+            if (!s.cgroup.empty()) s.freeze_probe = freeze_probe_of(s);
+        } catch (const std::exception&) {
+            // a cgroup it cannot read: current_status says "not frozen", as before
+        }
+        return s;
     });
     if (!s) throw_not_found("container " + quote(id) + " does not exist");
-    return std::move(*s);
+    return s;
 }
 
 State StateStore::load(const std::string& id) const {
@@ -233,20 +316,27 @@ void StateStore::remove(const std::string& id) const {
     remove_tree(dir(id));
 }
 
-std::vector<std::string> StateStore::ids() const {
+std::vector<std::string> StateStore::ids(bool checked) const {
     std::vector<std::string> out;
     DIR* d = ::opendir(root_.c_str());
     if (!d) return out;
     while (auto* e = ::readdir(d)) {
         if (e->d_name[0] == '.') continue;
         std::string id = e->d_name;
-        if (exists(id)) out.push_back(id);
+        struct stat st {};
+        // exists(id), from the directory already open
+        if (!checked || ::fstatat(::dirfd(d), (id + "/state.json").c_str(), &st, 0) == 0) out.push_back(id);
     }
     ::closedir(d);
     std::sort(out.begin(), out.end());
     std::set<std::string> paths;
     for (const auto& id : out) paths.insert(dir(id) + "/state.json");
     state_files().keep_only(paths);
+    if (file_caches_on) {
+        // the processes and cgroups of containers gone since the last listing
+        alive_cache().sweep();
+        freezer_files().sweep();
+    }
     return out;
 }
 

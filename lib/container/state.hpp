@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct State {
     bool own_pid_ns = false;    // the first process is pid 1 of its own pid namespace
     Json cgroup;                // linux::cgroup::Cgroup::to_json()
     oci::Spec config;           // config.json as it was at create
+    // Set by StateStore::load_brief, once per state file: the file that says
+    // whether the cgroup is frozen, and what it holds then (path "": none).
+    std::optional<std::pair<std::string, std::string>> freeze_probe;
 
     Json to_json() const;
     static State from_json(const Json& j, const std::string& what);
@@ -68,10 +72,13 @@ public:
     State load(const std::string& id) const;
     // state.json only: what a listing needs (config holds just the annotations,
     // the cgroup only the directories that tell whether it is frozen)
-    State load_brief(const std::string& id) const;
+    // Shared with the cache of a long-lived reader (ctld).
+    std::shared_ptr<const State> load_brief(const std::string& id) const;
     void save(const State& s) const;
     void remove(const std::string& id) const;
-    std::vector<std::string> ids() const;
+    // The containers: the directories holding a state.json (all of them when
+    // !checked, for a reader that loads each state next and skips the missing).
+    std::vector<std::string> ids(bool checked = true) const;
 
 private:
     std::string root_;

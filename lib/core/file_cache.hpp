@@ -10,8 +10,8 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -28,22 +28,25 @@ inline std::atomic<bool> file_caches_on{false};
 template <typename T> class FileCache {
 public:
     // parse(text) of the file at `path` (at most max_size bytes), or the value
-    // parsed last time when the file is the same; nullopt when it does not exist.
-    template <typename Parse> std::optional<T> load(const std::string& path, size_t max_size, Parse parse) {
-        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // parsed last time when the file is the same (shared, never copied); null
+    // when it does not exist.
+    template <typename Parse>
+    std::shared_ptr<const T> load(const std::string& path, size_t max_size, Parse parse) {
         struct stat st {};
-        if (!fd || ::fstat(fd.get(), &st) < 0) return std::nullopt;
-        if (!file_caches_on) return parse(read_fd(fd.get(), max_size));
-        Stamp stamp{st.st_ino, st.st_size, st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-                    st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec};
-        {
+        if (file_caches_on) {
+            // the same file as last time: known without opening it
+            if (::stat(path.c_str(), &st) < 0) return nullptr;
             std::lock_guard<std::mutex> l(mutex_);
             auto it = values_.find(path);
-            if (it != values_.end() && it->second.first == stamp) return it->second.second;
+            if (it != values_.end() && it->second.first == stamp_of(st)) return it->second.second;
         }
-        T value = parse(read_fd(fd.get(), max_size));
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return nullptr;
+        if (!file_caches_on) return std::make_shared<const T>(parse(read_fd(fd.get(), max_size)));
+        if (::fstat(fd.get(), &st) < 0) return nullptr; // the stamp of the file read, which may be newer
+        auto value = std::make_shared<const T>(parse(read_fd(fd.get(), max_size)));
         std::lock_guard<std::mutex> l(mutex_);
-        values_[path] = {stamp, value};
+        values_[path] = {stamp_of(st), value};
         return value;
     }
     // Forgets the files not named here (objects that are gone).
@@ -59,8 +62,12 @@ private:
         int64_t mtime = 0, ctime = 0;
         bool operator==(const Stamp&) const = default;
     };
+    static Stamp stamp_of(const struct stat& st) {
+        return {st.st_ino, st.st_size, st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+                st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec};
+    }
     std::mutex mutex_;
-    std::map<std::string, std::pair<Stamp, T>> values_;
+    std::map<std::string, std::pair<Stamp, std::shared_ptr<const T>>> values_;
 };
 
 } // namespace ctk

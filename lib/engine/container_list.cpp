@@ -128,7 +128,7 @@ std::vector<Json> list_containers(Engine& e, const ContainerListQuery& q) {
     };
     std::vector<Candidate> candidates;
     for (auto it = records.rbegin(); it != records.rend(); ++it) {
-        const ContainerRecord& r = *it;
+        const ContainerRecord& r = **it;
         auto st_it = states.find(r.id);
         ContainerState st = e.state(r, st_it == states.end() ? RuntimeState{} : st_it->second);
         if (!need_all && st.status != "running" && st.status != "paused") continue;

@@ -110,8 +110,8 @@ FileCache<ContainerRecord>& brief_records() {
     return cache;
 }
 
-// The listed fields of one record, or nullopt when there is none.
-std::optional<ContainerRecord> load_brief_record(const std::string& id, const std::string& path) {
+// The listed fields of one record, or null when there is none.
+std::shared_ptr<const ContainerRecord> load_brief_record(const std::string& id, const std::string& path) {
     return brief_records().load(path, 16u << 20, [&](const std::string& text) {
         ContainerRecord r;
         r.id = id;
@@ -124,42 +124,69 @@ std::optional<ContainerRecord> load_brief_record(const std::string& id, const st
 
 } // namespace
 
-std::vector<ContainerRecord> ContainerStore::list() const { return list_records(false); }
-std::vector<ContainerRecord> ContainerStore::list_brief() const { return list_records(true); }
+namespace {
+// Oldest first, by Created (the order of docker ps, newest last); present ones only.
+template <typename Record> std::vector<Record> by_created(std::vector<Record>& loaded, auto record_of) {
+    std::vector<std::pair<std::string, Record*>> found;
+    for (auto& r : loaded)
+        if (r) found.emplace_back(record_of(r).doc.value("Created", ""), &r);
+    std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<Record> out;
+    out.reserve(found.size());
+    for (auto& f : found) out.push_back(std::move(*f.second));
+    return out;
+}
+} // namespace
 
-std::vector<ContainerRecord> ContainerStore::list_records(bool brief) const {
-    std::vector<std::pair<std::string, ContainerRecord>> found; // (Created, record)
-    {
-        // tidy up after an interrupted create when nobody is writing a record now
-        make_dirs(paths_.containers(), 0700);
-        FileLock l = FileLock::try_lock(paths_.containers() + "/.lock");
-        if (l.locked()) collect_garbage();
-    }
-    // each record is its own file: read on every CPU
-    std::vector<std::string> all = ids();
+std::vector<ContainerRecord> ContainerStore::list() const {
+    std::vector<std::string> all = listed_ids();
     std::vector<std::optional<ContainerRecord>> loaded(all.size());
     for_each_index_in_parallel(all.size(), [&](size_t i) {
-        const std::string& id = all[i];
         try {
-            loaded[i] = brief ? load_brief_record(id, record_path(id)) : try_load(id);
+            loaded[i] = try_load(all[i]);
         } catch (const Error&) {
             // a damaged record is skipped here; rm -f ID still finds its directory
         }
     });
-    if (brief) {
-        std::set<std::string> paths;
-        for (const auto& id : all) paths.insert(record_path(id));
-        brief_records().keep_only(paths);
-    }
-    for (auto& r : loaded) {
-        if (!r) continue;
-        std::string created = r->doc.value("Created", "");
-        found.emplace_back(std::move(created), std::move(*r));
-    }
-    std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<ContainerRecord> out;
-    out.reserve(found.size());
-    for (auto& f : found) out.push_back(std::move(f.second));
+    for (auto& r : by_created(loaded, [](auto& r) -> const ContainerRecord& { return *r; })) out.push_back(std::move(*r));
+    return out;
+}
+
+std::vector<std::shared_ptr<const ContainerRecord>> ContainerStore::list_brief() const {
+    std::vector<std::string> all = listed_ids();
+    std::vector<std::shared_ptr<const ContainerRecord>> loaded(all.size());
+    for_each_index_in_parallel(all.size(), [&](size_t i) {
+        try {
+            loaded[i] = load_brief_record(all[i], record_path(all[i]));
+        } catch (const Error&) {
+            // as in list()
+        }
+    });
+    std::set<std::string> paths;
+    for (const auto& id : all) paths.insert(record_path(id));
+    brief_records().keep_only(paths);
+    return by_created(loaded, [](auto& r) -> const ContainerRecord& { return *r; });
+}
+
+std::vector<std::string> ContainerStore::listed_ids() const {
+    // ids() and collect_garbage() in one pass over the directory
+    std::vector<std::string> out;
+    bool stale = false;
+    if (DIR* d = ::opendir(paths_.containers().c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            std::string n = e->d_name;
+            if (is_full_id(n)) out.push_back(n);
+            stale = stale || n.rfind(".new-", 0) == 0;
+        }
+        ::closedir(d);
+    }
+    std::sort(out.begin(), out.end());
+    if (stale) {
+        // tidy up after an interrupted create when nobody is writing a record now
+        FileLock l = FileLock::try_lock(paths_.containers() + "/.lock");
+        if (l.locked()) collect_garbage();
+    }
     return out;
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,8 +65,9 @@ public:
     std::vector<ContainerRecord> list() const;
     // The same records holding only what a listing reads (listed_fields in
     // container_store.cpp): the rest of each container.json is skipped while
-    // it is parsed. Never save() one of these.
-    std::vector<ContainerRecord> list_brief() const;
+    // it is parsed. Shared with the cache of a long-lived reader (ctld): never
+    // save() one of these.
+    std::vector<std::shared_ptr<const ContainerRecord>> list_brief() const;
     // The IDs of every container directory, including ones without a record.
     std::vector<std::string> ids() const;
 
@@ -88,7 +90,7 @@ public:
     void collect_garbage() const;
 
 private:
-    std::vector<ContainerRecord> list_records(bool brief) const;
+    std::vector<std::string> listed_ids() const; // ids(), after collect_garbage() when the store is free
     std::string name_owner(const std::string& name) const; // "" when free
     std::string scan_name_owner(const std::string& name) const; // the same, from the records (no index)
     // The index $CTK_ROOT/names (NAME -> ID symlinks), built from the records when

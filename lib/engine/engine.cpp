@@ -104,7 +104,8 @@ namespace {
 
 // The networks a container is attached to through its own namespace (not none/host/container:).
 std::vector<std::string> attached_networks(const ContainerRecord& r) {
-    return CtkSection::from_json(r.ctk()).networks.value_or(std::vector<std::string>{});
+    // the one field, not the whole section: a listing asks this of every container
+    return json_strings(ref_or(r.ctk(), "Networks", empty_json_array));
 }
 
 // container path -> generated volume name
@@ -687,11 +688,11 @@ std::map<std::string, RuntimeState> Engine::runtime_states() {
     // (CONTRACTS.md, ns-run state.json), with the status judged as `ns-run
     // list` judges it: one process per listing would cost more than the list.
     container::StateStore store(paths_.runtime_state());
-    std::vector<std::string> ids = store.ids();
+    std::vector<std::string> ids = store.ids(false); // a directory without a state fails load_brief below
     std::vector<std::optional<RuntimeState>> found(ids.size());
     for_each_index_in_parallel(ids.size(), [&](size_t i) {
         try {
-            container::State cs = store.load_brief(ids[i]);
+            const container::State& cs = *store.load_brief(ids[i]);
             container::Status status = container::current_status(cs, store.dir(ids[i]));
             RuntimeState s;
             s.status = container::status_name(status);
@@ -1435,7 +1436,7 @@ Json Engine::inspect(const ContainerRecord& r, const ContainerState& st) {
 }
 
 // Mounts, as Docker lists them (inspect and the list entry)
-Json Engine::mounts(const ContainerRecord& r) {
+Json Engine::mounts(const ContainerRecord& r, const CtkSection* ctk) {
     Json mounts = Json::array();
     const HostConfig h = HostConfig::from_json(ref_or(r.doc, "HostConfig", empty_json_object));
     for (const auto& b : h.binds.value_or(std::vector<std::string>{})) {
@@ -1473,7 +1474,7 @@ Json Engine::mounts(const ContainerRecord& r) {
         m["Propagation"] = type == "bind" ? "rprivate" : "";
         mounts.push_back(m);
     }
-    const auto anonymous = anonymous_volumes(r);
+    const auto anonymous = ctk ? ctk->anonymous_volumes.value_or(std::map<std::string, std::string>{}) : anonymous_volumes(r);
     for (const auto& [path, name] : anonymous)
         mounts.push_back(Json{{"Type", "volume"}, {"Name", name}, {"Source", paths_.volume(name) + "/_data"},
                               {"Destination", path}, {"Driver", "local"}, {"Mode", ""}, {"RW", true},
@@ -1503,14 +1504,16 @@ std::map<std::string, std::string> Engine::network_ids(const std::vector<const C
     return ids;
 }
 
-NetworkSettings Engine::network_settings(const ContainerRecord& r, const std::map<std::string, std::string>& ids) {
+NetworkSettings Engine::network_settings(const ContainerRecord& r, const std::map<std::string, std::string>& ids,
+                                         const CtkSection* typed) {
     std::string dir = containers_.dir(r.id);
     NetworkMode mode = NetworkMode::parse(str_or(ref_or(r.doc, "HostConfig", empty_json_object), "NetworkMode"));
     NetworkSettings ns;
-    const CtkSection ctk = CtkSection::from_json(r.ctk());
-    Json endpoints = ctk.endpoints.value_or(Json::object());
+    const CtkSection ctk = typed ? CtkSection{} : CtkSection::from_json(r.ctk());
+    const CtkSection& c = typed ? *typed : ctk;
+    Json endpoints = c.endpoints.value_or(Json::object());
     bool primary_set = false;
-    for (const auto& n : ctk.networks.value_or(std::vector<std::string>{})) {
+    for (const auto& n : c.networks.value_or(std::vector<std::string>{})) {
         Endpoint e = endpoint_of(dir + "/net-" + n + ".json");
         EndpointSettings& es = ns.networks[n];
         es.aliases = get_or(get_or(endpoints, n.c_str(), Json::object()), "Aliases", nullptr);
@@ -1529,7 +1532,7 @@ NetworkSettings Engine::network_settings(const ContainerRecord& r, const std::ma
         }
     }
     if (mode.is_none() || mode.is_host()) ns.networks[mode.str()] = EndpointSettings{};
-    ns.sandbox_key = ctk.netns.value_or("");
+    ns.sandbox_key = c.netns.value_or("");
     ns.sandbox_id = ns.sandbox_key.empty() ? "" : r.id;
     ns.ports = ports(r);
     return ns;
@@ -1543,7 +1546,8 @@ Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st) {
 // through the whole inspect document.
 Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st,
                         const std::map<std::string, std::string>& network_ids) {
-    NetworkSettings ns = network_settings(r, network_ids);
+    const CtkSection ctk = CtkSection::from_json(r.ctk()); // read once for the entry
+    NetworkSettings ns = network_settings(r, network_ids, &ctk);
     Json ports = Json::array();
     for (auto it = ns.ports.begin(); it != ns.ports.end(); ++it) {
         auto slash = it.key().find('/');
@@ -1574,7 +1578,7 @@ Json Engine::list_entry(const ContainerRecord& r, const ContainerState& st,
                 {"Status", st.human(now_ns())},
                 {"HostConfig", {{"NetworkMode", NetworkMode::parse(str_or(ref_or(r.doc, "HostConfig", empty_json_object), "NetworkMode")).str()}}},
                 {"NetworkSettings", {{"Networks", nets}}},
-                {"Mounts", mounts(r)}};
+                {"Mounts", mounts(r, &ctk)}};
 }
 
 std::string Engine::image_user(const std::string& image_id) {

@@ -34,6 +34,7 @@
 namespace ctk::engine {
 
 struct NetworkSettings;
+struct CtkSection;
 
 // What the runtime (ns-run state) says about a container.
 struct RuntimeState {
@@ -171,8 +172,10 @@ public:
                     const std::map<std::string, std::string>& network_ids);
     // Network name -> ID for the networks these containers are attached to (each file read once).
     std::map<std::string, std::string> network_ids(const std::vector<const ContainerRecord*>& records);
-    NetworkSettings network_settings(const ContainerRecord& record, const std::map<std::string, std::string>& network_ids);
-    Json mounts(const ContainerRecord& record); // docker inspect's Mounts
+    // `ctk`: the record's Ctk section when the caller has it typed already (a listing), else read here
+    NetworkSettings network_settings(const ContainerRecord& record, const std::map<std::string, std::string>& network_ids,
+                                     const CtkSection* ctk = nullptr);
+    Json mounts(const ContainerRecord& record, const CtkSection* ctk = nullptr); // docker inspect's Mounts
     // The port mappings: {"80/tcp": [{"HostIp": …, "HostPort": …}]}.
     Json ports(const ContainerRecord& record);
     // Which container uses an image ("" = none), for rmi.

@@ -786,16 +786,17 @@ void Cgroup::thaw() const {
     if (const Dir* d = unified()) write_value(d->dir(), "cgroup.freeze", "0");
 }
 
+std::optional<Cgroup::FreezeProbe> Cgroup::freeze_probe() const {
+    if (const Dir* d = find("freezer"); d && !d->unified) return FreezeProbe{d->dir() + "/freezer.state", "FROZEN"};
+    if (const Dir* d = unified()) return FreezeProbe{d->dir() + "/cgroup.freeze", "1"};
+    return std::nullopt;
+}
+
 bool Cgroup::frozen() const {
-    if (const Dir* d = find("freezer"); d && !d->unified) {
-        auto s = read_if(d->dir() + "/freezer.state");
-        return s && trimmed(*s) == "FROZEN";
-    }
-    if (const Dir* d = unified()) {
-        auto s = read_if(d->dir() + "/cgroup.freeze");
-        return s && trimmed(*s) == "1";
-    }
-    return false;
+    auto probe = freeze_probe();
+    if (!probe) return false;
+    auto s = read_if(probe->path);
+    return s && trimmed(*s) == probe->frozen;
 }
 
 std::vector<pid_t> Cgroup::pids() const {

@@ -130,6 +130,12 @@ public:
     void freeze() const;
     void thaw() const;
     bool frozen() const;
+    // The file that says whether the cgroup is frozen, and what it holds then:
+    // v1's freezer.state "FROZEN", v2's cgroup.freeze "1"; nullopt without a freezer.
+    struct FreezeProbe {
+        std::string path, frozen;
+    };
+    std::optional<FreezeProbe> freeze_probe() const;
     // Every process in the container's cgroup (v2, or the freezer/pids/first v1 hierarchy).
     std::vector<pid_t> pids() const;
     // Signals every process; SIGKILL uses cgroup.kill where the kernel has it.

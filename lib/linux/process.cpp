@@ -1,8 +1,11 @@
 #include "linux/process.hpp"
 
+#include <poll.h>
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -101,6 +104,42 @@ bool process_alive(pid_t pid, uint64_t start_time) {
     if (start_time != 0 && f->start_time != start_time) return false;
     // A zombie has exited; it only waits for its parent to reap it.
     return f->state != 'Z' && f->state != 'X';
+}
+
+bool AliveCache::alive(pid_t pid, uint64_t start_time) {
+    if (start_time == 0) return process_alive(pid, start_time); // nothing to tell a reused pid by
+    auto key = std::make_pair(pid, start_time);
+    {
+        std::lock_guard<std::mutex> l(mutex_);
+        if (auto it = held_.find(key); it != held_.end()) {
+            // a pidfd turns readable when its process has exited (a zombie too)
+            struct pollfd p = {it->second.pidfd.get(), POLLIN, 0};
+            if (::poll(&p, 1, 0) == 0) {
+                it->second.asked = true;
+                return true;
+            }
+            held_.erase(it);
+            return false;
+        }
+    }
+    if (!process_alive(pid, start_time)) return false;
+    UniqueFd fd = try_pidfd_open(pid);
+    // alive before and after pidfd_open: the pid was not reused in between, so the pidfd holds that process
+    if (!fd || !process_alive(pid, start_time)) return false;
+    std::lock_guard<std::mutex> l(mutex_);
+    held_.insert_or_assign(key, Held{std::move(fd), true});
+    return true;
+}
+
+void AliveCache::sweep() {
+    std::lock_guard<std::mutex> l(mutex_);
+    std::erase_if(held_, [](const auto& e) { return !e.second.asked; });
+    for (auto& [key, h] : held_) h.asked = false;
+}
+
+size_t AliveCache::held() const {
+    std::lock_guard<std::mutex> l(mutex_);
+    return held_.size();
 }
 
 namespace {

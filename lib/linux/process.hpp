@@ -5,6 +5,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <utility>
 #include <optional>
 #include <string>
@@ -44,6 +46,26 @@ bool pidfd_send_signal(int pidfd, int sig);
 std::optional<uint64_t> process_start_time(pid_t pid);
 // Whether pid runs and is the process that started at start_time (0: any).
 bool process_alive(pid_t pid, uint64_t start_time);
+
+// process_alive for a long-lived reader that asks about the same processes
+// again and again (ctld listing a thousand containers): a process once found
+// alive is held by a pidfd, which names it for good, and is asked again with
+// one poll(2) instead of reading /proc/<pid>/stat. Thread-safe.
+class AliveCache {
+public:
+    bool alive(pid_t pid, uint64_t start_time);
+    // Lets go of the processes not asked about since the last sweep.
+    void sweep();
+    size_t held() const;
+
+private:
+    struct Held {
+        UniqueFd pidfd;
+        bool asked = true;
+    };
+    mutable std::mutex mutex_;
+    std::map<std::pair<pid_t, uint64_t>, Held> held_;
+};
 
 // "KILL", "SIGKILL", "9", "SIGRTMIN+2", "RTMAX-1" -> signal number; throws invalid.
 int parse_signal(std::string_view name);

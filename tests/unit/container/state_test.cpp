@@ -142,7 +142,7 @@ TEST(StateStore, ConfigBesideTheStateAndABriefLoadForListings) {
     State full = store.load("c1");
     EXPECT_EQ(full.config.hostname, "box");
     EXPECT_EQ(full.config.annotations.at("a"), "b");
-    State brief = store.load_brief("c1");
+    State brief = *store.load_brief("c1");
     EXPECT_EQ(brief.config.hostname, "");
     EXPECT_EQ(brief.config.annotations.at("a"), "b");
     EXPECT_EQ(brief.pid, 1234);

@@ -57,3 +57,42 @@ TEST(Processes, CloseFdsExceptKeepsOnlyThoseAsked) {
     ::close(b);
     ::close(c);
 }
+
+// ctld's liveness checks: a process found alive is held by a pidfd and polled;
+// its exit (a zombie not yet reaped too) is seen, and a start time that is not
+// the process's own is never alive.
+TEST(AliveCache, HoldsALiveProcessAndSeesItExit) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto start = ctk::linux::process_start_time(child);
+    ASSERT_TRUE(start);
+    ctk::linux::AliveCache cache;
+    EXPECT_FALSE(cache.alive(child, *start + 1)) << "another process's start time";
+    EXPECT_TRUE(cache.alive(child, *start));
+    EXPECT_TRUE(cache.alive(child, *start));
+    EXPECT_EQ(cache.held(), 1u);
+    ASSERT_EQ(::kill(child, SIGKILL), 0);
+    // the zombie is not reaped yet: exited all the same
+    for (int i = 0; i < 200 && cache.alive(child, *start); i++) ::usleep(10000);
+    EXPECT_FALSE(cache.alive(child, *start));
+    EXPECT_EQ(cache.held(), 0u);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_FALSE(cache.alive(child, *start));
+}
+
+TEST(AliveCache, SweepLetsGoOfProcessesNotAskedAbout) {
+    ctk::linux::AliveCache cache;
+    auto self = ctk::linux::process_start_time(::getpid());
+    ASSERT_TRUE(self);
+    EXPECT_TRUE(cache.alive(::getpid(), *self));
+    cache.sweep(); // asked since the last sweep: kept
+    EXPECT_EQ(cache.held(), 1u);
+    cache.sweep(); // not asked since: let go
+    EXPECT_EQ(cache.held(), 0u);
+    EXPECT_TRUE(cache.alive(::getpid(), *self));
+}
