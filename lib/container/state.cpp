@@ -139,10 +139,9 @@ std::pair<std::string, std::string> freeze_probe_of(const State& s) {
 }
 
 bool container_frozen(const State& s) {
-    if (!file_caches_on) return linux::cgroup::Cgroup::from_json(s.cgroup).frozen();
     auto [path, frozen] = s.freeze_probe ? *s.freeze_probe : freeze_probe_of(s);
     if (path.empty()) return false;
-    auto text = freezer_files().read(path);
+    auto text = file_caches_on ? freezer_files().read(path) : read_file_if_exists(path, 4096);
     return text && trim(*text) == frozen;
 }
 } // namespace
