@@ -692,7 +692,8 @@ std::map<std::string, RuntimeState> Engine::runtime_states() {
     std::vector<std::optional<RuntimeState>> found(ids.size());
     for_each_index_in_parallel(ids.size(), [&](size_t i) {
         try {
-            const container::State& cs = *store.load_brief(ids[i]);
+            std::shared_ptr<const container::State> held = store.load_brief(ids[i]);
+            const container::State& cs = *held;
             container::Status status = container::current_status(cs, store.dir(ids[i]));
             RuntimeState s;
             s.status = container::status_name(status);
