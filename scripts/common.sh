@@ -36,7 +36,7 @@ build_ctk() {
 registry_started=0
 registry_port=""
 start_registry() {
-    local reg="$shared/fixtures/registry.sh" port holder
+    local reg="${CTK_REGISTRY_SCRIPT:-$shared/fixtures/registry.sh}" port holder
     for port in 5000 5005 5010 5015; do
         if "$reg" status "$port" >/dev/null 2>&1; then
             registry_port=$port
@@ -57,6 +57,12 @@ start_registry() {
             registry_port=$port
             break
         fi
+        # registry.sh can lose track of a registry that did start (its pid check
+        # failed, seen twice in CI): one of ours answering on the port is taken
+        # over, and stopped by its pid at the end
+        if adopt_registry "$port"; then
+            break
+        fi
         log "the fixture registry did not start on port $port; its log:"
         tail -n 20 "${CTK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ctk-fixtures}/run/registry-$port/registry.log" >&2 || true
         "$reg" stop "$port" >&2 || true
@@ -65,7 +71,29 @@ start_registry() {
     export CTK_TEST_REGISTRY="127.0.0.1:$registry_port"
 }
 
+# The docker-registry serving the fixture storage on 127.0.0.1:PORT, if one
+# answers there: registry_started=1, stopped by stop_registry through its pid.
+registry_pid=""
+adopt_registry() {
+    local port=$1 pid cmd
+    sleep 1
+    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/v2/" 2>/dev/null || return 1
+    pid="$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)"
+    [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
+    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
+    [[ $cmd == *docker-registry*"registry-$port/config.yml"* ]] || return 1
+    log "the fixture registry runs on 127.0.0.1:$port (pid $pid) though registry.sh lost track of it: using it"
+    registry_started=1 registry_port=$port registry_pid=$pid
+}
+
 stop_registry() {
+    if [[ $registry_started == 1 && -n $registry_pid ]]; then
+        log "stopping the fixture registry (pid $registry_pid)"
+        kill "$registry_pid" 2>/dev/null || true
+        for _ in $(seq 50); do [[ -e /proc/$registry_pid ]] || break; sleep 0.1; done
+        registry_started=0
+        return 0
+    fi
     if [[ $registry_started == 1 ]]; then
         log "stopping the fixture registry"
         "$shared/fixtures/registry.sh" stop "$registry_port" >&2 || true
