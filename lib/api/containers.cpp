@@ -135,13 +135,7 @@ void list(Daemon& d, Request& req, Response& res) {
     for_each_index_in_parallel(entries.size(), [&](size_t i) {
         texts[i] = entries[i].dump(-1, ' ', false, Json::error_handler_t::replace);
     });
-    std::string body = "[";
-    for (size_t i = 0; i < texts.size(); i++) {
-        if (i > 0) body += ',';
-        body += texts[i];
-    }
-    body += "]\n";
-    res.send(200, "application/json", body);
+    res.send(200, "application/json", "[" + join(texts, ",") + "]\n");
 }
 
 // ---------------------------------------------------------------- wait

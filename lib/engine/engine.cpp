@@ -421,7 +421,7 @@ namespace {
 // -v specs for vol-mount: the user's binds and volumes, anonymous volumes by their names.
 std::vector<std::string> volume_specs(const ContainerRecord& r) {
     std::vector<std::string> specs;
-    HostConfig h = HostConfig::from_json(get_or(r.doc, "HostConfig", Json::object()));
+    HostConfig h = HostConfig::from_json(ref_or(r.doc, "HostConfig", empty_json_object));
     for (const auto& b : h.binds.value_or(std::vector<std::string>{})) {
         specs.push_back("-v");
         specs.push_back(b);
